@@ -1,0 +1,344 @@
+"""``check_layer``: the shared checks every case-table row goes through.
+
+Each ``check_*`` function takes a ``Case`` and asserts; ``CHECKS`` names them for the table.
+"""
+from __future__ import annotations
+
+import io
+import warnings
+from typing import Any, Callable, Dict, List, Tuple
+
+import numpy
+import torch
+from torch.utils._pytree import tree_flatten, tree_map, tree_unflatten
+
+from torchlayers import Model, Padded, Ragged
+from torchlayers.convert import to_numpy, to_torch
+
+from .cases import Case
+
+ELEMENTWISE = dict(atol=1e-5, rtol=0.0)
+MATMUL = dict(atol=1e-5, rtol=1e-4)
+# Same program, different executor (Inductor/aot_eager/TorchScript/export): allow a few ulp.
+DEPLOY = dict(atol=1e-6, rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------------- helpers
+def build(case: Case, X: Any = None) -> Model:
+    """Build the case's model, initialize it on the sample, switch dropout off."""
+    model = case.build()
+    if X is None:
+        X = case.sample()
+    model.initialize(X=X, Y=case.Y() if case.Y else None)
+    return model
+
+
+def float_leaves(tree: Any) -> List[torch.Tensor]:
+    return [x for x in tree_flatten(tree)[0] if isinstance(x, torch.Tensor) and x.is_floating_point()]
+
+
+def random_like(tree: Any) -> Any:
+    """A random cotangent with the structure of ``tree`` (ints are kept)."""
+    return tree_map(lambda x: torch.randn_like(x) if isinstance(x, torch.Tensor) and x.is_floating_point() else x, tree)
+
+
+def _thinc_leaves(x: Any) -> List[numpy.ndarray]:
+    """Flatten a thinc/numpy output (Ragged, Padded, list, tuple, array) into arrays."""
+    name = type(x).__name__
+    if isinstance(x, numpy.ndarray):
+        return [x]
+    if name == "Ragged" and hasattr(x, "dataXd"):
+        return [x.dataXd, x.lengths]
+    if name == "Padded" and hasattr(x, "size_at_t"):
+        return [x.data, x.size_at_t, x.lengths, x.indices]
+    if isinstance(x, (list, tuple)):
+        return [a for item in x for a in _thinc_leaves(item)]
+    return [numpy.asarray(x)]
+
+
+def assert_matches_thinc(ours: Any, theirs: Any, tol: Dict[str, float], what: str) -> None:
+    ours_leaves = [x for x in tree_flatten(ours)[0] if isinstance(x, torch.Tensor)]
+    their_leaves = _thinc_leaves(theirs)
+    assert len(ours_leaves) == len(their_leaves), f"{what}: {len(ours_leaves)} arrays vs thinc's {len(their_leaves)}"
+    for i, (a, b) in enumerate(zip(ours_leaves, their_leaves)):
+        a = a.detach().cpu()
+        b = torch.from_numpy(numpy.ascontiguousarray(b))
+        if not a.is_floating_point():
+            assert torch.equal(a.long().reshape(b.shape) if a.numel() == b.numel() else a.long(), b.long()), f"{what}[{i}]: integer arrays differ"
+            continue
+        assert tuple(a.shape) == tuple(b.shape), f"{what}[{i}]: shape {tuple(a.shape)} vs thinc {tuple(b.shape)}"
+        torch.testing.assert_close(a, b.to(a.dtype), **tol, msg=lambda m: f"{what}[{i}] vs thinc: {m}")
+
+
+def assert_tree_equal(a: Any, b: Any, what: str, tol: Dict[str, float] = None) -> None:
+    la, sa = tree_flatten(a)
+    lb, sb = tree_flatten(b)
+    assert len(la) == len(lb), f"{what}: structures differ: {sa} vs {sb}"
+    for i, (x, y) in enumerate(zip(la, lb)):
+        if isinstance(x, torch.Tensor):
+            assert isinstance(y, torch.Tensor), f"{what}[{i}]: tensor vs {type(y).__name__}"
+            assert x.shape == y.shape and x.dtype == y.dtype, f"{what}[{i}]: {x.shape}/{x.dtype} vs {y.shape}/{y.dtype}"
+            if tol is None:
+                assert torch.equal(x, y), f"{what}[{i}]: not bitwise equal (max diff {(x.float() - y.float()).abs().max()})"
+            else:
+                torch.testing.assert_close(x, y, **tol, msg=lambda m: f"{what}[{i}]: {m}")
+
+
+def thinc_input(case: Case, X: Any) -> Any:
+    return case.thinc_input(X) if case.thinc_input else to_numpy(X)
+
+
+def torch_grads(model: Model, X: Any, dY: Any) -> Tuple[Any, Any, Dict[str, torch.Tensor]]:
+    """Torch face: Y, dX (structure of X) and parameter grads for cotangent dY."""
+    leaves, spec = tree_flatten(X)
+    tracked = [x.detach().requires_grad_(True) if isinstance(x, torch.Tensor) and x.is_floating_point() else x for x in leaves]
+    model.train()
+    Y = model(tree_unflatten(tracked, spec))
+    y_leaves = [y for y in tree_flatten(Y)[0] if isinstance(y, torch.Tensor) and y.requires_grad]
+    dy_leaves = [d for d, y in zip(tree_flatten(dY)[0], tree_flatten(Y)[0]) if isinstance(y, torch.Tensor) and y.requires_grad]
+    params = dict(model.named_parameters())
+    inputs = [t for t in tracked if isinstance(t, torch.Tensor) and t.requires_grad]
+    grads = torch.autograd.grad(y_leaves, inputs + list(params.values()), dy_leaves, allow_unused=True) if y_leaves else [None] * (len(inputs) + len(params))
+    return Y, grads[: len(inputs)], dict(zip(params, grads[len(inputs):]))
+
+
+def eval_output(model: Model, X: Any) -> Any:
+    model.eval()
+    with torch.no_grad():
+        return model(X)
+
+
+# ---------------------------------------------------------------------------------- checks
+def check_forward(case: Case) -> None:
+    """#1: construct, initialize from samples, forward structure/shape/dtype; #10 repr dims."""
+    fresh = case.build()
+    assert isinstance(fresh, Model) and isinstance(fresh, torch.nn.Module)
+    assert "name=" in repr(fresh)
+    X = case.sample()
+    model = build(case, X)
+    Y = eval_output(model, X)
+    for y in float_leaves(Y):
+        assert y.dtype == torch.float32, f"{case.id}: output dtype {y.dtype}"
+        assert torch.isfinite(y).all(), f"{case.id}: non-finite output"
+    if model.has_dim("nO") and isinstance(Y, torch.Tensor) and Y.dim() >= 2:
+        assert Y.shape[-1] == model.get_dim("nO"), f"{case.id}: output width {Y.shape[-1]} != nO {model.get_dim('nO')}"
+    Y2 = eval_output(model, X)
+    assert_tree_equal(Y, Y2, f"{case.id}: eval is not deterministic")
+
+
+def check_thinc_face(case: Case) -> None:
+    """#3: Thinc-face backprop == torch autograd, and grads accumulate like inc_grad."""
+    X = case.sample()
+    model = build(case, X)
+    Y, backprop = model(X, is_train=True)
+    dY = random_like(Y)
+    if case.convention:
+        # The convention differs from autograd by design; it is pinned against thinc in parity.
+        dX = backprop(dY)
+        assert_tree_equal(tree_map(lambda t: t.shape if isinstance(t, torch.Tensor) else t, dX),
+                          tree_map(lambda t: t.shape if isinstance(t, torch.Tensor) else t, X), "dX structure")
+        return
+    dX = backprop(dY)
+    first = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+    model.zero_grad(set_to_none=True)
+    Y_t, dX_t, pgrads = torch_grads(model, X, dY)
+    assert_tree_equal(Y, tree_map(lambda t: t.detach() if isinstance(t, torch.Tensor) else t, Y_t), f"{case.id}: Y thinc face vs torch face")
+    ours = [d for d in float_leaves(dX)]
+    assert len(ours) == len(dX_t)
+    for a, b in zip(ours, dX_t):
+        assert torch.equal(a, torch.zeros_like(a) if b is None else b), f"{case.id}: dX differs from autograd"
+    for name, g in pgrads.items():
+        if g is None:
+            assert name not in first
+        else:
+            assert torch.equal(first[name], g), f"{case.id}: grad of {name} differs from autograd"
+    # inc_grad semantics: a second backprop adds to .grad
+    model.zero_grad(set_to_none=True)
+    for _ in range(2):
+        _, bp = model(X, is_train=True)
+        bp(dY)
+    for name, p in model.named_parameters():
+        if name in first:
+            torch.testing.assert_close(p.grad, 2 * first[name], atol=1e-6, rtol=1e-6)
+
+
+def check_param_grads(case: Case) -> None:
+    """#4: every parameter receives a gradient."""
+    X = case.sample()
+    model = build(case, X)
+    Y, _, pgrads = torch_grads(model, X, random_like(eval_output(model, X)))
+    missing = [n for n, g in pgrads.items() if g is None]
+    assert not missing, f"{case.id}: params without grad: {missing}"
+    if case.has_params:
+        assert pgrads, f"{case.id}: expected parameters"
+
+
+def _inject(ours: Model, theirs: Any) -> None:
+    ours_nodes, their_nodes = ours.walk(), list(theirs.walk())  # thinc walk() is a generator
+    assert [n.name for n in ours_nodes] == [n.name for n in their_nodes], "walk() names differ from thinc"
+    for a, b in zip(ours_nodes, their_nodes):
+        assert list(a.param_names) == list(b.param_names), f"{a.name}: params {a.param_names} vs thinc {b.param_names}"
+        for dim in b.dim_names:
+            if b.has_dim(dim) and a.has_dim(dim):
+                assert a.get_dim(dim) == b.get_dim(dim), f"{a.name}: dim {dim} {a.get_dim(dim)} vs thinc {b.get_dim(dim)}"
+        for name in b.param_names:
+            value = a.get_param(name).cpu().numpy().copy()
+            assert tuple(value.shape) == tuple(b.get_param(name).shape), f"{a.name}.{name}: shape vs thinc"
+            b.set_param(name, value)
+
+
+def check_thinc_parity(case: Case) -> None:
+    """#2: forward, dX and param grads equal thinc 8.3.14 with weights injected via set_param."""
+    X = case.sample()
+    model = build(case, X)
+    theirs = case.thinc()
+    Xn = thinc_input(case, X)
+    theirs.initialize(X=Xn, Y=to_numpy(case.Y()) if case.Y else None)
+    _inject(model, theirs)
+    tol = MATMUL if case.matmul else ELEMENTWISE
+    Y, backprop = model(X, is_train=True)
+    Yt, backprop_t = theirs(Xn, is_train=True)
+    assert_matches_thinc(Y, Yt, tol, f"{case.id}: Y")
+    if not case.differentiable:
+        return
+    dY = random_like(Y)
+    dX = backprop(dY)
+    dXt = backprop_t(to_numpy(dY) if not isinstance(Yt, list) else [to_numpy(d) for d in dY])
+    if dXt is not None and not (isinstance(dXt, list) and len(dXt) == 0 and not isinstance(X, list)):
+        assert_matches_thinc([d for d in float_leaves(dX)], [d for d in _thinc_leaves(dXt) if d.dtype.kind == "f"], tol, f"{case.id}: dX")
+    if case.thinc_param_grads:
+        for a, b in zip(model.walk(), list(theirs.walk())):
+            for name in b.param_names:
+                if b.has_grad(name):
+                    assert a.has_grad(name), f"{case.id}: {a.name}.{name} has no grad (thinc has one)"
+                    assert_matches_thinc(a.get_grad(name), b.get_grad(name), tol, f"{case.id}: grad {a.name}.{name}")
+
+
+def check_gradcheck(case: Case) -> None:
+    """#5: float64 gradcheck w.r.t. float inputs and every parameter."""
+    X = case.sample()
+    model = build(case, X).double()
+    model.train()  # dropout rates in cases are 0, so train mode is deterministic
+    Xd = tree_map(lambda t: t.double() if isinstance(t, torch.Tensor) and t.is_floating_point() else t, X)
+    leaves, spec = tree_flatten(Xd)
+    float_idx = [i for i, t in enumerate(leaves) if isinstance(t, torch.Tensor) and t.is_floating_point()]
+    names = [n for n, _ in model.named_parameters()]
+    params = [p.detach().clone().requires_grad_(True) for _, p in model.named_parameters()]
+
+    def fn(*args: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        xs, ps = args[: len(float_idx)], args[len(float_idx):]
+        full = list(leaves)
+        for i, x in zip(float_idx, xs):
+            full[i] = x
+        out = torch.func.functional_call(model, dict(zip(names, ps)), (tree_unflatten(full, spec),))
+        return tuple(float_leaves(out))
+
+    inputs = [leaves[i].detach().clone().requires_grad_(True) for i in float_idx] + params
+    assert torch.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, fast_mode=True)
+
+
+def check_state_dict_roundtrip(case: Case) -> None:
+    """#11: state_dict into a fresh model gives bitwise-equal outputs."""
+    X = case.sample()
+    model = build(case, X)
+    fresh = build(case, X)
+    fresh.load_state_dict(model.state_dict())
+    assert_tree_equal(eval_output(model, X), eval_output(fresh, X), f"{case.id}: state_dict round trip")
+
+
+def check_bytes_roundtrip(case: Case) -> None:
+    """#11: to_bytes -> from_bytes into an uninitialized model: params and outputs bitwise."""
+    X = case.sample()
+    model = build(case, X)
+    data = model.to_bytes()
+    fresh = case.build().from_bytes(data)
+    for (k, a), (k2, b) in zip(model.state_dict().items(), fresh.state_dict().items()):
+        assert k == k2 and torch.equal(a, b), f"{case.id}: {k} differs after from_bytes"
+    assert_tree_equal(eval_output(model, X), eval_output(fresh, X), f"{case.id}: bytes round trip")
+    assert fresh.to_bytes() == data, f"{case.id}: re-serialized bytes differ"
+
+
+def check_compile(case: Case) -> None:
+    """#14: torch.compile(fullgraph=True) == eager."""
+    X = case.sample()
+    model = build(case, X).eval()
+    torch._dynamo.reset()
+    compiled = torch.compile(model, fullgraph=True, backend="aot_eager")
+    with torch.no_grad():
+        assert_tree_equal(compiled(X), model(X), f"{case.id}: compiled vs eager", DEPLOY)
+
+
+def check_export(case: Case) -> None:
+    """#15: torch.export (dynamic batch dim where the row declares one) .module() == eager."""
+    X = case.sample()
+    model = build(case, X).eval()
+    dynamic = case.dynamic(X) if case.dynamic else None
+    ep = torch.export.export(model, (X,), dynamic_shapes=dynamic)
+    with torch.no_grad():
+        assert_tree_equal(ep.module()(X), model(X), f"{case.id}: exported vs eager", DEPLOY)
+        if dynamic is not None:
+            X2 = case.sample()
+            assert_tree_equal(ep.module()(X2), model(X2), f"{case.id}: exported vs eager (second sample)", DEPLOY)
+
+
+def check_script(case: Case) -> None:
+    """#16: torch.jit.script == eager (deprecation warning filtered)."""
+    X = case.sample()
+    model = build(case, X).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scripted = torch.jit.script(model)
+    with torch.no_grad():
+        out = scripted(X)
+        ref = model(X)
+    assert_tree_equal([t for t in tree_flatten(out)[0]], [t for t in tree_flatten(ref)[0]], f"{case.id}: scripted vs eager", DEPLOY)
+
+
+def check_dtype_device(case: Case) -> None:
+    """#9: .double() converts float params only; meta-device build allocates nothing."""
+    X = case.sample()
+    model = build(case, X)
+    int_buffers = {n: b.dtype for n, b in model.named_buffers() if not b.is_floating_point()}
+    model.double()
+    for n, p in model.named_parameters():
+        assert p.dtype == torch.float64, f"{case.id}: {n} stayed {p.dtype}"
+    for n, b in model.named_buffers():
+        if n in int_buffers:
+            assert b.dtype == int_buffers[n], f"{case.id}: integer buffer {n} became {b.dtype}"
+    Xd = tree_map(lambda t: t.double() if isinstance(t, torch.Tensor) and t.is_floating_point() else t, X)
+    for y in float_leaves(eval_output(model, Xd)):
+        assert y.dtype == torch.float64
+
+
+CHECKS: Dict[str, Callable[[Case], None]] = {
+    "forward": check_forward,
+    "thinc_face": check_thinc_face,
+    "param_grads": check_param_grads,
+    "thinc_parity": check_thinc_parity,
+    "gradcheck": check_gradcheck,
+    "state_dict": check_state_dict_roundtrip,
+    "bytes": check_bytes_roundtrip,
+    "dtype": check_dtype_device,
+    "compile": check_compile,
+    "export": check_export,
+    "script": check_script,
+}
+
+
+def applies(check: str, case: Case) -> bool:
+    if check in ("compile", "export", "script"):
+        return check in case.deploy
+    if check == "thinc_parity":
+        return case.thinc is not None
+    if check == "gradcheck":
+        return case.differentiable
+    if check == "param_grads":
+        return case.has_params
+    return True
+
+
+def check_layer(case: Case) -> None:
+    """Run every applicable check on one case (for ad-hoc use in per-layer tests)."""
+    for name, fn in CHECKS.items():
+        if applies(name, case):
+            fn(case)

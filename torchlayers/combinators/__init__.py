@@ -1,0 +1,1 @@
+"""Layers that take layers: chain, concatenate, add, residual, with_* wrappers..."""

@@ -1,0 +1,53 @@
+"""chain: feed each layer's output into the next (Thinc "chain.v1"); ``>>`` builds it."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..convert import get_width
+from ..model import Model
+from ..registry import registry
+
+
+@registry.layers("chain.v1")
+class chain(Model):
+    """``chain(f, g, h)(X) == h(g(f(X)))``. Named ``"f>>g>>h"``; never flattens nested chains.
+
+    Shape: input of the first layer -> output of the last.
+    Dims: ``nO`` (the last layer's, when set), ``nI`` (when the first layer has one).
+    """
+
+    registry_name = "chain.v1"
+
+    def __init__(self, layer1: Model, layer2: Model, *layers: Model) -> None:
+        all_layers = [layer1, layer2, *layers]
+        for i, layer in enumerate(all_layers):
+            if not isinstance(layer, Model):
+                raise TypeError(f"chain: layer {i} must be a torchlayers Model, got {type(layer).__name__}")
+        dims = {"nO": all_layers[-1].maybe_get_dim("nO")}
+        if all_layers[0].has_dim("nI") is not False:
+            dims = {"nO": dims["nO"], "nI": all_layers[0].maybe_get_dim("nI")}
+        super().__init__(">>".join(layer.name for layer in all_layers), dims=dims, layers=all_layers)
+
+    def forward(self, X):  # unannotated: TorchScript reads it as Tensor -> Tensor
+        for layer in self.layers:
+            X = layer(X)
+        return X
+
+    def _initialize(self, X: Any, Y: Any) -> None:
+        layers = list(self.layers)
+        cur = X  # (Thinc initializes twice without data; the second draw is the one kept)
+        for layer in layers:
+            if layer.has_dim("nO") is None:
+                layer._initialize(cur, Y)
+            else:
+                layer._initialize(cur, None)
+            if cur is not None:
+                cur = layer.predict(cur)
+        if layers[0].has_dim("nI"):
+            self.set_dim("nI", layers[0].get_dim("nI"))
+        if self.has_dim("nO") is None:
+            try:
+                self.set_dim("nO", get_width(cur))
+            except ValueError:
+                if layers[-1].has_dim("nO"):
+                    self.set_dim("nO", layers[-1].get_dim("nO"))

@@ -1,0 +1,1 @@
+"""Pure functions the modules call (no state, no nn.Module)."""

@@ -1,0 +1,1 @@
+"""Layers with weights, activations, reductions and data-type transfers (one file each)."""

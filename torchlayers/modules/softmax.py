@@ -1,0 +1,96 @@
+"""Softmax output layer (Thinc "Softmax.v1" and "Softmax.v2")."""
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+import torch
+from torch import Tensor
+
+from ..convert import get_width
+from ..functional.checks import check_floats2d, check_param
+from ..initializers import zero_init
+from ..model import Model
+from ..registry import registry
+
+
+class _SoftmaxDLogits(torch.autograd.Function):
+    """softmax(Z / T) whose backward takes dY as d(logits) (Thinc's cross-entropy convention)."""
+
+    @staticmethod
+    def forward(ctx: Any, Z: Tensor, temperature: float) -> Tensor:
+        ctx.temperature = temperature
+        return torch.softmax(Z / temperature if temperature != 1.0 else Z, dim=-1)
+
+    @staticmethod
+    def backward(ctx: Any, dY: Tensor):
+        return (dY / ctx.temperature if ctx.temperature != 1.0 else dY), None
+
+
+@registry.layers("Softmax.v1")
+class Softmax(Model):
+    """``Y = softmax((X W^T + b) / T)``; W and b start at zero, so the first output is uniform.
+
+    Faces differ on backprop only: the torch face is true autograd; the Thinc face
+    (``model(X, is_train=True)``) treats dY as the gradient of the logits, divided by T, as
+    Thinc's losses expect. With ``attrs["softmax_normalize"] = False``, inference returns raw
+    logits (T not applied); training always normalizes.
+
+    Shape:
+        - Input: (B, nI) float
+        - Output: (B, nO)
+    Params: ``W`` (nO, nI) = ``weight``; ``b`` (nO,) = ``bias``.
+    """
+
+    registry_name = "Softmax.v1"
+    thinc_convention = True
+
+    def __init__(self, nO: Optional[int] = None, nI: Optional[int] = None, *, init_W: Optional[Callable] = None,
+                 init_b: Optional[Callable] = None) -> None:
+        self._build(nO, nI, init_W, init_b, True, 1.0)
+
+    def _build(self, nO, nI, init_W, init_b, normalize_outputs: bool, temperature: float) -> None:
+        super().__init__("softmax", dims={"nO": nO, "nI": nI})
+        _check_temperature(temperature)
+        self.set_attr("softmax_normalize", bool(normalize_outputs))
+        self.set_attr("softmax_temperature", float(temperature))
+        self.declare_param("W", "weight", ("nO", "nI"), init_W or zero_init)
+        self.declare_param("b", "bias", ("nO",), init_b or zero_init)
+
+    def _initialize(self, X: Any, Y: Any) -> None:
+        # Thinc: only unset dims are filled; a conflicting sample is ignored.
+        if X is not None and self.has_dim("nI") is None:
+            self.set_dim("nI", get_width(X))
+        if Y is not None and self.has_dim("nO") is None:
+            self.set_dim("nO", get_width(Y))
+        self.reset_parameters()
+
+    def forward(self, X: Tensor) -> Tensor:
+        W = check_param(self.name, self.weight, "W")
+        b = check_param(self.name, self.bias, "b")
+        check_floats2d(self.name, X, W.shape[1])
+        Z = torch.addmm(b, X, W.t())
+        if not (self.softmax_normalize or self.training):
+            return Z
+        T = self.softmax_temperature
+        if T <= 0.0:
+            raise ValueError(f"{self.name}: softmax_temperature must be > 0, got {T}")
+        if not torch.jit.is_scripting():
+            if self.thinc_face:
+                return _SoftmaxDLogits.apply(Z, T)
+        return torch.softmax(Z / T if T != 1.0 else Z, dim=-1)
+
+
+@registry.layers("Softmax.v2")
+class Softmax_v2(Softmax):
+    """Softmax with ``normalize_outputs`` and ``temperature`` options (Thinc "Softmax.v2")."""
+
+    registry_name = "Softmax.v2"
+
+    def __init__(self, nO: Optional[int] = None, nI: Optional[int] = None, *, init_W: Optional[Callable] = None,
+                 init_b: Optional[Callable] = None, normalize_outputs: bool = True, temperature: float = 1.0) -> None:
+        self._build(nO, nI, init_W, init_b, normalize_outputs, temperature)
+
+
+def _check_temperature(temperature: float) -> None:
+    if temperature <= 0.0:
+        raise ValueError(f"softmax: temperature must be > 0, got {temperature}")

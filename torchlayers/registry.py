@@ -1,0 +1,73 @@
+"""A function registry that accepts Thinc's versioned names (``"Linear.v1"`` ...).
+
+``registry.layers("Linear.v1")(fn)`` registers; ``registry.resolve(config)`` builds objects
+from a Thinc/spaCy-style config dict whose nodes carry ``"@layers"``/``"@initializers"`` keys.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict
+
+
+class Catalog:
+    """One namespace of the registry (``layers``, ``initializers``)."""
+
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
+        self._entries: Dict[str, Callable[..., Any]] = {}
+
+    def __call__(self, name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            return self.register(name, fn)
+
+        return register
+
+    def register(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        if name in self._entries and self._entries[name] is not fn:
+            raise ValueError(f"registry.{self.namespace}: {name!r} is already registered to {self._entries[name]!r}")
+        self._entries[name] = fn
+        return fn
+
+    def get(self, name: str) -> Callable[..., Any]:
+        if name not in self._entries:
+            close = sorted(n for n in self._entries if n.split(".")[0].lower() == name.split(".")[0].lower())
+            hint = f"; did you mean {close}?" if close else f"; registered: {len(self._entries)} names"
+            raise KeyError(f"registry.{self.namespace}: no function registered as {name!r}{hint}")
+        return self._entries[name]
+
+    def get_all(self) -> Dict[str, Callable[..., Any]]:
+        return dict(self._entries)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._entries
+
+
+class Registry:
+    def __init__(self) -> None:
+        self.layers = Catalog("layers")
+        self.initializers = Catalog("initializers")
+
+    def resolve(self, config: Any) -> Any:
+        """Build the objects a nested config describes (depth first, like confection)."""
+        if isinstance(config, dict):
+            refs = [k for k in config if k.startswith("@")]
+            if len(refs) > 1:
+                raise ValueError(f"registry.resolve: a block may name one function, got {refs}")
+            args = {k: self.resolve(v) for k, v in config.items() if not k.startswith("@")}
+            if not refs:
+                return args
+            namespace = refs[0][1:]
+            catalog = getattr(self, namespace, None)
+            if not isinstance(catalog, Catalog):
+                raise KeyError(f"registry.resolve: unknown namespace {refs[0]!r}; known: @layers, @initializers")
+            fn = catalog.get(config[refs[0]])
+            positional = [args.pop(k) for k in sorted((k for k in args if k.startswith("*")))]
+            variadic = args.pop("*", None)
+            if isinstance(variadic, dict):
+                positional.extend(variadic[k] for k in sorted(variadic))
+            return fn(*positional, **args)
+        if isinstance(config, list):
+            return [self.resolve(v) for v in config]
+        return config
+
+
+registry = Registry()

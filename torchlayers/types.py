@@ -1,0 +1,185 @@
+"""Data types shared by every layer: Ragged, Padded and ArgsKwargs.
+
+They are ``typing.NamedTuple`` subclasses, so ``torch.compile``, ``torch.export`` and
+``torch.jit.script`` accept them as inputs and outputs. The constructors validate their
+fields (lengths are non-negative integers that add up to the data rows; Padded fields are
+consistent) except while compiling or exporting, when fields are fake tensors.
+
+Thinc silently drops rows when ``lengths`` sums short; we reject that.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, NamedTuple, Tuple
+
+import torch
+from torch import Tensor
+
+__all__ = ["Ragged", "Padded", "ArgsKwargs"]
+
+
+def _is_fake(*tensors: Any) -> bool:
+    if torch.compiler.is_compiling():
+        return True
+    from torch._subclasses.fake_tensor import FakeTensor
+
+    for t in tensors:
+        if isinstance(t, FakeTensor) or (isinstance(t, Tensor) and t.device.type == "meta"):
+            return True
+    return False
+
+
+def _check_lengths(owner: str, lengths: Any) -> Tensor:
+    if not isinstance(lengths, Tensor):
+        raise TypeError(f"{owner}: lengths must be a tensor of integers, got {type(lengths).__name__}")
+    if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
+        raise TypeError(f"{owner}: lengths must have an integer dtype, got {lengths.dtype}")
+    if lengths.dim() != 1:
+        raise ValueError(f"{owner}: lengths must be 1-D (B,), got shape {tuple(lengths.shape)}")
+    if lengths.numel() and int(lengths.min()) < 0:
+        raise ValueError(f"{owner}: lengths must be non-negative, got min {int(lengths.min())}")
+    return lengths
+
+
+class _RaggedFields(NamedTuple):
+    data: Tensor
+    lengths: Tensor
+
+
+class Ragged(_RaggedFields):
+    """A batch of variable-length sequences stored as one concatenated tensor.
+
+    Shape:
+        - data: (N, *F) rows of all sequences, one after another.
+        - lengths: (B,) integer, non-negative, ``lengths.sum() == N``.
+    """
+
+    def __new__(cls, data: Tensor, lengths: Tensor) -> "Ragged":
+        if not _is_fake(data, lengths):
+            if not isinstance(data, Tensor):
+                raise TypeError(f"Ragged: data must be a tensor, got {type(data).__name__}")
+            _check_lengths("Ragged", lengths)
+            if data.dim() == 0:
+                raise ValueError("Ragged: data must have at least 1 dim (N, ...), got a 0-d tensor")
+            total = int(lengths.sum()) if lengths.numel() else 0
+            if total != data.shape[0]:
+                raise ValueError(
+                    f"Ragged: lengths must sum to the data rows: expected sum(lengths) == "
+                    f"{data.shape[0]}, got {total}"
+                )
+        return super().__new__(cls, data, lengths)
+
+    # -- Thinc-compatible helpers -----------------------------------------------------
+    @property
+    def dataXd(self) -> Tensor:
+        return self.data
+
+    @property
+    def data_shape(self) -> Tuple[int, ...]:
+        return (-1, *self.data.shape[1:])
+
+    @property
+    def num_sequences(self) -> int:
+        """B. (``len(ragged)`` is the NamedTuple's 2: Thinc's ``len`` and ``[i]`` would break
+        torch's tuple handling, so they are methods here; see COMPATIBILITY.md.)"""
+        return int(self.lengths.shape[0])
+
+    def starts_ends(self) -> Tensor:
+        """(B+1,) int64 offsets: sequence i spans rows [se[i], se[i+1])."""
+        out = torch.zeros(self.lengths.shape[0] + 1, dtype=torch.int64, device=self.lengths.device)
+        torch.cumsum(self.lengths.to(torch.int64), 0, out=out[1:])
+        return out
+
+    def select(self, index: Any) -> "Ragged":
+        """Thinc's ``ragged[index]``: an int, a step-1 slice or an integer tensor of sequences."""
+        B = self.num_sequences
+        se = self.starts_ends().tolist()
+        if isinstance(index, int) and not isinstance(index, bool):
+            i = index + B if index < 0 else index
+            if not 0 <= i < B:
+                raise IndexError(f"Ragged.select: sequence index {index} out of range for {B} sequences")
+            return Ragged(self.data[se[i] : se[i + 1]], self.lengths[i : i + 1])
+        if isinstance(index, slice):
+            start, stop, step = index.indices(B)
+            if step != 1:
+                raise IndexError(f"Ragged.select: slices need step 1, got step {step}")
+            stop = max(stop, start)
+            return Ragged(self.data[se[start] : se[stop]], self.lengths[start:stop])
+        if isinstance(index, Tensor) and not index.is_floating_point():
+            parts = [self.data[se[i] : se[i + 1]] for i in index.tolist()]
+            return Ragged(torch.cat(parts) if parts else self.data[:0], self.lengths[index])
+        raise IndexError(
+            f"Ragged.select: index must be an int, a slice or an integer tensor, got {type(index).__name__}"
+        )
+
+    def to_list(self) -> List[Tensor]:
+        return list(torch.split(self.data, [int(n) for n in self.lengths.tolist()]))
+
+
+class _PaddedFields(NamedTuple):
+    data: Tensor
+    size_at_t: Tensor
+    lengths: Tensor
+    indices: Tensor
+
+
+class Padded(_PaddedFields):
+    """A time-major padded batch, columns sorted by decreasing length (Thinc's layout).
+
+    Shape:
+        - data: (T, B, *F)
+        - size_at_t: (T,) number of sequences still active at step t
+        - lengths: (B,) sorted, decreasing
+        - indices: (B,) original position of each column
+    """
+
+    def __new__(cls, data: Tensor, size_at_t: Tensor, lengths: Tensor, indices: Tensor) -> "Padded":
+        if not _is_fake(data, size_at_t, lengths, indices):
+            if not isinstance(data, Tensor) or data.dim() < 2:
+                raise ValueError(
+                    f"Padded: data must be a tensor of shape (T, B, ...), got "
+                    f"{tuple(data.shape) if isinstance(data, Tensor) else type(data).__name__}"
+                )
+            _check_lengths("Padded", lengths)
+            _check_lengths("Padded.size_at_t", size_at_t)
+            _check_lengths("Padded.indices", indices)
+            T, B = data.shape[0], data.shape[1]
+            if size_at_t.shape[0] != T:
+                raise ValueError(f"Padded: size_at_t must have T={T} entries, got {size_at_t.shape[0]}")
+            for field, t in (("lengths", lengths), ("indices", indices)):
+                if t.shape[0] != B:
+                    raise ValueError(f"Padded: {field} must have B={B} entries, got {t.shape[0]}")
+            if B and int(lengths.max()) > T:
+                raise ValueError(f"Padded: lengths must be <= T={T}, got max {int(lengths.max())}")
+        return super().__new__(cls, data, size_at_t, lengths, indices)
+
+    @property
+    def num_sequences(self) -> int:
+        """B (``len(padded)`` is the NamedTuple's 4)."""
+        return int(self.lengths.shape[0])
+
+    def copy(self) -> "Padded":
+        return Padded(self.data.clone(), self.size_at_t.clone(), self.lengths.clone(), self.indices.clone())
+
+
+class _ArgsKwargsFields(NamedTuple):
+    args: Tuple[Any, ...]
+    kwargs: Dict[str, Any]
+
+
+class ArgsKwargs(_ArgsKwargsFields):
+    """Positional and keyword arguments for a wrapped callable (Thinc's ArgsKwargs)."""
+
+    @classmethod
+    def from_items(cls, items: List[Tuple[Any, Any]]) -> "ArgsKwargs":
+        args = tuple(v for k, v in items if isinstance(k, int))
+        kwargs = {k: v for k, v in items if isinstance(k, str)}
+        return cls(args, kwargs)
+
+    def keys(self) -> List[Any]:
+        return list(range(len(self.args))) + list(self.kwargs.keys())
+
+    def values(self) -> List[Any]:
+        return list(self.args) + list(self.kwargs.values())
+
+    def items(self) -> List[Tuple[Any, Any]]:
+        return list(enumerate(self.args)) + list(self.kwargs.items())
