@@ -221,6 +221,12 @@ class Model(nn.Module):
         old = self._dims[name]
         if old is not None and value != old:
             allocated = [p for p, s in self._param_specs.items() if name in s.shape and self.has_param(p)]
+            if force and allocated and not all(self.has_param(p) for p in self._param_specs):
+                # Partially allocated at construction (some dims were unknown): nothing is
+                # "set" in Thinc's sense yet, so drop what depends on this dim.
+                for p in allocated:
+                    setattr(self, self._param_specs[p].attr, None)
+                allocated = []
             if not force or allocated:
                 why = f"parameters {allocated} are already allocated" if allocated else "pass force=True"
                 raise DimError(

@@ -60,10 +60,8 @@ class Registry:
             if not isinstance(catalog, Catalog):
                 raise KeyError(f"registry.resolve: unknown namespace {refs[0]!r}; known: @layers, @initializers")
             fn = catalog.get(config[refs[0]])
-            positional = [args.pop(k) for k in sorted((k for k in args if k.startswith("*")))]
-            variadic = args.pop("*", None)
-            if isinstance(variadic, dict):
-                positional.extend(variadic[k] for k in sorted(variadic))
+            variadic = args.pop("*", None)  # confection's variadic block: {"*": {"1": ..., "2": ...}}
+            positional = list(variadic.values()) if isinstance(variadic, dict) else list(variadic or [])
             return fn(*positional, **args)
         if isinstance(config, list):
             return [self.resolve(v) for v in config]

@@ -7,7 +7,6 @@ consistent) except while compiling or exporting, when fields are fake tensors.
 
 Thinc silently drops rows when ``lengths`` sums short; we reject that.
 """
-from __future__ import annotations
 
 from typing import Any, Dict, List, NamedTuple, Tuple
 
