@@ -59,7 +59,7 @@ def test_mismatched_tree_is_named():
     with pytest.raises(ValueError, match="expected a file with 3 nodes .* got 7 nodes"):
         chain(Linear(3, 2), Linear(2, 3)).from_bytes(data)
     other = chain(Relu(8, normalize=True, dropout=0.1), Linear(3))
-    with pytest.raises(ValueError, match="node 2 expected name 'linear', got 'softmax'"):
+    with pytest.raises(ValueError, match="node 0 expected name 'relu>>layernorm>>dropout>>linear', got 'relu>>layernorm>>dropout>>softmax'"):
         other.from_bytes(data)
 
 
