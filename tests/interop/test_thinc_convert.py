@@ -42,14 +42,14 @@ def test_round_trip_thinc_torchlayers_thinc_reproduces_params_bitwise():
     assert [(n, p) for n, p, _ in before] == [(n, p) for n, p, _ in after]
     for (_, _, a), (_, _, b) in zip(before, after):
         assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
-    msg_a = ta.srsly.msgpack_loads(theirs.to_bytes()) if hasattr(ta, "srsly") else None
     import srsly
 
     msg_a, msg_b = srsly.msgpack_loads(theirs.to_bytes()), srsly.msgpack_loads(back.to_bytes())
-    assert msg_a["params"] == msg_b["params"] or all(
-        {k: (v.tobytes() if v is not None else None) for k, v in a.items()} == {k: (v.tobytes() if v is not None else None) for k, v in b.items()}
-        for a, b in zip(msg_a["params"], msg_b["params"])
-    )
+    assert len(msg_a["params"]) == len(msg_b["params"])
+    for a, b in zip(msg_a["params"], msg_b["params"]):
+        assert a.keys() == b.keys()
+        for key in a:
+            assert a[key].dtype == b[key].dtype and a[key].tobytes() == b[key].tobytes(), key
 
 
 def test_load_thinc_bytes_into_same_tree():
@@ -61,7 +61,7 @@ def test_load_thinc_bytes_into_same_tree():
     ours = tl.chain(tl.Relu(16, normalize=True, dropout=0.0), Maxout(12, nP=3), tl.Softmax(5))
     load_thinc_bytes(ours, theirs.to_bytes())
     numpy.testing.assert_allclose(ours.predict(X).numpy(), theirs.predict(X), atol=1e-5, rtol=1e-4)
-    with pytest.raises(ValueError, match="expected 2 nodes .* got 7"):
+    with pytest.raises(ValueError, match="expected 3 nodes .* got 8"):
         load_thinc_bytes(tl.chain(tl.Linear(2, 2), tl.Linear(2, 2)), theirs.to_bytes())
 
 

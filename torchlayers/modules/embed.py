@@ -1,0 +1,120 @@
+"""Embed: map integer ids to rows of a learned (nV, nO) table (Thinc "Embed.v1")."""
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..convert import get_width
+from ..functional.checks import check_ids as check_int_dtype
+from ..functional.checks import check_param
+from ..initializers import uniform_init
+from ..model import Model
+from ..registry import registry
+from .array_getitem import ints_getitem
+
+
+def check_id_range(layer: str, ids: Tensor, nV: int) -> None:
+    """Every id must lie in [0, nV). One ``aminmax`` (one host sync); names the offending value.
+
+    Thinc wraps negative ids to the end of the table (-1 is the last row); we reject them.
+    """
+    if ids.numel() == 0:
+        return
+    lo_hi = torch.aminmax(ids)
+    lo, hi = int(lo_hi[0]), int(lo_hi[1])
+    if lo < 0:
+        raise IndexError(
+            f"{layer}: ids must be in [0, nV={nV}), got {lo}; negative ids are rejected (Thinc would wrap "
+            f"them to the end of the table); map unknown ids to a reserved row instead"
+        )
+    if hi >= nV:
+        raise IndexError(
+            f"{layer}: ids must be in [0, nV={nV}), got {hi}; build the layer with nV > {hi} or map "
+            f"out-of-vocabulary ids to a reserved row"
+        )
+
+
+def check_ids_1d(layer: str, ids: Tensor) -> None:
+    """ids must be an integer tensor of shape (N,)."""
+    check_int_dtype(layer, ids)
+    if ids.dim() != 1:
+        raise ValueError(
+            f"{layer}: expected ids of shape (N,), got a {ids.dim()}-D tensor of shape {list(ids.shape)}; "
+            f"for (N, C) ids pass column=<int> to the constructor"
+        )
+
+
+def shared_dropout_mask(n: int, rate: float, like: Tensor) -> Tensor:
+    """Thinc's ``get_dropout_mask((n,), rate)``: ``(U >= rate) / (1 - rate)``, one mask shared by
+    every row (whole embedding dimensions are dropped); zeros for rate >= 1."""
+    if rate >= 1.0:
+        return torch.zeros(n, dtype=like.dtype, device=like.device)
+    keep = torch.rand(n, device=like.device) >= rate
+    return keep.to(like.dtype) / (1.0 - rate)
+
+
+@registry.layers("Embed.v1")
+class Embed(Model):
+    """``Y = E[ids]``: ``Embed(nO, nV, *, column=None, initializer=uniform_init, dropout=None)``.
+
+    nV is never inferred (give it); nO comes from the constructor or the Y sample. With
+    ``column`` the constructor returns Thinc's tree ``chain(ints_getitem((slice(0, None),
+    column)), embed)``, named ``"ints-getitem>>embed"``, whose attrs hold ``column``. In training
+    with ``dropout``, one (nO,) mask is shared by all rows (Thinc's). Out-of-range ids
+    (< 0 or >= nV) raise IndexError naming nV and the value; ``check_ids=False`` skips that
+    check (one host sync) for speed. The check is skipped while compiling/exporting, where
+    ``F.embedding`` still raises on CPU. Float ids raise TypeError.
+
+    Shape:
+        - Input: (N,) integer ids (int32 or int64); (N, C) with ``column``
+        - Output: (N, nO), dtype of the table
+    Params: ``E`` (nV, nO) = ``weight``, uniform(-0.1, 0.1).
+    Attrs: ``column`` (None here, on the chain with ``column``); ``dropout_rate`` when given.
+    """
+
+    registry_name = "Embed.v1"
+
+    def __new__(cls, nO: Optional[int] = None, nV: Optional[int] = None, *, column: Optional[int] = None,
+                initializer: Optional[Callable] = None, dropout: Optional[float] = None, check_ids: bool = True):
+        layer = super().__new__(cls)
+        if column is None:
+            return layer
+        from ..combinators.chain import chain
+
+        layer.__init__(nO, nV, initializer=initializer, dropout=dropout, check_ids=check_ids)
+        del layer.attrs["column"]  # Thinc keeps column on the chain only
+        model = chain(ints_getitem((slice(0, None), column)), layer)
+        model.set_attr("column", column)
+        return model
+
+    def __init__(self, nO: Optional[int] = None, nV: Optional[int] = None, *, column: Optional[int] = None,
+                 initializer: Optional[Callable] = None, dropout: Optional[float] = None, check_ids: bool = True) -> None:
+        super().__init__("embed", dims={"nO": nO, "nV": nV})
+        self.dropout_rate: float = 0.0  # read by forward; an attr only when given, like Thinc
+        if dropout is not None:
+            self.set_attr("dropout_rate", float(dropout))
+        self.set_attr("column", column)
+        self.check_ids: bool = bool(check_ids)
+        self.declare_param("E", "weight", ("nV", "nO"), initializer or uniform_init)
+
+    def _initialize(self, X: Any, Y: Any) -> None:
+        if Y is not None:
+            self.set_dim("nO", get_width(Y))
+        self.reset_parameters()
+
+    def forward(self, ids: Tensor) -> Tensor:
+        E = check_param(self.name, self.weight, "E")
+        check_ids_1d(self.name, ids)
+        if self.check_ids:
+            if torch.jit.is_scripting():
+                check_id_range(self.name, ids, E.shape[0])
+            elif not torch.compiler.is_compiling():
+                check_id_range(self.name, ids, E.shape[0])
+        Y = F.embedding(ids, E)
+        rate = self.dropout_rate
+        if self.training and rate is not None and rate > 0.0:
+            Y = Y * shared_dropout_mask(E.shape[1], rate, Y)
+        return Y

@@ -1,0 +1,52 @@
+"""Logistic: Thinc's clipped sigmoid, ``1 / (1 + exp(-clip(x, -20, 20)))`` (Thinc "Logistic.v1")."""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from ..model import Model
+from ..registry import registry
+
+#: Thinc clips sigmoid inputs to [-20, 20] (e.g. sigmoid(-25) is 2.06e-9, not 1.39e-11); the
+#: literal is repeated in ``thinc_sigmoid`` because TorchScript cannot read module globals.
+CLIP = 20.0
+
+
+def clip_value_only(X: Tensor, lo: float, hi: float) -> Tensor:
+    """``clip(X, lo, hi)`` in value, identity in gradient (Thinc clips only for stability and
+    backpropagates as if it had not: ``dsigmoid``, ``backprop_softmax_sequences``).
+
+    ``X - X.detach()`` is exactly zero for finite X; infinities are first made finite so they
+    clip to ``lo``/``hi`` like ``numpy.clip`` instead of turning into NaN. NaN stays NaN.
+    """
+    finite = torch.nan_to_num(X, nan=float("nan"))
+    return finite.detach().clamp(lo, hi) + (finite - finite.detach())
+
+
+def thinc_sigmoid(X: Tensor) -> Tensor:
+    """Thinc's sigmoid ``1 / (1 + exp(-clip(X, -20, 20)))``, gradient ``Y (1 - Y)`` everywhere."""
+    return torch.sigmoid(clip_value_only(X, -20.0, 20.0))
+
+
+@registry.layers("Logistic.v1")
+class Logistic(Model):
+    """Elementwise clipped sigmoid; no dims, no params.
+
+    Shape:
+        - Input: float tensor of any shape
+        - Output: the same shape and dtype
+    Backprop: ``dX = dY * Y * (1 - Y)`` (Thinc's, not zeroed where the clip was active).
+    """
+
+    registry_name = "Logistic.v1"
+
+    def __init__(self) -> None:
+        super().__init__("logistic")
+
+    def forward(self, X: Tensor) -> Tensor:
+        if not X.is_floating_point():
+            raise TypeError(f"{self.name}: expected a floating point X, got dtype {X.dtype}; cast with .float()")
+        return thinc_sigmoid(X)
+
+    def _initialize(self, X, Y) -> None:
+        return None
