@@ -1,0 +1,141 @@
+"""add: sum the outputs of layers that all read the same input (Thinc "add.v1"); ``+`` builds it."""
+from __future__ import annotations
+
+from typing import Any, List, Sequence
+
+import torch
+from torch import Tensor
+from torch.jit import unused as torch_unused
+
+from ..convert import get_width
+from ..model import Model
+from ..registry import registry
+from ..types import Padded, Ragged
+
+
+@registry.layers("add.v1")
+class add(Model):
+    """``add(f, g, h)(X) == f(X) + g(X) + h(X)``, named ``"add"``.
+
+    ``add(a, b)`` where ``a`` is already an add node appends to ``a`` and returns it (Thinc's
+    flattening, so ``a + b + c`` is one node with 3 layers). Unlike Thinc, the sum is never
+    accumulated in place, so ``add(noop(), f)`` leaves the caller's X untouched.
+
+    Shape: every layer maps X to outputs of one shape (tensor, Ragged, Padded or list);
+    the output has that shape.
+    Dims: ``nO``; ``nI`` when every layer has an ``nI`` dim.
+    """
+
+    registry_name = "add.v1"
+
+    def __new__(cls, *layers: Any, **kwargs: Any):
+        if layers and isinstance(layers[0], add) and len(layers) >= 2:
+            _check_models("add", layers)
+            layers[0].layers.extend(layers[1:])
+            return layers[0]
+        return super().__new__(cls)
+
+    def __init__(self, layer1: Model, layer2: Model, *layers: Model) -> None:
+        if layer1 is self:
+            return  # extended in __new__
+        all_layers = [layer1, layer2, *layers]
+        _check_models("add", all_layers)
+        dims = {"nO": None}
+        if all(layer.has_dim("nI") is not False for layer in all_layers):
+            dims = {"nO": None, "nI": None}
+        super().__init__("add", dims=dims, layers=all_layers)
+
+    def forward(self, X):  # unannotated: TorchScript reads it as Tensor -> Tensor
+        Y = X
+        for i, layer in enumerate(self.layers):
+            out = layer(X)
+            if i == 0:
+                Y = out
+            else:
+                Y = self._plus(Y, out, i)
+        return Y
+
+    def _plus(self, Y: Tensor, out: Tensor, i: int) -> Tensor:
+        if not torch.jit.is_scripting():
+            if not isinstance(Y, Tensor) or not isinstance(out, Tensor):
+                return self._plus_any(Y, out, i)
+        if Y.shape != out.shape:
+            raise ValueError(
+                f"{self.name}: every layer must give outputs of one shape: expected layer {i} to give "
+                f"{list(Y.shape)} like layer 0, got {list(out.shape)}"
+            )
+        return Y + out
+
+    @torch_unused
+    def _plus_any(self, Y: Any, out: Any, i: int) -> Any:
+        return add_outputs(self.name, Y, out, f"layer {i}", "layer 0")
+
+    def _initialize(self, X: Any, Y: Any) -> None:
+        layers = list(self.layers)
+        if X is not None:
+            width = get_width(X)
+            for node in [self, *layers]:
+                if node.has_dim("nI") is not False:
+                    node.set_dim("nI", width)
+        if Y is not None:
+            width = get_width(Y)
+            for node in [self, *layers]:
+                if node.has_dim("nO") is not False:
+                    node.set_dim("nO", width)
+        for layer in layers:
+            layer._initialize(X, Y)
+        # Thinc takes nO from the first layer and raises if it has none (add(noop(), f)):
+        # we take it from the first layer that has it.
+        for layer in layers:
+            if layer.has_dim("nO"):
+                self.set_dim("nO", layer.get_dim("nO"))
+                break
+
+
+def add_outputs(name: str, A: Any, B: Any, what_b: str = "the layer's output", what_a: str = "the input") -> Any:
+    """Elementwise ``A + B`` over matching structures (tensor, Ragged, Padded, list), out of place.
+
+    Ragged/Padded keep ``A``'s lengths/metadata. Raises naming ``name`` when the kinds,
+    shapes, lengths or list sizes differ.
+    """
+    if isinstance(A, Tensor) and isinstance(B, Tensor):
+        _same_shape(name, A, B, what_a, what_b)
+        return A + B
+    if isinstance(A, Ragged) and isinstance(B, Ragged):
+        _same_shape(name, A.data, B.data, what_a + ".data", what_b + ".data")
+        _same_lengths(name, A.lengths, B.lengths, what_a, what_b)
+        return Ragged(A.data + B.data, A.lengths)
+    if isinstance(A, Padded) and isinstance(B, Padded):
+        _same_shape(name, A.data, B.data, what_a + ".data", what_b + ".data")
+        _same_lengths(name, A.lengths, B.lengths, what_a, what_b)
+        return Padded(A.data + B.data, A.size_at_t, A.lengths, A.indices)
+    if isinstance(A, (list, tuple)) and isinstance(B, (list, tuple)) and not isinstance(A, (Ragged, Padded)) \
+            and not isinstance(B, (Ragged, Padded)):
+        if len(A) != len(B):
+            raise ValueError(f"{name}: expected {what_b} to be a list of {len(A)} items like {what_a}, got {len(B)}")
+        return [add_outputs(name, a, b, f"{what_b}[{j}]", f"{what_a}[{j}]") for j, (a, b) in enumerate(zip(A, B))]
+    raise TypeError(
+        f"{name}: cannot add {what_b} of type {type(B).__name__} to {what_a} of type {type(A).__name__}; "
+        f"both must be tensors, Ragged, Padded or lists"
+    )
+
+
+def _same_shape(name: str, A: Tensor, B: Tensor, what_a: str, what_b: str) -> None:
+    if A.shape != B.shape:
+        raise ValueError(f"{name}: expected {what_b} of shape {list(A.shape)} like {what_a}, got {list(B.shape)}")
+
+
+def _same_lengths(name: str, a: Tensor, b: Tensor, what_a: str, what_b: str) -> None:
+    if torch.compiler.is_compiling():
+        return  # value checks would be data-dependent guards
+    if a.shape != b.shape or not torch.equal(a.to(b.device, torch.int64), b.to(torch.int64)):
+        raise ValueError(f"{name}: expected {what_b} with lengths {a.tolist()} like {what_a}, got {b.tolist()}")
+
+
+def _check_models(name: str, layers: Sequence[Any]) -> None:
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, Model):
+            raise TypeError(f"{name}: layer {i} must be a torchlayers Model, got {type(layer).__name__}")
+
+
+__all__: List[str] = ["add", "add_outputs"]

@@ -1,0 +1,127 @@
+"""concatenate: stack the outputs of layers that read the same input side by side (Thinc
+"concatenate.v1"); ``|`` builds it."""
+from __future__ import annotations
+
+from typing import Any, List
+
+import torch
+from torch import Tensor
+from torch.jit import unused as torch_unused
+
+from ..convert import get_width
+from ..model import Model
+from ..registry import registry
+from ..types import Padded, Ragged
+from .add import _check_models, _same_lengths
+from .noop import noop
+
+
+@registry.layers("concatenate.v1")
+class concatenate(Model):
+    """``concatenate(f, g)(X) == hstack([f(X), g(X)])``, named ``"f|g"``.
+
+    ``concatenate()`` is ``noop()``; ``concatenate(f)`` is ``f``. When the first argument is
+    already a concatenate node the others are appended to it and it is returned (so
+    ``a | b | c`` is one node with 3 layers); as in Thinc its name is not updated.
+
+    Shape:
+        - tensors (B, F_i, ...) -> (B, sum F_i, ...) along dim 1 (numpy's hstack; 1-D along dim 0)
+        - Ragged data (N, F_i) -> Ragged (N, sum F_i), the first layer's lengths
+        - Padded data (T, B, F_i) -> Padded (T, B, sum F_i) (Thinc has no Padded path)
+        - lists of (n_j, F_i) -> list of (n_j, sum F_i), item by item
+    Dims: ``nO`` (sum of the layers' nO after initialize); ``nI`` when every layer has one.
+    """
+
+    registry_name = "concatenate.v1"
+
+    def __new__(cls, *layers: Any, **kwargs: Any):
+        if kwargs.pop("_build", False):
+            return super().__new__(cls)
+        if not layers:
+            return noop()
+        if len(layers) == 1:
+            _check_models("concatenate", layers)
+            return layers[0]
+        _check_models("concatenate", layers)
+        if isinstance(layers[0], concatenate):
+            layers[0].layers.extend(layers[1:])
+            return layers[0]
+        return super().__new__(cls)
+
+    def __getnewargs_ex__(self):
+        return (), {"_build": True}  # copy/deepcopy/pickle: a bare instance, not noop()
+
+    def __init__(self, *layers: Model) -> None:
+        if not layers or layers[0] is self:
+            return  # extended in __new__ (or a copy being rebuilt)
+        dims = {"nO": None}
+        if all(layer.has_dim("nI") is not False for layer in layers):
+            dims = {"nO": None, "nI": None}
+        super().__init__("|".join(layer.name for layer in layers), dims=dims, layers=layers)
+
+    def forward(self, X):  # unannotated: TorchScript reads it as Tensor -> Tensor
+        outs: List[Tensor] = []
+        for layer in self.layers:
+            outs.append(layer(X))
+        if len(outs) == 0:
+            raise ValueError(f"{self.name}: has no layers to concatenate")
+        if not torch.jit.is_scripting():
+            if not isinstance(outs[0], Tensor):
+                return self._cat_any(outs)
+        return self._cat_tensors(outs)
+
+    def _cat_tensors(self, outs: List[Tensor]) -> Tensor:
+        first = outs[0]
+        dim = 1 if first.dim() >= 2 else 0
+        for i, out in enumerate(outs):
+            if not torch.jit.is_scripting():
+                if not isinstance(out, Tensor):
+                    raise TypeError(f"{self.name}: layer {i} gave a {type(out).__name__}, expected a tensor like layer 0")
+            if out.dim() != first.dim() or (dim == 1 and out.shape[0] != first.shape[0]):
+                raise ValueError(
+                    f"{self.name}: expected layer {i} to give a {first.dim()}-D output with {first.shape[0]} rows "
+                    f"like layer 0, got shape {list(out.shape)}"
+                )
+        return torch.cat(outs, dim=dim)
+
+    @torch_unused
+    def _cat_any(self, outs: List[Any]) -> Any:
+        first = outs[0]
+        for i, out in enumerate(outs):
+            if type(out) is not type(first) and not (isinstance(out, list) and isinstance(first, list)):
+                raise TypeError(
+                    f"{self.name}: layer {i} gave a {type(out).__name__}, expected a {type(first).__name__} like layer 0"
+                )
+        if isinstance(first, Ragged):
+            for i, out in enumerate(outs[1:], 1):
+                _same_lengths(self.name, first.lengths, out.lengths, "layer 0's output", f"layer {i}'s output")
+            return Ragged(self._cat_tensors([out.data for out in outs]), first.lengths)
+        if isinstance(first, Padded):
+            for i, out in enumerate(outs[1:], 1):
+                _same_lengths(self.name, first.lengths, out.lengths, "layer 0's output", f"layer {i}'s output")
+            data = [out.data for out in outs]
+            for i, d in enumerate(data):
+                if d.shape[:-1] != data[0].shape[:-1]:
+                    raise ValueError(
+                        f"{self.name}: expected layer {i}'s Padded data of shape {list(data[0].shape[:-1])} + [F], "
+                        f"got {list(d.shape)}"
+                    )
+            return Padded(torch.cat(data, dim=-1), first.size_at_t, first.lengths, first.indices)
+        if isinstance(first, (list, tuple)):
+            for i, out in enumerate(outs):
+                if len(out) != len(first):
+                    raise ValueError(f"{self.name}: expected layer {i} to give {len(first)} items like layer 0, got {len(out)}")
+            return [self._cat_tensors([out[j] for out in outs]) for j in range(len(first))]
+        raise TypeError(f"{self.name}: cannot concatenate outputs of type {type(first).__name__}")
+
+    def _initialize(self, X: Any, Y: Any) -> None:
+        layers = list(self.layers)
+        if X is not None:
+            width = get_width(X)
+            for node in [self, *layers]:
+                if node.has_dim("nI") is not False:
+                    node.set_dim("nI", width)
+        for layer in layers:
+            layer._initialize(X, Y)  # Thinc passes Y to every layer
+        if layers and all(layer.has_dim("nO") for layer in layers):
+            self.set_dim("nO", sum(layer.get_dim("nO") for layer in layers))
