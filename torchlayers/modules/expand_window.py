@@ -18,8 +18,8 @@ class expand_window(Model):
 
     Positions outside the sequence are zeros. A plain (N, F) tensor is one sequence; on a
     Ragged the windows stop at each sequence's boundary. Backprop (autograd) sums the
-    overlapping window copies. Vectorized: one padded copy of a sliding view (``unfold``), and
-    on a Ragged one boundary mask; no loop over rows or sequences.
+    overlapping window copies. Vectorized: 2w+1 shifted slices of one padded copy, and on a
+    Ragged one boundary mask; no loop over rows or sequences.
 
     Shape:
         - Input: (N, F) float, or Ragged with data (N, F)
@@ -51,9 +51,8 @@ class expand_window(Model):
             raise TypeError(f"{self.name}: expected a (N, F) float tensor or a Ragged, got {type(X).__name__}")
         _check_floats2d(self.name, "X.data", X.data)
         w = self.window_size
-        Y = _windows(X.data, w)
         if X.data.shape[0] == 0 or w == 0:
-            return Ragged(Y, X.lengths)
+            return Ragged(_windows(X.data, w), X.lengths)
         lengths = X.lengths.to(device=X.data.device, dtype=torch.int64)
         ends = torch.cumsum(lengths, 0)
         row = torch.arange(X.data.shape[0], device=X.data.device)
@@ -61,21 +60,42 @@ class expand_window(Model):
         end = ends.gather(0, seq).unsqueeze(1)
         start = end - lengths.gather(0, seq).unsqueeze(1)
         src = row.unsqueeze(1) + torch.arange(-w, w + 1, device=row.device).unsqueeze(0)
-        inside = ((src >= start) & (src < end)).unsqueeze(2)  # (N, 2w+1, 1)
-        # A fill, not a 0/1 multiply, so a NaN or inf never leaks into a neighbouring sequence
-        # (out of place: an in-place fill on a view makes autograd copy the whole tensor).
-        Y = Y.view(Y.shape[0], 2 * w + 1, -1).masked_fill(~inside, 0.0)
-        return Ragged(Y.view(Y.shape[0], -1), X.lengths)
+        outside = (src < start) | (src >= end)  # (N, 2w+1): window slots across a boundary
+        return Ragged(_RaggedWindows.apply(X.data, w, outside), X.lengths)
 
 
 def _windows(X: Tensor, w: int) -> Tensor:
-    """(N, F) -> (N, F*(2w+1)) over one sequence: zero-pad w rows each side, then a sliding view."""
-    N, F = X.shape[0], X.shape[1]
+    """(N, F) -> (N, F*(2w+1)) over one sequence: zero-pad w rows each side, concatenate shifts."""
+    N = X.shape[0]
     if N == 0:
-        return X.new_zeros((0, F * (2 * w + 1)))
+        return X.new_zeros((0, X.shape[1] * (2 * w + 1)))
     padded = torch.nn.functional.pad(X, (0, 0, w, w))
-    # The reshape can be a view with overlapping rows (row stride F): copy, so Y owns its memory.
-    return padded.unfold(0, 2 * w + 1, 1).transpose(1, 2).contiguous().view(N, F * (2 * w + 1))
+    return torch.cat([padded[k : k + N] for k in range(2 * w + 1)], 1)
+
+
+class _RaggedWindows(torch.autograd.Function):
+    """Windows with slots across sequence boundaries zeroed (a fill, so NaN/inf never leak
+    into a neighbouring sequence); backward sums the kept window copies back onto rows."""
+
+    @staticmethod
+    def forward(ctx: Any, X: Tensor, w: int, outside: Tensor) -> Tensor:
+        Y = _windows(X, w)
+        Y.view(X.shape[0], 2 * w + 1, -1)[outside] = 0.0  # boolean index_put: faster than a broadcast masked_fill on CPU
+        ctx.w = w
+        ctx.save_for_backward(outside)
+        return Y
+
+    @staticmethod
+    def backward(ctx: Any, dY: Tensor):
+        (outside,) = ctx.saved_tensors
+        w = ctx.w
+        N = dY.shape[0]
+        blocks = dY.reshape(N, 2 * w + 1, -1).clone()
+        blocks[outside] = 0.0
+        dP = dY.new_zeros((N + 2 * w, blocks.shape[2]))
+        for k in range(2 * w + 1):
+            dP[k : k + N] += blocks[:, k]
+        return dP[w : w + N], None, None
 
 
 def _check_floats2d(layer: str, field: str, X: Tensor) -> None:

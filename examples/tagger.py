@@ -1,0 +1,176 @@
+"""A spaCy-style part-of-speech tagger on UD English-EWT, in torchlayers and in thinc.
+
+The architecture is spaCy's efficiency tagger: hashed NORM/PREFIX/SUFFIX/SHAPE embeddings
+(width 96; 5000/1000/2500/2500 rows), a Maxout mixing layer, 4 residual window-1 Maxout CNN
+blocks and a Softmax over the 17 UPOS tags. ``build_tagger(lib)`` builds it from either
+library with the same code: ``lib`` is ``torchlayers`` or ``thinc.api``.
+
+Run: ``python -m examples.tagger [--epochs 5] [--face thinc|torch] [--compile]``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Sequence, Tuple
+
+import numpy
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from .ewt import UPOS, featurize, load_split, tag_ids
+
+WIDTH, ROWS, DEPTH = 96, (5000, 1000, 2500, 2500), 4
+
+
+def build_tagger(lib: Any, width: int = WIDTH, rows: Sequence[int] = ROWS, depth: int = DEPTH, n_tags: int = len(UPOS)) -> Any:
+    """Ragged (N, 4) int ids -> Ragged (N, n_tags) probabilities, from ``lib`` (torchlayers or thinc.api)."""
+    with lib.Model.define_operators({">>": lib.chain}):
+        embed = lib.concatenate(*[lib.HashEmbed(width, n, column=i, seed=8 + i) for i, n in enumerate(rows)])
+        mix = lib.Maxout(width, width * len(rows), nP=3, dropout=0.0, normalize=True)
+        block = lib.residual(lib.expand_window(1) >> lib.with_array(lib.Maxout(width, width * 3, nP=3, dropout=0.0, normalize=True)))
+        tok2vec = lib.with_array(embed >> mix) >> lib.clone(block, depth)
+        return tok2vec >> lib.with_array(lib.Softmax(n_tags, width))
+
+
+def make_batches(feats: List[torch.Tensor], tags: List[torch.Tensor], words_per_batch: int, seed: int = 0) -> List[Tuple[Any, torch.Tensor]]:
+    """Shuffle sentences, group them into batches of about ``words_per_batch`` words."""
+    order = torch.randperm(len(feats), generator=torch.Generator().manual_seed(seed)).tolist()
+    batches, cur, n = [], [], 0
+    for i in order:
+        cur.append(i)
+        n += len(feats[i])
+        if n >= words_per_batch:
+            batches.append(cur)
+            cur, n = [], 0
+    if cur:
+        batches.append(cur)
+    return [to_ragged([feats[i] for i in b], [tags[i] for i in b]) for b in batches]
+
+
+def to_ragged(feats: List[torch.Tensor], tags: List[torch.Tensor]) -> Tuple[Any, torch.Tensor]:
+    from torchlayers import Ragged
+
+    lengths = torch.tensor([len(f) for f in feats], dtype=torch.int32)
+    return Ragged(torch.cat(feats), lengths), torch.cat(tags)
+
+
+def to_thinc_ragged(X: Any) -> Any:
+    from thinc.api import Ragged as ThincRagged
+
+    return ThincRagged(X.data.numpy().view(numpy.uint64), X.lengths.numpy())
+
+
+# ------------------------------------------------------------------------------ training steps
+def thinc_face_step(model: Any, optimizer: Any, X: Any, y: torch.Tensor) -> None:
+    """torchlayers through the Thinc face: the same loop thinc users write."""
+    from torchlayers import Ragged
+
+    Yh, backprop = model(X, is_train=True)
+    d = (Yh.data - F.one_hot(y, Yh.data.shape[1]).to(Yh.data.dtype)) / Yh.data.shape[0]
+    backprop(Ragged(d, X.lengths))
+    model.finish_update(optimizer)
+
+
+def torch_face_step(forward: Any, model: Any, optimizer: torch.optim.Optimizer, X: Any, y: torch.Tensor) -> None:
+    """torchlayers through the torch face: a plain PyTorch step (``forward`` may be compiled)."""
+    probs = forward(X).data
+    loss = F.nll_loss(probs.clamp_min(1e-9).log(), y)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
+def thinc_step(model: Any, optimizer: Any, X: Any, y: numpy.ndarray) -> None:
+    """thinc 8.3.14, NumpyOps."""
+    from thinc.api import Ragged as ThincRagged
+
+    Yh, backprop = model(X, is_train=True)
+    truth = numpy.zeros_like(Yh.data)
+    truth[numpy.arange(len(y)), y] = 1
+    backprop(ThincRagged((Yh.data - truth) / len(y), X.lengths))
+    model.finish_update(optimizer)
+
+
+def accuracy(predict: Any, batches: List[Tuple[Any, torch.Tensor]]) -> float:
+    right = total = 0
+    for X, y in batches:
+        guess = torch.as_tensor(numpy.asarray(predict(X))).argmax(-1)
+        right += int((guess == y).sum())
+        total += len(y)
+    return right / max(total, 1)
+
+
+def main(argv=None) -> Dict[str, Any]:
+    parser = argparse.ArgumentParser(description="Train the EWT tagger (torchlayers, optionally thinc side by side)")
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--words-per-batch", type=int, default=1000)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--face", choices=["thinc", "torch"], default="torch")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the model (torch face)")
+    parser.add_argument("--with-thinc", action="store_true", help="also train the same model in thinc")
+    parser.add_argument("--limit", type=int, default=0, help="use only the first N training sentences")
+    parser.add_argument("--data", default=None, help="folder holding the EWT .conllu files")
+    parser.add_argument("--save", default=None, help="save the trained model here (safetensors)")
+    args = parser.parse_args(argv)
+    import thinc.api as ta
+
+    import torchlayers as tl
+
+    torch.manual_seed(0)
+    train, dev, test = (load_split(s, args.data) for s in ("train", "dev", "test"))
+    if args.limit:
+        train = train[: args.limit]
+    train_b = make_batches(featurize(train), tag_ids(train), args.words_per_batch)
+    dev_b = make_batches(featurize(dev), tag_ids(dev), 4000)
+    test_b = make_batches(featurize(test), tag_ids(test), 4000)
+    n_words = sum(len(y) for _, y in train_b)
+
+    theirs = build_tagger(ta)
+    theirs.initialize(X=to_thinc_ragged(train_b[0][0]))
+    from torchlayers.interop.thinc_convert import from_thinc
+
+    model = from_thinc(theirs)  # identical starting weights
+    results: Dict[str, Any] = {"train_words": n_words, "words_per_batch": args.words_per_batch}
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    forward = torch.compile(model, dynamic=True) if args.compile else model
+    label = f"torchlayers {args.face} face" + (" compiled" if args.compile else "")
+    for epoch in range(args.epochs):
+        model.train()
+        start = time.perf_counter()
+        for X, y in tqdm(train_b, desc=f"{label} epoch {epoch + 1}", leave=False):
+            if args.face == "thinc":
+                thinc_face_step(model, optimizer, X, y)
+            else:
+                torch_face_step(forward, model, optimizer, X, y)
+        seconds = time.perf_counter() - start
+        dev_acc = accuracy(lambda X: model.predict(X).data, dev_b)
+        print(f"{label}  epoch {epoch + 1}: dev UPOS {dev_acc:.4f}  {n_words / seconds:,.0f} words/s")
+    results["torchlayers"] = {"dev": dev_acc, "test": accuracy(lambda X: model.predict(X).data, test_b), "train_words_per_s": n_words / seconds}
+
+    if args.with_thinc:
+        opt = ta.Adam(args.lr)
+        for epoch in range(args.epochs):
+            start = time.perf_counter()
+            for X, y in tqdm(train_b, desc=f"thinc epoch {epoch + 1}", leave=False):
+                thinc_step(theirs, opt, to_thinc_ragged(X), y.numpy())
+            seconds = time.perf_counter() - start
+            dev_acc = accuracy(lambda X: theirs.predict(to_thinc_ragged(X)).data, dev_b)
+            print(f"thinc 8.3.14      epoch {epoch + 1}: dev UPOS {dev_acc:.4f}  {n_words / seconds:,.0f} words/s")
+        results["thinc"] = {"dev": dev_acc, "test": accuracy(lambda X: theirs.predict(to_thinc_ragged(X)).data, test_b), "train_words_per_s": n_words / seconds}
+
+    if args.save:
+        model.to_disk(args.save)
+        reloaded = build_tagger(tl).from_disk(args.save)
+        X = dev_b[0][0]
+        assert torch.equal(reloaded.predict(X).data, model.predict(X).data), "reloaded model differs"
+        print(f"saved to {args.save}; reloaded bitwise")
+    print(json.dumps(results, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    main()
