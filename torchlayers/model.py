@@ -380,6 +380,9 @@ class Model(nn.Module):
                     new_param, _ = optimizer((node.id, name), param.cpu().numpy().copy(), grad.cpu().numpy().copy())
                     node.set_param(name, new_param)
                     node._param_tensor(name, "update").grad = None
+            extra = getattr(node, "_finish_foreign_update", None)
+            if extra is not None:  # framework wrappers (interop/): weights outside Thinc's params
+                extra(optimizer)
 
     # ------------------------------------------------------------------ attrs, refs, tree
     @property

@@ -1,0 +1,389 @@
+"""The shared machinery of TensorFlowWrapper and MXNetWrapper: a foreign model as a torch module.
+
+- **Data**: inputs, outputs and gradients cross through DLPack without copies (``dlpack.py``).
+- **Autograd**: ``_ForeignCall`` is a ``torch.autograd.Function``; its forward runs the foreign
+  model under the foreign recorder (``tf.GradientTape`` / ``mx.autograd.record``) and its
+  backward asks the foreign framework for the gradients of the inputs *and* of the variables.
+- **Weights**: every foreign variable is mirrored by a torch tensor (trainable ones as
+  ``nn.Parameter`` in ``model.params``, the others as buffers in ``model.states``), so
+  ``state_dict``, ``to_bytes`` and torch optimizers see them. The torch mirrors are the source
+  of truth: before each foreign call, every mirror whose data changed (tracked by torch's
+  version counter: optimizer steps, ``load_state_dict``, in-place edits) is copied into its
+  foreign variable (one copy per changed variable; sharing the storage is not safe: TF copies
+  on write, MXNet's engine writes asynchronously). ``finish_update`` and the
+  ``<framework>_model`` property sync eagerly; ``sync_from_foreign()`` pulls the other way.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import numpy
+import torch
+from torch import Tensor, nn
+from torch.utils._pytree import tree_flatten, tree_unflatten
+
+from ..convert import to_torch
+from ..model import Model, _no_backprop
+from ..types import ArgsKwargs
+from .pytorch_wrapper import _is_args_kwargs, apply_thinc_optimizer, as_args_kwargs, map_tensors, same_kind
+
+__all__ = ["ForeignWrapper", "convert_foreign_default_inputs", "convert_foreign_default_outputs",
+           "convert_foreign_default_outputs_xy"]
+
+
+def _is_array(x: Any) -> bool:
+    return isinstance(x, Tensor) or (hasattr(x, "__array__") and hasattr(x, "dtype") and hasattr(x, "shape"))
+
+
+def convert_foreign_default_inputs(model: "ForeignWrapper", X: Any, is_train: bool) -> Tuple[ArgsKwargs, Callable[[Any], Any]]:
+    """Thinc's default input converter for TF/MXNet: arrays/tensors -> foreign tensors (zero-copy),
+    packed as ArgsKwargs; ``get_dX`` turns foreign gradients back into torch tensors."""
+    to_foreign = lambda x: model._to_foreign(to_torch(x))  # noqa: E731
+    converted = map_tensors(to_foreign, X, _is_array)
+    back = lambda dXf: map_tensors(lambda d: None if d is None else model._from_foreign(d), dXf, model._is_foreign)  # noqa: E731
+    if _is_args_kwargs(X):
+        return as_args_kwargs(converted), back
+    if isinstance(converted, dict):
+        return ArgsKwargs((), converted), lambda dXf: back(dXf).kwargs
+    if isinstance(converted, (list, tuple)) and not hasattr(converted, "_fields"):
+        return ArgsKwargs(tuple(converted), {}), lambda dXf: back(dXf).args
+    return ArgsKwargs((converted,), {}), lambda dXf: back(dXf).args[0]
+
+
+def convert_foreign_default_outputs(model: "ForeignWrapper", Yf: Any, is_train: bool) -> Tuple[Any, Callable[[Any], Any]]:
+    """TensorFlow's convention (called with Y): Y as torch tensors; ``get_dYf`` gives
+    gradients shaped like Y, as foreign tensors."""
+    Y = map_tensors(model._from_foreign, Yf, model._is_foreign)
+    return Y, lambda dY: map_tensors(lambda d: model._to_foreign(to_torch(d)), dY, _is_array)
+
+
+def convert_foreign_default_outputs_xy(model: "ForeignWrapper", X_Yf: Any, is_train: bool) -> Tuple[Any, Callable[[Any], Any]]:
+    """MXNet's convention (called with (X, Y)): ``get_dYf`` gives
+    ``ArgsKwargs(args=((Y,),), kwargs={"head_grads": dY})`` as foreign tensors."""
+    _, Yf = X_Yf
+    Y = map_tensors(model._from_foreign, Yf, model._is_foreign)
+
+    def reverse(dY: Any) -> ArgsKwargs:
+        dYf = map_tensors(lambda d: model._to_foreign(to_torch(d)), dY, _is_array)
+        return ArgsKwargs(((Yf,),), {"head_grads": dYf})
+
+    return Y, reverse
+
+
+def _dtype_name(dtype: Any) -> str:
+    try:
+        return numpy.dtype(getattr(dtype, "as_numpy_dtype", dtype)).name
+    except TypeError:
+        return str(dtype)
+
+
+class _ForeignCall(torch.autograd.Function):
+    """tensors = (*input leaves, *trainable mirrors) -> output leaves; backward via the foreign framework."""
+
+    @staticmethod
+    def forward(ctx: Any, wrapper: "ForeignWrapper", holder: Dict[str, Any], n_inputs: int, *tensors: Tensor) -> Tuple[Tensor, ...]:
+        outputs, state = wrapper._torch_call(list(tensors[:n_inputs]), holder, record=True)
+        ctx.wrapper, ctx.state, ctx.n_inputs = wrapper, state, n_inputs
+        ctx.n_params = len(tensors) - n_inputs
+        ctx.input_meta = [(t.dtype, t.is_floating_point()) for t in tensors[:n_inputs]]
+        non_float = [y for y in outputs if not y.is_floating_point()]
+        if non_float:
+            ctx.mark_non_differentiable(*non_float)
+        return tuple(outputs)
+
+    @staticmethod
+    def backward(ctx: Any, *grads: Optional[Tensor]) -> Tuple[Optional[Tensor], ...]:
+        d_inputs, d_params = ctx.wrapper._torch_backward(ctx.state, list(grads))
+        d_inputs = [d if floating else None for d, (_, floating) in zip(d_inputs, ctx.input_meta)]
+        return (None, None, None, *d_inputs, *d_params)
+
+
+class ForeignWrapper(Model):
+    """Base of the TensorFlow and MXNet wrappers (see the module docstring).
+
+    Subclasses set ``framework`` and implement the foreign primitives: ``_import``,
+    ``_variables``, ``_read_var``, ``_write_var``, ``_is_foreign``, ``_to_foreign``,
+    ``_from_foreign``, ``_foreign_call``, ``_foreign_grads``, ``_check_inputs``.
+    """
+
+    framework = "foreign"
+    #: how Thinc calls convert_outputs: with ``Y`` (TensorFlow) or with ``(X, Y)`` (MXNet)
+    outputs_take_X = True
+    _default_converters: Tuple[Callable, Callable]
+    __jit_unused_properties__ = Model.__jit_unused_properties__ + ["shims"]
+
+    def __init__(self, name: str, foreign_model: Any, convert_inputs: Optional[Callable],
+                 convert_outputs: Optional[Callable]) -> None:
+        super().__init__(name)
+        self._fw = self._import()
+        self._foreign = foreign_model
+        self.set_attr("convert_inputs", convert_inputs or self._default_converters[0])
+        self.set_attr("convert_outputs", convert_outputs or self._default_converters[1])
+        self.params = nn.ParameterDict()
+        self.states = nn.Module()
+        self._mirrors: List[Tuple[str, Any, bool]] = []  # (key, foreign variable, trainable)
+        self._synced: Dict[str, Tuple[int, int, torch.dtype]] = {}
+        self.foreign_names: Dict[str, str] = {}  # torch key -> the framework's (counter-numbered) name
+        for i, (var_name, var, trainable) in enumerate(self._variables()):
+            value = self._read_var(var).detach().clone()
+            key = f"{i}_{self._short_name(var_name)}"  # position + role: stable across builds
+            if trainable:
+                self.params[key] = nn.Parameter(value)
+            else:
+                self.states.register_buffer(key, value)
+            self.foreign_names[key] = var_name
+            self._mirrors.append((key, var, trainable))
+        self._mark_all_synced()
+
+    # -------------------------------------------------------------- subclass primitives
+    def _import(self) -> Any:
+        raise NotImplementedError
+
+    def _variables(self) -> List[Tuple[str, Any, bool]]:
+        raise NotImplementedError
+
+    def _short_name(self, var_name: str) -> str:
+        """The variable's role without the counter-numbered scopes (``kernel``, ``running_mean``)."""
+        return var_name
+
+    def _read_var(self, var: Any) -> Tensor:
+        raise NotImplementedError
+
+    def _write_var(self, var: Any, value: Tensor) -> None:
+        raise NotImplementedError
+
+    def _is_foreign(self, x: Any) -> bool:
+        raise NotImplementedError
+
+    def _to_foreign(self, t: Tensor) -> Any:
+        raise NotImplementedError
+
+    def _from_foreign(self, x: Any) -> Tensor:
+        raise NotImplementedError
+
+    def _foreign_call(self, inputs: ArgsKwargs, watched: List[Any], is_train: bool, record: bool) -> Tuple[Any, Any]:
+        raise NotImplementedError
+
+    def _foreign_grads(self, state: Any, heads: List[Any], head_grads: List[Any], watched: List[Any]) -> Tuple[List[Any], List[Any]]:
+        raise NotImplementedError
+
+    def _check_inputs(self, leaves: List[Tensor]) -> None:
+        """Raise a clear error when inputs cannot go into the foreign model."""
+
+    # -------------------------------------------------------------- mirrors
+    def _mirror(self, key: str, trainable: bool) -> Tensor:
+        return self.params[key] if trainable else self.states._buffers[key]
+
+    def _stamp(self, t: Tensor) -> Tuple[int, int, torch.dtype]:
+        return (t._version, t.data_ptr(), t.dtype)
+
+    def _mark_all_synced(self) -> None:
+        for key, _, trainable in self._mirrors:
+            self._synced[key] = self._stamp(self._mirror(key, trainable))
+
+    def _check_mirror(self, key: str, var: Any, t: Tensor) -> None:
+        want = self._read_var(var)
+        if t.dtype != want.dtype or tuple(t.shape) != tuple(want.shape) or t.device.type != "cpu":
+            raise TypeError(
+                f"{self.name}: torch mirror {key!r} is {t.dtype} {tuple(t.shape)} on {t.device}, but the {self.framework} "
+                f"variable {self.foreign_names[key]!r} is {str(want.dtype).replace('torch.', '')} {tuple(want.shape)} on cpu; foreign models keep their dtype and device: "
+                f"do not call .double()/.half()/.to('cuda') on a {type(self).__name__}"
+            )
+
+    def sync_to_foreign(self, force: bool = False) -> None:
+        """Copy every torch mirror that changed since the last sync into its foreign variable."""
+        for key, var, trainable in self._mirrors:
+            t = self._mirror(key, trainable)
+            if force or self._synced.get(key) != self._stamp(t):
+                self._check_mirror(key, var, t)
+                self._write_var(var, t.detach())
+                self._synced[key] = self._stamp(t)
+
+    def sync_from_foreign(self) -> None:
+        """Copy the foreign variables into the torch mirrors (after editing the foreign model)."""
+        with torch.no_grad():
+            for key, var, trainable in self._mirrors:
+                self._mirror(key, trainable).copy_(self._read_var(var))
+        self._mark_all_synced()
+
+    def _pull_states(self) -> None:
+        with torch.no_grad():
+            for key, var, trainable in self._mirrors:
+                if not trainable:
+                    self._mirror(key, trainable).copy_(self._read_var(var))
+                    self._synced[key] = self._stamp(self._mirror(key, trainable))
+
+    @property
+    def foreign_model(self) -> Any:
+        """The wrapped foreign model, with every pending torch update written into it."""
+        self.sync_to_foreign()
+        return self._foreign
+
+    @property
+    def shims(self) -> List[Any]:
+        return [_ForeignShimView(self)]
+
+    def _trainable(self) -> List[nn.Parameter]:
+        return [self.params[key] for key, _, trainable in self._mirrors if trainable]
+
+    # -------------------------------------------------------------- torch face
+    def forward(self, X: Any) -> Any:
+        if self._uses_custom_io():
+            if self.training and torch.is_grad_enabled():
+                raise RuntimeError(
+                    f"{self.name}: custom convert_inputs/convert_outputs follow Thinc's calling convention and "
+                    f"train only on the Thinc face (model(X, is_train=True)); for torch autograd leave them None "
+                    f"and pass torch tensors"
+                )
+            Y, _ = self._thinc_converters_call(X, False)
+            return to_torch(Y)
+        inputs = as_args_kwargs(X)
+        leaves, spec = tree_flatten((list(inputs.args), dict(inputs.kwargs)))
+        positions = [i for i, x in enumerate(leaves) if isinstance(x, Tensor)]
+        if not positions:
+            raise TypeError(f"{self.name}: expected torch tensor inputs (a tensor, list, dict or ArgsKwargs), got {type(X).__name__}")
+        tensors = [leaves[i] for i in positions]
+        self._check_inputs(tensors)
+        holder = {"leaves": leaves, "spec": spec, "positions": positions}
+        params = self._trainable()
+        needs_graph = torch.is_grad_enabled() and any(t.requires_grad for t in tensors + params)
+        if needs_graph:
+            outputs = _ForeignCall.apply(self, holder, len(tensors), *tensors, *params)
+        else:
+            outputs, _ = self._torch_call(tensors, holder, record=False)
+        return tree_unflatten(list(outputs), holder["out_spec"])
+
+    def _torch_call(self, tensors: List[Tensor], holder: Dict[str, Any], record: bool) -> Tuple[List[Tensor], Any]:
+        self.sync_to_foreign()
+        leaves = list(holder["leaves"])
+        foreign = [self._to_foreign(t) for t in tensors]
+        for i, f in zip(holder["positions"], foreign):
+            leaves[i] = f
+        args, kwargs = tree_unflatten(leaves, holder["spec"])
+        watched = [f for f, t in zip(foreign, tensors) if t.is_floating_point()]
+        Yf, state = self._run_foreign(ArgsKwargs(tuple(args), kwargs), watched, self.training, record)
+        y_leaves = self._foreign_leaves(Yf)
+        Y = map_tensors(self._from_foreign, Yf, self._is_foreign)
+        out, out_spec = tree_flatten(Y)
+        holder["out_spec"] = out_spec
+        if self.training:
+            self._pull_states()
+        return out, (state, y_leaves, watched, [t.is_floating_point() for t in tensors])
+
+    def _torch_backward(self, ctx_state: Any, grads: List[Optional[Tensor]]) -> Tuple[List[Optional[Tensor]], List[Optional[Tensor]]]:
+        state, y_leaves, watched, floating = ctx_state
+        heads, head_grads = [], []
+        for y, g in zip(y_leaves, grads):
+            if g is None or not g.is_floating_point():
+                continue
+            heads.append(y)
+            head_grads.append(self._to_foreign(g))
+        d_watched, d_vars = self._foreign_grads(state, heads, head_grads, watched)
+        self._pull_states()  # MXNet updates BatchNorm running stats in backward
+        it = iter(d_watched)
+        d_inputs: List[Optional[Tensor]] = []
+        for is_float in floating:
+            d = next(it) if is_float else None
+            d_inputs.append(None if d is None else self._from_foreign(d).clone())
+        d_params = [None if d is None else self._from_foreign(d).clone() for d in d_vars]
+        return d_inputs, d_params
+
+    def _run_foreign(self, inputs: ArgsKwargs, watched: List[Any], is_train: bool, record: bool) -> Tuple[Any, Any]:
+        try:
+            return self._foreign_call(inputs, watched, is_train, record)
+        except Exception as e:  # noqa: BLE001 - the framework's own error, re-raised with context
+            got = [f"{tuple(x.shape)} {_dtype_name(x.dtype)}" for x in self._foreign_leaves(inputs)]
+            first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+            raise ValueError(
+                f"{self.name}: the {self.framework} model rejected inputs of shape/dtype {got}: "
+                f"{type(e).__name__}: {first[:500]}"
+            ) from e
+
+    def _foreign_leaves(self, Yf: Any) -> List[Any]:
+        found: List[Any] = []
+        map_tensors(found.append, Yf, self._is_foreign)
+        return found
+
+    # -------------------------------------------------------------- Thinc face
+    def _uses_custom_io(self) -> bool:
+        return self.convert_inputs is not self._default_converters[0] or self.convert_outputs is not self._default_converters[1]
+
+    def _thinc_call(self, X: Any, is_train: bool) -> Tuple[Any, Callable[[Any], Any]]:
+        if not self._uses_custom_io():
+            return super()._thinc_call(X, is_train)
+        return self._thinc_converters_call(X, is_train)
+
+    def _thinc_converters_call(self, X: Any, is_train: bool) -> Tuple[Any, Callable[[Any], Any]]:
+        """Thinc's wrapper forward with the user's converters (foreign tensors in between)."""
+        self.sync_to_foreign()
+        Xraw, get_dX = self.convert_inputs(self, X, is_train)
+        Xf = as_args_kwargs(Xraw)
+        watched = [x for x in self._foreign_leaves(Xf) if self._is_float_foreign(x)]
+        training = self.training
+        self.train(is_train)
+        try:
+            Yf, state = self._run_foreign(Xf, watched, is_train, is_train)
+        finally:
+            self.train(training)
+        if is_train:
+            self._pull_states()
+        Y, get_dYf = self.convert_outputs(self, (X, Yf) if self.outputs_take_X else Yf, is_train)
+        if not is_train:
+            return Y, _no_backprop(self.name)
+        used: List[bool] = []
+
+        def backprop(dY: Any) -> Any:
+            if used:
+                raise RuntimeError(f"{self.name}: this backprop callback was already called; run the forward pass again")
+            used.append(True)
+            dYf = get_dYf(dY)
+            if _is_args_kwargs(dYf):  # MXNet/PyTorch style: ArgsKwargs(args=(heads,), kwargs={"head_grads": ...})
+                heads = self._foreign_leaves(dYf.args)
+                grads = self._foreign_leaves(dYf.kwargs.get("head_grads", dYf.kwargs.get("grad_tensors")))
+            else:  # TensorFlow style: gradients shaped like Y
+                heads, grads = self._foreign_leaves(Yf), self._foreign_leaves(dYf)
+            d_watched, d_vars = self._foreign_grads(state, heads, grads, watched)
+            self._pull_states()
+            for p, d in zip(self._trainable(), d_vars):
+                if d is not None:
+                    g = self._from_foreign(d).clone()
+                    p.grad = g if p.grad is None else p.grad + g
+            by_id = {id(x): d for x, d in zip(watched, d_watched)}
+            dXf = map_tensors(lambda x: by_id.get(id(x)), Xf, self._is_foreign)
+            return get_dX(same_kind(Xraw, dXf))
+
+        return Y, backprop
+
+    def _is_float_foreign(self, x: Any) -> bool:
+        return self._is_foreign(x) and self._from_foreign(x).is_floating_point()
+
+    def finish_update(self, optimizer: Any) -> None:
+        """Torch optimizer: step, zero grads, write the new weights into the foreign model.
+        Thinc optimizer: per mirror, key ``(model.id, name)``, then sync."""
+        super().finish_update(optimizer)  # a Thinc optimizer reaches _finish_foreign_update
+        self.sync_to_foreign()
+
+    def _finish_foreign_update(self, optimizer: Any) -> None:
+        """Called by ``Model.finish_update`` with a Thinc optimizer (keys ``(model.id, name)``)."""
+        apply_thinc_optimizer(self, optimizer, list(self.params.items()))
+
+    def _initialize(self, X: Any, Y: Any) -> None:
+        """Thinc's framework wrappers have no init: the foreign model keeps its weights."""
+
+    def __deepcopy__(self, memo: Dict[int, Any]) -> "ForeignWrapper":
+        raise TypeError(f"{self.name}: a {type(self).__name__} cannot be deep-copied (the {self.framework} model is not copyable); build a second wrapper instead")
+
+
+class _ForeignShimView:
+    """What Thinc converters read from ``model.shims[0]``: ``_model`` and ``id``."""
+
+    def __init__(self, model: ForeignWrapper) -> None:
+        self._owner = model
+
+    @property
+    def _model(self) -> Any:
+        return self._owner.foreign_model
+
+    @property
+    def id(self) -> int:
+        return self._owner.id

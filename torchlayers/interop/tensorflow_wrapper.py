@@ -1,0 +1,176 @@
+"""TensorFlowWrapper: a Keras model as a torch module (Thinc's ``TensorFlowWrapper``).
+
+TensorFlow is imported on construction only (``import torchlayers`` never imports it), with
+``TF_CPP_MIN_LOG_LEVEL=3`` unless set, and every call runs on ``/CPU:0``. The mechanics
+(DLPack, autograd through ``tf.GradientTape``, torch mirrors of the Keras variables) are in
+``foreign.py``. Thinc 8.3.14's own TensorFlowWrapper is broken on Keras 3; this one is not.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from typing import Any, Callable, List, Optional, Tuple, Type
+
+from torch import Tensor
+
+from ..model import Model
+from ..types import ArgsKwargs
+from .dlpack import tensorflow2torch, torch2tensorflow
+from .foreign import ForeignWrapper, convert_foreign_default_inputs, convert_foreign_default_outputs
+
+__all__ = ["TensorFlowWrapper"]
+
+
+def import_tensorflow() -> Any:
+    """``import tensorflow`` quietly, or an ImportError saying what to install.
+
+    TensorFlow and Triton both bundle LLVM: importing Triton *after* TensorFlow aborts the
+    process ("LLVM ERROR: inconsistency in registered CommandLine options"; torch.optim and
+    torch.compile import Triton lazily). Importing Triton first is safe, so we do that when it
+    is installed. Import TensorFlow through this function, never directly, in a process that
+    may use Triton.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if "tensorflow" not in sys.modules and importlib.util.find_spec("triton") is not None:
+        try:
+            import triton  # noqa: F401
+        except Exception:  # noqa: BLE001 - a broken triton only loses the workaround
+            pass
+    try:
+        import tensorflow as tf
+    except ImportError as e:
+        raise ImportError(
+            f"TensorFlowWrapper needs TensorFlow, which could not be imported ({e}); "
+            "install it with `pip install tensorflow-cpu`"
+        ) from None
+    return tf
+
+
+class TensorFlowWrapper(ForeignWrapper):
+    """Wrap a ``tf.keras.Model``: ``TensorFlowWrapper(tensorflow_model, convert_inputs=None,
+    convert_outputs=None, optimizer=None, model_class=Model, model_name="tensorflow")``.
+
+    Shape:
+        - Input: a float32 tensor (``keras_model(X, training=...)``), a list/tuple (positional
+          args), a dict (keyword args) or an ArgsKwargs; CPU tensors, dtype of the Keras weights
+        - Output: the Keras output as torch tensors (same structure), sharing TF's memory
+    Node ``tensorflow`` (``model_name``); no dims. Keras trainable variables are mirrored as
+    ``params.<i>_<name>`` parameters (``params.0_kernel``...), non-trainable ones as
+    ``states.<i>_<name>`` buffers: position and role, since Keras numbers its scopes per process.
+    ``optimizer`` is kept as ``model.tensorflow_optimizer`` (Thinc keeps it on its shim); train
+    with a torch or Thinc optimizer through ``finish_update``. ``model_class`` may be a subclass.
+    """
+
+    framework = "TensorFlow"
+    outputs_take_X = False
+    _default_converters = (convert_foreign_default_inputs, convert_foreign_default_outputs)
+
+    def __new__(cls, tensorflow_model: Any = None, convert_inputs: Optional[Callable] = None,
+                convert_outputs: Optional[Callable] = None, optimizer: Any = None,
+                model_class: Type[Model] = Model, model_name: str = "tensorflow") -> "TensorFlowWrapper":
+        if model_class is Model or model_class is cls:
+            return super().__new__(cls)
+        if isinstance(model_class, type) and issubclass(model_class, cls):
+            return super().__new__(model_class)
+        raise TypeError(f"TensorFlowWrapper: model_class must be Model or a subclass of TensorFlowWrapper, got {model_class!r}")
+
+    def __init__(self, tensorflow_model: Any, convert_inputs: Optional[Callable] = None,
+                 convert_outputs: Optional[Callable] = None, optimizer: Any = None,
+                 model_class: Type[Model] = Model, model_name: str = "tensorflow") -> None:
+        tf = import_tensorflow()
+        if not isinstance(tensorflow_model, tf.keras.Model):
+            raise TypeError(f"TensorFlowWrapper: expected a tf.keras.Model, got {type(tensorflow_model).__name__}")
+        if not tensorflow_model.built:
+            raise ValueError(
+                "TensorFlowWrapper: the Keras model is not built (its variables do not exist yet); start it with "
+                "tf.keras.Input(shape=...) or call model.build(input_shape) first"
+            )
+        super().__init__(model_name, tensorflow_model, convert_inputs, convert_outputs)
+        self.tensorflow_optimizer = optimizer
+
+    @property
+    def tensorflow_model(self) -> Any:
+        """The Keras model with every pending torch update written into it."""
+        return self.foreign_model
+
+    # -------------------------------------------------------------- primitives
+    def _import(self) -> Any:
+        return import_tensorflow()
+
+    def _variables(self) -> List[Tuple[str, Any, bool]]:
+        model = self._foreign
+        out = [(getattr(v, "path", v.name), v, True) for v in model.trainable_variables]
+        out += [(getattr(v, "path", v.name), v, False) for v in model.non_trainable_variables]
+        return out
+
+    def _short_name(self, var_name: str) -> str:
+        return var_name.rsplit("/", 1)[-1].split(":")[0]
+
+    def _read_var(self, var: Any) -> Tensor:
+        return tensorflow2torch(self._fw, self._fw.convert_to_tensor(var))
+
+    def _write_var(self, var: Any, value: Tensor) -> None:
+        # TF's assign may adopt the incoming buffer instead of copying it: hand over a clone so
+        # the variable never aliases the torch mirror (aliasing would bypass the version tracking).
+        with self._fw.device("/CPU:0"):
+            var.assign(torch2tensorflow(self._fw, value.clone()))
+
+    def _is_foreign(self, x: Any) -> bool:
+        return self._fw.is_tensor(x)
+
+    def _to_foreign(self, t: Tensor) -> Any:
+        if t.device.type != "cpu":
+            raise ValueError(f"{self.name}: TensorFlow runs on the CPU here; got a tensor on {t.device}: move it with .cpu()")
+        return torch2tensorflow(self._fw, t)
+
+    def _from_foreign(self, x: Any) -> Tensor:
+        tf = self._fw
+        if isinstance(x, tf.IndexedSlices):
+            x = tf.convert_to_tensor(x)
+        return tensorflow2torch(tf, x)
+
+    def _check_inputs(self, tensors: List[Tensor]) -> None:
+        weights = [v for v in self._foreign.trainable_variables]
+        want = self._fw.as_dtype(weights[0].dtype).name if weights else None
+        for i, t in enumerate(tensors):
+            if t.is_floating_point() and want is not None and str(t.dtype).replace("torch.", "") != want:
+                raise TypeError(
+                    f"{self.name}: expected float inputs of dtype {want} (the Keras weights' dtype), got input {i} "
+                    f"with dtype {t.dtype}; cast it (e.g. X.float())"
+                )
+        try:
+            specs = list(self._foreign.inputs)
+        except (AttributeError, ValueError):
+            return  # subclassed model without declared inputs: TF's own error is wrapped on call
+        if len(specs) != len(tensors):
+            return
+        for i, (spec, t) in enumerate(zip(specs, tensors)):
+            shape = tuple(spec.shape)
+            if len(shape) != t.dim() or any(d is not None and d != g for d, g in zip(shape, t.shape)):
+                raise ValueError(
+                    f"{self.name}: expected input {i} of shape {tuple('B' if d is None else d for d in shape)} "
+                    f"(the Keras model's input), got {tuple(t.shape)}"
+                )
+
+    def _foreign_call(self, inputs: ArgsKwargs, watched: List[Any], is_train: bool, record: bool) -> Tuple[Any, Any]:
+        tf = self._fw
+        with tf.device("/CPU:0"):
+            if not record:
+                return self._foreign(*inputs.args, training=is_train, **inputs.kwargs), None
+            tape = tf.GradientTape(persistent=True)
+            with tape:
+                for x in watched:
+                    tape.watch(x)
+                Y = self._foreign(*inputs.args, training=is_train, **inputs.kwargs)
+        return Y, tape
+
+    def _foreign_grads(self, tape: Any, heads: List[Any], head_grads: List[Any], watched: List[Any]) -> Tuple[List[Any], List[Any]]:
+        tf = self._fw
+        variables = list(self._foreign.trainable_variables)
+        if not heads:
+            return [tf.zeros_like(x) for x in watched], [tf.zeros_like(tf.convert_to_tensor(v)) for v in variables]
+        with tf.device("/CPU:0"):
+            grads = tape.gradient(heads, list(watched) + variables, output_gradients=head_grads,
+                                  unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        return list(grads[: len(watched)]), list(grads[len(watched):])
