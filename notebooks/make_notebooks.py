@@ -128,6 +128,105 @@ def deployment():
     )
 
 
+@notebook("01_tagger_ewt.ipynb")
+def tagger():
+    return cells(
+        "<md> # 01 · A spaCy-style part-of-speech tagger on UD English-EWT\n\nHashed NORM/PREFIX/SUFFIX/SHAPE embeddings, "
+        "a Maxout mixer, 4 residual window-1 Maxout CNN blocks and a Softmax over 17 UPOS tags — built with the same code in "
+        "torchlayers and in thinc (`examples/tagger.py::build_tagger`). The corpus is read from `../shared/data/ud-english-ewt` "
+        "(CC BY-SA 4.0), never copied into the repository.",
+        SETUP,
+        "import thinc.api as ta\nimport torchlayers as tl\nfrom examples.ewt import load_split, featurize, tag_ids, UPOS\n"
+        "from examples.tagger import build_tagger, make_batches, to_thinc_ragged, torch_face_step, thinc_step, accuracy\n"
+        "train, dev = load_split('train'), load_split('dev')\n"
+        "if SMALL:\n    train, dev = train[:400], dev[:200]\n"
+        "train_b = make_batches(featurize(train), tag_ids(train), 1000)\n"
+        "dev_b = make_batches(featurize(dev), tag_ids(dev), 4000)\n"
+        "print(len(train), 'train sentences,', sum(len(y) for _, y in train_b), 'words')",
+        "<md> The thinc model is built and initialized first; `from_thinc` gives the torchlayers model the same tree and weights.",
+        "theirs = build_tagger(ta)\ntheirs.initialize(X=to_thinc_ragged(train_b[0][0]))\n"
+        "model = tl.from_thinc(theirs)\nprint(model.name[:120], '...')\n"
+        "X = dev_b[0][0]\n"
+        "print('max |torchlayers - thinc| on dev:', float((model.predict(X).data - torch.from_numpy(theirs.predict(to_thinc_ragged(X)).data)).abs().max()))",
+        "<md> Train both side by side on the same batches: torchlayers through a plain PyTorch loop, thinc through its own.",
+        "import time\nepochs = 1 if SMALL else 5\n"
+        "opt, thinc_opt = torch.optim.Adam(model.parameters(), lr=1e-3), ta.Adam(1e-3)\n"
+        "n_words = sum(len(y) for _, y in train_b)\n"
+        "for epoch in range(epochs):\n"
+        "    start = time.perf_counter()\n"
+        "    model.train()\n"
+        "    for X, y in train_b:\n        torch_face_step(model, model, opt, X, y)\n"
+        "    ours_s = time.perf_counter() - start\n"
+        "    start = time.perf_counter()\n"
+        "    for X, y in train_b:\n        thinc_step(theirs, thinc_opt, to_thinc_ragged(X), y.numpy())\n"
+        "    thinc_s = time.perf_counter() - start\n"
+        "    ours_acc = accuracy(lambda X: model.predict(X).data, dev_b)\n"
+        "    thinc_acc = accuracy(lambda X: theirs.predict(to_thinc_ragged(X)).data, dev_b)\n"
+        "    print(f'epoch {epoch + 1}: dev UPOS torchlayers {ours_acc:.4f} ({n_words / ours_s:,.0f} w/s) | thinc {thinc_acc:.4f} ({n_words / thinc_s:,.0f} w/s)')",
+        "<md> Save and reload bitwise.",
+        "import tempfile, os\npath = os.path.join(tempfile.mkdtemp(), 'tagger.safetensors')\nmodel.to_disk(path)\n"
+        "reloaded = build_tagger(tl).from_disk(path)\nX = dev_b[0][0]\n"
+        "assert torch.equal(reloaded.predict(X).data, model.predict(X).data)\nprint('reloaded bitwise from', os.path.getsize(path), 'bytes')",
+    )
+
+
+@notebook("03_kernels_and_benchmarks.ipynb")
+def kernels():
+    return cells(
+        "<md> # 03 · Kernels and benchmarks\n\nHashEmbed, SparseLinear and the ragged reductions run on our own Triton kernels on GPU "
+        "and on tuned torch code on CPU, all behind `torch.library` ops. This notebook checks the ops against their references "
+        "and plots the recorded benchmark JSON (`benchmarks/results/*.json`) against thinc and torch-native peers.",
+        SETUP,
+        "import json, glob\nimport matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+        "results = {os.path.basename(p): json.load(open(p)) for p in sorted(glob.glob('../benchmarks/results/*.json'))}\n"
+        "print(sorted(results))",
+        "from torchlayers import HashEmbed\nids = torch.randint(0, 2**40, (1000,))\nlayer = HashEmbed(96, 5000, seed=8)\n"
+        "print(torch.ops.torchlayers.hash_embed)\nY = layer(ids)\nprint(Y.shape, Y.dtype)",
+        "def rows_of(name):\n    data = results.get(name, {})\n    return data.get('rows', data if isinstance(data, list) else [])\n"
+        "tagger = rows_of('tagger_cpu.json')\n"
+        "if tagger:\n"
+        "    fig, ax = plt.subplots(figsize=(7, 3))\n"
+        "    impls = sorted({r['impl'] for r in tagger})\n"
+        "    sizes = sorted({r['words_per_batch'] for r in tagger})\n"
+        "    for i, impl in enumerate(impls):\n"
+        "        vals = [next((r['train_words_per_s'] for r in tagger if r['impl'] == impl and r['words_per_batch'] == s), 0) for s in sizes]\n"
+        "        ax.bar([j + i * 0.2 for j in range(len(sizes))], vals, width=0.2, label=impl)\n"
+        "    ax.set_xticks(range(len(sizes)), [f'{s} words/batch' for s in sizes]); ax.set_ylabel('train words/s'); ax.legend()\n"
+        "    fig.savefig('/tmp/tagger_words_per_s.png')\n"
+        "    print('plotted', len(tagger), 'rows')\n"
+        "else:\n    print('no tagger benchmark recorded yet: python -m benchmarks.bench_tagger')",
+        "for name, data in results.items():\n    rows = data.get('rows', data if isinstance(data, list) else [])\n"
+        "    print(f'{name}: {len(rows)} rows')",
+    )
+
+
+@notebook("05_interop.ipynb")
+def interop():
+    return cells(
+        "<md> # 05 · Interop: TensorFlow and MXNet inside torch models, and loading Thinc models\n\nForeign models become torch "
+        "modules: DLPack moves tensors without copies, a custom autograd function runs the foreign framework's own gradient, and "
+        "the foreign weights are torch parameters (so torch optimizers and `to_bytes` see them).",
+        SETUP,
+        "import torchlayers as tl\nfrom torchlayers.interop.tensorflow_wrapper import import_tensorflow\n"
+        "tf = import_tensorflow()  # imports triton first: triton after TF crashes LLVM\n"
+        "keras_model = tf.keras.Sequential([tf.keras.Input((4,)), tf.keras.layers.Dense(3)])\n"
+        "wrapped = tl.TensorFlowWrapper(keras_model)\nX = torch.randn(5, 4)\n"
+        "torch.testing.assert_close(wrapped(X), torch.from_numpy(keras_model(X.numpy()).numpy()))\n"
+        "print([name for name, _ in wrapped.named_parameters()])",
+        "opt = torch.optim.SGD(wrapped.parameters(), lr=0.1)\nbefore = keras_model.layers[0].kernel.numpy().copy()\n"
+        "for _ in range(3):\n    loss = wrapped(X).pow(2).mean()\n    opt.zero_grad(); loss.backward(); opt.step()\n"
+        "after = wrapped.tensorflow_model.layers[0].kernel.numpy()\nprint('keras kernel changed:', not numpy.allclose(before, after))",
+        "<md> ## Loading a Thinc model\n`from_thinc` rebuilds the node tree from torchlayers layers and copies the weights; "
+        "`to_thinc` goes back. The converted model compiles and exports.",
+        "import thinc.api as ta\nX = numpy.random.uniform(-1, 1, (8, 6)).astype('f')\n"
+        "theirs = ta.chain(ta.Relu(16, 6), ta.Maxout(8, nP=3), ta.Softmax(4)).initialize(X=X)\n"
+        "ours = tl.from_thinc(theirs)\nprint(ours.name)\n"
+        "print('max diff', float(numpy.abs(ours.predict(X).numpy() - theirs.predict(X)).max()))\n"
+        "exported = torch.export.export(ours.eval(), (torch.from_numpy(X),))\nprint('exported:', type(exported).__name__)\n"
+        "back = tl.to_thinc(ours)\nprint('round trip equal:', all((a.get_param(p) == b.get_param(p)).all() for a, b in zip(theirs.walk(), back.walk()) for p in a.param_names))",
+    )
+
+
 def main() -> None:
     for name, fn in NOTEBOOKS.items():
         nb = new_notebook(cells=fn(), metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
