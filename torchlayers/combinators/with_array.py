@@ -1,0 +1,168 @@
+"""with_array / with_array2d: run an array layer on the rows of lists, Ragged and Padded
+(Thinc "with_array.v1" and "with_array2d.v1")."""
+from __future__ import annotations
+
+from typing import Any, List
+
+import torch
+from torch import Tensor
+from torch.jit import unused as torch_unused
+
+from ..model import Model
+from ..registry import registry
+from ..modules.list2array import flatten_list
+from ..types import Padded, Ragged
+
+
+def check_layer(wrapper: str, layer: Any) -> Model:
+    if not isinstance(layer, Model):
+        raise TypeError(f"{wrapper}: expected a torchlayers Model to wrap, got {type(layer).__name__}")
+    return layer
+
+
+def child_dims(layer: Model) -> dict:
+    """Thinc's wrappers copy every dim of the child at construction."""
+    return {name: layer.maybe_get_dim(name) for name in layer.dim_names}
+
+
+def copy_child_dims(model: Model, layer: Model) -> None:
+    for name in layer.dim_names:
+        value = layer.maybe_get_dim(name)
+        if value is not None and name in model.dim_names:
+            model.set_dim(name, value)
+
+
+@registry.layers("with_array.v1")
+class with_array(Model):
+    """Run ``layer`` (array -> array) on the data of sequences, keeping their structure.
+
+    - tensor: passed straight to the layer (the scriptable path);
+    - Ragged: the layer gets ``data``; the output is ``Ragged(Y, X.lengths)``;
+    - Padded: the layer gets the **3-D** data ``(T, B, F)`` (``with_array2d`` gives it 2-D);
+    - list/tuple of (n_i, F): items with no rows are left out, the rest are concatenated as
+      ``[pad zeros, x0, pad zeros, x1, ..., pad zeros]``; after the layer the pads are cut
+      off and a list with the original lengths comes back (zero-length items give (0, nO)).
+      An empty list gives ``[]`` without calling the layer (Thinc raises; COMPATIBILITY.md).
+
+    Shape: (N, F) -> (N, nO); Ragged/Padded/list keep their lengths.
+    Dims: copied from the layer at construction and after ``initialize``.
+    Attrs: ``pad`` (live).
+    """
+
+    registry_name = "with_array.v1"
+
+    def __init__(self, layer: Model, pad: int = 0) -> None:
+        check_layer("with_array", layer)
+        if isinstance(pad, bool) or not isinstance(pad, int) or pad < 0:
+            raise ValueError(f"with_array: pad must be a non-negative int, got {pad!r}")
+        super().__init__(f"with_array({layer.name})", dims=child_dims(layer), layers=[layer], attrs={"pad": pad})
+
+    def forward(self, X):  # unannotated: TorchScript reads it as Tensor -> Tensor
+        if not torch.jit.is_scripting():
+            if not isinstance(X, Tensor):
+                return self._sequences(X)
+        for layer in self.layers:
+            X = layer(X)
+        return X
+
+    @torch_unused
+    def _sequences(self, X: Any) -> Any:
+        layer = self.layers[0]
+        if isinstance(X, Ragged):
+            return Ragged(self._rows(layer(self._ragged_data(X)), X.data.shape[0]), X.lengths)
+        if isinstance(X, Padded):
+            return Padded(self._padded_forward(layer, X.data), X.size_at_t, X.lengths, X.indices)
+        if isinstance(X, (list, tuple)):
+            return self._list_forward(layer, X)
+        return layer(X)
+
+    def _ragged_data(self, X: Ragged) -> Tensor:
+        return X.data
+
+    def _padded_forward(self, layer: Model, data: Tensor) -> Tensor:
+        return layer(data)
+
+    def _rows(self, Y: Any, n: int) -> Any:
+        if not isinstance(Y, Tensor) or Y.dim() == 0 or Y.shape[0] != n:
+            got = f"shape {list(Y.shape)}" if isinstance(Y, Tensor) else type(Y).__name__
+            raise ValueError(f"{self.name}: the wrapped layer must return one row per input row ({n}), got {got}")
+        return Y
+
+    def _list_forward(self, layer: Model, Xs: Any) -> List[Tensor]:
+        if len(Xs) == 0:
+            return []
+        for i, x in enumerate(Xs):
+            if not isinstance(x, Tensor) or x.dim() == 0:
+                got = f"a 0-d tensor" if isinstance(x, Tensor) else type(x).__name__
+                raise TypeError(f"{self.name}: expected item {i} to be a tensor (n_i, F), got {got}")
+        pad = int(self.pad)
+        lengths = [x.shape[0] for x in Xs]
+        Xf = flatten_padded(self.name, list(Xs), pad)
+        Yf = layer(Xf)
+        return unflatten_padded(self.name, Yf, lengths, pad)
+
+    def _initialize(self, X: Any, Y: Any) -> None:
+        layer = self.layers[0]
+        layer._initialize(self._sample(X), self._sample(Y))
+        copy_child_dims(self, layer)
+
+    def _sample(self, X: Any) -> Any:
+        if isinstance(X, Ragged):
+            return self._ragged_data(X)
+        if isinstance(X, Padded):
+            return X.data
+        if isinstance(X, (list, tuple)):
+            return flatten_padded(self.name, list(X), 0)
+        return X
+
+
+@registry.layers("with_array2d.v1")
+class with_array2d(with_array):
+    """Like ``with_array`` but the layer always sees 2-D rows (Thinc names it ``with_array(...)`` too).
+
+    - Ragged: the layer gets ``data`` as (N, prod(F));
+    - Padded: data (T, B, F) is reshaped to (T*B, F) and the output back to (T, B, nO).
+
+    Shape: (N, F) -> (N, nO); Ragged/Padded/list keep their lengths.
+    """
+
+    registry_name = "with_array2d.v1"
+
+    def _ragged_data(self, X: Ragged) -> Tensor:
+        return X.data.flatten(1) if X.data.dim() > 2 else X.data
+
+    def _padded_forward(self, layer: Model, data: Tensor) -> Tensor:
+        if data.dim() != 3:
+            raise ValueError(f"{self.name}: expected Padded data of shape (T, B, F), got {list(data.shape)}")
+        T, B = data.shape[0], data.shape[1]
+        Y = self._rows(layer(data.reshape(T * B, data.shape[2])), T * B)
+        return Y.reshape(T, B, Y.shape[1])
+
+    def _sample(self, X: Any) -> Any:
+        if isinstance(X, Padded):
+            return X.data.reshape(X.data.shape[0] * X.data.shape[1], X.data.shape[2])
+        return super()._sample(X)
+
+
+def flatten_padded(layer: str, Xs: List[Tensor], pad: int) -> Tensor:
+    """Thinc's ``ops.flatten(Xs, pad=pad)`` (see ``modules.list2array.flatten_list``)."""
+    return flatten_list(layer, Xs, pad)
+
+
+def unflatten_padded(layer: str, Y: Tensor, lengths: List[int], pad: int) -> List[Tensor]:
+    """Thinc's ``ops.unflatten(Y, lengths, pad=pad)``: cut ``Y`` back into items of ``lengths``
+    rows, skipping the pad rows around every non-empty item."""
+    filled = sum(1 for n in lengths if n > 0) if pad else 0
+    expected = sum(lengths) + (pad * (filled + 1) if filled else 0)
+    if isinstance(Y, Tensor) and Y.dim() > 0 and torch.compiler.is_compiling():
+        torch._check(Y.shape[0] == expected)  # sizes may be unbacked (data) while tracing
+    elif not isinstance(Y, Tensor) or Y.dim() == 0 or Y.shape[0] != expected:
+        got = f"shape {list(Y.shape)}" if isinstance(Y, Tensor) else type(Y).__name__
+        raise ValueError(
+            f"{layer}: the wrapped layer must return one row per input row ({expected} with padding), got {got}"
+        )
+    out, start = [], pad
+    for n in lengths:
+        out.append(Y[start : start + n])
+        start += n + pad if (pad == 0 or n > 0) else 0
+    return out

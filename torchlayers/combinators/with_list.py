@@ -1,0 +1,64 @@
+"""with_list: run a list layer on Padded and Ragged inputs (Thinc "with_list.v1")."""
+from __future__ import annotations
+
+from typing import Any
+
+
+from ..functional.sequences import list2padded
+from ..modules.padded2list import unpad as padded2list
+from ..model import Model
+from ..registry import registry
+from ..types import Padded, Ragged
+from ..modules.list2array import flatten_list
+from ..modules.ragged2list import unflatten_ragged
+from .with_array import check_layer, child_dims
+
+
+@registry.layers("with_list.v1")
+class with_list(Model):
+    """Give ``layer`` (list -> list) a list of (n_i, F) tensors, whatever sequence type comes in.
+
+    - Padded: ``padded2list`` (original order), layer, ``list2padded`` (sorted again);
+    - Ragged: split by lengths, layer, concatenated into a Ragged with the original lengths;
+    - anything else (a list): passed straight through.
+
+    Shape: sequences of (n_i, F) -> the same structure with the layer's width.
+    Dims: copied from the layer at construction.
+    """
+
+    registry_name = "with_list.v1"
+
+    def __init__(self, layer: Model) -> None:
+        check_layer("with_list", layer)
+        super().__init__(f"with_list({layer.name})", dims=child_dims(layer), layers=[layer])
+
+    def forward(self, X: Any) -> Any:
+        layer = self.layers[0]
+        if isinstance(X, Padded):
+            return list2padded(list(self._items(layer(padded2list(X)), X.num_sequences)))
+        if isinstance(X, Ragged):
+            Ys = self._items(layer(unflatten_ragged(X.data, X.lengths)), X.num_sequences)
+            data = flatten_list(self.name, list(Ys))
+            if data.shape[0] != X.data.shape[0]:
+                raise ValueError(
+                    f"{self.name}: the wrapped layer must keep each item's rows (total {X.data.shape[0]}), got {data.shape[0]}"
+                )
+            return Ragged(data, X.lengths)
+        return layer(X)
+
+    def _items(self, Ys: Any, n: int) -> Any:
+        if not isinstance(Ys, (list, tuple)) or len(Ys) != n:
+            got = f"{len(Ys)} items" if isinstance(Ys, (list, tuple)) else type(Ys).__name__
+            raise ValueError(f"{self.name}: the wrapped layer must return a list of {n} items, got {got}")
+        return Ys
+
+    def _initialize(self, X: Any, Y: Any) -> None:
+        self.layers[0]._initialize(_get_list(X), _get_list(Y))
+
+
+def _get_list(X: Any) -> Any:
+    if isinstance(X, Padded):
+        return padded2list(X)
+    if isinstance(X, Ragged):
+        return unflatten_ragged(X.data, X.lengths)
+    return X

@@ -1,0 +1,81 @@
+"""with_ragged: run a Ragged layer on lists, Padded and (data, lengths) pairs (Thinc "with_ragged.v1")."""
+from __future__ import annotations
+
+from typing import Any, List
+
+import torch
+from torch import Tensor
+
+from ..functional.sequences import list2padded
+from ..modules.padded2list import unpad as padded2list
+from ..model import Model
+from ..registry import registry
+from ..types import Padded, Ragged
+from ..modules.list2array import flatten_list
+from ..modules.ragged2list import unflatten_ragged
+from .with_array import check_layer
+
+
+def _lengths(Xs: List[Tensor], device: torch.device) -> Tensor:
+    return torch.tensor([int(x.shape[0]) for x in Xs], dtype=torch.int32, device=device)
+
+
+@registry.layers("with_ragged.v1")
+class with_ragged(Model):
+    """Give ``layer`` (Ragged -> Ragged) a Ragged, whatever sequence type comes in.
+
+    - Ragged: passed straight through;
+    - Padded: ``padded2list`` then concatenated; the output is ``list2padded`` of the split
+      result (so it is sorted again by length);
+    - **any** plain 2-tuple: read as ``(data, lengths)``; a tuple comes back;
+    - list of (n_i, F): concatenated; the output is split back into a list.
+
+    Shape: sequences of (n_i, F) -> the same structure with the layer's width.
+    Dims: none (as in Thinc).
+    """
+
+    registry_name = "with_ragged.v1"
+
+    def __init__(self, layer: Model) -> None:
+        check_layer("with_ragged", layer)
+        super().__init__(f"with_ragged({layer.name})", layers=[layer])
+
+    def forward(self, X: Any) -> Any:
+        if isinstance(X, Ragged):
+            return self._call(X)
+        if isinstance(X, Padded):
+            Xs = padded2list(X)
+            Yr = self._call(Ragged(flatten_list(self.name, Xs), _lengths(Xs, X.data.device)))
+            return list2padded(unflatten_ragged(Yr.data, Yr.lengths))
+        if isinstance(X, tuple) and len(X) == 2:
+            Yr = self._call(Ragged(*X))
+            return (Yr.data, Yr.lengths)
+        if isinstance(X, (list, tuple)):
+            data = flatten_list(self.name, X)
+            Yr = self._call(Ragged(data, _lengths(list(X), data.device)))
+            return unflatten_ragged(Yr.data, Yr.lengths)
+        raise TypeError(
+            f"{self.name}: expected a Ragged, Padded, list of (n_i, F) tensors or (data, lengths) tuple, "
+            f"got {type(X).__name__}"
+        )
+
+    def _call(self, Xr: Ragged) -> Ragged:
+        Yr = self.layers[0](Xr)
+        if not isinstance(Yr, Ragged):
+            raise TypeError(f"{self.name}: the wrapped layer must return a Ragged, got {type(Yr).__name__}")
+        return Yr
+
+    def _initialize(self, X: Any, Y: Any) -> None:
+        self.layers[0]._initialize(_get_ragged(self.name, X), _get_ragged(self.name, Y))
+
+
+def _get_ragged(name: str, X: Any) -> Any:
+    if X is None or isinstance(X, Ragged):
+        return X
+    if isinstance(X, Padded):
+        Xs = padded2list(X)
+        return Ragged(flatten_list(name, Xs), _lengths(Xs, X.data.device))
+    if isinstance(X, tuple) and len(X) == 2:
+        return Ragged(*X)
+    data = flatten_list(name, list(X))
+    return Ragged(data, _lengths(list(X), data.device))
