@@ -63,6 +63,8 @@ from .modules.remap_ids import remap_ids as remap_ids
 from .modules.remap_ids import remap_ids_v2 as remap_ids_v2
 from .modules.softmax import Softmax as Softmax
 from .modules.softmax import Softmax_v2 as Softmax_v2
+from .modules.sparse_linear import SparseLinear as SparseLinear
+from .modules.sparse_linear import SparseLinear_v2 as SparseLinear_v2
 from .modules.static_vectors import StaticVectors as StaticVectors
 from .modules.strings2arrays import strings2arrays as strings2arrays
 from .ops import TorchOps as TorchOps
