@@ -114,7 +114,10 @@ def main(argv=None) -> Dict[str, Any]:
     parser.add_argument("--limit", type=int, default=0, help="use only the first N training sentences")
     parser.add_argument("--data", default=None, help="folder holding the EWT .conllu files")
     parser.add_argument("--save", default=None, help="save the trained model here (safetensors)")
+    parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     import thinc.api as ta
 
     import torchlayers as tl

@@ -170,6 +170,53 @@ def tagger():
     )
 
 
+@notebook("02_textcat_ewt.ipynb")
+def textcat():
+    return cells(
+        "<md> # 02 · Text classification: the genre of EWT sentences\n\nEach UD English-EWT sentence comes from one of five genres "
+        "(weblog, newsgroup, email, answers, reviews: the prefix of its `sent_id`). Two models and their ensemble, built with the "
+        "same code in torchlayers and in thinc (`examples/textcat.py`): a `SparseLinear` bag of unigram+bigram hashes, and the "
+        "tagger's CNN tok2vec pooled by `reduce_mean` into a `Softmax`.",
+        SETUP,
+        "import thinc.api as ta\nimport torch.nn.functional as F\nimport torchlayers as tl\n"
+        "from examples.ewt import load_split, GENRES\n"
+        "from examples.textcat import build_bow, build_cnn, batches, thinc_bow_input, thinc_cnn_input, evaluate\n"
+        "train, dev = load_split('train'), load_split('dev')\n"
+        "if SMALL:\n    train, dev = train[:600], dev[:200]\n"
+        "train_b, dev_b = batches(train, 64, 0), batches(dev, 256, 1)\n"
+        "print(len(train), 'train sentences;', len(GENRES), 'genres:', GENRES)",
+        "<md> Build both models in thinc, initialize, and convert: the torchlayers models start from the same weights.",
+        "Y0 = numpy.zeros((1, len(GENRES)), dtype='f')\n"
+        "thinc_bow, thinc_cnn = build_bow(ta), build_cnn(ta)\n"
+        "thinc_bow.initialize(X=thinc_bow_input(train_b[0][0]), Y=Y0)\nthinc_cnn.initialize(X=thinc_cnn_input(train_b[0][1]), Y=Y0)\n"
+        "bow, cnn = tl.from_thinc(thinc_bow), tl.from_thinc(thinc_cnn)\n"
+        "bow_X, cnn_X, y = dev_b[0]\n"
+        "print('bow max diff', float((bow.predict(bow_X) - torch.from_numpy(thinc_bow.predict(thinc_bow_input(bow_X)))).abs().max()))\n"
+        "print('cnn max diff', float((cnn.predict(cnn_X) - torch.from_numpy(thinc_cnn.predict(thinc_cnn_input(cnn_X)))).abs().max()))",
+        "<md> Train torchlayers in a plain PyTorch loop and thinc in its own, on the same batches in the same order.",
+        "epochs = 1 if SMALL else 3\n"
+        "opt = torch.optim.Adam(list(bow.parameters()) + list(cnn.parameters()), lr=1e-3)\nopt_t = ta.Adam(1e-3)\n"
+        "eye = numpy.eye(len(GENRES), dtype='f')\n"
+        "for epoch in range(epochs):\n"
+        "    bow.train(); cnn.train()\n"
+        "    for bow_X, cnn_X, y in train_b:\n"
+        "        loss = F.cross_entropy(bow(bow_X), y) + F.nll_loss(cnn(cnn_X).clamp_min(1e-9).log(), y)\n"
+        "        opt.zero_grad(); loss.backward(); opt.step()\n"
+        "        truth = eye[y.numpy()]\n"
+        "        logits, bp = thinc_bow(thinc_bow_input(bow_X), is_train=True)\n"
+        "        bp((ta.get_current_ops().softmax(logits) - truth) / len(y))\n"
+        "        probs, bp = thinc_cnn(thinc_cnn_input(cnn_X), is_train=True)\n"
+        "        bp((probs - truth) / len(y))\n"
+        "        thinc_bow.finish_update(opt_t); thinc_cnn.finish_update(opt_t)\n"
+        "    ours = evaluate(bow.predict, cnn.predict, dev_b)\n"
+        "    theirs = evaluate(lambda X: thinc_bow.predict(thinc_bow_input(X)), lambda X: thinc_cnn.predict(thinc_cnn_input(X)), dev_b)\n"
+        "    print(f'epoch {epoch + 1}: torchlayers', {k: round(v, 3) for k, v in ours.items()}, '| thinc', {k: round(v, 3) for k, v in theirs.items()})",
+        "<md> The bag-of-words model exports like any tensor model: its input is the `(keys, values, lengths)` tuple.",
+        "exported = torch.export.export(bow.eval(), (dev_b[0][0],))\n"
+        "torch.testing.assert_close(exported.module()(dev_b[0][0]), bow.predict(dev_b[0][0]))\nprint('exported SparseLinear OK')",
+    )
+
+
 @notebook("03_kernels_and_benchmarks.ipynb")
 def kernels():
     return cells(

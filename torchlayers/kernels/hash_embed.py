@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .murmur3_x64 import check_seed, get_murmur3_x64_128_tl, murmur3_x64_128_keys
+from .triton_support import triton_available, use_triton
 
 __all__ = [
     "hash_rows_reference", "hash_embed_reference", "hash_embed_backward_reference",
@@ -95,14 +96,6 @@ def hash_embed_backward_reference(dY: Tensor, ids: Tensor, seed: int, nV: int) -
 
 
 # ------------------------------------------------------------------------------ triton kernels
-def triton_available() -> bool:
-    try:
-        import triton  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 @functools.lru_cache(maxsize=None)
 def _kernels() -> Any:
     """Define the Triton kernels on first use (Triton stays optional; TRITON_INTERPRET is read here)."""
@@ -274,15 +267,11 @@ def hash_embed_backward_triton(dY: Tensor, ids: Tensor, seed: int, nV: int, dete
 
 
 # ------------------------------------------------------------------------------ torch.library ops
-def _use_triton(t: Tensor) -> bool:
-    return t.device.type == "cuda" and t.dtype != torch.float64 and triton_available()
-
-
 @torch.library.triton_op("torchlayers::hash_embed", mutates_args=())
 def hash_embed(table: Tensor, ids: Tensor, seed: int) -> Tensor:
     """(nV, nO) table, (N,) integer ids, uint32 seed -> (N, nO) sum of the 4 hashed rows."""
     _check("torchlayers::hash_embed", table, ids, seed, table.shape[0])
-    if _use_triton(table):
+    if use_triton(table):
         return hash_embed_forward_triton(table, ids, seed, launch=torch.library.wrap_triton)
     return hash_embed_reference(table, ids, seed)
 
@@ -291,7 +280,7 @@ def hash_embed(table: Tensor, ids: Tensor, seed: int) -> Tensor:
 def hash_embed_backward(dY: Tensor, ids: Tensor, seed: int, nV: int, deterministic: bool) -> Tensor:
     """(N, nO) dY -> (nV, nO) dtable; ``deterministic`` picks the sorted path on CUDA."""
     _check("torchlayers::hash_embed_backward", dY, ids, seed, nV)
-    if _use_triton(dY):
+    if use_triton(dY):
         return hash_embed_backward_triton(dY, ids, seed, nV, deterministic, launch=torch.library.wrap_triton)
     return hash_embed_backward_reference(dY, ids, seed, nV)
 

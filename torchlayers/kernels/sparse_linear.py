@@ -42,6 +42,7 @@ import torch
 from torch import Tensor
 
 from .murmur3_x86 import get_murmur3_x86_32_tl, murmur3_x86_32_keys
+from .triton_support import triton_available, use_triton
 
 __all__ = [
     "sparse_linear_slots", "sparse_linear_reference", "sparse_linear_backward_weights_reference",
@@ -179,14 +180,6 @@ def sparse_linear_backward_values_reference(dY: Tensor, W: Tensor, keys: Tensor,
 
 
 # ------------------------------------------------------------------------------ triton kernels
-def triton_available() -> bool:
-    try:
-        import triton  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 @functools.lru_cache(maxsize=None)
 def _kernels() -> Any:
     """Define the Triton kernels on first use (Triton stays optional; TRITON_INTERPRET is read here)."""
@@ -408,17 +401,13 @@ def sparse_linear_backward_values_triton(dY: Tensor, W: Tensor, keys: Tensor, le
 
 
 # ------------------------------------------------------------------------------ torch.library ops
-def _use_triton(t: Tensor) -> bool:
-    return t.device.type == "cuda" and t.dtype != torch.float64 and triton_available()
-
-
 @torch.library.triton_op("torchlayers::sparse_linear", mutates_args=())
 def sparse_linear(W: Tensor, keys: Tensor, values: Tensor, lengths: Tensor, nO: int, length: int,
                   v1_indexing: bool) -> Tensor:
     """(nO*length,) W, (N,) keys, (N,) values, (B,) lengths -> (B, nO) hashed sparse scores (no bias)."""
     _check_dims("torchlayers::sparse_linear", W, nO, length)
     check_sparse_linear_inputs("torchlayers::sparse_linear", keys, values, lengths)
-    if _use_triton(W):
+    if use_triton(W):
         return sparse_linear_forward_triton(W, keys, values, lengths, nO, length, v1_indexing, launch=torch.library.wrap_triton)
     return sparse_linear_reference(W, keys, values, lengths, nO, length, v1_indexing)
 
@@ -428,7 +417,7 @@ def sparse_linear_backward_weights(dY: Tensor, keys: Tensor, values: Tensor, len
                                    v1_indexing: bool, deterministic: bool) -> Tensor:
     """(B, nO) dY -> (nO*length,) dW; ``deterministic`` picks the sorted path on CUDA."""
     check_sparse_linear_inputs("torchlayers::sparse_linear_backward_weights", keys, values, lengths)
-    if _use_triton(dY):
+    if use_triton(dY):
         return sparse_linear_backward_weights_triton(dY, keys, values, lengths, length, v1_indexing, deterministic,
                                                      launch=torch.library.wrap_triton)
     return sparse_linear_backward_weights_reference(dY, keys, values, lengths, length, v1_indexing)
@@ -439,7 +428,7 @@ def sparse_linear_backward_values(dY: Tensor, W: Tensor, keys: Tensor, lengths: 
                                   v1_indexing: bool) -> Tensor:
     """(B, nO) dY, (nO*length,) W -> (N,) dvalues."""
     _check_dims("torchlayers::sparse_linear_backward_values", W, dY.shape[1], length)
-    if _use_triton(W):
+    if use_triton(W):
         return sparse_linear_backward_values_triton(dY, W, keys, lengths, length, v1_indexing, launch=torch.library.wrap_triton)
     return sparse_linear_backward_values_reference(dY, W, keys, lengths, length, v1_indexing)
 
