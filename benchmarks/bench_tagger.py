@@ -8,7 +8,7 @@ Implementations (same architecture, same starting weights via ``from_thinc``, sa
 - on CUDA also ``tl-compile-bf16`` (autocast)
 
 Prints a table and writes ``benchmarks/results/tagger_<device>.json``.
-Run: ``python -m benchmarks.bench_tagger [--sizes 1000 16000] [--steps 5]``.
+Run: ``python -m benchmarks.bench_tagger [--sizes 1000 16000 128000] [--threads 1] [--steps 5]``.
 """
 from __future__ import annotations
 
@@ -42,6 +42,16 @@ def _time(fn: Callable[[Any, Any], None], batches: List, warmup: int) -> float:
     return time.perf_counter() - start
 
 
+def full_batches(feats: List, tags: List, size: int, count: int) -> List:
+    """``count`` batches of at least ``size`` words (reshuffling the corpus as often as needed: 128k > half of EWT)."""
+    batches: List = []
+    seed = size
+    while len(batches) < count:
+        batches += [b for b in make_batches(feats, tags, size, seed=seed) if len(b[1]) >= size]
+        seed += 1
+    return batches[:count]
+
+
 def run(sizes: List[int], steps: int, warmup: int, impls: List[str]) -> List[Dict[str, Any]]:
     import thinc.api as ta
 
@@ -52,7 +62,7 @@ def run(sizes: List[int], steps: int, warmup: int, impls: List[str]) -> List[Dic
     device = "cuda" if torch.cuda.is_available() else "cpu"
     rows = []
     for size in sizes:
-        batches = make_batches(feats, tags, size, seed=size)[: warmup + steps]
+        batches = full_batches(feats, tags, size, warmup + steps)
         words = sum(len(y) for _, y in batches[warmup:])
         thinc_model = build_tagger(ta)
         thinc_model.initialize(X=to_thinc_ragged(batches[0][0]))
@@ -94,11 +104,14 @@ def run(sizes: List[int], steps: int, warmup: int, impls: List[str]) -> List[Dic
 
 def main(argv=None) -> List[Dict[str, Any]]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 16000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 16000, 128000])
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--impls", nargs="+", default=["thinc", "tl-thinc-face", "tl-eager", "tl-compile"])
+    parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     rows = run(args.sizes, args.steps, args.warmup, args.impls)
     device = rows[0]["device"]

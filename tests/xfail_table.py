@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from typing import Dict, Tuple
 
+_LSTM_BACKWARD = (
+    "thinc 8.3.14's NumpyOps LSTM backward is not the gradient (dLSTM starts from a copy of the weights, "
+    "skips t=0, uses h_t for Wh, leaves the bh slot 0; dX at t=0 is 0; COMPATIBILITY.md); forward parity and "
+    "our true gradients (finite differences, torch.nn.LSTM autograd) are pinned in tests/modules/test_lstm.py"
+)
+
 XFAIL: Dict[Tuple[str, str], str] = {
     ('thinc_parity', 'with_flatten'): 'thinc 8.3.14 with_flatten (v1) backprop splits dX along the last axis (COMPATIBILITY.md); forward parity and our nested dX are pinned in tests/transfers/test_with_flatten.py',
     ('thinc_parity', 'with_reshape'): 'thinc 8.3.14 with_reshape backprop reshapes dY to the input shape and hands a 3-D array to the layer (raises here, nO != F; COMPATIBILITY.md); forward parity and our dX are pinned in tests/transfers/test_with_reshape.py',
@@ -53,4 +59,11 @@ XFAIL: Dict[Tuple[str, str], str] = {
     ("script", "expand_window/ragged"): "TorchScript types forward once, as Tensor (so expand_window composes inside chain/with_array); Ragged inputs run eager, compiled or exported",
     ("gradcheck", "uniqued/linear"): "Thinc's convention: duplicate rows get the key's averaged gradient, not d/dX of X[first]; and a finite-difference step on a float key splits its group",
     ("thinc_parity", "concatenate/ragged"): "thinc 8.3.14 concatenate's Ragged backprop raises TypeError (Ragged += Ragged); forward parity and our dX are pinned in tests/combinators/test_concatenate.py",
+    ("thinc_parity", "LSTM"): _LSTM_BACKWARD,
+    ("thinc_parity", "LSTM/bi"): _LSTM_BACKWARD,
+    ("thinc_parity", "LSTM/bi_depth2"): _LSTM_BACKWARD,
+    ("thinc_parity", "LSTM/depth2"): _LSTM_BACKWARD,
+    ("thinc_parity", "LSTM/batch1"): _LSTM_BACKWARD,
+    ("thinc_parity", "LSTM/bi_zero_length"): _LSTM_BACKWARD,
+    ("thinc_parity", "LSTM/bi_inferred"): _LSTM_BACKWARD,
 }

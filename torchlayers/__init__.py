@@ -52,6 +52,8 @@ from .modules.list2array import list2array as list2array
 from .modules.list2padded import list2padded as list2padded
 from .modules.list2ragged import list2ragged as list2ragged
 from .modules.logistic import Logistic as Logistic
+from .modules.lstm import LSTM as LSTM
+from .modules.lstm import BiLSTM as BiLSTM
 from .modules.maxout import Maxout as Maxout
 from .modules.mish import Mish as Mish
 from .modules.multi_softmax import MultiSoftmax as MultiSoftmax

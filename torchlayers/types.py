@@ -16,8 +16,17 @@ from torch import Tensor
 __all__ = ["Ragged", "Padded", "ArgsKwargs"]
 
 
+def _is_spec_leaf(field: Any) -> bool:
+    """A ``torch.export`` dynamic-shapes leaf: None, a {dim: Dim} dict or a Dim hint."""
+    return field is None or isinstance(field, dict) or type(field).__module__.startswith("torch.export")
+
+
 def _is_fake(*tensors: Any) -> bool:
+    """Skip validation while tracing (fake/meta tensors) and for dynamic-shapes specs, which torch
+    rebuilds as the same NamedTuple with spec leaves in every field."""
     if torch.compiler.is_compiling():
+        return True
+    if all(_is_spec_leaf(t) for t in tensors):
         return True
     from torch._subclasses.fake_tensor import FakeTensor
 
