@@ -60,6 +60,11 @@ from .modules.multi_softmax import MultiSoftmax as MultiSoftmax
 from .modules.padded2list import padded2list as padded2list
 from .modules.parametric_attention import ParametricAttention as ParametricAttention
 from .modules.ragged2list import ragged2list as ragged2list
+from .modules.reduce_first import reduce_first as reduce_first
+from .modules.reduce_last import reduce_last as reduce_last
+from .modules.reduce_max import reduce_max as reduce_max
+from .modules.reduce_mean import reduce_mean as reduce_mean
+from .modules.reduce_sum import reduce_sum as reduce_sum
 from .modules.relu import Relu as Relu
 from .modules.remap_ids import remap_ids as remap_ids
 from .modules.remap_ids import remap_ids_v2 as remap_ids_v2

@@ -1,0 +1,40 @@
+"""reduce_sum: the sum of each sequence's rows (Thinc "reduce_sum.v1")."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..kernels import ragged_reduce as _ragged_reduce_ops  # noqa: F401  (registers torch.ops.torchlayers.ragged_*)
+from ..kernels.ragged_reduce import check_ragged_reduce_input, rows2d
+from ..model import Model
+from ..registry import registry
+from ..types import Ragged
+
+
+@registry.layers("reduce_sum.v1")
+class reduce_sum(Model):
+    """Sum the rows of each sequence: ``Y[b] = X.data[start_b : end_b].sum(0)``.
+
+    Shape:
+        - Input: Ragged with data (N, nO) float (N-D data is viewed as (N, prod(F)), like Thinc's
+          Ragged), lengths (B,) integer; a zero-length sequence gives a zero row
+        - Output: (B, nO), dtype of the data
+    No dims, no params (like Thinc). Backward: ``dY[b]`` on every row of sequence b.
+    Kernels: ``torchlayers/kernels/ragged_reduce.py`` (Triton on CUDA, ``embedding_bag`` on CPU).
+    """
+
+    registry_name = "reduce_sum.v1"
+
+    def __init__(self) -> None:
+        super().__init__("reduce_sum")
+
+    def _initialize(self, X: Any, Y: Any) -> None:
+        return None
+
+    def forward(self, Xr: Ragged) -> Tensor:
+        if not torch.jit.is_scripting():
+            check_ragged_reduce_input(self.name, Xr)
+        data = rows2d(Xr.data)
+        return torch.ops.torchlayers.ragged_sum(data, Xr.lengths)
