@@ -180,9 +180,9 @@ def textcat():
         SETUP,
         "import thinc.api as ta\nimport torch.nn.functional as F\nimport torchlayers as tl\n"
         "from examples.ewt import load_split, GENRES\n"
-        "from examples.textcat import build_bow, build_cnn, batches, thinc_bow_input, thinc_cnn_input, evaluate\n"
+        "from examples.textcat import build_bow, build_cnn, batches, subset, thinc_bow_input, thinc_cnn_input, evaluate\n"
         "train, dev = load_split('train'), load_split('dev')\n"
-        "if SMALL:\n    train, dev = train[:600], dev[:200]\n"
+        "if SMALL:  # a random subset: the corpus files are grouped by genre\n    train, dev = subset(train, 600, 0), subset(dev, 200, 1)\n"
         "train_b, dev_b = batches(train, 64, 0), batches(dev, 256, 1)\n"
         "print(len(train), 'train sentences;', len(GENRES), 'genres:', GENRES)",
         "<md> Build both models in thinc, initialize, and convert: the torchlayers models start from the same weights.",
@@ -276,7 +276,10 @@ def interop():
 
 def main() -> None:
     for name, fn in NOTEBOOKS.items():
-        nb = new_notebook(cells=fn(), metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+        nb_cells = fn()
+        for i, cell in enumerate(nb_cells):  # stable ids: regenerating leaves unchanged notebooks unchanged
+            cell["id"] = f"{name[:2]}-{i:02d}"
+        nb = new_notebook(cells=nb_cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
         nbformat.write(nb, HERE / name)
         print("wrote", name)
 

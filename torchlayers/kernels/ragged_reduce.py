@@ -48,6 +48,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .triton_support import triton_available, use_triton
+
 __all__ = [
     "SUM", "MEAN", "MAX", "CHUNK",
     "ragged_sum_reference", "ragged_mean_reference", "ragged_max_reference",
@@ -271,14 +273,6 @@ def ragged_max_backward_reference(dY: Tensor, which: Tensor, N: int) -> Tensor:
 
 
 # ------------------------------------------------------------------------------ triton kernels
-def triton_available() -> bool:
-    try:
-        import triton  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 @functools.lru_cache(maxsize=None)
 def _kernels() -> Any:
     """Define the Triton kernels on first use (Triton stays optional; TRITON_INTERPRET is read here)."""
@@ -532,15 +526,11 @@ def ragged_reduce_backward_triton(dY: Tensor, lengths: Tensor, which: Optional[T
 
 
 # ------------------------------------------------------------------------------ torch.library ops
-def _use_triton(t: Tensor) -> bool:
-    return t.device.type == "cuda" and t.dtype != torch.float64 and triton_available()
-
-
 @torch.library.triton_op("torchlayers::ragged_sum", mutates_args=())
 def ragged_sum(data: Tensor, lengths: Tensor) -> Tensor:
     """(N, nO) data, (B,) lengths -> (B, nO) per-sequence sums (0 for an empty sequence)."""
     _check("torchlayers::ragged_sum", data, lengths)
-    if _use_triton(data):
+    if use_triton(data):
         return ragged_reduce_forward_triton(data, lengths, SUM, launch=torch.library.wrap_triton)[0]
     return ragged_sum_reference(data, lengths)
 
@@ -549,7 +539,7 @@ def ragged_sum(data: Tensor, lengths: Tensor) -> Tensor:
 def ragged_mean(data: Tensor, lengths: Tensor) -> Tensor:
     """(N, nO) data, (B,) lengths -> (B, nO) per-sequence means (0 for an empty sequence)."""
     _check("torchlayers::ragged_mean", data, lengths)
-    if _use_triton(data):
+    if use_triton(data):
         return ragged_reduce_forward_triton(data, lengths, MEAN, launch=torch.library.wrap_triton)[0]
     return ragged_mean_reference(data, lengths)
 
@@ -561,7 +551,7 @@ def ragged_max(data: Tensor, lengths: Tensor, with_argmax: bool = True) -> Tuple
     ``with_argmax=False`` (inference) skips the argmax: ``which`` is (B, 0) and Y is not differentiable.
     """
     _check("torchlayers::ragged_max", data, lengths)
-    if _use_triton(data):
+    if use_triton(data):
         Y, which = ragged_reduce_forward_triton(data, lengths, MAX, launch=torch.library.wrap_triton)
         return Y, (which if with_argmax else which[:, :0].clone())
     return ragged_max_reference(data, lengths, with_argmax)
@@ -572,7 +562,7 @@ def ragged_sum_backward(dY: Tensor, lengths: Tensor, N: int) -> Tensor:
     """(B, nO) dY -> (N, nO) dX, ``dY[b]`` on every row of sequence b."""
     _check_lengths("torchlayers::ragged_sum_backward", lengths)
     _check_grad("torchlayers::ragged_sum_backward", dY, lengths.shape[0], N)
-    if _use_triton(dY):
+    if use_triton(dY):
         return ragged_reduce_backward_triton(dY, lengths, None, N, SUM, launch=torch.library.wrap_triton)
     return ragged_sum_backward_reference(dY, lengths, N)
 
@@ -582,7 +572,7 @@ def ragged_mean_backward(dY: Tensor, lengths: Tensor, N: int) -> Tensor:
     """(B, nO) dY -> (N, nO) dX, ``dY[b] / lengths[b]`` on every row of sequence b."""
     _check_lengths("torchlayers::ragged_mean_backward", lengths)
     _check_grad("torchlayers::ragged_mean_backward", dY, lengths.shape[0], N)
-    if _use_triton(dY):
+    if use_triton(dY):
         return ragged_reduce_backward_triton(dY, lengths, None, N, MEAN, launch=torch.library.wrap_triton)
     return ragged_mean_backward_reference(dY, lengths, N)
 
@@ -594,7 +584,7 @@ def ragged_max_backward(dY: Tensor, which: Tensor, lengths: Tensor, N: int) -> T
     _check_grad("torchlayers::ragged_max_backward", dY, lengths.shape[0], N)
     if which.shape != dY.shape or which.dtype != torch.int64:
         raise ValueError(f"torchlayers::ragged_max_backward: expected int64 which of shape {list(dY.shape)}, got {which.dtype} {list(which.shape)}")
-    if _use_triton(dY):
+    if use_triton(dY):
         return ragged_reduce_backward_triton(dY, lengths, which, N, MAX, launch=torch.library.wrap_triton)
     return ragged_max_backward_reference(dY, which, N)
 
