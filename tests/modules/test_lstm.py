@@ -494,3 +494,32 @@ def test_bad_inputs_are_named():
         LSTM(4, 3, dropout=1.5)
     with pytest.raises(ValueError, match="lstm: parameter LSTM has not been allocated"):
         LSTM(bi=True)(Xp)
+
+
+# ------------------------------------------------------------------------------ training under torch.compile
+@pytest.mark.parametrize("bi,depth", [(False, 1), (False, 2), (True, 2)])
+def test_compiled_training_matches_eager(bi, depth):
+    """aten.lstm cannot be differentiated by AOTAutograd; torchlayers::fused_lstm makes it train."""
+    arrays = [numpy.random.uniform(-1, 1, (n, 5)).astype("f") for n in (4, 2, 3)]
+    tX = ta.get_current_ops().list2padded(arrays)
+    X = Padded(*(torch.from_numpy(numpy.ascontiguousarray(a)) for a in (tX.data, tX.size_at_t, tX.lengths, tX.indices)))
+    compiled_model, eager_model = LSTM(6, 5, bi=bi, depth=depth), LSTM(6, 5, bi=bi, depth=depth)
+    eager_model.load_state_dict(compiled_model.state_dict())
+    Y = torch.compile(compiled_model, fullgraph=True, backend="aot_eager")(X).data
+    Y.pow(2).sum().backward()
+    Y_ref = eager_model(X).data
+    Y_ref.pow(2).sum().backward()
+    torch.testing.assert_close(Y, Y_ref)
+    torch.testing.assert_close(compiled_model.weight.grad, eager_model.weight.grad, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(compiled_model.initial_state.grad, eager_model.initial_state.grad, atol=1e-6, rtol=1e-5)
+
+
+def test_fused_lstm_op_passes_opcheck():
+    from torchlayers.kernels import fused_lstm  # noqa: F401
+
+    gen = torch.Generator().manual_seed(0)
+    X = torch.randn(3, 2, 4, generator=gen, requires_grad=True)
+    h0, c0 = torch.randn(2, 2, 5, generator=gen), torch.randn(2, 2, 5, generator=gen)
+    shapes = [(20, 4), (20, 5), (20,), (20,), (20, 5), (20, 5), (20,), (20,)]
+    weights = [torch.randn(*s, generator=gen, requires_grad=True) for s in shapes]
+    torch.library.opcheck(torch.ops.torchlayers.fused_lstm, (X, h0, c0, weights, 2))

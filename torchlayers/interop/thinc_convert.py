@@ -12,6 +12,8 @@ Thinc nodes are recognised by the module of their forward function (``thinc.laye
 from __future__ import annotations
 
 import importlib
+
+import importlib
 from typing import Any, Callable, Dict, List
 
 import numpy
@@ -163,12 +165,16 @@ def to_thinc(model: Model) -> Any:
         if id(node) in built:
             return built[id(node)]
         children = [convert(child) for child in node.layers]
-        name = node.registry_name
-        if name is None:
-            raise ValueError(f"to_thinc: {node.name!r} ({type(node).__name__}) has no thinc registry name")
-        fn = ta.registry.layers.get(name)
-        kwargs = {d: node.maybe_get_dim(d) for d in ("nO", "nI") if d in node.dim_names}
-        theirs = _TO_THINC.get(type(node).__name__, lambda n, c, f, k: f(*c) if c else f(**k))(node, children, fn, kwargs)
+        if type(node).__name__ in _GETITEM:  # thinc has these as functions, not registered layers
+            thinc_getitem = importlib.import_module("thinc.layers.array_getitem")
+            theirs = getattr(thinc_getitem, type(node).__name__)(node.attrs["index"])
+        else:
+            name = node.registry_name
+            if name is None:
+                raise ValueError(f"to_thinc: {node.name!r} ({type(node).__name__}) has no thinc registry name")
+            fn = ta.registry.layers.get(name)
+            kwargs = {d: node.maybe_get_dim(d) for d in ("nO", "nI") if d in node.dim_names}
+            theirs = _TO_THINC.get(type(node).__name__, lambda n, c, f, k: f(*c) if c else f(**k))(node, children, fn, kwargs)
         theirs.name = node.name
         built[id(node)] = theirs
         return theirs
@@ -183,6 +189,8 @@ def to_thinc(model: Model) -> Any:
                 b.set_param(name, a.get_param(name).detach().cpu().numpy().copy())
     return theirs
 
+
+_GETITEM = ("array_getitem", "ints_getitem", "floats_getitem")
 
 _TO_THINC: Dict[str, Callable[..., Any]] = {
     "Dropout": lambda n, c, f, k: f(n.attrs["dropout_rate"]),

@@ -28,6 +28,7 @@ from ..convert import to_torch
 from ..errors import DimError
 from ..functional.checks import check_param
 from ..initializers import glorot_uniform_init, zero_init
+from ..kernels import fused_lstm as _fused_lstm_op  # noqa: F401  (registers torch.ops.torchlayers.fused_lstm)
 from ..model import Model, ParamSpec, _as_float_tensor
 from ..registry import registry
 from ..types import Padded
@@ -126,6 +127,16 @@ def lstm_packed(X: Tensor, size_at_t: Tensor, weights: List[Tensor], HC0: Tensor
     return out.masked_scatter(mask.unsqueeze(-1), result[0])
 
 
+def _lstm_run(X: Tensor, h0: Tensor, c0: Tensor, weights: List[Tensor], depth: int, train: bool) -> Tensor:
+    """Unidirectional fused LSTM over a padded batch. Training under torch.compile goes through
+    ``torchlayers::fused_lstm`` (AOTAutograd cannot differentiate ``aten.lstm``); eager code,
+    TorchScript, torch.export and inference call torch's kernel directly."""
+    if not torch.jit.is_scripting():
+        if torch.compiler.is_compiling() and not torch.compiler.is_exporting() and torch.is_grad_enabled():
+            return torch.ops.torchlayers.fused_lstm(X, h0, c0, weights, depth)
+    return torch._VF.lstm(X, [h0, c0], weights, True, depth, 0.0, train, False, False)[0]
+
+
 def lstm_padded(X: Tensor, lengths: Tensor, weights: List[Tensor], HC0: Tensor, train: bool) -> Tensor:
     """Same result as ``lstm_packed`` with static shapes (torch.compile, torch.export, and CPU
     eager where oneDNN makes it the fast path).
@@ -142,17 +153,15 @@ def lstm_padded(X: Tensor, lengths: Tensor, weights: List[Tensor], HC0: Tensor, 
     L = lengths.to(device=X.device, dtype=torch.int64).unsqueeze(0)  # (1, B)
     valid = t < L  # (T, B)
     if dirs == 1:
-        Y = torch._VF.lstm(X, [h0, c0], weights, True, depth, 0.0, train, False, False)[0]
+        Y = _lstm_run(X, h0, c0, weights, depth, train)
     else:
         rev = torch.where(valid, L - 1 - t, t).unsqueeze(-1)  # (T, B, 1): reverse within each length
         Y = X
         for i in range(depth):
             k = 2 * i
-            fwd = torch._VF.lstm(Y, [h0[k : k + 1], c0[k : k + 1]], weights[4 * k : 4 * k + 4],
-                                 True, 1, 0.0, train, False, False)[0]
+            fwd = _lstm_run(Y, h0[k : k + 1], c0[k : k + 1], weights[4 * k : 4 * k + 4], 1, train)
             Y_rev = Y.gather(0, rev.expand(T, B, Y.shape[2]))
-            bwd = torch._VF.lstm(Y_rev, [h0[k + 1 : k + 2], c0[k + 1 : k + 2]], weights[4 * k + 4 : 4 * k + 8],
-                                 True, 1, 0.0, train, False, False)[0]
+            bwd = _lstm_run(Y_rev, h0[k + 1 : k + 2], c0[k + 1 : k + 2], weights[4 * k + 4 : 4 * k + 8], 1, train)
             Y = torch.cat([fwd, bwd.gather(0, rev.expand(T, B, nH))], dim=-1)
     return torch.where(valid.unsqueeze(-1), Y, torch.zeros_like(Y))
 
