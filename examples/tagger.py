@@ -90,7 +90,7 @@ def thinc_step(model: Any, optimizer: Any, X: Any, y: numpy.ndarray) -> None:
     Yh, backprop = model(X, is_train=True)
     truth = numpy.zeros_like(Yh.data)
     truth[numpy.arange(len(y)), y] = 1
-    backprop(ThincRagged((Yh.data - truth) / len(y), X.lengths))
+    backprop(ThincRagged((Yh.data - truth) / Yh.data.dtype.type(len(y)), X.lengths))  # numpy 1.x: / a big int gives float64
     model.finish_update(optimizer)
 
 

@@ -85,10 +85,14 @@ def hash_embed_backward_reference(dY: Tensor, ids: Tensor, seed: int, nV: int) -
     dE = torch.zeros((nV, nO), dtype=acc, device=dY.device)
     # On CPU, 4 passes over a dY larger than the cache cost 4x the traffic: pass over cache-sized
     # row chunks instead (same additions, in another fixed order). Eager only (a static loop).
+    # Traced (symbolic N, e.g. torch.compile(dynamic=True)): one pass, no loop over N, which
+    # would specialize the graph to this batch's size.
     chunk = max(1, _CPU_CHUNK_BYTES // max(1, nO * g.element_size()))
     if dY.device.type != "cpu" or not isinstance(N, int) or N <= 2 * chunk or torch.compiler.is_compiling():
-        chunk = N
-    for start in range(0, N, max(1, chunk)):
+        for j in range(4):
+            dE.index_add_(0, rows[j], g)
+        return dE.to(dY.dtype)
+    for start in range(0, N, chunk):
         part = g[start:start + chunk]
         for j in range(4):
             dE.index_add_(0, rows[j, start:start + chunk], part)
