@@ -351,3 +351,17 @@ def test_gpu_matches_cpu_path_and_inductor():
     torch._dynamo.reset()
     compiled = torch.compile(lambda t, i: torch.ops.torchlayers.hash_embed(t, i, 3), fullgraph=True)
     torch.testing.assert_close(compiled(E.cuda(), ids.cuda()), gpu, atol=1e-6, rtol=1e-6)
+
+
+def test_compiled_training_does_not_recompile_per_batch_size():
+    """A traced backward must not specialize on N (a Python loop over N did: one recompile per batch)."""
+    from torchlayers import HashEmbed
+
+    layer = HashEmbed(8, 50, seed=1)
+    forward = torch.compile(layer, dynamic=True, backend="aot_eager")
+    torch._dynamo.reset()
+    with torch._dynamo.config.patch(error_on_recompile=True):
+        for n in (5, 9, 13):
+            ids = torch.randint(0, 2**40, (n,))
+            forward(ids).sum().backward()
+    assert layer.weight.grad is not None and torch.count_nonzero(layer.weight.grad) > 0
