@@ -2,11 +2,14 @@
 
 Run: ``python -m benchmarks.bench_dense_layers [--sizes train,infer] [--repeats 15] [--threads 1]``.
 
-Layers: Maxout, Mish, Embed, LayerNorm, Linear, ParametricAttention, at the same sizes and on
+Layers: Maxout, Mish, Embed, LayerNorm, Linear, Relu, Softmax, MultiSoftmax, Logistic, Dropout,
+ParametricAttention, at the same sizes and on
 the same inputs for both libraries, thinc's weights injected into ours with ``set_param``.
 Before timing, the outputs and input gradients are checked against each other (rtol 1e-4,
 atol 1e-5; Maxout's dX skips rows with a near-tie between pieces, where either winner is
-right). One timed call = forward in training mode + backward with a fixed random dY
+right; Softmax compares Y only, since thinc's backprop takes d_logits by convention; MultiSoftmax
+and Dropout are not compared: thinc's MultiSoftmax returns logits (COMPATIBILITY.md) and
+dropout masks are random). One timed call = forward in training mode + backward with a fixed random dY
 (torchlayers: the torch face, ``Y.backward(dY)``; thinc: ``model(X, is_train=True)`` and
 ``backprop(dY)``). Reports the median over ``--repeats`` calls after warm-up, prints a table
 and writes JSON rows ``{layer, size, shape, impl, threads, ms}`` plus ``ratio`` (thinc ms /
@@ -31,15 +34,19 @@ import thinc
 import thinc.api as ta
 import torch
 
-from torchlayers import LayerNorm, Linear, Ragged
+from torchlayers import Dropout, LayerNorm, Linear, Ragged, Relu, Softmax
 from torchlayers.modules.embed import Embed
+from torchlayers.modules.logistic import Logistic
 from torchlayers.modules.maxout import Maxout
 from torchlayers.modules.mish import Mish
+from torchlayers.modules.multi_softmax import MultiSoftmax
 from torchlayers.modules.parametric_attention import ParametricAttention
 
 SIZES = {"train": 1_000, "infer": 16_000}
 WIDTH, WINDOW, NV, SEQ = 96, 3, 5_000, 25
 OUT = Path(__file__).parent / "results" / "dense_layers_cpu.json"
+ELEMENTWISE = ("LayerNorm", "Logistic", "Dropout")  # width in = width out = WIDTH
+CHECK = {"Softmax": "Y", "MultiSoftmax": None, "Dropout": None}  # default: Y and dX
 
 
 def build(layer: str, rows: int, rng: numpy.random.Generator) -> Tuple[Any, Any, Any, Any, str]:
@@ -60,13 +67,18 @@ def build(layer: str, rows: int, rng: numpy.random.Generator) -> Tuple[Any, Any,
         Xo = Ragged(torch.from_numpy(data), torch.from_numpy(lengths))
         shape = f"Ragged ({rows}, {WIDTH}), {rows // SEQ} x {SEQ}"
     else:
-        width_in = WIDTH if layer == "LayerNorm" else nI
+        width_in = WIDTH if layer in ELEMENTWISE else nI
         ours, theirs = {
-            "Maxout": (Maxout(WIDTH, nI, 3), ta.Maxout(WIDTH, nI, 3)),
-            "Mish": (Mish(WIDTH, nI), ta.Mish(WIDTH, nI)),
-            "Linear": (Linear(WIDTH, nI), ta.Linear(WIDTH, nI)),
-            "LayerNorm": (LayerNorm(WIDTH), ta.LayerNorm(WIDTH)),
-        }[layer]
+            "Maxout": lambda: (Maxout(WIDTH, nI, 3), ta.Maxout(WIDTH, nI, 3)),
+            "Mish": lambda: (Mish(WIDTH, nI), ta.Mish(WIDTH, nI)),
+            "Linear": lambda: (Linear(WIDTH, nI), ta.Linear(WIDTH, nI)),
+            "LayerNorm": lambda: (LayerNorm(WIDTH), ta.LayerNorm(WIDTH)),
+            "Relu": lambda: (Relu(WIDTH, nI), ta.Relu(WIDTH, nI)),
+            "Softmax": lambda: (Softmax(WIDTH, nI), ta.Softmax(WIDTH, nI)),
+            "MultiSoftmax": lambda: (MultiSoftmax((32, 32, 32), nI), ta.MultiSoftmax((32, 32, 32), nI)),
+            "Logistic": lambda: (Logistic(), ta.Logistic()),
+            "Dropout": lambda: (Dropout(0.2), ta.Dropout(0.2)),
+        }[layer]()
         X = rng.standard_normal((rows, width_in)).astype("float32")
         theirs.initialize(X=X)
         Xo, Xt = torch.from_numpy(X), X
@@ -123,9 +135,13 @@ def near_tie_rows(model: Maxout, X: torch.Tensor, gap: float = 1e-4) -> torch.Te
 
 
 def check(layer: str, ours: Tuple[torch.Tensor, Any], theirs: Tuple[numpy.ndarray, Any], skip_rows=None) -> None:
+    mode = CHECK.get(layer, "Y,dX")
+    if mode is None:
+        assert ours[0].shape == tuple(numpy.asarray(theirs[0]).shape), f"{layer}: Y shapes differ"
+        return
     torch.testing.assert_close(ours[0], torch.from_numpy(numpy.asarray(theirs[0])), rtol=1e-4, atol=1e-5,
                                msg=lambda m: f"{layer} Y vs thinc: {m}")
-    if ours[1] is not None:
+    if ours[1] is not None and "dX" in mode:
         dX, dXt = ours[1], torch.from_numpy(numpy.asarray(theirs[1]))
         if skip_rows is not None:
             dX, dXt = dX[~skip_rows], dXt[~skip_rows]
@@ -135,7 +151,7 @@ def check(layer: str, ours: Tuple[torch.Tensor, Any], theirs: Tuple[numpy.ndarra
 def main(argv: List[str] = None) -> List[Dict[str, Any]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="train,infer")
-    parser.add_argument("--layers", default="Maxout,Mish,Embed,LayerNorm,Linear,ParametricAttention")
+    parser.add_argument("--layers", default="Maxout,Mish,Embed,LayerNorm,Linear,Relu,Softmax,MultiSoftmax,Logistic,Dropout,ParametricAttention")
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (thinc NumpyOps is single-threaded)")
     parser.add_argument("--out", default=str(OUT))

@@ -5,7 +5,7 @@ The architecture is spaCy's efficiency tagger: hashed NORM/PREFIX/SUFFIX/SHAPE e
 blocks and a Softmax over the 17 UPOS tags. ``build_tagger(lib)`` builds it from either
 library with the same code: ``lib`` is ``torchlayers`` or ``thinc.api``.
 
-Run: ``python -m examples.tagger [--epochs 5] [--face thinc|torch] [--compile]``.
+Run: ``python -m examples.tagger [--epochs 5] [--face thinc|torch] [--compile [--compile-mode reduce-overhead]] [--bf16] [--device cuda]``.
 """
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ def accuracy(predict: Any, batches: List[Tuple[Any, torch.Tensor]]) -> float:
     right = total = 0
     for X, y in batches:
         guess = torch.as_tensor(numpy.asarray(predict(X))).argmax(-1)
-        right += int((guess == y).sum())
+        right += int((guess == y.cpu()).sum())
         total += len(y)
     return right / max(total, 1)
 
@@ -110,6 +110,10 @@ def main(argv=None) -> Dict[str, Any]:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--face", choices=["thinc", "torch"], default="torch")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model (torch face)")
+    parser.add_argument("--compile-mode", default=None, choices=[None, "default", "reduce-overhead", "max-autotune"],
+                        help="torch.compile mode; reduce-overhead replays CUDA graphs on GPU")
+    parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast for the torch face")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--with-thinc", action="store_true", help="also train the same model in thinc")
     parser.add_argument("--limit", type=int, default=0, help="use only the first N training sentences")
     parser.add_argument("--data", default=None, help="folder holding the EWT .conllu files")
@@ -135,24 +139,35 @@ def main(argv=None) -> Dict[str, Any]:
     theirs.initialize(X=to_thinc_ragged(train_b[0][0]))
     from torchlayers.interop.thinc_convert import from_thinc
 
-    model = from_thinc(theirs)  # identical starting weights
+    model = from_thinc(theirs).to(args.device)  # identical starting weights
+    device = torch.device(args.device)
+
+    def on_device(batches: List[Tuple[Any, torch.Tensor]]) -> List[Tuple[Any, torch.Tensor]]:
+        return [(type(X)(X.data.to(device), X.lengths.to(device)), y.to(device)) for X, y in batches]
+
+    train_d, dev_d, test_d = on_device(train_b), on_device(dev_b), on_device(test_b)
+    ours_predict = lambda X: model.predict(X).data.float().cpu()  # noqa: E731
     results: Dict[str, Any] = {"train_words": n_words, "words_per_batch": args.words_per_batch}
 
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
-    forward = torch.compile(model, dynamic=True) if args.compile else model
-    label = f"torchlayers {args.face} face" + (" compiled" if args.compile else "")
+    forward = torch.compile(model, dynamic=True, mode=args.compile_mode) if args.compile else model
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16)
+    label = f"torchlayers {args.face} face" + (" compiled" if args.compile else "") + (" bf16" if args.bf16 else "")
     for epoch in range(args.epochs):
         model.train()
         start = time.perf_counter()
-        for X, y in tqdm(train_b, desc=f"{label} epoch {epoch + 1}", leave=False):
+        for X, y in tqdm(train_d, desc=f"{label} epoch {epoch + 1}", leave=False):
             if args.face == "thinc":
                 thinc_face_step(model, optimizer, X, y)
             else:
-                torch_face_step(forward, model, optimizer, X, y)
+                with autocast:
+                    torch_face_step(forward, model, optimizer, X, y)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
         seconds = time.perf_counter() - start
-        dev_acc = accuracy(lambda X: model.predict(X).data, dev_b)
+        dev_acc = accuracy(ours_predict, dev_d)
         print(f"{label}  epoch {epoch + 1}: dev UPOS {dev_acc:.4f}  {n_words / seconds:,.0f} words/s")
-    results["torchlayers"] = {"dev": dev_acc, "test": accuracy(lambda X: model.predict(X).data, test_b), "train_words_per_s": n_words / seconds}
+    results["torchlayers"] = {"dev": dev_acc, "test": accuracy(ours_predict, test_d), "train_words_per_s": n_words / seconds}
 
     if args.with_thinc:
         opt = ta.Adam(args.lr)
@@ -167,8 +182,8 @@ def main(argv=None) -> Dict[str, Any]:
 
     if args.save:
         model.to_disk(args.save)
-        reloaded = build_tagger(tl).from_disk(args.save)
-        X = dev_b[0][0]
+        reloaded = build_tagger(tl).to(device).from_disk(args.save)
+        X = dev_d[0][0]
         assert torch.equal(reloaded.predict(X).data, model.predict(X).data), "reloaded model differs"
         print(f"saved to {args.save}; reloaded bitwise")
     print(json.dumps(results, indent=2))

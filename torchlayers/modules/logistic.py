@@ -1,6 +1,8 @@
 """Logistic: Thinc's clipped sigmoid, ``1 / (1 + exp(-clip(x, -20, 20)))`` (Thinc "Logistic.v1")."""
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
 
@@ -21,6 +23,22 @@ def clip_value_only(X: Tensor, lo: float, hi: float) -> Tensor:
     """
     finite = torch.nan_to_num(X, nan=float("nan"))
     return finite.detach().clamp(lo, hi) + (finite - finite.detach())
+
+
+class _ClippedSigmoid(torch.autograd.Function):
+    """One fused forward (clamp + sigmoid) and backward (``dY * Y * (1 - Y)``): 2x fewer passes
+    over memory than differentiating ``clip_value_only``."""
+
+    @staticmethod
+    def forward(ctx: Any, X: Tensor) -> Tensor:
+        Y = torch.sigmoid(X.clamp(-CLIP, CLIP))
+        ctx.save_for_backward(Y)
+        return Y
+
+    @staticmethod
+    def backward(ctx: Any, dY: Tensor) -> Tensor:
+        (Y,) = ctx.saved_tensors
+        return dY * (Y * (1.0 - Y))
 
 
 def thinc_sigmoid(X: Tensor) -> Tensor:
@@ -46,7 +64,14 @@ class Logistic(Model):
     def forward(self, X: Tensor) -> Tensor:
         if not X.is_floating_point():
             raise TypeError(f"{self.name}: expected a floating point X, got dtype {X.dtype}; cast with .float()")
+        if not torch.jit.is_scripting():
+            return self._fused(X)
         return thinc_sigmoid(X)
+
+    @torch.jit.unused
+    def _fused(self, X: Tensor) -> Tensor:
+        """Eager/compile/export path: the fused autograd function (TorchScript takes ``thinc_sigmoid``)."""
+        return _ClippedSigmoid.apply(X)
 
     def _initialize(self, X, Y) -> None:
         return None
