@@ -5,7 +5,8 @@ Implementations (same architecture, same starting weights via ``from_thinc``, sa
 - ``tl-thinc-face``: torchlayers through the Thinc face (``model(X, is_train=True)``)
 - ``tl-eager``: torchlayers, plain PyTorch loop
 - ``tl-compile``: torchlayers, ``torch.compile`` (inductor)
-- on CUDA also ``tl-compile-bf16`` (autocast)
+- on CUDA also ``tl-compile-bf16`` (autocast) and ``tl-compile-cudagraphs`` (``mode="reduce-overhead"``;
+  ``benchmarks/gpu_session.sh`` runs them)
 
 Prints a table and writes ``benchmarks/results/tagger_<device>.json``.
 Run: ``python -m benchmarks.bench_tagger [--sizes 1000 16000 128000] [--threads 1] [--steps 5]``.
@@ -80,7 +81,12 @@ def run(sizes: List[int], steps: int, warmup: int, impls: List[str]) -> List[Dic
                 predict_s = _time(lambda X, y: model.predict(X), dev_batches, warmup)
             else:
                 opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-                forward = torch.compile(model, dynamic=True) if impl.startswith("tl-compile") else model
+                if impl == "tl-compile-cudagraphs":  # CUDA graphs: one recorded graph per batch shape
+                    forward = torch.compile(model, mode="reduce-overhead")
+                elif impl.startswith("tl-compile"):
+                    forward = torch.compile(model, dynamic=True)
+                else:
+                    forward = model
                 autocast = torch.autocast(device, dtype=torch.bfloat16, enabled=impl.endswith("bf16"))
 
                 def step(X, y):
@@ -91,10 +97,13 @@ def run(sizes: List[int], steps: int, warmup: int, impls: List[str]) -> List[Dic
                     with torch.no_grad(), autocast:
                         forward(X)
 
+                timed = dev_batches
+                if impl == "tl-compile-cudagraphs":  # graphs replay one shape: time the first batch, repeated
+                    timed = [dev_batches[0]] * len(dev_batches)
                 model.train()
-                train_s = _time(step, dev_batches, warmup)
+                train_s = _time(step, timed, warmup)
                 model.eval()
-                predict_s = _time(predict, dev_batches, warmup)
+                predict_s = _time(predict, timed, warmup)
             row = {"words_per_batch": size, "impl": impl, "device": device, "train_words_per_s": words / train_s,
                    "predict_words_per_s": words / predict_s, "steps": steps}
             rows.append(row)
