@@ -136,10 +136,12 @@ class Model(nn.Module):
     def _thinc_call(self, X: Any, is_train: bool) -> Tuple[Any, Callable[[Any], Any]]:
         device = self.device
         X = to_torch(X, device)
-        modes = [(m, m.training) for m in self.modules()]
-        conventions = [m for m in self.modules() if isinstance(m, Model) and m.thinc_convention]
+        modules = list(self.modules())  # one traversal: modes, conventions and the train flag
+        modes = [m.training for m in modules]
+        conventions = [m for m in modules if isinstance(m, Model) and m.thinc_convention]
         try:
-            self.train(is_train)
+            for m in modules:  # what self.train(is_train) does (no module here overrides train())
+                m.training = is_train
             for m in conventions:
                 m.thinc_face = True
             if not is_train:
@@ -151,7 +153,7 @@ class Model(nn.Module):
             with torch.enable_grad():
                 Y = nn.Module.__call__(self, tree_unflatten(tracked, spec))
         finally:
-            for m, mode in modes:
+            for m, mode in zip(modules, modes):
                 m.training = mode
             for m in conventions:
                 m.thinc_face = False
