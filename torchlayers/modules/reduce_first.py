@@ -1,19 +1,16 @@
 """reduce_first: the first row of each sequence (Thinc "reduce_first.v1")."""
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import Tensor
 
-from ..kernels.ragged_reduce import check_nonempty, check_ragged_reduce_input, rows2d
-from ..model import Model
 from ..registry import registry
 from ..types import Ragged
+from .ragged_reduction import RaggedReduction
 
 
 @registry.layers("reduce_first.v1")
-class reduce_first(Model):
+class reduce_first(RaggedReduction):
     """The first row of each sequence: ``Y[b] = X.data[start_b]``.
 
     Shape:
@@ -30,15 +27,7 @@ class reduce_first(Model):
     def __init__(self) -> None:
         super().__init__("reduce_first")
 
-    def _initialize(self, X: Any, Y: Any) -> None:
-        return None
-
     def forward(self, Xr: Ragged) -> Tensor:
-        if not torch.jit.is_scripting():
-            check_ragged_reduce_input(self.name, Xr)
-            check_nonempty(self.name, Xr.lengths)
-        elif Xr.lengths.numel() > 0 and bool((Xr.lengths <= 0).any()):
-            raise ValueError("reduce_first: all sequence lengths must be > 0 (as in Thinc), got an empty sequence")
-        data = rows2d(Xr.data)
+        data = self._rows(Xr, True, "reduce_first")
         lengths = Xr.lengths.to(device=data.device, dtype=torch.int64)
         return data.index_select(0, torch.cumsum(lengths, 0) - lengths)

@@ -1,19 +1,16 @@
 """reduce_last: the last row of each sequence (Thinc "reduce_last.v1")."""
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import Tensor
 
-from ..kernels.ragged_reduce import check_nonempty, check_ragged_reduce_input, rows2d
-from ..model import Model
 from ..registry import registry
 from ..types import Ragged
+from .ragged_reduction import RaggedReduction
 
 
 @registry.layers("reduce_last.v1")
-class reduce_last(Model):
+class reduce_last(RaggedReduction):
     """The last row of each sequence: ``Y[b] = X.data[end_b - 1]``.
 
     Shape:
@@ -30,15 +27,7 @@ class reduce_last(Model):
     def __init__(self) -> None:
         super().__init__("reduce_last")
 
-    def _initialize(self, X: Any, Y: Any) -> None:
-        return None
-
     def forward(self, Xr: Ragged) -> Tensor:
-        if not torch.jit.is_scripting():
-            check_ragged_reduce_input(self.name, Xr)
-            check_nonempty(self.name, Xr.lengths)
-        elif Xr.lengths.numel() > 0 and bool((Xr.lengths <= 0).any()):
-            raise ValueError("reduce_last: all sequence lengths must be > 0 (as in Thinc), got an empty sequence")
-        data = rows2d(Xr.data)
+        data = self._rows(Xr, True, "reduce_last")
         lengths = Xr.lengths.to(device=data.device, dtype=torch.int64)
         return data.index_select(0, torch.cumsum(lengths, 0) - 1)

@@ -1,20 +1,16 @@
 """reduce_mean: the mean of each sequence's rows (Thinc "reduce_mean.v1")."""
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import Tensor
 
-from ..kernels import ragged_reduce as _ragged_reduce_ops  # noqa: F401  (registers torch.ops.torchlayers.ragged_*)
-from ..kernels.ragged_reduce import check_ragged_reduce_input, rows2d
-from ..model import Model
 from ..registry import registry
 from ..types import Ragged
+from .ragged_reduction import RaggedReduction
 
 
 @registry.layers("reduce_mean.v1")
-class reduce_mean(Model):
+class reduce_mean(RaggedReduction):
     """Average the rows of each sequence: ``Y[b] = X.data[start_b : end_b].mean(0)``.
 
     Shape:
@@ -30,11 +26,6 @@ class reduce_mean(Model):
     def __init__(self) -> None:
         super().__init__("reduce_mean")
 
-    def _initialize(self, X: Any, Y: Any) -> None:
-        return None
-
     def forward(self, Xr: Ragged) -> Tensor:
-        if not torch.jit.is_scripting():
-            check_ragged_reduce_input(self.name, Xr)
-        data = rows2d(Xr.data)
+        data = self._rows(Xr, False, "reduce_mean")
         return torch.ops.torchlayers.ragged_mean(data, Xr.lengths)
