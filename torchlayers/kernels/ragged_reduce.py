@@ -48,6 +48,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .triton_support import is_tracing as _is_fake
 from .triton_support import triton_available, use_triton
 
 __all__ = [
@@ -66,19 +67,6 @@ _NAMES = {SUM: "sum", MEAN: "mean", MAX: "max"}
 
 
 # ------------------------------------------------------------------------------ checks
-def _is_fake(*tensors: Tensor) -> bool:
-    """True while tracing (compile, export, opcheck's aot dispatch): data checks would need real values."""
-    if torch.compiler.is_compiling():
-        return True
-    from torch._guards import detect_fake_mode
-    from torch._subclasses.fake_tensor import FakeTensor
-    from torch._subclasses.functional_tensor import FunctionalTensor
-
-    if detect_fake_mode(tensors) is not None:
-        return True
-    return any(isinstance(t, (FakeTensor, FunctionalTensor)) or t.device.type == "meta" for t in tensors)
-
-
 def _check(where: str, data: Tensor, lengths: Tensor) -> None:
     if data.dim() != 2 or not data.is_floating_point():
         raise ValueError(f"{where}: expected float data of shape (N, nO), got {data.dtype} of shape {list(data.shape)}")

@@ -42,6 +42,7 @@ import torch
 from torch import Tensor
 
 from .murmur3_x86 import get_murmur3_x86_32_tl, murmur3_x86_32_keys
+from .triton_support import is_tracing as _is_fake
 from .triton_support import triton_available, use_triton
 
 __all__ = [
@@ -56,19 +57,6 @@ _HALF = (torch.float16, torch.bfloat16)
 
 
 # ------------------------------------------------------------------------------ checks
-def _is_fake(*tensors: Tensor) -> bool:
-    """True while tracing (compile, export, opcheck's aot dispatch): data checks would need real values."""
-    if torch.compiler.is_compiling():
-        return True
-    from torch._guards import detect_fake_mode
-    from torch._subclasses.fake_tensor import FakeTensor
-    from torch._subclasses.functional_tensor import FunctionalTensor
-
-    if detect_fake_mode(tensors) is not None:
-        return True
-    return any(isinstance(t, (FakeTensor, FunctionalTensor)) or t.device.type == "meta" for t in tensors)
-
-
 def check_sparse_linear_inputs(where: str, keys: Tensor, values: Tensor, lengths: Tensor) -> None:
     """Dtypes and ranks of (keys, values, lengths); their sizes agree; lengths sum to N (eager only)."""
     if keys.is_floating_point() or keys.is_complex() or keys.dtype == torch.bool:
