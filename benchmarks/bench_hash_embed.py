@@ -12,6 +12,8 @@ fraction of the copy roofline) and writes JSON rows
 Implementations (peers of benchmarks.md):
 - ``torchlayers``: ``torch.ops.torchlayers.hash_embed`` (hashing included; Triton on CUDA,
   torch reference on CPU); backward = ``hash_embed_backward`` (atomic, and ``_det`` sorted).
+- ``torchlayers_layer`` (CPU): what the ``HashEmbed`` layer runs in eager CPU mode: the forward
+  hashes and keeps the rows, the backward scatters with them (like thinc, which keeps its keys).
 - ``thinc``: thinc 8.3.14's HashEmbed forward/backprop on NumpyOps (CPU) or CupyOps (GPU).
 - ``embedding_bag``: ``F.embedding_bag(rows, E, mode="sum")`` on precomputed rows (no hashing);
   backward = its autograd.
@@ -188,6 +190,9 @@ def run_size(name: str, device: torch.device, dtype: torch.dtype, bandwidth: flo
         "embedding_bag": bag_bwd,
         "compile_naive": lambda: naive_bwd(dY, rows),
     }
+    if device.type == "cpu":
+        fwd_impls["torchlayers_layer"] = lambda: H.hash_embed_eager_cpu(E, ids, SEED)
+        bwd_impls["torchlayers_layer"] = lambda: H.scatter_rows_backward(dY, rows, nV)
     if device.type == "cuda":
         bwd_impls["torchlayers_det"] = lambda: torch.ops.torchlayers.hash_embed_backward(dY, ids, SEED, nV, True)
     th = thinc_impls(E.float(), ids, device) if dtype == torch.float32 else None
@@ -263,11 +268,11 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
 def _print_ratios(rows: List[Dict[str, Any]]) -> None:
     by = {(r["size"], r["op"], r["impl"], r["dtype"]): r["ms"] for r in rows}
     for (size, op, impl, dtype), ms in sorted(by.items()):
-        if impl != "torchlayers":
+        if impl not in ("torchlayers", "torchlayers_layer"):
             continue
         peers = ", ".join(f"{p} {by[(size, op, p, dtype)] / ms:.2f}x" for (s, o, p, d) in by
                           if s == size and o == op and d == dtype and p != impl)
-        print(f"speedup of torchlayers ({size} {op} {dtype}): {peers}")
+        print(f"speedup of {impl} ({size} {op} {dtype}): {peers}")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,8 @@ from .murmur3_x64 import check_seed, get_murmur3_x64_128_tl, murmur3_x64_128_key
 from .triton_support import triton_available, use_triton
 
 __all__ = [
-    "hash_rows_reference", "hash_embed_reference", "hash_embed_backward_reference",
+    "hash_rows_reference", "hash_embed_reference", "hash_embed_backward_reference", "hash_embed_eager_cpu",
+    "gather_sum_rows", "scatter_rows_backward",
     "hash_embed_forward_triton", "hash_embed_backward_triton", "hash_rows_triton",
     "hash_embed", "hash_embed_backward", "triton_available",
 ]
@@ -67,18 +68,16 @@ def hash_rows_reference(ids: Tensor, seed: int, nV: int) -> Tensor:
     return murmur3_x64_128_keys(ids, seed) % nV
 
 
-def hash_embed_reference(table: Tensor, ids: Tensor, seed: int) -> Tensor:
-    """Pure-torch forward (any device/dtype): (nV, nO) table, (N,) ids -> (N, nO)."""
-    nV, nO = table.shape
-    rows = hash_rows_reference(ids, seed, nV)
+def gather_sum_rows(table: Tensor, rows: Tensor) -> Tensor:
+    """(nV, nO) table, (N, 4) int64 rows -> (N, nO) ``table[rows].sum(1)`` (fp32 accumulation for half)."""
     if table.dtype in _HALF:  # fp32 accumulation, result in the table's dtype
         return table[rows].float().sum(1).to(table.dtype)
     return F.embedding_bag(rows, table, mode="sum")
 
 
-def hash_embed_backward_reference(dY: Tensor, ids: Tensor, seed: int, nV: int) -> Tensor:
-    """Pure-torch backward: (N, nO) dY -> (nV, nO) dtable by 4 ``index_add_`` (deterministic on CPU)."""
-    rows = hash_rows_reference(ids, seed, nV).t().contiguous()  # (4, N): contiguous index per pass
+def scatter_rows_backward(dY: Tensor, rows: Tensor, nV: int) -> Tensor:
+    """(N, nO) dY, (N, 4) rows -> (nV, nO) dtable by 4 ``index_add_`` (deterministic on CPU)."""
+    rows = rows.t().contiguous()  # (4, N): contiguous index per pass
     acc = torch.float32 if dY.dtype in _HALF else dY.dtype
     g = dY.to(acc)
     N, nO = g.shape
@@ -97,6 +96,39 @@ def hash_embed_backward_reference(dY: Tensor, ids: Tensor, seed: int, nV: int) -
         for j in range(4):
             dE.index_add_(0, rows[j, start:start + chunk], part)
     return dE.to(dY.dtype)
+
+
+def hash_embed_reference(table: Tensor, ids: Tensor, seed: int) -> Tensor:
+    """Pure-torch forward (any device/dtype): (nV, nO) table, (N,) ids -> (N, nO)."""
+    return gather_sum_rows(table, hash_rows_reference(ids, seed, table.shape[0]))
+
+
+def hash_embed_backward_reference(dY: Tensor, ids: Tensor, seed: int, nV: int) -> Tensor:
+    """Pure-torch backward: (N, nO) dY -> (nV, nO) dtable (rehashes the ids)."""
+    return scatter_rows_backward(dY, hash_rows_reference(ids, seed, nV), nV)
+
+
+class _HashedRowsSum(torch.autograd.Function):
+    """Eager CPU: the forward's hashed rows are kept for the backward (Thinc keeps its keys too),
+    instead of rehashing there; no op dispatch either. Compile, export, TorchScript and CUDA use
+    the ``torchlayers::hash_embed`` op."""
+
+    @staticmethod
+    def forward(ctx: Any, table: Tensor, rows: Tensor) -> Tensor:
+        ctx.save_for_backward(rows)
+        ctx.nV = table.shape[0]
+        return gather_sum_rows(table, rows)
+
+    @staticmethod
+    def backward(ctx: Any, dY: Tensor) -> Any:
+        (rows,) = ctx.saved_tensors
+        return scatter_rows_backward(dY, rows, ctx.nV), None
+
+
+def hash_embed_eager_cpu(table: Tensor, ids: Tensor, seed: int) -> Tensor:
+    """``torchlayers::hash_embed`` for eager CPU calls: same values, a faster backward."""
+    _check("torchlayers::hash_embed", table, ids, seed, table.shape[0])
+    return _HashedRowsSum.apply(table, hash_rows_reference(ids, seed, table.shape[0]))
 
 
 # ------------------------------------------------------------------------------ triton kernels

@@ -11,6 +11,7 @@ from ..combinators.chain import chain
 from ..functional.checks import check_param
 from ..initializers import uniform_init
 from ..kernels import hash_embed as _hash_embed_op  # noqa: F401  (registers torch.ops.torchlayers.hash_embed)
+from ..kernels.hash_embed import hash_embed_eager_cpu
 from ..kernels.murmur3_x64 import check_seed
 from ..model import Model
 from ..registry import registry
@@ -79,11 +80,19 @@ class HashEmbed(Model):
         seed = self.seed
         if seed < 0 or seed >= 4294967296:
             raise OverflowError(f"{self.name}: attr seed must fit a uint32, i.e. be in [0, 2**32), got {seed}")
-        Y = torch.ops.torchlayers.hash_embed(E, ids, seed)
+        if not torch.jit.is_scripting() and E.device.type == "cpu" and not torch.compiler.is_compiling():
+            Y = self._eager_cpu(E, ids, seed)
+        else:
+            Y = torch.ops.torchlayers.hash_embed(E, ids, seed)
         if self.training:
             if not torch.jit.is_scripting():
                 Y = self._dropout(Y)
         return Y
+
+    @torch_unused
+    def _eager_cpu(self, E: Tensor, ids: Tensor, seed: int) -> Tensor:
+        """Eager CPU: keeps the forward's hashed rows for the backward (no rehashing)."""
+        return hash_embed_eager_cpu(E, ids, seed)
 
     @torch_unused
     def get_extra_state(self) -> Tensor:
