@@ -177,6 +177,10 @@ def run_size(name: str, op: str, device: torch.device, dtype: torch.dtype, bandw
         "index_add" if mode != R.MAX else "scatter": index_add_bwd,
         "compile_naive": lambda: naive_bwd(dY, seg, which),
     }
+    if device.type == "cpu" and mode != R.MAX:  # what reduce_sum / reduce_mean run in eager CPU mode
+        backward_ref = R.ragged_sum_backward_reference if mode == R.SUM else R.ragged_mean_backward_reference
+        fwd_impls["torchlayers_layer"] = lambda: R.ragged_sum_mean_eager_cpu(data, lengths, mode)
+        bwd_impls["torchlayers_layer"] = lambda: backward_ref(dY, lengths, N)
     th = thinc_impls(op, data.float(), lengths, dY.float(), device) if dtype == torch.float32 else None
     if th is not None:
         fwd_impls["thinc"] = th["fwd"]

@@ -1,5 +1,8 @@
-"""The shared base of the reduce_* layers: Ragged (N, nO) -> (B, nO), no dims, no params."""
-from __future__ import annotations
+"""The shared base of the reduce_* layers: Ragged (N, nO) -> (B, nO), no dims, no params.
+
+No ``from __future__ import annotations`` here: TorchScript resolves the unused methods' annotations
+from this module's globals, and postponed (string) annotations fail there.
+"""
 
 from typing import Any
 
@@ -7,7 +10,7 @@ import torch
 from torch import Tensor
 
 from ..kernels import ragged_reduce as _ragged_reduce_ops  # noqa: F401  (registers torch.ops.torchlayers.ragged_*)
-from ..kernels.ragged_reduce import check_nonempty, check_ragged_reduce_input, rows2d
+from ..kernels.ragged_reduce import MEAN, SUM, check_nonempty, check_ragged_reduce_input, ragged_sum_mean_eager_cpu, rows2d
 from ..model import Model
 from ..types import Ragged
 
@@ -36,3 +39,17 @@ class RaggedReduction(Model):
         elif nonempty and Xr.lengths.numel() > 0 and bool((Xr.lengths <= 0).any()):
             raise ValueError(label + ": all sequence lengths must be > 0 (as in Thinc), got an empty sequence")
         return rows2d(Xr.data)
+
+    def _eager_cpu(self, data: Tensor) -> bool:
+        """Take the eager CPU path (no op dispatch): not scripting, not tracing, a CPU tensor."""
+        if torch.jit.is_scripting():
+            return False
+        return data.device.type == "cpu" and not torch.compiler.is_compiling()
+
+    @torch.jit.unused
+    def _sum_eager_cpu(self, data: Tensor, lengths: Tensor) -> Tensor:
+        return ragged_sum_mean_eager_cpu(data, lengths, SUM)
+
+    @torch.jit.unused
+    def _mean_eager_cpu(self, data: Tensor, lengths: Tensor) -> Tensor:
+        return ragged_sum_mean_eager_cpu(data, lengths, MEAN)

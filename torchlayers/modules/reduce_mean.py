@@ -28,4 +28,6 @@ class reduce_mean(RaggedReduction):
 
     def forward(self, Xr: Ragged) -> Tensor:
         data = self._rows(Xr, False, "reduce_mean")
+        if self._eager_cpu(data):
+            return self._mean_eager_cpu(data, Xr.lengths)
         return torch.ops.torchlayers.ragged_mean(data, Xr.lengths)

@@ -28,4 +28,6 @@ class reduce_sum(RaggedReduction):
 
     def forward(self, Xr: Ragged) -> Tensor:
         data = self._rows(Xr, False, "reduce_sum")
+        if self._eager_cpu(data):
+            return self._sum_eager_cpu(data, Xr.lengths)
         return torch.ops.torchlayers.ragged_sum(data, Xr.lengths)
