@@ -30,8 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
-import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
@@ -39,6 +37,7 @@ import numpy
 import torch
 import torch.nn.functional as F
 
+from benchmarks.common import check_and_time, copy_bandwidth, time_cpu, time_gpu
 from torchlayers.kernels import hash_embed as H
 
 SIZES = {
@@ -60,40 +59,6 @@ SEED = 7
 def sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize()
-
-
-def time_cpu(fn: Callable[[], Any], budget_s: float = 1.5, max_reps: int = 50) -> Dict[str, float]:
-    fn()
-    times: List[float] = []
-    start = time.perf_counter()
-    while len(times) < max_reps and (len(times) < 5 or time.perf_counter() - start < budget_s):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    ms = statistics.median(times) * 1e3
-    return {"ms": ms, "wall_ms": ms}
-
-
-def time_gpu(fn: Callable[[], Any]) -> Dict[str, float]:
-    import triton.testing
-
-    ms = triton.testing.do_bench(fn, return_mode="median")
-    torch.cuda.synchronize()
-    reps = 50
-    t = time.perf_counter()
-    for _ in range(reps):
-        fn()
-    torch.cuda.synchronize()
-    return {"ms": ms, "wall_ms": (time.perf_counter() - t) / reps * 1e3}
-
-
-def copy_bandwidth(device: torch.device) -> float:
-    """Measured read+write bandwidth of a large copy, bytes/s."""
-    src = torch.randn(32 * 2**20, device=device)  # 128 MiB
-    dst = torch.empty_like(src)
-    timer = time_gpu if device.type == "cuda" else time_cpu
-    ms = timer(lambda: dst.copy_(src))["ms"]
-    return 2 * src.numel() * 4 / (ms * 1e-3)
 
 
 # ------------------------------------------------------------------------------ implementations
@@ -210,17 +175,13 @@ def run_size(name: str, device: torch.device, dtype: torch.dtype, bandwidth: flo
             got = th["to_torch"](got).to(device) if impl == "thinc" else got
             expected = ref_bwd_th if (impl == "thinc" and op == "bwd") else ref
             tol = 1e-5 * max(1.0, expected.abs().max().item()) if dtype == torch.float32 else 1e-2 * max(1.0, expected.abs().max().item())
-            err = (got.double() - expected).abs().max().item() if got.numel() else 0.0
-            if not err <= tol * (8 if op == "bwd" else 1):
-                raise AssertionError(f"{name} {op} {impl}: max error {err:.3g} vs fp64 reference exceeds {tol:.3g}")
-            t = timer(fn)
-            floor_ms = nbytes / bandwidth * 1e3
+            timing = check_and_time(f"{name} {op} {impl}", fn, got, expected, tol * (8 if op == "bwd" else 1),
+                                    timer, nbytes, bandwidth)
             row = {"op": f"hash_embed_{op}", "size": name, "N": N, "nV": nV, "nO": nO, "impl": impl,
-                   "dtype": str(dtype).replace("torch.", ""), "ms": t["ms"], "wall_ms": t["wall_ms"],
-                   "bytes": nbytes, "floor_ms": floor_ms, "frac": floor_ms / t["ms"], "max_err": err}
+                   "dtype": str(dtype).replace("torch.", ""), **timing}
             out.append(row)
-            print(f"{name:15s} {op:3s} {impl:15s} {row['dtype']:8s} {t['ms']:10.4f} {t['wall_ms']:10.4f} "
-                  f"{nbytes / t['ms'] / 1e6:9.2f} {row['frac']:7.3f}", flush=True)
+            print(f"{name:15s} {op:3s} {impl:15s} {row['dtype']:8s} {row['ms']:10.4f} {row['wall_ms']:10.4f} "
+                  f"{nbytes / row['ms'] / 1e6:9.2f} {row['frac']:7.3f}", flush=True)
     return out
 
 

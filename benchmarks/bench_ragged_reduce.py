@@ -40,7 +40,7 @@ from typing import Any, Callable, Dict, List, Optional
 import numpy
 import torch
 
-from benchmarks.bench_hash_embed import copy_bandwidth, time_cpu, time_gpu
+from benchmarks.common import check_and_time, copy_bandwidth, time_cpu, time_gpu
 from torchlayers.kernels import ragged_reduce as R
 
 SIZES = {  # name -> (B, N, nO, skew)
@@ -193,17 +193,12 @@ def run_size(name: str, op: str, device: torch.device, dtype: torch.dtype, bandw
             got = th["to_torch"](got).to(device) if impl == "thinc" else got
             scale_ref = max(1.0, ref.abs().max().item()) if ref.numel() else 1.0
             tol = (2e-5 if dtype == torch.float32 else 2e-2) * scale_ref
-            err = (got.double() - ref).abs().max().item() if got.numel() else 0.0
-            if not err <= tol:
-                raise AssertionError(f"{name} {op} {kind} {impl}: max error {err:.3g} vs fp64 reference exceeds {tol:.3g}")
-            t = timer(fn)
-            floor_ms = nbytes / bandwidth * 1e3
+            timing = check_and_time(f"{name} {op} {kind} {impl}", fn, got, ref, tol, timer, nbytes, bandwidth)
             row = {"op": f"reduce_{op}_{kind}", "size": name, "B": B, "N": N, "nO": nO, "impl": impl,
-                   "dtype": str(dtype).replace("torch.", ""), "ms": t["ms"], "wall_ms": t["wall_ms"],
-                   "bytes": nbytes, "floor_ms": floor_ms, "frac": floor_ms / t["ms"], "max_err": err}
+                   "dtype": str(dtype).replace("torch.", ""), **timing}
             out.append(row)
-            print(f"{name:7s} {row['op']:16s} {impl:15s} {row['dtype']:8s} {t['ms']:10.4f} {t['wall_ms']:10.4f} "
-                  f"{nbytes / t['ms'] / 1e6:9.2f} {row['frac']:7.3f}", flush=True)
+            print(f"{name:7s} {row['op']:16s} {impl:15s} {row['dtype']:8s} {row['ms']:10.4f} {row['wall_ms']:10.4f} "
+                  f"{nbytes / row['ms'] / 1e6:9.2f} {row['frac']:7.3f}", flush=True)
     return out
 
 

@@ -30,7 +30,7 @@ import numpy
 import torch
 import torch.nn.functional as F
 
-from benchmarks.bench_hash_embed import copy_bandwidth, time_cpu, time_gpu
+from benchmarks.common import copy_bandwidth, time_cpu, time_gpu
 from torchlayers.kernels import sparse_linear as S
 
 NO, LENGTH = 16, 2**18
