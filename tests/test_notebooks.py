@@ -25,3 +25,18 @@ def test_notebook_executes(path, monkeypatch):
 def test_notebooks_are_numbered_like_thincs():
     assert [p.name[:2] for p in NOTEBOOKS] == sorted(p.name[:2] for p in NOTEBOOKS)
     assert len(NOTEBOOKS) >= 2
+
+
+def test_notebooks_match_their_generator():
+    """The committed notebooks are what notebooks/make_notebooks.py writes (edit the generator, not the .ipynb)."""
+    import importlib.util
+
+    path = Path(__file__).parents[1] / "notebooks" / "make_notebooks.py"
+    spec = importlib.util.spec_from_file_location("make_notebooks", path)
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    assert sorted(generator.NOTEBOOKS) == [p.name for p in NOTEBOOKS]
+    for p in NOTEBOOKS:
+        committed = [(c.cell_type, c.source) for c in nbformat.read(p, as_version=4).cells]
+        generated = [(c.cell_type, c.source) for c in generator.NOTEBOOKS[p.name]()]
+        assert committed == generated, f"{p.name} differs from make_notebooks.py: run python notebooks/make_notebooks.py"
