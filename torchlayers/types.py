@@ -26,6 +26,8 @@ def _is_fake(*tensors: Any) -> bool:
     rebuilds as the same NamedTuple with spec leaves in every field."""
     if torch.compiler.is_compiling():
         return True
+    if all(type(t) is Tensor and not t.is_meta for t in tensors):  # the common eager case, cheaply
+        return False
     if all(_is_spec_leaf(t) for t in tensors):
         return True
     from torch._subclasses.fake_tensor import FakeTensor
