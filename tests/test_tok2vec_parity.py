@@ -20,14 +20,12 @@ import torchlayers as tl
 from torchlayers.combinators.clone import clone
 from torchlayers.combinators.concatenate import concatenate
 from torchlayers.combinators.residual import residual
+from torchlayers.combinators.with_array import with_array
 from torchlayers.modules.expand_window import expand_window
+from torchlayers.modules.hash_embed import HashEmbed
+from torchlayers.modules.maxout import Maxout
 
 from .harness import MATMUL, _inject
-
-with_array_module = pytest.importorskip("torchlayers.combinators.with_array", reason="with_array is not written yet")
-HashEmbed = pytest.importorskip("torchlayers.modules.hash_embed").HashEmbed
-Maxout = pytest.importorskip("torchlayers.modules.maxout").Maxout
-with_array = with_array_module.with_array
 
 WIDTH, ROWS, ATTRS, DEPTH = 16, [50, 30, 30, 20], 4, 4
 
@@ -96,8 +94,8 @@ def spacy_tok2vec(L, concatenate_, clone_, residual_, expand_window_):
 
 
 def test_spacy_layout_over_lists_matches_thinc():
-    list2ragged = pytest.importorskip("torchlayers.modules.list2ragged").list2ragged
-    ragged2list = pytest.importorskip("torchlayers.modules.ragged2list").ragged2list
+    from torchlayers.modules.list2ragged import list2ragged
+    from torchlayers.modules.ragged2list import ragged2list
 
     class Ours(_Ours):
         pass

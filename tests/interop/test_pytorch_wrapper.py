@@ -226,7 +226,6 @@ def test_rnn_wrapper_thinc_face_and_thinc_parity():
 
 def test_pytorch_lstm_builds_thincs_tree():
     assert PyTorchLSTM(4, 3, depth=0).name == "noop"
-    pytest.importorskip("torchlayers.combinators.with_padded")
     model = PyTorchLSTM(6, 3, bi=True, depth=2)
     theirs = ta.PyTorchLSTM(6, 3, bi=True, depth=2)
     assert [n.name for n in model.walk()] == [n.name for n in theirs.walk()]
