@@ -24,8 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
-import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Tuple
 
@@ -34,6 +32,7 @@ import thinc
 import thinc.api as ta
 import torch
 
+from benchmarks.common import median_ms
 from torchlayers import Dropout, LayerNorm, Linear, Ragged, Relu, Softmax
 from torchlayers.modules.embed import Embed
 from torchlayers.modules.logistic import Logistic
@@ -112,17 +111,6 @@ def thinc_step(model: Any, X: Any, dY: numpy.ndarray) -> Tuple[numpy.ndarray, An
     is_ragged = hasattr(Y, "dataXd")
     dX = backprop(ta.Ragged(dY.copy(), Y.lengths) if is_ragged else dY.copy())
     return (Y.dataXd if is_ragged else Y), (dX.dataXd if hasattr(dX, "dataXd") else dX)
-
-
-def median_ms(fn: Callable[[], Any], repeats: int, warmup: int = 3) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
 
 
 def near_tie_rows(model: Maxout, X: torch.Tensor, gap: float = 1e-4) -> torch.Tensor:

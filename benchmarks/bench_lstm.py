@@ -26,8 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
-import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List
 
@@ -37,6 +35,7 @@ import thinc.api as ta
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from benchmarks.common import median_ms
 from torchlayers.convert import to_numpy
 from torchlayers.functional.sequences import list2padded
 from torchlayers.modules.lstm import LSTM
@@ -44,17 +43,6 @@ from torchlayers.modules.lstm import LSTM
 SIZES = {"train": (40, 1), "deep": (40, 2)}  # name: (documents, depth)
 WIDTH = 96
 OUT = Path(__file__).parent / "results" / "lstm_cpu.json"
-
-
-def median_ms(fn: Callable[[], Any], repeats: int, warmup: int = 3) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
 
 
 def main(argv: List[str] = None) -> List[Dict[str, Any]]:

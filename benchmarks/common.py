@@ -8,6 +8,18 @@ from typing import Any, Callable, Dict, List
 import torch
 
 
+def median_ms(fn: Callable[[], Any], repeats: int, warmup: int = 3) -> float:
+    """Median wall time of ``repeats`` calls after ``warmup`` calls, in ms (CPU, synchronous)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
 def time_cpu(fn: Callable[[], Any], budget_s: float = 1.5, max_reps: int = 50) -> Dict[str, float]:
     fn()
     times: List[float] = []
