@@ -12,8 +12,6 @@ Thinc nodes are recognised by the module of their forward function (``thinc.laye
 from __future__ import annotations
 
 import importlib
-
-import importlib
 from typing import Any, Callable, Dict, List
 
 import numpy

@@ -11,7 +11,7 @@ import functools
 import torch
 from torch import Tensor
 
-__all__ = ["is_tracing", "triton_available", "use_triton"]
+__all__ = ["eager_cpu", "is_tracing", "triton_available", "use_triton"]
 
 
 @functools.lru_cache(maxsize=None)
@@ -40,3 +40,11 @@ def is_tracing(*tensors: Tensor) -> bool:
     if detect_fake_mode(tensors) is not None:
         return True
     return any(isinstance(t, (FakeTensor, FunctionalTensor)) or t.device.type == "meta" for t in tensors)
+
+
+def eager_cpu(t: Tensor) -> bool:
+    """A layer may skip its op (a plain autograd function over the same reference): eager mode,
+    not TorchScript, not tracing, and ``t`` on CPU. Compile, export, script and CUDA take the op."""
+    if torch.jit.is_scripting():
+        return False
+    return t.device.type == "cpu" and not torch.compiler.is_compiling()

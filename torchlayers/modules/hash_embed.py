@@ -13,6 +13,7 @@ from ..initializers import uniform_init
 from ..kernels import hash_embed as _hash_embed_op  # noqa: F401  (registers torch.ops.torchlayers.hash_embed)
 from ..kernels.hash_embed import hash_embed_eager_cpu
 from ..kernels.murmur3_x64 import check_seed
+from ..kernels.triton_support import eager_cpu
 from ..model import Model
 from ..registry import registry
 from .array_getitem import ints_getitem
@@ -80,7 +81,7 @@ class HashEmbed(Model):
         seed = self.seed
         if seed < 0 or seed >= 4294967296:
             raise OverflowError(f"{self.name}: attr seed must fit a uint32, i.e. be in [0, 2**32), got {seed}")
-        if not torch.jit.is_scripting() and E.device.type == "cpu" and not torch.compiler.is_compiling():
+        if not torch.jit.is_scripting() and eager_cpu(E):  # the inline check keeps TorchScript off _eager_cpu
             Y = self._eager_cpu(E, ids, seed)
         else:
             Y = torch.ops.torchlayers.hash_embed(E, ids, seed)

@@ -11,6 +11,7 @@ from torch import Tensor
 
 from ..kernels import ragged_reduce as _ragged_reduce_ops  # noqa: F401  (registers torch.ops.torchlayers.ragged_*)
 from ..kernels.ragged_reduce import MEAN, SUM, check_nonempty, check_ragged_reduce_input, ragged_sum_mean_eager_cpu, rows2d
+from ..kernels.triton_support import eager_cpu
 from ..model import Model
 from ..types import Ragged
 
@@ -39,12 +40,6 @@ class RaggedReduction(Model):
         elif nonempty and Xr.lengths.numel() > 0 and bool((Xr.lengths <= 0).any()):
             raise ValueError(label + ": all sequence lengths must be > 0 (as in Thinc), got an empty sequence")
         return rows2d(Xr.data)
-
-    def _eager_cpu(self, data: Tensor) -> bool:
-        """Take the eager CPU path (no op dispatch): not scripting, not tracing, a CPU tensor."""
-        if torch.jit.is_scripting():
-            return False
-        return data.device.type == "cpu" and not torch.compiler.is_compiling()
 
     @torch.jit.unused
     def _sum_eager_cpu(self, data: Tensor, lengths: Tensor) -> Tensor:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ..kernels.triton_support import eager_cpu
 from ..registry import registry
 from ..types import Ragged
 from .ragged_reduction import RaggedReduction
@@ -28,6 +29,6 @@ class reduce_mean(RaggedReduction):
 
     def forward(self, Xr: Ragged) -> Tensor:
         data = self._rows(Xr, False, "reduce_mean")
-        if self._eager_cpu(data):
+        if eager_cpu(data):
             return self._mean_eager_cpu(data, Xr.lengths)
         return torch.ops.torchlayers.ragged_mean(data, Xr.lengths)
