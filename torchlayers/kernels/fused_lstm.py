@@ -21,9 +21,11 @@ from torch import Tensor
 __all__ = ["fused_lstm", "fused_lstm_backward", "lstm_reference"]
 
 
-def lstm_reference(X: Tensor, h0: Tensor, c0: Tensor, weights: List[Tensor], depth: int) -> Tensor:
-    """``torch._VF.lstm`` with Thinc's conventions here: biases, time-major, one direction."""
-    return torch._VF.lstm(X, [h0, c0], weights, True, depth, 0.0, False, False, False)[0]
+def lstm_reference(X: Tensor, h0: Tensor, c0: Tensor, weights: List[Tensor], depth: int, train: bool = False) -> Tensor:
+    """``torch._VF.lstm`` with Thinc's conventions here: biases, time-major, one direction, no
+    dropout. ``train`` must be True where the result is differentiated (cuDNN keeps its reserve
+    space only in training mode)."""
+    return torch._VF.lstm(X, [h0, c0], weights, True, depth, 0.0, train, False, False)[0]
 
 
 @torch.library.custom_op("torchlayers::fused_lstm", mutates_args=())
@@ -53,7 +55,7 @@ def _recompute_grads(dY: Tensor, X: Tensor, h0: Tensor, c0: Tensor, weights: Lis
     """Runs on the worker thread; on CUDA it joins the caller's stream (streams are per thread)."""
     with (torch.cuda.stream(stream) if stream is not None else contextlib.nullcontext()), torch.enable_grad():
         inputs = [t.detach().requires_grad_(True) for t in [X, h0, c0, *weights]]
-        Y = lstm_reference(inputs[0], inputs[1], inputs[2], inputs[3:], depth)
+        Y = lstm_reference(inputs[0], inputs[1], inputs[2], inputs[3:], depth, train=True)
         grads = torch.autograd.grad(Y, inputs, dY, allow_unused=True)
     return [torch.zeros_like(t) if g is None else g for t, g in zip(inputs, grads)]
 

@@ -28,7 +28,7 @@ from ..convert import to_torch
 from ..errors import DimError
 from ..functional.checks import check_param
 from ..initializers import glorot_uniform_init, zero_init
-from ..kernels import fused_lstm as _fused_lstm_op  # noqa: F401  (registers torch.ops.torchlayers.fused_lstm)
+from ..kernels.fused_lstm import lstm_reference  # also registers torch.ops.torchlayers.fused_lstm
 from ..model import Model, ParamSpec, _as_float_tensor
 from ..registry import registry
 from ..types import Padded
@@ -134,7 +134,7 @@ def _lstm_run(X: Tensor, h0: Tensor, c0: Tensor, weights: List[Tensor], depth: i
     if not torch.jit.is_scripting():
         if torch.compiler.is_compiling() and not torch.compiler.is_exporting() and torch.is_grad_enabled():
             return torch.ops.torchlayers.fused_lstm(X, h0, c0, weights, depth)
-    return torch._VF.lstm(X, [h0, c0], weights, True, depth, 0.0, train, False, False)[0]
+    return lstm_reference(X, h0, c0, weights, depth, train)
 
 
 def lstm_padded(X: Tensor, lengths: Tensor, weights: List[Tensor], HC0: Tensor, train: bool) -> Tensor:
