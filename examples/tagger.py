@@ -25,14 +25,19 @@ from .ewt import UPOS, featurize, load_split, tag_ids
 WIDTH, ROWS, DEPTH = 96, (5000, 1000, 2500, 2500), 4
 
 
-def build_tagger(lib: Any, width: int = WIDTH, rows: Sequence[int] = ROWS, depth: int = DEPTH, n_tags: int = len(UPOS)) -> Any:
-    """Ragged (N, 4) int ids -> Ragged (N, n_tags) probabilities, from ``lib`` (torchlayers or thinc.api)."""
+def build_tok2vec(lib: Any, width: int = WIDTH, rows: Sequence[int] = ROWS, depth: int = DEPTH) -> Any:
+    """Ragged (N, 4) int ids -> Ragged (N, width): hashed embeddings, Maxout mixer, residual CNN blocks."""
     with lib.Model.define_operators({">>": lib.chain}):
         embed = lib.concatenate(*[lib.HashEmbed(width, n, column=i, seed=8 + i) for i, n in enumerate(rows)])
         mix = lib.Maxout(width, width * len(rows), nP=3, dropout=0.0, normalize=True)
         block = lib.residual(lib.expand_window(1) >> lib.with_array(lib.Maxout(width, width * 3, nP=3, dropout=0.0, normalize=True)))
-        tok2vec = lib.with_array(embed >> mix) >> lib.clone(block, depth)
-        return tok2vec >> lib.with_array(lib.Softmax(n_tags, width))
+        return lib.with_array(embed >> mix) >> lib.clone(block, depth)
+
+
+def build_tagger(lib: Any, width: int = WIDTH, rows: Sequence[int] = ROWS, depth: int = DEPTH, n_tags: int = len(UPOS)) -> Any:
+    """Ragged (N, 4) int ids -> Ragged (N, n_tags) probabilities, from ``lib`` (torchlayers or thinc.api)."""
+    with lib.Model.define_operators({">>": lib.chain}):
+        return build_tok2vec(lib, width, rows, depth) >> lib.with_array(lib.Softmax(n_tags, width))
 
 
 def make_batches(feats: List[torch.Tensor], tags: List[torch.Tensor], words_per_batch: int, seed: int = 0) -> List[Tuple[Any, torch.Tensor]]:

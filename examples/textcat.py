@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from .ewt import GENRES, Sentence, featurize, genre_ids, hash_string, load_split
-from .tagger import DEPTH, ROWS, WIDTH
+from .tagger import DEPTH, ROWS, WIDTH, build_tok2vec
 
 LENGTH = 2**18
 
@@ -30,10 +30,7 @@ def build_bow(lib: Any, n_classes: int = len(GENRES)) -> Any:
 
 def build_cnn(lib: Any, n_classes: int = len(GENRES), width: int = WIDTH, depth: int = DEPTH) -> Any:
     with lib.Model.define_operators({">>": lib.chain}):
-        embed = lib.concatenate(*[lib.HashEmbed(width, n, column=i, seed=8 + i) for i, n in enumerate(ROWS)])
-        mix = lib.Maxout(width, width * len(ROWS), nP=3, dropout=0.0, normalize=True)
-        block = lib.residual(lib.expand_window(1) >> lib.with_array(lib.Maxout(width, width * 3, nP=3, dropout=0.0, normalize=True)))
-        return lib.with_array(embed >> mix) >> lib.clone(block, depth) >> lib.reduce_mean() >> lib.Softmax(n_classes, width)
+        return build_tok2vec(lib, width, ROWS, depth) >> lib.reduce_mean() >> lib.Softmax(n_classes, width)
 
 
 def ngram_features(sentences: Sequence[Sentence]) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
