@@ -24,7 +24,7 @@ import numpy
 import torch
 
 from examples.ewt import featurize, load_split, tag_ids
-from examples.tagger import (build_tagger, make_batches, thinc_face_step, thinc_step, to_thinc_ragged,
+from examples.tagger import (batches_to, build_tagger, make_batches, thinc_face_step, thinc_step, to_thinc_ragged,
                              torch_face_step)
 
 RESULTS = Path(__file__).parent / "results"
@@ -69,7 +69,7 @@ def run(sizes: List[int], steps: int, warmup: int, impls: List[str]) -> List[Dic
         thinc_model.initialize(X=to_thinc_ragged(batches[0][0]))
         for impl in impls:
             model = from_thinc(thinc_model).to(device)
-            dev_batches = [(type(X)(X.data.to(device), X.lengths.to(device)), y.to(device)) for X, y in batches]
+            dev_batches = batches_to(batches, device)
             if impl == "thinc":
                 opt = ta.Adam(1e-3)
                 thinc_batches = [(to_thinc_ragged(X), y.numpy()) for X, y in batches]
@@ -81,8 +81,10 @@ def run(sizes: List[int], steps: int, warmup: int, impls: List[str]) -> List[Dic
                 predict_s = _time(lambda X, y: model.predict(X), dev_batches, warmup)
             else:
                 opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-                if impl == "tl-compile-cudagraphs":  # CUDA graphs: one recorded graph per batch shape
+                timed = dev_batches
+                if impl == "tl-compile-cudagraphs":  # CUDA graphs replay one shape: time the first batch, repeated
                     forward = torch.compile(model, mode="reduce-overhead")
+                    timed = [dev_batches[0]] * len(dev_batches)
                 elif impl.startswith("tl-compile"):
                     forward = torch.compile(model, dynamic=True)
                 else:
@@ -97,9 +99,6 @@ def run(sizes: List[int], steps: int, warmup: int, impls: List[str]) -> List[Dic
                     with torch.no_grad(), autocast:
                         forward(X)
 
-                timed = dev_batches
-                if impl == "tl-compile-cudagraphs":  # graphs replay one shape: time the first batch, repeated
-                    timed = [dev_batches[0]] * len(dev_batches)
                 model.train()
                 train_s = _time(step, timed, warmup)
                 model.eval()

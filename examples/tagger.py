@@ -62,6 +62,11 @@ def to_ragged(feats: List[torch.Tensor], tags: List[torch.Tensor]) -> Tuple[Any,
     return Ragged(torch.cat(feats), lengths), torch.cat(tags)
 
 
+def batches_to(batches: List[Tuple[Any, torch.Tensor]], device: Any) -> List[Tuple[Any, torch.Tensor]]:
+    """(Ragged, tags) batches moved to ``device``."""
+    return [(type(X)(X.data.to(device), X.lengths.to(device)), y.to(device)) for X, y in batches]
+
+
 def to_thinc_ragged(X: Any) -> Any:
     from thinc.api import Ragged as ThincRagged
 
@@ -146,11 +151,7 @@ def main(argv=None) -> Dict[str, Any]:
 
     model = from_thinc(theirs).to(args.device)  # identical starting weights
     device = torch.device(args.device)
-
-    def on_device(batches: List[Tuple[Any, torch.Tensor]]) -> List[Tuple[Any, torch.Tensor]]:
-        return [(type(X)(X.data.to(device), X.lengths.to(device)), y.to(device)) for X, y in batches]
-
-    train_d, dev_d, test_d = on_device(train_b), on_device(dev_b), on_device(test_b)
+    train_d, dev_d, test_d = (batches_to(b, device) for b in (train_b, dev_b, test_b))
     ours_predict = lambda X: model.predict(X).data.float().cpu()  # noqa: E731
     results: Dict[str, Any] = {"train_words": n_words, "words_per_batch": args.words_per_batch}
 
