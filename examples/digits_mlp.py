@@ -84,14 +84,18 @@ def train_torch_face(model: Model, data, epochs: int, batch_size: int, lr: float
     return scores
 
 
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=10, help="training epochs, for each face")
+    parser.add_argument("--batch-size", type=int, default=64, help="examples per batch")
+    parser.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate")
+    parser.add_argument("--seed", type=int, default=0, help="seed for the weights, the split and the batch order")
+    parser.add_argument("--backend", default="inductor", help="torch.compile backend for the torch face (inductor, aot_eager, eager, ...)")
+    return parser
+
+
 def main(argv=None) -> Dict[str, float]:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--backend", default="inductor", help="torch.compile backend (inductor, aot_eager, eager)")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     fix_random_seed(args.seed)
     data = load_digits_split(args.seed)
     X_train, y_train = data[0], data[1]

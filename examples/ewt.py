@@ -1,13 +1,20 @@
-"""UD English-EWT for the examples and benchmarks: CoNLL-U reading and spaCy-style token features.
+"""UD English-EWT for the examples and benchmarks: finding the corpus, CoNLL-U reading, spaCy-style token features.
 
-The corpus is read from ``../shared/data/ud-english-ewt`` (or ``$TORCHLAYERS_EWT``, or a path
-the caller gives); it is never copied into the repository (CC BY-SA 4.0).
+Where the corpus comes from (``resolve_corpus``), first match wins:
 
+1. a path the caller gives (the examples' ``--data PATH``): it must exist, or it is an error;
+2. ``$TORCHLAYERS_EWT``: likewise an error when set to a folder without the corpus;
+3. the full corpus at ``../shared/data/ud-english-ewt`` beside the repository, when present;
+4. the excerpt shipped in ``examples/data/ud-english-ewt`` (200-600 sentences per split, CC BY-SA 4.0,
+   see its README.md), so the examples, tests and notebooks run on any fresh clone.
+
+A corpus folder holds ``train``/``dev``/``test`` as ``.conllu`` or gzipped ``.conllu.gz`` files.
 Features are spaCy's lexical attributes, hashed to int64 ids: NORM (lowercase), PREFIX (first
 character), SUFFIX (last three characters), SHAPE (X/x/d with runs capped at 4).
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 from dataclasses import dataclass
@@ -20,6 +27,10 @@ import torch
 UPOS = ["ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X"]
 GENRES = ["answers", "email", "newsgroup", "reviews", "weblog"]
 ATTRS = ("NORM", "PREFIX", "SUFFIX", "SHAPE")
+SPLITS = ("train", "dev", "test")
+ENV_VAR = "TORCHLAYERS_EWT"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "ud-english-ewt"
+EXCERPT = Path(__file__).resolve().parent / "data" / "ud-english-ewt"
 
 
 @dataclass
@@ -33,25 +44,82 @@ class Sentence:
         return self.sent_id.split("-", 1)[0]
 
 
+@dataclass(frozen=True)
+class Corpus:
+    """A corpus folder and why it was chosen (``--data``, ``$TORCHLAYERS_EWT``, ``shared`` or ``excerpt``)."""
+
+    path: Path
+    source: str
+
+    @property
+    def is_excerpt(self) -> bool:
+        return self.path.resolve() == EXCERPT
+
+    def split_file(self, split: str) -> Path:
+        return split_file(self.path, split)
+
+
+def split_file(folder: Path, split: str) -> Path:
+    """``folder/{split}.conllu`` or, failing that, ``folder/{split}.conllu.gz`` (the plain file when neither exists)."""
+    plain = Path(folder) / f"{split}.conllu"
+    packed = plain.with_name(plain.name + ".gz")
+    return packed if not plain.exists() and packed.exists() else plain
+
+
+def _check_corpus(folder: Path, given_as: str) -> Path:
+    missing = [s for s in SPLITS if not split_file(folder, s).is_file()]
+    if missing:
+        what = "does not exist" if not folder.exists() else f"has no {', '.join(f'{s}.conllu[.gz]' for s in missing)}"
+        raise FileNotFoundError(
+            f"UD English-EWT: {given_as} = {str(folder)!r} {what}; expected a folder holding "
+            f"{', '.join(f'{s}.conllu' for s in SPLITS)} (or .conllu.gz). Fix the path, or leave it out to use "
+            f"{SHARED} when present, else the bundled excerpt {EXCERPT}"
+        )
+    return folder
+
+
+def resolve_corpus(path: Optional[str] = None) -> Corpus:
+    """The corpus to read: ``path`` (``--data``), ``$TORCHLAYERS_EWT``, ``../shared/data/ud-english-ewt``, the excerpt.
+
+    A given ``path`` or a set ``$TORCHLAYERS_EWT`` that does not hold the corpus raises FileNotFoundError
+    (never a silent fall back to a default).
+    """
+    if path is not None:
+        return Corpus(_check_corpus(Path(path), "--data"), "--data")
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Corpus(_check_corpus(Path(env), f"${ENV_VAR}"), f"${ENV_VAR}")
+    if all(split_file(SHARED, s).is_file() for s in SPLITS):
+        return Corpus(SHARED, "shared")
+    return Corpus(_check_corpus(EXCERPT, "the bundled excerpt"), "excerpt")
+
+
 def ewt_dir(path: Optional[str] = None) -> Path:
-    """Where the corpus lives: ``path``, ``$TORCHLAYERS_EWT`` or ``../shared/data/ud-english-ewt``."""
-    candidates = [path, os.environ.get("TORCHLAYERS_EWT"), Path(__file__).resolve().parents[2] / "shared/data/ud-english-ewt"]
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "train.conllu").exists():
-            return Path(candidate)
-    raise FileNotFoundError(
-        "UD English-EWT not found: pass --data PATH or set TORCHLAYERS_EWT to the folder holding train.conllu "
-        f"(looked in {[str(c) for c in candidates if c]})"
-    )
+    """The folder ``resolve_corpus(path)`` picks."""
+    return resolve_corpus(path).path
+
+
+def describe_corpus(path: Optional[str] = None) -> str:
+    """One line naming the corpus read and its sentence counts, which the examples print before training."""
+    corpus = resolve_corpus(path)
+    counts = ", ".join(f"{s} {len(load_split(s, path)):,}" for s in SPLITS)
+    kind = "excerpt (pass --data PATH or set $TORCHLAYERS_EWT for the full corpus)" if corpus.is_excerpt else "full corpus"
+    return f"UD English-EWT from {corpus.path} [{corpus.source}; {kind}]: {counts} sentences"
 
 
 def read_conllu(path: Path) -> List[Sentence]:
-    """Sentences with FORM and UPOS; multiword-token ranges and empty nodes are skipped."""
+    """Sentences with FORM and UPOS from a ``.conllu`` or ``.conllu.gz`` file.
+
+    Multiword-token ranges (``3-4``) and empty nodes (``8.1``) are skipped; a line with fewer than
+    10 tab-separated columns is an error naming the file and line.
+    """
     sentences: List[Sentence] = []
     sent_id, words, tags = "", [], []
-    with open(path, encoding="utf8") as f:
-        for line in f:
-            line = line.rstrip("\n")
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf8") as f:
+        for number, line in enumerate(f, 1):
+            line = line.rstrip("\r\n")
             if line.startswith("# sent_id = "):
                 sent_id = line[len("# sent_id = "):]
             elif not line:
@@ -60,6 +128,8 @@ def read_conllu(path: Path) -> List[Sentence]:
                 sent_id, words, tags = "", [], []
             elif not line.startswith("#"):
                 cols = line.split("\t")
+                if len(cols) != 10:
+                    raise ValueError(f"{path}:{number}: a CoNLL-U token line has 10 tab-separated columns, got {len(cols)}: {line!r}")
                 if "-" in cols[0] or "." in cols[0]:
                     continue
                 words.append(cols[1])
@@ -69,9 +139,16 @@ def read_conllu(path: Path) -> List[Sentence]:
     return sentences
 
 
-@lru_cache(maxsize=4)
 def load_split(split: str, path: Optional[str] = None) -> List[Sentence]:
-    return read_conllu(ewt_dir(path) / f"{split}.conllu")
+    """The sentences of ``split`` (train, dev or test) from ``resolve_corpus(path)``."""
+    if split not in SPLITS:
+        raise ValueError(f"UD English-EWT: split must be one of {SPLITS}, got {split!r}")
+    return _read_cached(resolve_corpus(path).split_file(split))
+
+
+@lru_cache(maxsize=8)
+def _read_cached(file: Path) -> List[Sentence]:
+    return read_conllu(file)
 
 
 def word_shape(text: str) -> str:
@@ -117,3 +194,19 @@ def tag_ids(sentences: Sequence[Sentence]) -> List[torch.Tensor]:
 def genre_ids(sentences: Sequence[Sentence]) -> torch.Tensor:
     index = {g: i for i, g in enumerate(GENRES)}
     return torch.tensor([index[s.genre] for s in sentences], dtype=torch.int64)
+
+
+def corpus_from_args(parser, data: Optional[str]) -> Corpus:
+    """``resolve_corpus(data)``, turning a bad ``--data`` / ``$TORCHLAYERS_EWT`` into the parser's usage error (exit 2)."""
+    try:
+        return resolve_corpus(data)
+    except FileNotFoundError as error:
+        parser.error(str(error))
+
+
+def add_data_argument(parser) -> None:
+    """The examples' shared ``--data PATH`` flag (see ``resolve_corpus`` for what happens without it)."""
+    parser.add_argument("--data", default=None, metavar="PATH",
+                        help=f"folder holding the EWT train/dev/test .conllu[.gz] files; a path that does not exist is an "
+                             f"error. Without it: ${ENV_VAR}, else ../shared/data/ud-english-ewt when present, else the "
+                             f"bundled excerpt examples/data/ud-english-ewt")

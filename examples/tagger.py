@@ -5,7 +5,8 @@ The architecture is spaCy's efficiency tagger: hashed NORM/PREFIX/SUFFIX/SHAPE e
 blocks and a Softmax over the 17 UPOS tags. ``build_tagger(lib)`` builds it from either
 library with the same code: ``lib`` is ``torchlayers`` or ``thinc.api``.
 
-Run: ``python -m examples.tagger [--epochs 5] [--face thinc|torch] [--compile [--compile-mode reduce-overhead]] [--bf16] [--device cuda]``.
+Run: ``python -m examples.tagger [--epochs 5] [--face thinc|torch] [--compile [--compile-mode reduce-overhead]] [--bf16]
+[--device cuda] [--data PATH]`` (``--help`` lists every flag with its default).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .ewt import UPOS, featurize, load_split, tag_ids
+from .ewt import UPOS, add_data_argument, corpus_from_args, describe_corpus, featurize, load_split, tag_ids
 
 WIDTH, ROWS, DEPTH = 96, (5000, 1000, 2500, 2500), 4
 
@@ -113,23 +114,32 @@ def accuracy(predict: Any, batches: List[Tuple[Any, torch.Tensor]]) -> float:
     return right / max(total, 1)
 
 
-def main(argv=None) -> Dict[str, Any]:
-    parser = argparse.ArgumentParser(description="Train the EWT tagger (torchlayers, optionally thinc side by side)")
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--words-per-batch", type=int, default=1000)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--face", choices=["thinc", "torch"], default="torch")
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="Train the EWT tagger (torchlayers, optionally thinc side by side)",
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=5, help="training epochs")
+    parser.add_argument("--words-per-batch", type=int, default=1000, help="training batch size, in words (whole sentences)")
+    parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    parser.add_argument("--face", choices=["thinc", "torch"], default="torch",
+                        help="train torchlayers through the Thinc face (backprop callbacks) or a plain torch loop")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model (torch face)")
     parser.add_argument("--compile-mode", default=None, choices=[None, "default", "reduce-overhead", "max-autotune"],
                         help="torch.compile mode; reduce-overhead replays CUDA graphs on GPU")
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast for the torch face")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
+                        help="torch device for torchlayers (thinc always runs on NumpyOps)")
     parser.add_argument("--with-thinc", action="store_true", help="also train the same model in thinc")
-    parser.add_argument("--limit", type=int, default=0, help="use only the first N training sentences")
-    parser.add_argument("--data", default=None, help="folder holding the EWT .conllu files")
-    parser.add_argument("--save", default=None, help="save the trained model here (safetensors)")
+    parser.add_argument("--limit", type=int, default=0, help="use only the first N training sentences (0: all)")
+    add_data_argument(parser)
+    parser.add_argument("--save", default=None, metavar="PATH", help="save the trained model here (safetensors)")
     parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
+    return parser
+
+
+def main(argv=None) -> Dict[str, Any]:
+    parser = build_parser()
     args = parser.parse_args(argv)
+    corpus_from_args(parser, args.data)  # a bad --data exits here, before any set-up
     if args.threads:
         torch.set_num_threads(args.threads)
     import thinc.api as ta
@@ -138,6 +148,7 @@ def main(argv=None) -> Dict[str, Any]:
 
     torch.manual_seed(0)
     train, dev, test = (load_split(s, args.data) for s in ("train", "dev", "test"))
+    print(describe_corpus(args.data))
     if args.limit:
         train = train[: args.limit]
     train_b = make_batches(featurize(train), tag_ids(train), args.words_per_batch)

@@ -5,7 +5,7 @@ Two models and their ensemble, built with the same code in torchlayers and in th
 - CNN: the tagger's tok2vec -> ``reduce_mean`` -> ``Softmax(5)``
 - ensemble: the mean of the two models' probabilities
 
-Run: ``python -m examples.textcat [--epochs 3] [--with-thinc]``.
+Run: ``python -m examples.textcat [--epochs 3] [--with-thinc] [--data PATH]`` (``--help`` lists every flag with its default).
 """
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from typing import Any, Dict, List, Sequence, Tuple
 import numpy
 import torch
 import torch.nn.functional as F
+from tqdm import tqdm
 
-from .ewt import GENRES, Sentence, featurize, genre_ids, hash_string, load_split
+from .ewt import GENRES, Sentence, add_data_argument, corpus_from_args, describe_corpus, featurize, genre_ids, hash_string, load_split
 from .tagger import DEPTH, ROWS, WIDTH, build_tok2vec
 
 LENGTH = 2**18
@@ -87,19 +88,28 @@ def evaluate(predict_bow: Any, predict_cnn: Any, data: List) -> Dict[str, float]
     return {k: v / max(total, 1) for k, v in right.items()}
 
 
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="Train the EWT genre classifiers (bag of n-grams, CNN, ensemble)",
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=3, help="training epochs")
+    parser.add_argument("--batch-size", type=int, default=64, help="training batch size, in sentences")
+    parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (both models)")
+    parser.add_argument("--limit", type=int, default=0,
+                        help="train on N random training sentences and max(N // 4, 50) random dev sentences (0: all)")
+    parser.add_argument("--with-thinc", action="store_true", help="also train the same models in thinc")
+    add_data_argument(parser)
+    return parser
+
+
 def main(argv=None) -> Dict[str, Any]:
-    parser = argparse.ArgumentParser(description="Train the EWT genre classifiers")
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--limit", type=int, default=0)
-    parser.add_argument("--with-thinc", action="store_true")
-    parser.add_argument("--data", default=None)
+    parser = build_parser()
     args = parser.parse_args(argv)
+    corpus_from_args(parser, args.data)  # a bad --data exits here, before any set-up
     import thinc.api as ta
 
     torch.manual_seed(0)
     train, dev = load_split("train", args.data), load_split("dev", args.data)
+    print(describe_corpus(args.data))
     if args.limit:  # a random subset: the corpus files are grouped by genre
         train, dev = subset(train, args.limit, 0), subset(dev, max(args.limit // 4, 50), 1)
     train_b = batches(train, args.batch_size, 0)
@@ -111,13 +121,14 @@ def main(argv=None) -> Dict[str, Any]:
     from torchlayers.interop.thinc_convert import from_thinc
 
     bow, cnn = from_thinc(thinc_bow), from_thinc(thinc_cnn)
-    results: Dict[str, Any] = {}
+    counts = torch.bincount(torch.cat([y for _, _, y in dev_b]), minlength=len(GENRES))
+    results: Dict[str, Any] = {"dev_majority_class": float(counts.max()) / float(counts.sum())}  # the accuracy of always guessing it
 
     opt = torch.optim.Adam(list(bow.parameters()) + list(cnn.parameters()), lr=args.lr)
     for epoch in range(args.epochs):
         bow.train(), cnn.train()
         start = time.perf_counter()
-        for bow_X, cnn_X, y in train_b:
+        for bow_X, cnn_X, y in tqdm(train_b, desc=f"torchlayers epoch {epoch + 1}", leave=False):
             loss = F.cross_entropy(bow(bow_X), y) + F.nll_loss(cnn(cnn_X).clamp_min(1e-9).log(), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -131,7 +142,7 @@ def main(argv=None) -> Dict[str, Any]:
         opt_t = ta.Adam(args.lr)
         for epoch in range(args.epochs):
             start = time.perf_counter()
-            for bow_X, cnn_X, y in train_b:
+            for bow_X, cnn_X, y in tqdm(train_b, desc=f"thinc epoch {epoch + 1}", leave=False):
                 tb, tc = thinc_bow_input(bow_X), thinc_cnn_input(cnn_X)
                 truth = numpy.eye(len(GENRES), dtype="f")[y.numpy()]
                 logits, bp_bow = thinc_bow(tb, is_train=True)

@@ -1,6 +1,8 @@
 """Write the numbered notebooks from the cell sources below (run: python notebooks/make_notebooks.py).
 
-Notebooks read ``TORCHLAYERS_SMALL=1`` (set by the test suite) to run on small settings.
+Notebooks read ``TORCHLAYERS_SMALL=1`` (set by the test suite) to run on small settings. The EWT notebooks read
+the corpus ``examples.ewt.resolve_corpus`` picks: ``$TORCHLAYERS_EWT``, ``../shared/data/ud-english-ewt`` when
+present, else the excerpt in ``examples/data/ud-english-ewt``.
 """
 from __future__ import annotations
 
@@ -133,11 +135,13 @@ def tagger():
     return cells(
         "<md> # 01 · A spaCy-style part-of-speech tagger on UD English-EWT\n\nHashed NORM/PREFIX/SUFFIX/SHAPE embeddings, "
         "a Maxout mixer, 4 residual window-1 Maxout CNN blocks and a Softmax over 17 UPOS tags — built with the same code in "
-        "torchlayers and in thinc (`examples/tagger.py::build_tagger`). The corpus is read from `../shared/data/ud-english-ewt` "
-        "(CC BY-SA 4.0), never copied into the repository.",
+        "torchlayers and in thinc (`examples/tagger.py::build_tagger`). The corpus (CC BY-SA 4.0) is read from "
+        "`$TORCHLAYERS_EWT`, else `../shared/data/ud-english-ewt` when present, else the excerpt shipped in "
+        "`examples/data/ud-english-ewt` (600/200/200 sentences), so the notebook runs on any clone; the cell below prints which.",
         SETUP,
-        "import thinc.api as ta\nimport torchlayers as tl\nfrom examples.ewt import load_split, featurize, tag_ids, UPOS\n"
+        "import thinc.api as ta\nimport torchlayers as tl\nfrom examples.ewt import describe_corpus, load_split, featurize, tag_ids, UPOS\n"
         "from examples.tagger import build_tagger, make_batches, to_thinc_ragged, torch_face_step, thinc_step, accuracy\n"
+        "print(describe_corpus())\n"
         "train, dev = load_split('train'), load_split('dev')\n"
         "if SMALL:\n    train, dev = train[:400], dev[:200]\n"
         "train_b = make_batches(featurize(train), tag_ids(train), 1000)\n"
@@ -179,8 +183,9 @@ def textcat():
         "tagger's CNN tok2vec pooled by `reduce_mean` into a `Softmax`.",
         SETUP,
         "import thinc.api as ta\nimport torch.nn.functional as F\nimport torchlayers as tl\n"
-        "from examples.ewt import load_split, GENRES\n"
+        "from examples.ewt import describe_corpus, load_split, GENRES\n"
         "from examples.textcat import build_bow, build_cnn, batches, subset, thinc_bow_input, thinc_cnn_input, evaluate\n"
+        "print(describe_corpus())  # $TORCHLAYERS_EWT, ../shared/data/ud-english-ewt, or the bundled excerpt\n"
         "train, dev = load_split('train'), load_split('dev')\n"
         "if SMALL:  # a random subset: the corpus files are grouped by genre\n    train, dev = subset(train, 600, 0), subset(dev, 200, 1)\n"
         "train_b, dev_b = batches(train, 64, 0), batches(dev, 256, 1)\n"

@@ -1,4 +1,4 @@
-"""Test-suite set-up: hypothesis profiles, GPU skipping, and one summary line per check family."""
+"""Test-suite set-up: hypothesis profiles, GPU skipping, EWT corpus fixtures, and one summary line per check family."""
 from __future__ import annotations
 
 import collections
@@ -18,6 +18,56 @@ try:
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 except ImportError:  # pragma: no cover
     pass
+
+
+def pytest_report_header(config):
+    """Which UD English-EWT the data-using tests read (examples.ewt.resolve_corpus: a fresh clone gets the excerpt)."""
+    try:
+        from examples.ewt import resolve_corpus
+
+        corpus = resolve_corpus()
+    except Exception as error:  # a bad $TORCHLAYERS_EWT: the data-using tests will fail with the same message
+        return f"UD English-EWT: {error}"
+    return f"UD English-EWT: {corpus.path} [{corpus.source}]"
+
+
+@pytest.fixture
+def fresh_clone_ewt(monkeypatch, tmp_path):
+    """``examples.ewt`` as on a fresh clone: no $TORCHLAYERS_EWT and no ../shared corpus, so the excerpt is the default."""
+    import examples.ewt as ewt
+
+    monkeypatch.delenv(ewt.ENV_VAR, raising=False)
+    monkeypatch.setattr(ewt, "SHARED", tmp_path / "no-shared-corpus")
+    return ewt
+
+
+TINY_CONLLU = """# newdoc id = email-a
+# sent_id = email-a-0001
+# text = I'm here.
+1-2\tI'm\t_\t_\t_\t_\t_\t_\t_\t_
+1\tI\tI\tPRON\tPRP\t_\t3\tnsubj\t3:nsubj\t_
+2\t'm\tbe\tAUX\tVBP\t_\t3\tcop\t3:cop\t_
+3\there\there\tADV\tRB\t_\t0\troot\t0:root\tSpaceAfter=No
+3.1\tgone\tgo\tVERB\tVBN\t_\t_\t_\t3:conj\t_
+4\t.\t.\tPUNCT\t.\t_\t3\tpunct\t3:punct\t_
+
+# sent_id = reviews-b-0001
+1\tGreat\tgreat\tADJ\tJJ\t_\t0\troot\t0:root\t_
+"""
+
+
+@pytest.fixture
+def tiny_ewt(tmp_path):
+    """A corpus folder with one two-sentence CoNLL-U text per split (train plain, dev and test gzipped)."""
+    import gzip
+
+    folder = tmp_path / "tiny-ewt"
+    folder.mkdir()
+    (folder / "train.conllu").write_text(TINY_CONLLU, encoding="utf8")
+    for split in ("dev", "test"):
+        with gzip.open(folder / f"{split}.conllu.gz", "wt", encoding="utf8") as f:
+            f.write(TINY_CONLLU)
+    return folder
 
 
 def pytest_collection_modifyitems(config, items):
