@@ -55,7 +55,8 @@ def train_thinc_face(model: Model, data, epochs: int, batch_size: int, lr: float
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     scores = []
     for epoch in range(epochs):
-        for idx in tqdm(batches(len(X_train), batch_size, epoch, seed), desc=f"thinc face  epoch {epoch + 1}", leave=False):
+        order = batches(len(X_train), batch_size, epoch, seed)
+        for idx in tqdm(order, desc=f"thinc face  epoch {epoch + 1}", leave=False):
             Yh, backprop = model(X_train[idx], is_train=True)
             truth = F.one_hot(y_train[idx], Yh.shape[1]).to(Yh.dtype)
             backprop((Yh - truth) / Yh.shape[0])
@@ -65,7 +66,9 @@ def train_thinc_face(model: Model, data, epochs: int, batch_size: int, lr: float
     return scores
 
 
-def train_torch_face(model: Model, data, epochs: int, batch_size: int, lr: float, seed: int, backend: str) -> List[float]:
+def train_torch_face(
+    model: Model, data, epochs: int, batch_size: int, lr: float, seed: int, backend: str
+) -> List[float]:
     """A plain PyTorch loop over torch.compile(model)."""
     X_train, y_train, X_dev, y_dev = data
     compiled = torch.compile(model, backend=backend)
@@ -73,7 +76,8 @@ def train_torch_face(model: Model, data, epochs: int, batch_size: int, lr: float
     scores = []
     for epoch in range(epochs):
         model.train()
-        for idx in tqdm(batches(len(X_train), batch_size, epoch, seed), desc=f"torch face  epoch {epoch + 1}", leave=False):
+        order = batches(len(X_train), batch_size, epoch, seed)
+        for idx in tqdm(order, desc=f"torch face  epoch {epoch + 1}", leave=False):
             probs = compiled(X_train[idx])
             loss = F.nll_loss(probs.clamp_min(1e-12).log(), y_train[idx])
             optimizer.zero_grad(set_to_none=True)
@@ -85,12 +89,15 @@ def train_torch_face(model: Model, data, epochs: int, batch_size: int, lr: float
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     parser.add_argument("--epochs", type=int, default=10, help="training epochs, for each face")
     parser.add_argument("--batch-size", type=int, default=64, help="examples per batch")
     parser.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate")
     parser.add_argument("--seed", type=int, default=0, help="seed for the weights, the split and the batch order")
-    parser.add_argument("--backend", default="inductor", help="torch.compile backend for the torch face (inductor, aot_eager, eager, ...)")
+    parser.add_argument("--backend", default="inductor",
+                        help="torch.compile backend for the torch face (inductor, aot_eager, eager, ...)")
     return parser
 
 
@@ -122,7 +129,8 @@ def main(argv=None) -> Dict[str, float]:
     print(json.dumps(result, indent=2))
     gap = abs(thinc_scores[-1] - torch_scores[-1])
     band = "same accuracy band" if gap <= 0.03 else "DIFFERENT accuracy bands"
-    print(f"final dev accuracy: thinc face {thinc_scores[-1]:.3f}, torch face {torch_scores[-1]:.3f} ({band}, gap {gap:.3f})")
+    print(f"final dev accuracy: thinc face {thinc_scores[-1]:.3f}, torch face {torch_scores[-1]:.3f} "
+          f"({band}, gap {gap:.3f})")
     return result
 
 

@@ -24,7 +24,8 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 
-UPOS = ["ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X"]
+UPOS = ["ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT", "SCONJ",
+        "SYM", "VERB", "X"]
 GENRES = ["answers", "email", "newsgroup", "reviews", "weblog"]
 ATTRS = ("NORM", "PREFIX", "SUFFIX", "SHAPE")
 SPLITS = ("train", "dev", "test")
@@ -103,7 +104,9 @@ def describe_corpus(path: Optional[str] = None) -> str:
     """One line naming the corpus read and its sentence counts, which the examples print before training."""
     corpus = resolve_corpus(path)
     counts = ", ".join(f"{s} {len(load_split(s, path)):,}" for s in SPLITS)
-    kind = "excerpt (pass --data PATH or set $TORCHLAYERS_EWT for the full corpus)" if corpus.is_excerpt else "full corpus"
+    kind = "full corpus"
+    if corpus.is_excerpt:
+        kind = f"excerpt (pass --data PATH or set ${ENV_VAR} for the full corpus)"
     return f"UD English-EWT from {corpus.path} [{corpus.source}; {kind}]: {counts} sentences"
 
 
@@ -129,7 +132,8 @@ def read_conllu(path: Path) -> List[Sentence]:
             elif not line.startswith("#"):
                 cols = line.split("\t")
                 if len(cols) != 10:
-                    raise ValueError(f"{path}:{number}: a CoNLL-U token line has 10 tab-separated columns, got {len(cols)}: {line!r}")
+                    raise ValueError(f"{path}:{number}: a CoNLL-U token line has 10 tab-separated columns, "
+                                     f"got {len(cols)}: {line!r}")
                 if "-" in cols[0] or "." in cols[0]:
                     continue
                 words.append(cols[1])
@@ -176,7 +180,8 @@ def token_features(word: str) -> List[int]:
     feats = _cache.get(word)
     if feats is None:
         lower = word.lower()
-        feats = [hash_string(lower), hash_string("P" + word[:1]), hash_string("S" + word[-3:]), hash_string("H" + word_shape(word))]
+        feats = [hash_string(lower), hash_string("P" + word[:1]), hash_string("S" + word[-3:]),
+                 hash_string("H" + word_shape(word))]
         _cache[word] = feats
     return feats
 
@@ -197,7 +202,7 @@ def genre_ids(sentences: Sequence[Sentence]) -> torch.Tensor:
 
 
 def corpus_from_args(parser, data: Optional[str]) -> Corpus:
-    """``resolve_corpus(data)``, turning a bad ``--data`` / ``$TORCHLAYERS_EWT`` into the parser's usage error (exit 2)."""
+    """``resolve_corpus(data)``; a bad ``--data`` or ``$TORCHLAYERS_EWT`` becomes the parser's usage error (exit 2)."""
     try:
         return resolve_corpus(data)
     except FileNotFoundError as error:
@@ -207,6 +212,6 @@ def corpus_from_args(parser, data: Optional[str]) -> Corpus:
 def add_data_argument(parser) -> None:
     """The examples' shared ``--data PATH`` flag (see ``resolve_corpus`` for what happens without it)."""
     parser.add_argument("--data", default=None, metavar="PATH",
-                        help=f"folder holding the EWT train/dev/test .conllu[.gz] files; a path that does not exist is an "
-                             f"error. Without it: ${ENV_VAR}, else ../shared/data/ud-english-ewt when present, else the "
-                             f"bundled excerpt examples/data/ud-english-ewt")
+                        help=f"folder holding the EWT train/dev/test .conllu[.gz] files; a path that does not exist "
+                             f"is an error. Without it: ${ENV_VAR}, else ../shared/data/ud-english-ewt when present, "
+                             f"else the bundled excerpt examples/data/ud-english-ewt")

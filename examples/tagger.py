@@ -13,8 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
-from typing import Any, Dict, Iterator, List, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy
 import torch
@@ -31,17 +30,22 @@ def build_tok2vec(lib: Any, width: int = WIDTH, rows: Sequence[int] = ROWS, dept
     with lib.Model.define_operators({">>": lib.chain}):
         embed = lib.concatenate(*[lib.HashEmbed(width, n, column=i, seed=8 + i) for i, n in enumerate(rows)])
         mix = lib.Maxout(width, width * len(rows), nP=3, dropout=0.0, normalize=True)
-        block = lib.residual(lib.expand_window(1) >> lib.with_array(lib.Maxout(width, width * 3, nP=3, dropout=0.0, normalize=True)))
+        window = lib.Maxout(width, width * 3, nP=3, dropout=0.0, normalize=True)
+        block = lib.residual(lib.expand_window(1) >> lib.with_array(window))
         return lib.with_array(embed >> mix) >> lib.clone(block, depth)
 
 
-def build_tagger(lib: Any, width: int = WIDTH, rows: Sequence[int] = ROWS, depth: int = DEPTH, n_tags: int = len(UPOS)) -> Any:
+def build_tagger(
+    lib: Any, width: int = WIDTH, rows: Sequence[int] = ROWS, depth: int = DEPTH, n_tags: int = len(UPOS)
+) -> Any:
     """Ragged (N, 4) int ids -> Ragged (N, n_tags) probabilities, from ``lib`` (torchlayers or thinc.api)."""
     with lib.Model.define_operators({">>": lib.chain}):
         return build_tok2vec(lib, width, rows, depth) >> lib.with_array(lib.Softmax(n_tags, width))
 
 
-def make_batches(feats: List[torch.Tensor], tags: List[torch.Tensor], words_per_batch: int, seed: int = 0) -> List[Tuple[Any, torch.Tensor]]:
+def make_batches(
+    feats: List[torch.Tensor], tags: List[torch.Tensor], words_per_batch: int, seed: int = 0
+) -> List[Tuple[Any, torch.Tensor]]:
     """Shuffle sentences, group them into batches of about ``words_per_batch`` words."""
     order = torch.randperm(len(feats), generator=torch.Generator().manual_seed(seed)).tolist()
     batches, cur, n = [], [], 0
@@ -101,7 +105,8 @@ def thinc_step(model: Any, optimizer: Any, X: Any, y: numpy.ndarray) -> None:
     Yh, backprop = model(X, is_train=True)
     truth = numpy.zeros_like(Yh.data)
     truth[numpy.arange(len(y)), y] = 1
-    backprop(ThincRagged((Yh.data - truth) / Yh.data.dtype.type(len(y)), X.lengths))  # numpy 1.x: / a big int gives float64
+    # numpy 1.x: dividing by a big Python int gives float64, so divide by the array's own dtype
+    backprop(ThincRagged((Yh.data - truth) / Yh.data.dtype.type(len(y)), X.lengths))
     model.finish_update(optimizer)
 
 
@@ -118,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Train the EWT tagger (torchlayers, optionally thinc side by side)",
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--epochs", type=int, default=5, help="training epochs")
-    parser.add_argument("--words-per-batch", type=int, default=1000, help="training batch size, in words (whole sentences)")
+    parser.add_argument("--words-per-batch", type=int, default=1000,
+                        help="training batch size, in words (whole sentences)")
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
     parser.add_argument("--face", choices=["thinc", "torch"], default="torch",
                         help="train torchlayers through the Thinc face (backprop callbacks) or a plain torch loop")
@@ -163,7 +169,7 @@ def main(argv=None) -> Dict[str, Any]:
     model = from_thinc(theirs).to(args.device)  # identical starting weights
     device = torch.device(args.device)
     train_d, dev_d, test_d = (batches_to(b, device) for b in (train_b, dev_b, test_b))
-    ours_predict = lambda X: model.predict(X).data.float().cpu()  # noqa: E731
+    ours_predict = lambda X: model.predict(X).data.float().cpu()
     results: Dict[str, Any] = {"train_words": n_words, "words_per_batch": args.words_per_batch}
 
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
@@ -184,7 +190,8 @@ def main(argv=None) -> Dict[str, Any]:
         seconds = time.perf_counter() - start
         dev_acc = accuracy(ours_predict, dev_d)
         print(f"{label}  epoch {epoch + 1}: dev UPOS {dev_acc:.4f}  {n_words / seconds:,.0f} words/s")
-    results["torchlayers"] = {"dev": dev_acc, "test": accuracy(ours_predict, test_d), "train_words_per_s": n_words / seconds}
+    test_acc = accuracy(ours_predict, test_d)
+    results["torchlayers"] = {"dev": dev_acc, "test": test_acc, "train_words_per_s": n_words / seconds}
 
     if args.with_thinc:
         opt = ta.Adam(args.lr)
@@ -195,7 +202,8 @@ def main(argv=None) -> Dict[str, Any]:
             seconds = time.perf_counter() - start
             dev_acc = accuracy(lambda X: theirs.predict(to_thinc_ragged(X)).data, dev_b)
             print(f"thinc 8.3.14      epoch {epoch + 1}: dev UPOS {dev_acc:.4f}  {n_words / seconds:,.0f} words/s")
-        results["thinc"] = {"dev": dev_acc, "test": accuracy(lambda X: theirs.predict(to_thinc_ragged(X)).data, test_b), "train_words_per_s": n_words / seconds}
+        test_acc = accuracy(lambda X: theirs.predict(to_thinc_ragged(X)).data, test_b)
+        results["thinc"] = {"dev": dev_acc, "test": test_acc, "train_words_per_s": n_words / seconds}
 
     if args.save:
         model.to_disk(args.save)

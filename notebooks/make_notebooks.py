@@ -25,7 +25,10 @@ def notebook(name):
 
 def cells(*items):
     """Strings starting with "<md>" become markdown cells, the rest code cells."""
-    return [new_markdown_cell(s.strip()[4:].strip()) if s.strip().startswith("<md>") else new_code_cell(s.strip()) for s in items]
+    def cell(s):
+        return new_markdown_cell(s.strip()[4:].strip()) if s.strip().startswith("<md>") else new_code_cell(s.strip())
+
+    return [cell(s) for s in items]
 
 
 SETUP = """
@@ -50,7 +53,8 @@ def quickstart():
         "    model = Relu(nO=32) >> Dropout(0.1) >> Relu(nO=32) >> Softmax()\n"
         "print(model.name)\n"
         "print([node.name for node in model.walk()])",
-        "<md> ## Shape inference\nDims that were not given print as `?` and are filled by `initialize(X, Y)` from samples.",
+        "<md> ## Shape inference\nDims that were not given print as `?` and are filled by `initialize(X, Y)` from "
+        "samples.",
         "from sklearn.datasets import load_digits\n"
         "digits = load_digits()\n"
         "X = torch.tensor(digits.data, dtype=torch.float32) / 16\n"
@@ -71,7 +75,8 @@ def quickstart():
         "    acc = (model.predict(X).argmax(1) == y).float().mean().item()\n"
         "    print(f'epoch {epoch}: train accuracy {acc:.3f}')\n"
         "assert acc > 0.8",
-        "<md> ## The torch face\nThe same object is a plain `nn.Module`: hooks, `torch.compile` and autograd work as usual.",
+        "<md> ## The torch face\nThe same object is a plain `nn.Module`: hooks, `torch.compile` and autograd work as "
+        "usual.",
         "compiled = torch.compile(model, fullgraph=True, backend='aot_eager')\n"
         "model.train()\n"
         "for idx in torch.randperm(len(X)).split(64):\n"
@@ -98,7 +103,8 @@ def quickstart():
 def deployment():
     return cells(
         "<md> # 04 · Deployment: torch.compile, torch.export, TorchScript, ONNX\n\nThe torch face is plain tensors "
-        "in and out, so the usual deployment paths work. (`Ragged`/`Padded` are NamedTuples and pass through all of them.)",
+        "in and out, so the usual deployment paths work. (`Ragged`/`Padded` are NamedTuples and pass through all of "
+        "them.)",
         SETUP,
         "import warnings\nfrom torchlayers import Model, Relu, Softmax, LayerNorm, chain\n"
         "with Model.define_operators({'>>': chain}):\n"
@@ -115,7 +121,8 @@ def deployment():
         "torch.testing.assert_close(exported.module()(X7), model(X7))\n"
         "torch.testing.assert_close(exported.module()(X), reference)\n"
         "print(exported.graph_signature.user_inputs, 'dynamic batch: ok')",
-        "with warnings.catch_warnings():\n    warnings.simplefilter('ignore')  # TorchScript is deprecated in torch 2.13\n"
+        "with warnings.catch_warnings():\n    warnings.simplefilter('ignore')  # TorchScript is deprecated in torch "
+        "2.13\n"
         "    scripted = torch.jit.script(model)\n"
         "torch.testing.assert_close(scripted(X), reference)\n"
         "print('TorchScript: ok')",
@@ -133,26 +140,34 @@ def deployment():
 @notebook("01_tagger_ewt.ipynb")
 def tagger():
     return cells(
-        "<md> # 01 · A spaCy-style part-of-speech tagger on UD English-EWT\n\nHashed NORM/PREFIX/SUFFIX/SHAPE embeddings, "
-        "a Maxout mixer, 4 residual window-1 Maxout CNN blocks and a Softmax over 17 UPOS tags — built with the same code in "
+        "<md> # 01 · A spaCy-style part-of-speech tagger on UD English-EWT\n\nHashed NORM/PREFIX/SUFFIX/SHAPE "
+        "embeddings, "
+        "a Maxout mixer, 4 residual window-1 Maxout CNN blocks and a Softmax over 17 UPOS tags — built with the same "
+        "code in "
         "torchlayers and in thinc (`examples/tagger.py::build_tagger`). The corpus (CC BY-SA 4.0) is read from "
         "`$TORCHLAYERS_EWT`, else `../shared/data/ud-english-ewt` when present, else the excerpt shipped in "
-        "`examples/data/ud-english-ewt` (600/200/200 sentences), so the notebook runs on any clone; the cell below prints which.",
+        "`examples/data/ud-english-ewt` (600/200/200 sentences), so the notebook runs on any clone; the cell below "
+        "prints which.",
         SETUP,
-        "import thinc.api as ta\nimport torchlayers as tl\nfrom examples.ewt import describe_corpus, load_split, featurize, tag_ids, UPOS\n"
-        "from examples.tagger import build_tagger, make_batches, to_thinc_ragged, torch_face_step, thinc_step, accuracy\n"
+        "import thinc.api as ta\nimport torchlayers as tl\nfrom examples.ewt import describe_corpus, load_split, "
+        "featurize, tag_ids, UPOS\n"
+        "from examples.tagger import build_tagger, make_batches, to_thinc_ragged, torch_face_step, thinc_step, "
+        "accuracy\n"
         "print(describe_corpus())\n"
         "train, dev = load_split('train'), load_split('dev')\n"
         "if SMALL:\n    train, dev = train[:400], dev[:200]\n"
         "train_b = make_batches(featurize(train), tag_ids(train), 1000)\n"
         "dev_b = make_batches(featurize(dev), tag_ids(dev), 4000)\n"
         "print(len(train), 'train sentences,', sum(len(y) for _, y in train_b), 'words')",
-        "<md> The thinc model is built and initialized first; `from_thinc` gives the torchlayers model the same tree and weights.",
+        "<md> The thinc model is built and initialized first; `from_thinc` gives the torchlayers model the same tree "
+        "and weights.",
         "theirs = build_tagger(ta)\ntheirs.initialize(X=to_thinc_ragged(train_b[0][0]))\n"
         "model = tl.from_thinc(theirs)\nprint(model.name[:120], '...')\n"
         "X = dev_b[0][0]\n"
-        "print('max |torchlayers - thinc| on dev:', float((model.predict(X).data - torch.from_numpy(theirs.predict(to_thinc_ragged(X)).data)).abs().max()))",
-        "<md> Train both side by side on the same batches: torchlayers through a plain PyTorch loop, thinc through its own.",
+        "print('max |torchlayers - thinc| on dev:', float((model.predict(X).data - "
+        "torch.from_numpy(theirs.predict(to_thinc_ragged(X)).data)).abs().max()))",
+        "<md> Train both side by side on the same batches: torchlayers through a plain PyTorch loop, thinc through "
+        "its own.",
         "import time\nepochs = 1 if SMALL else 5\n"
         "opt, thinc_opt = torch.optim.Adam(model.parameters(), lr=1e-3), ta.Adam(1e-3)\n"
         "n_words = sum(len(y) for _, y in train_b)\n"
@@ -166,38 +181,48 @@ def tagger():
         "    thinc_s = time.perf_counter() - start\n"
         "    ours_acc = accuracy(lambda X: model.predict(X).data, dev_b)\n"
         "    thinc_acc = accuracy(lambda X: theirs.predict(to_thinc_ragged(X)).data, dev_b)\n"
-        "    print(f'epoch {epoch + 1}: dev UPOS torchlayers {ours_acc:.4f} ({n_words / ours_s:,.0f} w/s) | thinc {thinc_acc:.4f} ({n_words / thinc_s:,.0f} w/s)')",
+        "    print(f'epoch {epoch + 1}: dev UPOS torchlayers {ours_acc:.4f} ({n_words / ours_s:,.0f} w/s) | thinc "
+        "{thinc_acc:.4f} ({n_words / thinc_s:,.0f} w/s)')",
         "<md> Save and reload bitwise.",
         "import tempfile, os\npath = os.path.join(tempfile.mkdtemp(), 'tagger.safetensors')\nmodel.to_disk(path)\n"
         "reloaded = build_tagger(tl).from_disk(path)\nX = dev_b[0][0]\n"
-        "assert torch.equal(reloaded.predict(X).data, model.predict(X).data)\nprint('reloaded bitwise from', os.path.getsize(path), 'bytes')",
+        "assert torch.equal(reloaded.predict(X).data, model.predict(X).data)\nprint('reloaded bitwise from', "
+        "os.path.getsize(path), 'bytes')",
     )
 
 
 @notebook("02_textcat_ewt.ipynb")
 def textcat():
     return cells(
-        "<md> # 02 · Text classification: the genre of EWT sentences\n\nEach UD English-EWT sentence comes from one of five genres "
-        "(weblog, newsgroup, email, answers, reviews: the prefix of its `sent_id`). Two models and their ensemble, built with the "
-        "same code in torchlayers and in thinc (`examples/textcat.py`): a `SparseLinear` bag of unigram+bigram hashes, and the "
+        "<md> # 02 · Text classification: the genre of EWT sentences\n\nEach UD English-EWT sentence comes from one "
+        "of five genres "
+        "(weblog, newsgroup, email, answers, reviews: the prefix of its `sent_id`). Two models and their ensemble, "
+        "built with the "
+        "same code in torchlayers and in thinc (`examples/textcat.py`): a `SparseLinear` bag of unigram+bigram "
+        "hashes, and the "
         "tagger's CNN tok2vec pooled by `reduce_mean` into a `Softmax`.",
         SETUP,
         "import thinc.api as ta\nimport torch.nn.functional as F\nimport torchlayers as tl\n"
         "from examples.ewt import describe_corpus, load_split, GENRES\n"
-        "from examples.textcat import build_bow, build_cnn, batches, subset, thinc_bow_input, thinc_cnn_input, evaluate\n"
+        "from examples.textcat import build_bow, build_cnn, batches, subset, thinc_bow_input, thinc_cnn_input, "
+        "evaluate\n"
         "print(describe_corpus())  # $TORCHLAYERS_EWT, ../shared/data/ud-english-ewt, or the bundled excerpt\n"
         "train, dev = load_split('train'), load_split('dev')\n"
-        "if SMALL:  # a random subset: the corpus files are grouped by genre\n    train, dev = subset(train, 600, 0), subset(dev, 200, 1)\n"
+        "if SMALL:  # a random subset: the corpus files are grouped by genre\n    train, dev = subset(train, 600, 0), "
+        "subset(dev, 200, 1)\n"
         "train_b, dev_b = batches(train, 64, 0), batches(dev, 256, 1)\n"
         "print(len(train), 'train sentences;', len(GENRES), 'genres:', GENRES)",
         "<md> Build both models in thinc, initialize, and convert: the torchlayers models start from the same weights.",
         "Y0 = numpy.zeros((1, len(GENRES)), dtype='f')\n"
         "thinc_bow, thinc_cnn = build_bow(ta), build_cnn(ta)\n"
-        "thinc_bow.initialize(X=thinc_bow_input(train_b[0][0]), Y=Y0)\nthinc_cnn.initialize(X=thinc_cnn_input(train_b[0][1]), Y=Y0)\n"
+        "thinc_bow.initialize(X=thinc_bow_input(train_b[0][0]), "
+        "Y=Y0)\nthinc_cnn.initialize(X=thinc_cnn_input(train_b[0][1]), Y=Y0)\n"
         "bow, cnn = tl.from_thinc(thinc_bow), tl.from_thinc(thinc_cnn)\n"
         "bow_X, cnn_X, y = dev_b[0]\n"
-        "print('bow max diff', float((bow.predict(bow_X) - torch.from_numpy(thinc_bow.predict(thinc_bow_input(bow_X)))).abs().max()))\n"
-        "print('cnn max diff', float((cnn.predict(cnn_X) - torch.from_numpy(thinc_cnn.predict(thinc_cnn_input(cnn_X)))).abs().max()))",
+        "print('bow max diff', float((bow.predict(bow_X) - "
+        "torch.from_numpy(thinc_bow.predict(thinc_bow_input(bow_X)))).abs().max()))\n"
+        "print('cnn max diff', float((cnn.predict(cnn_X) - "
+        "torch.from_numpy(thinc_cnn.predict(thinc_cnn_input(cnn_X)))).abs().max()))",
         "<md> Train torchlayers in a plain PyTorch loop and thinc in its own, on the same batches in the same order.",
         "epochs = 1 if SMALL else 3\n"
         "opt = torch.optim.Adam(list(bow.parameters()) + list(cnn.parameters()), lr=1e-3)\nopt_t = ta.Adam(1e-3)\n"
@@ -214,36 +239,46 @@ def textcat():
         "        bp((probs - truth) / len(y))\n"
         "        thinc_bow.finish_update(opt_t); thinc_cnn.finish_update(opt_t)\n"
         "    ours = evaluate(bow.predict, cnn.predict, dev_b)\n"
-        "    theirs = evaluate(lambda X: thinc_bow.predict(thinc_bow_input(X)), lambda X: thinc_cnn.predict(thinc_cnn_input(X)), dev_b)\n"
-        "    print(f'epoch {epoch + 1}: torchlayers', {k: round(v, 3) for k, v in ours.items()}, '| thinc', {k: round(v, 3) for k, v in theirs.items()})",
+        "    theirs = evaluate(lambda X: thinc_bow.predict(thinc_bow_input(X)), lambda X: "
+        "thinc_cnn.predict(thinc_cnn_input(X)), dev_b)\n"
+        "    print(f'epoch {epoch + 1}: torchlayers', {k: round(v, 3) for k, v in ours.items()}, '| thinc', {k: "
+        "round(v, 3) for k, v in theirs.items()})",
         "<md> The bag-of-words model exports like any tensor model: its input is the `(keys, values, lengths)` tuple.",
         "exported = torch.export.export(bow.eval(), (dev_b[0][0],))\n"
-        "torch.testing.assert_close(exported.module()(dev_b[0][0]), bow.predict(dev_b[0][0]))\nprint('exported SparseLinear OK')",
+        "torch.testing.assert_close(exported.module()(dev_b[0][0]), bow.predict(dev_b[0][0]))\nprint('exported "
+        "SparseLinear OK')",
     )
 
 
 @notebook("03_kernels_and_benchmarks.ipynb")
 def kernels():
     return cells(
-        "<md> # 03 · Kernels and benchmarks\n\nHashEmbed, SparseLinear and the ragged reductions run on our own Triton kernels on GPU "
-        "and on tuned torch code on CPU, all behind `torch.library` ops. This notebook checks the ops against their references "
+        "<md> # 03 · Kernels and benchmarks\n\nHashEmbed, SparseLinear and the ragged reductions run on our own "
+        "Triton kernels on GPU "
+        "and on tuned torch code on CPU, all behind `torch.library` ops. This notebook checks the ops against their "
+        "references "
         "and plots the recorded benchmark JSON (`benchmarks/results/*.json`) against thinc and torch-native peers.",
         SETUP,
         "import json, glob\nimport matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
-        "results = {os.path.basename(p): json.load(open(p)) for p in sorted(glob.glob('../benchmarks/results/*.json'))}\n"
+        "results = {os.path.basename(p): json.load(open(p)) for p in "
+        "sorted(glob.glob('../benchmarks/results/*.json'))}\n"
         "print(sorted(results))",
-        "from torchlayers import HashEmbed\nids = torch.randint(0, 2**40, (1000,))\nlayer = HashEmbed(96, 5000, seed=8)\n"
+        "from torchlayers import HashEmbed\nids = torch.randint(0, 2**40, (1000,))\nlayer = HashEmbed(96, 5000, "
+        "seed=8)\n"
         "print(torch.ops.torchlayers.hash_embed)\nY = layer(ids)\nprint(Y.shape, Y.dtype)",
-        "def rows_of(name):\n    data = results.get(name, {})\n    return data.get('rows', data if isinstance(data, list) else [])\n"
+        "def rows_of(name):\n    data = results.get(name, {})\n    return data.get('rows', data if isinstance(data, "
+        "list) else [])\n"
         "tagger = rows_of('tagger_cpu.json')\n"
         "if tagger:\n"
         "    fig, ax = plt.subplots(figsize=(7, 3))\n"
         "    impls = sorted({r['impl'] for r in tagger})\n"
         "    sizes = sorted({r['words_per_batch'] for r in tagger})\n"
         "    for i, impl in enumerate(impls):\n"
-        "        vals = [next((r['train_words_per_s'] for r in tagger if r['impl'] == impl and r['words_per_batch'] == s), 0) for s in sizes]\n"
+        "        vals = [next((r['train_words_per_s'] for r in tagger if r['impl'] == impl and r['words_per_batch'] "
+        "== s), 0) for s in sizes]\n"
         "        ax.bar([j + i * 0.2 for j in range(len(sizes))], vals, width=0.2, label=impl)\n"
-        "    ax.set_xticks(range(len(sizes)), [f'{s} words/batch' for s in sizes]); ax.set_ylabel('train words/s'); ax.legend()\n"
+        "    ax.set_xticks(range(len(sizes)), [f'{s} words/batch' for s in sizes]); ax.set_ylabel('train words/s'); "
+        "ax.legend()\n"
         "    fig.savefig('/tmp/tagger_words_per_s.png')\n"
         "    print('plotted', len(tagger), 'rows')\n"
         "else:\n    print('no tagger benchmark recorded yet: python -m benchmarks.bench_tagger')",
@@ -255,8 +290,10 @@ def kernels():
 @notebook("05_interop.ipynb")
 def interop():
     return cells(
-        "<md> # 05 · Interop: TensorFlow and MXNet inside torch models, and loading Thinc models\n\nForeign models become torch "
-        "modules: DLPack moves tensors without copies, a custom autograd function runs the foreign framework's own gradient, and "
+        "<md> # 05 · Interop: TensorFlow and MXNet inside torch models, and loading Thinc models\n\nForeign models "
+        "become torch "
+        "modules: DLPack moves tensors without copies, a custom autograd function runs the foreign framework's own "
+        "gradient, and "
         "the foreign weights are torch parameters (so torch optimizers and `to_bytes` see them).",
         SETUP,
         "import torchlayers as tl\nfrom torchlayers.interop.tensorflow_wrapper import import_tensorflow\n"
@@ -267,16 +304,23 @@ def interop():
         "print([name for name, _ in wrapped.named_parameters()])",
         "opt = torch.optim.SGD(wrapped.parameters(), lr=0.1)\nbefore = keras_model.layers[0].kernel.numpy().copy()\n"
         "for _ in range(3):\n    loss = wrapped(X).pow(2).mean()\n    opt.zero_grad(); loss.backward(); opt.step()\n"
-        "after = wrapped.tensorflow_model.layers[0].kernel.numpy()\nprint('keras kernel changed:', not numpy.allclose(before, after))",
-        "<md> ## Loading a Thinc model\n`from_thinc` rebuilds the node tree from torchlayers layers and copies the weights; "
+        "after = wrapped.tensorflow_model.layers[0].kernel.numpy()\nprint('keras kernel changed:', not "
+        "numpy.allclose(before, after))",
+        "<md> ## Loading a Thinc model\n`from_thinc` rebuilds the node tree from torchlayers layers and copies the "
+        "weights; "
         "`to_thinc` goes back. The converted model compiles and exports.",
         "import thinc.api as ta\nX = numpy.random.uniform(-1, 1, (8, 6)).astype('f')\n"
         "theirs = ta.chain(ta.Relu(16, 6), ta.Maxout(8, nP=3), ta.Softmax(4)).initialize(X=X)\n"
         "ours = tl.from_thinc(theirs)\nprint(ours.name)\n"
         "print('max diff', float(numpy.abs(ours.predict(X).numpy() - theirs.predict(X)).max()))\n"
-        "exported = torch.export.export(ours.eval(), (torch.from_numpy(X),))\nprint('exported:', type(exported).__name__)\n"
-        "back = tl.to_thinc(ours)\nprint('round trip equal:', all((a.get_param(p) == b.get_param(p)).all() for a, b in zip(theirs.walk(), back.walk()) for p in a.param_names))",
+        "exported = torch.export.export(ours.eval(), (torch.from_numpy(X),))\nprint('exported:', "
+        "type(exported).__name__)\n"
+        "back = tl.to_thinc(ours)\nprint('round trip equal:', all((a.get_param(p) == b.get_param(p)).all() for a, b "
+        "in zip(theirs.walk(), back.walk()) for p in a.param_names))",
     )
+
+
+KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
 def main() -> None:
@@ -284,7 +328,7 @@ def main() -> None:
         nb_cells = fn()
         for i, cell in enumerate(nb_cells):  # stable ids: regenerating leaves unchanged notebooks unchanged
             cell["id"] = f"{name[:2]}-{i:02d}"
-        nb = new_notebook(cells=nb_cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+        nb = new_notebook(cells=nb_cells, metadata={"kernelspec": KERNELSPEC})
         nbformat.write(nb, HERE / name)
         print("wrote", name)
 

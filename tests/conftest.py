@@ -33,7 +33,7 @@ def pytest_report_header(config):
 
 @pytest.fixture
 def fresh_clone_ewt(monkeypatch, tmp_path):
-    """``examples.ewt`` as on a fresh clone: no $TORCHLAYERS_EWT and no ../shared corpus, so the excerpt is the default."""
+    """``examples.ewt`` as on a fresh clone: no $TORCHLAYERS_EWT, no ../shared corpus: the excerpt is the default."""
     import examples.ewt as ewt
 
     monkeypatch.delenv(ewt.ENV_VAR, raising=False)

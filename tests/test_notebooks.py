@@ -1,7 +1,6 @@
 """Test-matrix #30: every notebook executes top to bottom (small settings)."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -16,9 +15,11 @@ NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("[0-9][0-9]_*.
 def test_notebook_executes(path, monkeypatch):
     monkeypatch.setenv("TORCHLAYERS_SMALL", "1")
     nb = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    resources = {"metadata": {"path": str(path.parent)}}
+    client = nbclient.NotebookClient(nb, timeout=900, kernel_name="python3", resources=resources)
     client.execute()
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    errors = [o for o in outputs if o.get("output_type") == "error"]
     assert not errors
 
 
@@ -39,4 +40,4 @@ def test_notebooks_match_their_generator():
     for p in NOTEBOOKS:
         committed = [(c.cell_type, c.source) for c in nbformat.read(p, as_version=4).cells]
         generated = [(c.cell_type, c.source) for c in generator.NOTEBOOKS[p.name]()]
-        assert committed == generated, f"{p.name} differs from make_notebooks.py: run python notebooks/make_notebooks.py"
+        assert committed == generated, f"{p.name} differs from its generator: run python notebooks/make_notebooks.py"
