@@ -94,6 +94,7 @@ def _facade(cls: type, name: str, step: Callable[..., Model], **options: Any) ->
     extra = [inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, default=value) for key, value in options.items()]
     create.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[*signature.parameters.values(), *extra], return_annotation="Model")
+    create.tree_options = tuple(options)  # type: ignore[attr-defined]  # to_thinc never passes these
     create.__name__ = create.__qualname__ = cls.__name__
     create.__module__ = __name__
     base = step.func if isinstance(step, functools.partial) else step
