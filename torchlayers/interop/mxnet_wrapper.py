@@ -8,12 +8,10 @@ torch mirrors of the Gluon parameters) are in ``foreign.py``.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, List, Optional, Tuple, Type
+from typing import Any, Callable, List, Optional, Tuple
 
 from torch import Tensor
 
-from ..model import Model
-from ..registry import registry
 from ..types import ArgsKwargs
 from .dlpack import mxnet2torch, torch2mxnet
 from .foreign import ForeignWrapper, _dtype_name, convert_foreign_default_inputs, convert_foreign_default_outputs_xy

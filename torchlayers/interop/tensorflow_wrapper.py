@@ -10,11 +10,10 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-from typing import Any, Callable, List, Optional, Tuple, Type
+from typing import Any, Callable, List, Optional, Tuple
 
 from torch import Tensor
 
-from ..model import Model
 from ..types import ArgsKwargs
 from .dlpack import tensorflow2torch, torch2tensorflow
 from .foreign import ForeignWrapper, convert_foreign_default_inputs, convert_foreign_default_outputs
