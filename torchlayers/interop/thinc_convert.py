@@ -264,6 +264,9 @@ def from_thinc(thinc_model: Any) -> Model:
         # the first that agrees on attrs and children, by name when several do (ints-getitem vs array-getitem)
         chosen = next((m for m in agreeing if m.name == node.name), agreeing[0])
         chosen.name = node.name
+        for key in _tree_options(type(chosen)):
+            if key in chosen.attrs and key not in node.attrs:
+                del chosen.attrs[key]  # where the facade moved it (Embed's column, on the chain)
         if debug is not None:
             from ..combinators.with_debug import with_debug
 
