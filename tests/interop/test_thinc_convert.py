@@ -266,3 +266,27 @@ def test_from_thinc_spacy_style_models_match_round_trip_and_deploy(kind):
     torch.testing.assert_close(data(compiled(X)), got, atol=1e-6, rtol=1e-6)
     exported = torch.export.export(ours, (X,))
     torch.testing.assert_close(data(exported.module()(X)), got, atol=1e-6, rtol=1e-6)
+
+
+def test_a_class_hook_overrides_reading_arguments_by_name(monkeypatch):
+    """A class whose constructor cannot be filled by argument name says how it maps itself."""
+    import torchlayers as tl
+    from torchlayers.modules.dropout import Dropout
+
+    seen = []
+
+    def from_thinc_node(cls, node, children):
+        seen.append(("from", node.name))
+        return cls(node.attrs["dropout_rate"])
+
+    def thinc_arguments(self, thinc_fn, children):
+        seen.append(("to", thinc_fn.__name__))
+        return [self.attrs["dropout_rate"]], {}
+
+    monkeypatch.setattr(Dropout, "from_thinc_node", classmethod(from_thinc_node), raising=False)
+    monkeypatch.setattr(Dropout, "thinc_arguments", thinc_arguments, raising=False)
+    ours = from_thinc(ta.chain(ta.Linear(2, 2), ta.Dropout(0.4)))
+    assert isinstance(ours.layers[1], Dropout) and ours.layers[1].attrs["dropout_rate"] == 0.4
+    back = to_thinc(tl.chain(tl.Linear(2, 2), Dropout(0.1)))
+    assert back.layers[1].attrs["dropout_rate"] == 0.1
+    assert seen == [("from", "dropout"), ("to", "Dropout")]
