@@ -214,6 +214,32 @@ def check_thinc_parity(case: Case) -> None:
                     assert_matches_thinc(a.get_grad(name), b.get_grad(name), tol, f"{case.id}: grad {a.name}.{name}")
 
 
+def check_from_thinc(case: Case) -> None:
+    """#2b: from_thinc(the row's thinc model) is our layer: node classes, names, dims, attrs and
+    params in walk() order, and (with our weights injected into thinc's) bitwise our output."""
+    from torchlayers.interop.thinc_convert import _plain, from_thinc, same_thinc_kind
+
+    X = case.sample()
+    model = build(case, X)
+    theirs = case.thinc()
+    theirs.initialize(X=thinc_input(case, X), Y=to_numpy(case.Y()) if case.Y else None)
+    _inject(model, theirs)
+    converted = from_thinc(theirs)
+    mine, back = model.walk(), converted.walk()
+    assert len(back) == len(mine), f"{case.id}: {len(back)} nodes vs our {len(mine)}"
+    for a, b in zip(mine, back):
+        # the same class, or one building the same Thinc node kind (PyTorchWrapper_v2 -> PyTorchWrapper)
+        assert type(b) is type(a) or same_thinc_kind(type(a), type(b)), f"{case.id}: {type(b)} for our {type(a)}"
+        assert b.name == a.name and list(b.dim_names) == list(a.dim_names), f"{case.id}: {a.name} vs {b.name}"
+        assert [b.maybe_get_dim(d) for d in b.dim_names] == [a.maybe_get_dim(d) for d in a.dim_names], f"{case.id}: {a.name} dims"
+        plain = {k: v for k, v in a.attrs.items() if _plain(v)}
+        assert {k: b.attrs[k] for k in plain if k in b.attrs} == plain, f"{case.id}: {a.name} attrs"
+        assert list(b.param_names) == list(a.param_names), f"{case.id}: {a.name} params"
+        for name in a.param_names:
+            assert torch.equal(b.get_param(name), a.get_param(name)), f"{case.id}: {a.name}.{name} differs"
+    assert_tree_equal(eval_output(converted, X), eval_output(model, X), f"{case.id}: from_thinc output vs ours")
+
+
 def check_gradcheck(case: Case) -> None:
     """#5: float64 gradcheck w.r.t. float inputs and every parameter."""
     X = case.sample()
@@ -315,6 +341,7 @@ CHECKS: Dict[str, Callable[[Case], None]] = {
     "thinc_face": check_thinc_face,
     "param_grads": check_param_grads,
     "thinc_parity": check_thinc_parity,
+    "from_thinc": check_from_thinc,
     "gradcheck": check_gradcheck,
     "state_dict": check_state_dict_roundtrip,
     "bytes": check_bytes_roundtrip,
@@ -328,7 +355,7 @@ CHECKS: Dict[str, Callable[[Case], None]] = {
 def applies(check: str, case: Case) -> bool:
     if check in ("compile", "export", "script"):
         return check in case.deploy
-    if check == "thinc_parity":
+    if check in ("thinc_parity", "from_thinc"):
         return case.thinc is not None
     if check == "gradcheck":
         return case.differentiable

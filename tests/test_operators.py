@@ -13,7 +13,7 @@ from torchlayers.combinators.add import add
 from torchlayers.combinators.clone import clone
 from torchlayers.combinators.concatenate import concatenate
 
-OURS = {">>": tl.chain, "|": concatenate, "+": add, "**": clone}
+OURS = {">>": tl.chain, "|": tl.concatenate, "+": tl.add, "**": clone}  # the facade: Thinc's flattening
 THEIRS = {">>": ta.chain, "|": ta.concatenate, "+": ta.add, "**": ta.clone}
 
 
@@ -118,3 +118,15 @@ def test_any_bindable_operator():
     with tl.Model.define_operators({s: record(s) for s in symbols}):
         a + 1; a - 1; a * 1; a @ 1; a / 1; a // 1; a % 1; a ** 1; a << 1; a >> 1; a & 1; a ^ 1; a | 1  # noqa: E702
     assert [c[0] for c in calls] == symbols
+
+
+def test_binding_the_classes_builds_one_node_per_operator():
+    from torchlayers.combinators.add import add as add_class
+    from torchlayers.combinators.concatenate import concatenate as concatenate_class
+
+    a, b, c = tl.Linear(2), tl.Linear(3), tl.Linear(4)
+    with tl.Model.define_operators({"|": concatenate_class, "+": add_class}):
+        cat = a | b | c
+        total = a + b + c
+    assert type(cat) is concatenate_class and len(cat.layers) == 2 and list(cat.layers[0].layers) == [a, b]
+    assert type(total) is add_class and len(total.layers) == 2 and list(total.layers[0].layers) == [a, b]

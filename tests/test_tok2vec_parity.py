@@ -18,12 +18,9 @@ import torch
 
 import torchlayers as tl
 from torchlayers.combinators.clone import clone
-from torchlayers.combinators.concatenate import concatenate
 from torchlayers.combinators.residual import residual
 from torchlayers.combinators.with_array import with_array
 from torchlayers.modules.expand_window import expand_window
-from torchlayers.modules.hash_embed import HashEmbed
-from torchlayers.modules.maxout import Maxout
 
 from .harness import MATMUL, _inject
 
@@ -41,7 +38,7 @@ def tok2vec(L, concatenate_, clone_, residual_, expand_window_):
 
 
 class _Ours:
-    HashEmbed, Maxout, chain, with_array = HashEmbed, Maxout, tl.chain, with_array
+    HashEmbed, Maxout, chain, with_array = tl.HashEmbed, tl.Maxout, tl.chain, with_array  # the facade: Thinc's trees
 
 
 def batch(lengths=(5, 0, 3, 7)):
@@ -52,7 +49,7 @@ def batch(lengths=(5, 0, 3, 7)):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_tok2vec_matches_thinc(seed):
     torch.manual_seed(seed)
-    ours = tok2vec(_Ours, concatenate, clone, residual, expand_window)
+    ours = tok2vec(_Ours, tl.concatenate, clone, residual, expand_window)
     theirs = tok2vec(ta, ta.concatenate, ta.clone, ta.residual, ta.expand_window)
     X = batch()
     Xt = ta.Ragged(X.data.numpy().astype(numpy.uint64), X.lengths.numpy())
@@ -102,7 +99,7 @@ def test_spacy_layout_over_lists_matches_thinc():
 
     Ours.list2ragged, Ours.ragged2list = list2ragged, ragged2list
     torch.manual_seed(3)
-    ours = spacy_tok2vec(Ours, concatenate, clone, residual, expand_window)
+    ours = spacy_tok2vec(Ours, tl.concatenate, clone, residual, expand_window)
     theirs = spacy_tok2vec(ta, ta.concatenate, ta.clone, ta.residual, ta.expand_window)
     docs = [torch.randint(0, 2**62, (n, ATTRS), dtype=torch.int64) for n in (6, 0, 2, 5)]
     docs_t = [d.numpy().astype(numpy.uint64) for d in docs]

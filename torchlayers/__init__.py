@@ -1,13 +1,24 @@
 """torchlayers: Thinc's layers API rebuilt natively on PyTorch.
 
 Every layer is a ``torch.nn.Module`` (the torch face: ``model(X)``) and a Thinc model (the
-Thinc face: ``Y, backprop = model(X, is_train=True)``). Names mirror ``thinc.api``.
+Thinc face: ``Y, backprop = model(X, is_train=True)``). Names mirror ``thinc.api``: where
+Thinc's function returns something other than one node of the class (``Maxout(normalize=True)``,
+``concatenate()``, ``a | b | c``), the name is the facade function of ``torchlayers.api``; the
+classes themselves are in ``torchlayers.modules`` / ``torchlayers.combinators`` / ``torchlayers.interop``.
 """
-from .combinators.add import add as add
+from .api import HashEmbed as HashEmbed
+from .api import Embed as Embed
+from .api import Maxout as Maxout
+from .api import Mish as Mish
+from .api import MXNetWrapper as MXNetWrapper
+from .api import Relu as Relu
+from .api import StaticVectors as StaticVectors
+from .api import TensorFlowWrapper as TensorFlowWrapper
+from .api import add as add
+from .api import concatenate as concatenate
 from .combinators.bidirectional import bidirectional as bidirectional
 from .combinators.chain import chain as chain
 from .combinators.clone import clone as clone
-from .combinators.concatenate import concatenate as concatenate
 from .combinators.noop import noop as noop
 from .combinators.residual import residual as residual
 from .combinators.siamese import siamese as siamese
@@ -27,13 +38,11 @@ from .initializers import glorot_uniform_init as glorot_uniform_init
 from .initializers import normal_init as normal_init
 from .initializers import uniform_init as uniform_init
 from .initializers import zero_init as zero_init
-from .interop.mxnet_wrapper import MXNetWrapper as MXNetWrapper
 from .interop.pytorch_rnn_wrapper import PyTorchLSTM as PyTorchLSTM
 from .interop.pytorch_rnn_wrapper import PyTorchRNNWrapper as PyTorchRNNWrapper
 from .interop.pytorch_wrapper import PyTorchWrapper as PyTorchWrapper
 from .interop.pytorch_wrapper import PyTorchWrapper_v2 as PyTorchWrapper_v2
 from .interop.pytorch_wrapper import PyTorchWrapper_v3 as PyTorchWrapper_v3
-from .interop.tensorflow_wrapper import TensorFlowWrapper as TensorFlowWrapper
 from .interop.thinc_convert import from_thinc as from_thinc
 from .interop.thinc_convert import load_thinc_bytes as load_thinc_bytes
 from .interop.thinc_convert import to_thinc as to_thinc
@@ -43,9 +52,7 @@ from .modules.array_getitem import floats_getitem as floats_getitem
 from .modules.array_getitem import ints_getitem as ints_getitem
 from .modules.cauchy_similarity import CauchySimilarity as CauchySimilarity
 from .modules.dropout import Dropout as Dropout
-from .modules.embed import Embed as Embed
 from .modules.expand_window import expand_window as expand_window
-from .modules.hash_embed import HashEmbed as HashEmbed
 from .modules.layernorm import LayerNorm as LayerNorm
 from .modules.linear import Linear as Linear
 from .modules.list2array import list2array as list2array
@@ -54,8 +61,6 @@ from .modules.list2ragged import list2ragged as list2ragged
 from .modules.logistic import Logistic as Logistic
 from .modules.lstm import LSTM as LSTM
 from .modules.lstm import BiLSTM as BiLSTM
-from .modules.maxout import Maxout as Maxout
-from .modules.mish import Mish as Mish
 from .modules.multi_softmax import MultiSoftmax as MultiSoftmax
 from .modules.padded2list import padded2list as padded2list
 from .modules.parametric_attention import ParametricAttention as ParametricAttention
@@ -65,14 +70,12 @@ from .modules.reduce_last import reduce_last as reduce_last
 from .modules.reduce_max import reduce_max as reduce_max
 from .modules.reduce_mean import reduce_mean as reduce_mean
 from .modules.reduce_sum import reduce_sum as reduce_sum
-from .modules.relu import Relu as Relu
 from .modules.remap_ids import remap_ids as remap_ids
 from .modules.remap_ids import remap_ids_v2 as remap_ids_v2
 from .modules.softmax import Softmax as Softmax
 from .modules.softmax import Softmax_v2 as Softmax_v2
 from .modules.sparse_linear import SparseLinear as SparseLinear
 from .modules.sparse_linear import SparseLinear_v2 as SparseLinear_v2
-from .modules.static_vectors import StaticVectors as StaticVectors
 from .modules.strings2arrays import strings2arrays as strings2arrays
 from .ops import TorchOps as TorchOps
 from .ops import get_current_ops as get_current_ops

@@ -7,15 +7,12 @@ import torch
 from thinc.layers.array_getitem import floats_getitem as thinc_floats_getitem
 from thinc.layers.array_getitem import ints_getitem as thinc_ints_getitem
 
+from torchlayers import Embed, Maxout, Mish, StaticVectors  # the facade: Thinc's trees for normalize/dropout/column
 from torchlayers.modules.array_getitem import floats_getitem, ints_getitem
 from torchlayers.modules.cauchy_similarity import CauchySimilarity
-from torchlayers.modules.embed import Embed
 from torchlayers.modules.logistic import Logistic
-from torchlayers.modules.maxout import Maxout
-from torchlayers.modules.mish import Mish
 from torchlayers.modules.multi_softmax import MultiSoftmax
 from torchlayers.modules.parametric_attention import ParametricAttention
-from torchlayers.modules.static_vectors import StaticVectors
 
 from . import Case
 from .samples import batch_dim, floats, ids, ragged

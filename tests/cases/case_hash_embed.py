@@ -5,7 +5,7 @@ import thinc.api as ta
 import torch
 
 import torchlayers as tl
-from torchlayers.modules.hash_embed import HashEmbed
+from torchlayers import HashEmbed  # the facade: Thinc's tree for column
 
 from . import Case
 from .samples import batch_dim

@@ -16,7 +16,7 @@ def test_name_dims_and_flattening():
     a, b, c = tl.Linear(3, 2), tl.Linear(3, 2), tl.Linear(3, 2)
     m = add(a, b)
     assert m.name == "add" and m.dim_names == ("nO", "nI") and m.maybe_get_dim("nO") is None
-    same = add(m, c)
+    same = tl.add(m, c)  # the facade flattens, like Thinc
     assert same is m and list(m.layers) == [a, b, c]
     assert list(ta.add(ta.add(ta.Linear(), ta.Linear()), ta.Linear()).layers).__len__() == 3
     # a child without nI drops the nI dim, as in Thinc
@@ -116,6 +116,16 @@ def test_bad_inputs():
     mixed = add(tl.noop(), DataOf())
     with pytest.raises(TypeError, match="add: cannot add layer 1 of type Tensor to layer 0 of type Ragged"):
         mixed(tl.Ragged(torch.randn(3, 2), torch.tensor([3])))
+
+
+def test_the_class_always_builds_a_new_node():
+    a, b, c = tl.Linear(3, 2), tl.Linear(3, 2), tl.Linear(3, 2)
+    inner = add(a, b)
+    outer = add(inner, c)
+    assert type(outer) is add and outer is not inner and list(outer.layers) == [inner, c]
+    assert list(inner.layers) == [a, b]
+    X = torch.randn(4, 2)
+    torch.testing.assert_close(outer(X), a(X) + b(X) + c(X))
 
 
 def test_registry_and_copy():

@@ -38,10 +38,10 @@ def test_names_flattening_and_trivial_forms():
     a, b, c = tl.Linear(2, 3), tl.Relu(1, 3), tl.Linear(4, 3)
     m = concatenate(a, b)
     assert m.name == "linear|relu" and m.dim_names == ("nO", "nI")
-    assert concatenate(m, c) is m and list(m.layers) == [a, b, c]
+    assert tl.concatenate(m, c) is m and list(m.layers) == [a, b, c]  # the facade flattens, like Thinc
     theirs = ta.concatenate(ta.concatenate(ta.Linear(2, 3), ta.Relu(1, 3)), ta.Linear(4, 3))
     assert m.name == theirs.name == "linear|relu"  # Thinc does not rename the extended node
-    assert isinstance(concatenate(), tl.noop) and concatenate(a) is a
+    assert isinstance(tl.concatenate(), tl.noop) and tl.concatenate(a) is a
     assert concatenate(tl.Linear(2, 3), tl.noop()).dim_names == ("nO",)
 
 
@@ -130,6 +130,31 @@ def test_bad_inputs():
         concatenate(Scale(1.0), First())([torch.randn(2, 2)])
     with pytest.raises(ValueError, match="expected layer 1 to give 2 items like layer 0, got 1"):
         concatenate(Scale(1.0), Rows(1))([torch.randn(2, 2), torch.randn(1, 2)])
+
+
+def test_the_class_always_builds_a_new_node():
+    a, b, c = tl.Linear(2, 3), tl.Relu(1, 3), tl.Linear(4, 3)
+    inner = concatenate(a, b)
+    outer = concatenate(inner, c)
+    assert type(outer) is concatenate and outer is not inner and list(outer.layers) == [inner, c]
+    assert outer.name == "linear|relu|linear" and list(inner.layers) == [a, b]
+    one = concatenate(a)
+    assert type(one) is concatenate and one.name == "linear" and list(one.layers) == [a]
+    X = torch.randn(5, 3)
+    assert torch.equal(one(X), a(X))
+    with pytest.raises(ValueError, match="concatenate: expected at least one layer, got none.*torchlayers.concatenate()"):
+        concatenate()
+
+
+def test_deepcopy_and_pickle_keep_the_class():
+    import copy
+    import pickle
+
+    m = concatenate(tl.Linear(2, 3), tl.Linear(1, 3))
+    X = torch.randn(4, 3)
+    for twin in (copy.deepcopy(m), pickle.loads(pickle.dumps(m))):
+        assert type(twin) is concatenate and twin.name == m.name and len(twin.layers) == 2
+        assert torch.equal(twin(X), m(X))
 
 
 def test_copy_keeps_the_class():

@@ -42,7 +42,17 @@ def test_node_mirrors_and_registry():
     model = MXNetWrapper(gluon_mlp())
     assert model.name == "mxnet" and model.dim_names == () and model.param_names == ()
     assert list(model.state_dict()) == ["params.0_weight", "params.1_bias", "params.2_weight", "params.3_bias"]
-    assert tl.registry.layers.get("MXNetWrapper.v1") is MXNetWrapper
+    assert tl.registry.layers.get("MXNetWrapper.v1") is tl.MXNetWrapper and MXNetWrapper.registry_name == "MXNetWrapper.v1"
+
+
+def test_facade_model_class_builds_the_subclass():
+    class Mine(MXNetWrapper):
+        pass
+
+    assert type(tl.MXNetWrapper(gluon_mlp(), model_class=Mine)) is Mine
+    assert type(tl.MXNetWrapper(gluon_mlp())) is MXNetWrapper
+    with pytest.raises(TypeError, match="MXNetWrapper: model_class must be Model or a subclass of"):
+        tl.MXNetWrapper(gluon_mlp(), model_class=tl.Linear)
 
 
 def test_outputs_and_gradients_equal_mxnet():

@@ -66,8 +66,136 @@ def test_load_thinc_bytes_into_same_tree():
 
 
 def test_unsupported_thinc_layer_is_named():
-    with pytest.raises(ValueError, match="no torchlayers equivalent for thinc layer 'gelu'"):
-        from_thinc(ta.Gelu(3, 2))
+    with pytest.raises(ValueError, match=r"no torchlayers equivalent for thinc layer 'with_cpu\(linear\)'.*with_cpu.v1"):
+        from_thinc(ta.with_cpu(ta.Linear(2, 2), ta.NumpyOps()))
+
+
+def test_a_user_layer_named_like_ours_is_refused():
+    """Matching is by the forward function's identity: a user's layer whose forward lives in a
+    module named ``linear`` (and whose node is named ``linear``) is not Linear."""
+    import types
+
+    module = types.ModuleType("mylayers.linear")
+    exec("def forward(model, X, is_train):\n    return X * 3.0, lambda dY: dY * 3.0\n", module.__dict__)
+    theirs = ta.Model("linear", module.forward, dims={"nO": None, "nI": None})
+    with pytest.raises(ValueError, match=r"thinc layer 'linear': its forward mylayers.linear.forward is no registered Thinc layer's"):
+        from_thinc(theirs)
+
+
+@pytest.mark.parametrize("make,name", [
+    (lambda: ta.with_flatten(ta.Linear(2, 2)), "with_flatten.v1"),
+    (lambda: ta.with_flatten_v2(ta.with_array(ta.Linear(2, 2))), "with_flatten.v2"),
+    (lambda: ta.remap_ids({1: 0, 5: 1}, default=2), "remap_ids.v1"),
+    (lambda: ta.remap_ids_v2({1: 0, 5: 1}, column=1), "remap_ids.v2"),
+    (lambda: ta.strings2arrays(), "strings2arrays.v1"),
+    (lambda: ta.bidirectional(ta.LSTM(3, 2)), "bidirectional.v1"),
+], ids=["with_flatten", "with_flatten_v2", "remap_ids", "remap_ids_v2", "strings2arrays", "bidirectional"])
+def test_layers_the_old_table_missed_convert(make, name):
+    theirs = make()
+    ours = from_thinc(theirs)
+    assert type(ours).registry_name == name
+    assert [n.name for n in ours.walk()] == [n.name for n in theirs.walk()]
+    plain = [{k: v for k, v in n.attrs.items() if not callable(v)} for n in theirs.walk()]
+    assert [{k: v for k, v in n.attrs.items() if not callable(v)} for n in ours.walk()] == plain
+
+
+def test_thinc_registered_names_resolve_to_the_facade():
+    import torchlayers as tl
+    from torchlayers.combinators.concatenate import concatenate as concatenate_class
+    from torchlayers.modules.maxout import Maxout
+
+    assert tl.registry.layers.get("Maxout.v1") is tl.Maxout and tl.registry.layers.get("chain.v1") is tl.chain
+    assert tl.registry.layers.get("concatenate.v1") is tl.concatenate
+    assert Maxout.registry_name == "Maxout.v1" and concatenate_class.registry_name == "concatenate.v1"
+    built = tl.registry.resolve({"@layers": "Maxout.v1", "nO": 4, "nI": 3, "normalize": True, "dropout": 0.1})
+    assert [n.name for n in built.walk()] == [n.name for n in ta.Maxout(4, 3, normalize=True, dropout=0.1).walk()]
+    assert type(Maxout(4, 3)) is Maxout
+
+
+def test_no_layer_class_defines_new():
+    """A class call returns that class: no Model subclass in torchlayers overrides __new__."""
+    import importlib
+    import pkgutil
+
+    import torchlayers
+    from torchlayers import Model
+
+    for info in pkgutil.walk_packages(torchlayers.__path__, "torchlayers."):
+        if ".kernels" in info.name:
+            continue
+        module = importlib.import_module(info.name)
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, Model):
+                assert "__new__" not in value.__dict__, f"{value.__module__}.{value.__qualname__} defines __new__"
+
+
+# ------------------------------------------------------------------------------ load_thinc_bytes is strict
+def _loaded_pair():
+    import torchlayers as tl
+
+    X = numpy.random.uniform(-1, 1, (3, 8)).astype("f")
+    theirs = _thinc_mlp().initialize(X=X)
+    ours = tl.chain(tl.Relu(16, normalize=True, dropout=0.0), tl.Maxout(12, nP=3), tl.Softmax(5))
+    return theirs, ours
+
+
+def _edit(data, fn):
+    import srsly
+
+    msg = srsly.msgpack_loads(data)
+    fn(msg)
+    return srsly.msgpack_dumps(msg)
+
+
+def test_load_thinc_bytes_refuses_a_truncated_params_list():
+    theirs, ours = _loaded_pair()
+    data = _edit(theirs.to_bytes(), lambda msg: msg["params"].pop())
+    with pytest.raises(ValueError, match=r"the file's 'params' list has 7 entries for 8 nodes"):
+        load_thinc_bytes(ours, data)
+
+
+def test_load_thinc_bytes_refuses_missing_params_and_names_the_node():
+    theirs, ours = _loaded_pair()
+    uninitialized = _thinc_mlp().to_bytes()  # thinc writes None for every param
+    # walk() is breadth first: maxout (the root's second layer) is the first node with a param
+    with pytest.raises(ValueError, match=r"^relu>>layernorm>>dropout>>maxout>>softmax\.layers\[1\] \(maxout\): "
+                                         r"cannot load thinc bytes: no value for param 'W'"):
+        load_thinc_bytes(ours, uninitialized)
+    softmax = next(i for i, node in enumerate(srsly_nodes(theirs)) if node["name"] == "softmax")
+    dropped = _edit(theirs.to_bytes(), lambda msg: msg["params"][softmax].pop("b"))
+    with pytest.raises(ValueError, match=r"\.layers\[2\] \(softmax\): cannot load thinc bytes: no value for param 'b'"):
+        load_thinc_bytes(ours, dropped)
+    ours.layers[2].set_param("b", torch.full((5,), 7.0))
+    load_thinc_bytes(ours, dropped, strict=False)  # loads what is there; b keeps its value
+    assert torch.equal(ours.layers[2].get_param("W"), torch.from_numpy(theirs.layers[2].get_param("W")))
+    assert torch.equal(ours.layers[2].get_param("b"), torch.full((5,), 7.0))
+
+
+def srsly_nodes(model):
+    import srsly
+
+    return srsly.msgpack_loads(model.to_bytes())["nodes"]
+
+
+def test_load_thinc_bytes_loads_pytorch_shim_weights():
+    import copy
+
+    from torch import nn
+
+    import torchlayers as tl
+
+    module = nn.Sequential(nn.Linear(4, 3), nn.Tanh())
+    theirs = ta.PyTorchWrapper(copy.deepcopy(module))
+    ours = tl.PyTorchWrapper(module)
+    with torch.no_grad():
+        for p in theirs.shims[0]._model.parameters():
+            p.add_(1.0)
+    load_thinc_bytes(ours, theirs.to_bytes())
+    for a, b in zip(ours.module.parameters(), theirs.shims[0]._model.parameters()):
+        assert torch.equal(a, b)
+    no_shim = _edit(theirs.to_bytes(), lambda msg: msg["shims"][0].clear())
+    with pytest.raises(ValueError, match=r"pytorch: cannot load thinc bytes: the file has 0 shim\(s\) for this node, the layer has 1"):
+        load_thinc_bytes(ours, no_shim)
 
 
 # ------------------------------------------------------------------------------ the spaCy-style models
@@ -138,3 +266,27 @@ def test_from_thinc_spacy_style_models_match_round_trip_and_deploy(kind):
     torch.testing.assert_close(data(compiled(X)), got, atol=1e-6, rtol=1e-6)
     exported = torch.export.export(ours, (X,))
     torch.testing.assert_close(data(exported.module()(X)), got, atol=1e-6, rtol=1e-6)
+
+
+def test_a_class_hook_overrides_reading_arguments_by_name(monkeypatch):
+    """A class whose constructor cannot be filled by argument name says how it maps itself."""
+    import torchlayers as tl
+    from torchlayers.modules.dropout import Dropout
+
+    seen = []
+
+    def from_thinc_node(cls, node, children):
+        seen.append(("from", node.name))
+        return cls(node.attrs["dropout_rate"])
+
+    def thinc_arguments(self, thinc_fn, children):
+        seen.append(("to", thinc_fn.__name__))
+        return [self.attrs["dropout_rate"]], {}
+
+    monkeypatch.setattr(Dropout, "from_thinc_node", classmethod(from_thinc_node), raising=False)
+    monkeypatch.setattr(Dropout, "thinc_arguments", thinc_arguments, raising=False)
+    ours = from_thinc(ta.chain(ta.Linear(2, 2), ta.Dropout(0.4)))
+    assert isinstance(ours.layers[1], Dropout) and ours.layers[1].attrs["dropout_rate"] == 0.4
+    back = to_thinc(tl.chain(tl.Linear(2, 2), Dropout(0.1)))
+    assert back.layers[1].attrs["dropout_rate"] == 0.1
+    assert seen == [("from", "dropout"), ("to", "Dropout")]

@@ -7,6 +7,7 @@ import pytest
 import thinc.api as ta
 import torch
 
+import torchlayers as tl
 from torchlayers.modules.embed import Embed
 
 
@@ -65,7 +66,7 @@ def test_nO_from_Y_and_uniform_init():
 
 @pytest.mark.parametrize("kwargs", [dict(), dict(dropout=0.2), dict(column=1), dict(column=0, dropout=0.0)])
 def test_tree_names_and_attrs_match_thinc(kwargs):
-    ours, theirs = Embed(4, 10, **kwargs), ta.Embed(4, 10, **kwargs)
+    ours, theirs = tl.Embed(4, 10, **kwargs), ta.Embed(4, 10, **kwargs)
     assert [n.name for n in ours.walk()] == [n.name for n in theirs.walk()]
     for a, b in zip(ours.walk(), theirs.walk()):
         assert dict(a.attrs) == dict(b.attrs), a.name
@@ -73,7 +74,7 @@ def test_tree_names_and_attrs_match_thinc(kwargs):
 
 
 def test_column_selects_the_column():
-    model = Embed(4, 10, column=2)
+    model = tl.Embed(4, 10, column=2)
     X = torch.randint(0, 10, (6, 3))
     torch.testing.assert_close(model.predict(X), model.layers[1].get_param("E")[X[:, 2]])
 

@@ -55,7 +55,7 @@ def test_parity_uint64_numpy_ids_and_int32_ids():
 
 
 def test_column_tree_and_parity():
-    model = HashEmbed(8, 30, seed=4, column=2)
+    model = tl.HashEmbed(8, 30, seed=4, column=2)
     theirs = ta.HashEmbed(8, 30, seed=4, column=2)
     theirs.initialize()
     assert [n.name for n in model.walk()] == [n.name for n in theirs.walk()] == ["ints-getitem>>hashembed", "ints-getitem", "hashembed"]
@@ -75,7 +75,7 @@ def test_node_dims_attrs_params_and_registry():
     assert dict(model.attrs) == dict(theirs.attrs) == {"column": None, "seed": 1, "dropout_rate": 0.2}
     assert model.param_names == ("E",) and model.get_param("E").shape == (9, 5)
     assert "nV=9" in repr(model) and "nI=?" in repr(model)
-    assert registry.layers.get("HashEmbed.v1") is HashEmbed and HashEmbed.registry_name == "HashEmbed.v1"
+    assert registry.layers.get("HashEmbed.v1") is tl.HashEmbed and HashEmbed.registry_name == "HashEmbed.v1"
     built = registry.resolve({"@layers": "HashEmbed.v1", "nO": 4, "nV": 6, "seed": 2})
     assert isinstance(built, HashEmbed) and built.seed == 2
 

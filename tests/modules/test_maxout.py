@@ -8,6 +8,7 @@ import pytest
 import thinc.api as ta
 import torch
 
+import torchlayers as tl
 from torchlayers.modules.maxout import Maxout
 
 
@@ -17,7 +18,7 @@ def _tree(model):
 
 @pytest.mark.parametrize("kwargs", [dict(normalize=True), dict(dropout=0.0), dict(dropout=0.2, normalize=True)])
 def test_node_tree_matches_thinc(kwargs):
-    ours, theirs = Maxout(6, 4, 3, **kwargs), ta.Maxout(6, 4, 3, **kwargs)
+    ours, theirs = tl.Maxout(6, 4, 3, **kwargs), ta.Maxout(6, 4, 3, **kwargs)
     assert _tree(ours) == _tree(theirs)
     assert [len(n.layers) for n in ours.walk()] == [len(n.layers) for n in theirs.walk()]
     if kwargs.get("dropout") is not None:

@@ -6,6 +6,7 @@ import thinc.api as ta
 import torch
 from thinc.api import NumpyOps
 
+import torchlayers as tl
 from torchlayers.modules.mish import Mish, thinc_mish
 
 
@@ -34,7 +35,7 @@ def test_large_pre_activations_have_finite_gradients():
 
 @pytest.mark.parametrize("kwargs", [dict(normalize=True), dict(dropout=0.1), dict(normalize=True, dropout=0.0)])
 def test_node_tree_matches_thinc(kwargs):
-    ours, theirs = Mish(5, 3, **kwargs), ta.Mish(5, 3, **kwargs)
+    ours, theirs = tl.Mish(5, 3, **kwargs), ta.Mish(5, 3, **kwargs)
     assert [n.name for n in ours.walk()] == [n.name for n in theirs.walk()]
     assert [list(n.param_names) for n in ours.walk()] == [list(n.param_names) for n in theirs.walk()]
     assert [len(n.layers) for n in ours.walk()] == [len(n.layers) for n in theirs.walk()]

@@ -6,6 +6,7 @@ import numpy
 import pytest
 import torch
 
+import torchlayers as tl
 from torchlayers.modules.static_vectors import StaticVectors
 
 
@@ -65,7 +66,7 @@ def test_dropout_in_training_only_with_a_shared_mask():
 
 def test_column_tree_and_selection():
     V = torch.randn(5, 3)
-    model = StaticVectors(2, V, column=1)
+    model = tl.StaticVectors(2, V, column=1)
     assert model.name == "ints-getitem>>static_vectors" and dict(model.attrs) == {"column": 1}
     assert "column" not in model.layers[1].attrs
     X = torch.tensor([[0, 4], [3, 9]])

@@ -1,7 +1,10 @@
-"""add: sum the outputs of layers that all read the same input (Thinc "add.v1"); ``+`` builds it."""
+"""add: sum the outputs of layers that all read the same input, the node of Thinc's "add.v1".
+
+Also the steps add and concatenate share: ``check_models``, ``fan_out_dims`` and
+``set_input_width`` (both hand the same X to every layer)."""
 from __future__ import annotations
 
-from typing import Any, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 from torch import Tensor
@@ -9,41 +12,26 @@ from torch.jit import unused as torch_unused
 
 from ..convert import get_width
 from ..model import Model
-from ..registry import registry
 from ..types import Padded, Ragged
 
 
-@registry.layers("add.v1")
 class add(Model):
-    """``add(f, g, h)(X) == f(X) + g(X) + h(X)``, named ``"add"``.
+    """``add(f, g, h)(X) == f(X) + g(X) + h(X)``, one new node named ``"add"``.
 
-    ``add(a, b)`` where ``a`` is already an add node appends to ``a`` and returns it (Thinc's
-    flattening, so ``a + b + c`` is one node with 3 layers). Unlike Thinc, the sum is never
-    accumulated in place, so ``add(noop(), f)`` leaves the caller's X untouched.
+    Thinc's flattening (``add(a, b)`` where ``a`` is already an add node appends to ``a``, so
+    ``a + b + c`` is one node with 3 layers) is the facade's: ``torchlayers.add`` (api.py).
+    Unlike Thinc, the sum is never accumulated in place, so ``add(noop(), f)`` leaves the
+    caller's X untouched.
 
     Shape: every layer maps X to outputs of one shape (tensor, Ragged, Padded or list);
     the output has that shape.
     Dims: ``nO``; ``nI`` when every layer has an ``nI`` dim.
     """
 
-    registry_name = "add.v1"
-
-    def __new__(cls, *layers: Any, **kwargs: Any):
-        if layers and isinstance(layers[0], add) and len(layers) >= 2:
-            _check_models("add", layers)
-            layers[0].layers.extend(layers[1:])
-            return layers[0]
-        return super().__new__(cls)
-
     def __init__(self, layer1: Model, layer2: Model, *layers: Model) -> None:
-        if layer1 is self:
-            return  # extended in __new__
         all_layers = [layer1, layer2, *layers]
-        _check_models("add", all_layers)
-        dims = {"nO": None}
-        if all(layer.has_dim("nI") is not False for layer in all_layers):
-            dims = {"nO": None, "nI": None}
-        super().__init__("add", dims=dims, layers=all_layers)
+        check_models("add", all_layers)
+        super().__init__("add", dims=fan_out_dims(all_layers), layers=all_layers)
 
     def forward(self, X):  # unannotated: TorchScript reads it as Tensor -> Tensor
         Y = X
@@ -72,11 +60,7 @@ class add(Model):
 
     def _initialize(self, X: Any, Y: Any) -> None:
         layers = list(self.layers)
-        if X is not None:
-            width = get_width(X)
-            for node in [self, *layers]:
-                if node.has_dim("nI") is not False:
-                    node.set_dim("nI", width)
+        set_input_width(self, X)
         if Y is not None:
             width = get_width(Y)
             for node in [self, *layers]:
@@ -90,6 +74,24 @@ class add(Model):
             if layer.has_dim("nO"):
                 self.set_dim("nO", layer.get_dim("nO"))
                 break
+
+
+def fan_out_dims(layers: Sequence[Model]) -> Dict[str, Optional[int]]:
+    """Thinc's dims for a node whose layers all read its input: ``nO``, and ``nI`` only when
+    every layer has an ``nI`` dim."""
+    if all(layer.has_dim("nI") is not False for layer in layers):
+        return {"nO": None, "nI": None}
+    return {"nO": None}
+
+
+def set_input_width(node: Model, X: Any) -> None:
+    """Set ``nI`` = width of X on ``node`` and each of its layers that has an ``nI`` dim."""
+    if X is None:
+        return
+    width = get_width(X)
+    for each in [node, *node.layers]:
+        if each.has_dim("nI") is not False:
+            each.set_dim("nI", width)
 
 
 def add_outputs(name: str, A: Any, B: Any, what_b: str = "the layer's output", what_a: str = "the input") -> Any:
@@ -132,10 +134,13 @@ def _same_lengths(name: str, a: Tensor, b: Tensor, what_a: str, what_b: str) -> 
         raise ValueError(f"{name}: expected {what_b} with lengths {a.tolist()} like {what_a}, got {b.tolist()}")
 
 
-def _check_models(name: str, layers: Sequence[Any]) -> None:
+def check_models(name: str, layers: Sequence[Any]) -> None:
+    """Every layer of a combinator must be a torchlayers Model (TypeError naming its position)."""
     for i, layer in enumerate(layers):
         if not isinstance(layer, Model):
             raise TypeError(f"{name}: layer {i} must be a torchlayers Model, got {type(layer).__name__}")
 
 
-__all__: List[str] = ["add", "add_outputs"]
+_check_models = check_models  # the name residual/siamese/uniqued/bidirectional import
+
+__all__: List[str] = ["add", "add_outputs", "check_models", "fan_out_dims", "set_input_width"]

@@ -16,8 +16,6 @@ class chain(Model):
     Dims: ``nO`` (the last layer's, when set), ``nI`` (when the first layer has one).
     """
 
-    registry_name = "chain.v1"
-
     def __init__(self, layer1: Model, layer2: Model, *layers: Model) -> None:
         all_layers = [layer1, layer2, *layers]
         for i, layer in enumerate(all_layers):

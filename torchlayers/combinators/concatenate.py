@@ -1,5 +1,5 @@
-"""concatenate: stack the outputs of layers that read the same input side by side (Thinc
-"concatenate.v1"); ``|`` builds it."""
+"""concatenate: stack the outputs of layers that read the same input side by side, the node of
+Thinc's "concatenate.v1"."""
 from __future__ import annotations
 
 from typing import Any, List
@@ -8,21 +8,18 @@ import torch
 from torch import Tensor
 from torch.jit import unused as torch_unused
 
-from ..convert import get_width
 from ..model import Model
-from ..registry import registry
 from ..types import Padded, Ragged
-from .add import _check_models, _same_lengths
-from .noop import noop
+from .add import _same_lengths, check_models, fan_out_dims, set_input_width
 
 
-@registry.layers("concatenate.v1")
 class concatenate(Model):
-    """``concatenate(f, g)(X) == hstack([f(X), g(X)])``, named ``"f|g"``.
+    """``concatenate(f, g)(X) == hstack([f(X), g(X)])``, one new node named ``"f|g"`` (one layer or more).
 
-    ``concatenate()`` is ``noop()``; ``concatenate(f)`` is ``f``. When the first argument is
-    already a concatenate node the others are appended to it and it is returned (so
-    ``a | b | c`` is one node with 3 layers); as in Thinc its name is not updated.
+    Thinc's trivial forms and flattening (``concatenate()`` is ``noop()``, ``concatenate(f)`` is
+    ``f``, and a first argument that is already a concatenate node gets the others appended, so
+    ``a | b | c`` is one node with 3 layers, its name not updated) are the facade's:
+    ``torchlayers.concatenate`` (api.py).
 
     Shape:
         - tensors (B, F_i, ...) -> (B, sum F_i, ...) along dim 1 (numpy's hstack; 1-D along dim 0)
@@ -32,32 +29,14 @@ class concatenate(Model):
     Dims: ``nO`` (sum of the layers' nO after initialize); ``nI`` when every layer has one.
     """
 
-    registry_name = "concatenate.v1"
-
-    def __new__(cls, *layers: Any, **kwargs: Any):
-        if kwargs.pop("_build", False):
-            return super().__new__(cls)
-        if not layers:
-            return noop()
-        if len(layers) == 1:
-            _check_models("concatenate", layers)
-            return layers[0]
-        _check_models("concatenate", layers)
-        if isinstance(layers[0], concatenate):
-            layers[0].layers.extend(layers[1:])
-            return layers[0]
-        return super().__new__(cls)
-
-    def __getnewargs_ex__(self):
-        return (), {"_build": True}  # copy/deepcopy/pickle: a bare instance, not noop()
-
     def __init__(self, *layers: Model) -> None:
-        if not layers or layers[0] is self:
-            return  # extended in __new__ (or a copy being rebuilt)
-        dims = {"nO": None}
-        if all(layer.has_dim("nI") is not False for layer in layers):
-            dims = {"nO": None, "nI": None}
-        super().__init__("|".join(layer.name for layer in layers), dims=dims, layers=layers)
+        if not layers:
+            raise ValueError(
+                "concatenate: expected at least one layer, got none; Thinc's concatenate() (a noop) is "
+                "torchlayers.concatenate()"
+            )
+        check_models("concatenate", layers)
+        super().__init__("|".join(layer.name for layer in layers), dims=fan_out_dims(layers), layers=layers)
 
     def forward(self, X):  # unannotated: TorchScript reads it as Tensor -> Tensor
         outs: List[Tensor] = []
@@ -116,11 +95,7 @@ class concatenate(Model):
 
     def _initialize(self, X: Any, Y: Any) -> None:
         layers = list(self.layers)
-        if X is not None:
-            width = get_width(X)
-            for node in [self, *layers]:
-                if node.has_dim("nI") is not False:
-                    node.set_dim("nI", width)
+        set_input_width(self, X)
         for layer in layers:
             layer._initialize(X, Y)  # Thinc passes Y to every layer
         if layers and all(layer.has_dim("nO") for layer in layers):

@@ -14,8 +14,6 @@ class noop(Model):
     Shape: any input -> the same object.
     """
 
-    registry_name = "noop.v1"
-
     def __init__(self, *layers: Model) -> None:
         super().__init__("noop", layers=layers)
 

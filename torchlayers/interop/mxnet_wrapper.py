@@ -8,12 +8,10 @@ torch mirrors of the Gluon parameters) are in ``foreign.py``.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, List, Optional, Tuple, Type
+from typing import Any, Callable, List, Optional, Tuple
 
 from torch import Tensor
 
-from ..model import Model
-from ..registry import registry
 from ..types import ArgsKwargs
 from .dlpack import mxnet2torch, torch2mxnet
 from .foreign import ForeignWrapper, _dtype_name, convert_foreign_default_inputs, convert_foreign_default_outputs_xy
@@ -36,10 +34,10 @@ def import_mxnet() -> Any:
     return mx
 
 
-@registry.layers("MXNetWrapper.v1")
 class MXNetWrapper(ForeignWrapper):
     """Wrap a Gluon ``Block``: ``MXNetWrapper(mxnet_model, convert_inputs=None,
-    convert_outputs=None, model_class=Model, model_name="mxnet")``.
+    convert_outputs=None, model_name="mxnet")``; Thinc's ``model_class`` (build a subclass
+    instead) is the facade's: ``torchlayers.MXNetWrapper`` (api.py).
 
     Shape:
         - Input: a float32 CPU tensor (``block(X)`` under ``mx.autograd.record``), a list/tuple
@@ -51,23 +49,12 @@ class MXNetWrapper(ForeignWrapper):
     The block must be initialized with known shapes (no deferred initialization).
     """
 
-    registry_name = "MXNetWrapper.v1"
     framework = "MXNet"
     outputs_take_X = True
     _default_converters = (convert_foreign_default_inputs, convert_foreign_default_outputs_xy)
 
-    def __new__(cls, mxnet_model: Any = None, convert_inputs: Optional[Callable] = None,
-                convert_outputs: Optional[Callable] = None, model_class: Type[Model] = Model,
-                model_name: str = "mxnet") -> "MXNetWrapper":
-        if model_class is Model or model_class is cls:
-            return super().__new__(cls)
-        if isinstance(model_class, type) and issubclass(model_class, cls):
-            return super().__new__(model_class)
-        raise TypeError(f"MXNetWrapper: model_class must be Model or a subclass of MXNetWrapper, got {model_class!r}")
-
     def __init__(self, mxnet_model: Any, convert_inputs: Optional[Callable] = None,
-                 convert_outputs: Optional[Callable] = None, model_class: Type[Model] = Model,
-                 model_name: str = "mxnet") -> None:
+                 convert_outputs: Optional[Callable] = None, model_name: str = "mxnet") -> None:
         mx = import_mxnet()
         if not isinstance(mxnet_model, mx.gluon.Block):
             raise TypeError(f"MXNetWrapper: expected an mxnet.gluon.Block, got {type(mxnet_model).__name__}")

@@ -10,11 +10,10 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-from typing import Any, Callable, List, Optional, Tuple, Type
+from typing import Any, Callable, List, Optional, Tuple
 
 from torch import Tensor
 
-from ..model import Model
 from ..types import ArgsKwargs
 from .dlpack import tensorflow2torch, torch2tensorflow
 from .foreign import ForeignWrapper, convert_foreign_default_inputs, convert_foreign_default_outputs
@@ -49,7 +48,7 @@ def import_tensorflow() -> Any:
 
 class TensorFlowWrapper(ForeignWrapper):
     """Wrap a ``tf.keras.Model``: ``TensorFlowWrapper(tensorflow_model, convert_inputs=None,
-    convert_outputs=None, optimizer=None, model_class=Model, model_name="tensorflow")``.
+    convert_outputs=None, optimizer=None, model_name="tensorflow")``.
 
     Shape:
         - Input: a float32 tensor (``keras_model(X, training=...)``), a list/tuple (positional
@@ -59,25 +58,17 @@ class TensorFlowWrapper(ForeignWrapper):
     ``params.<i>_<name>`` parameters (``params.0_kernel``...), non-trainable ones as
     ``states.<i>_<name>`` buffers: position and role, since Keras numbers its scopes per process.
     ``optimizer`` is kept as ``model.tensorflow_optimizer`` (Thinc keeps it on its shim); train
-    with a torch or Thinc optimizer through ``finish_update``. ``model_class`` may be a subclass.
+    with a torch or Thinc optimizer through ``finish_update``. Thinc's ``model_class`` (build a
+    subclass instead) is the facade's: ``torchlayers.TensorFlowWrapper`` (api.py).
     """
 
     framework = "TensorFlow"
     outputs_take_X = False
     _default_converters = (convert_foreign_default_inputs, convert_foreign_default_outputs)
 
-    def __new__(cls, tensorflow_model: Any = None, convert_inputs: Optional[Callable] = None,
-                convert_outputs: Optional[Callable] = None, optimizer: Any = None,
-                model_class: Type[Model] = Model, model_name: str = "tensorflow") -> "TensorFlowWrapper":
-        if model_class is Model or model_class is cls:
-            return super().__new__(cls)
-        if isinstance(model_class, type) and issubclass(model_class, cls):
-            return super().__new__(model_class)
-        raise TypeError(f"TensorFlowWrapper: model_class must be Model or a subclass of TensorFlowWrapper, got {model_class!r}")
-
     def __init__(self, tensorflow_model: Any, convert_inputs: Optional[Callable] = None,
                  convert_outputs: Optional[Callable] = None, optimizer: Any = None,
-                 model_class: Type[Model] = Model, model_name: str = "tensorflow") -> None:
+                 model_name: str = "tensorflow") -> None:
         tf = import_tensorflow()
         if not isinstance(tensorflow_model, tf.keras.Model):
             raise TypeError(f"TensorFlowWrapper: expected a tf.keras.Model, got {type(tensorflow_model).__name__}")

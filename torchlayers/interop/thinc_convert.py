@@ -4,122 +4,275 @@
   dims, attrs) and copy every parameter through ``set_param``; outputs match Thinc's.
 - ``to_thinc(model)``: the reverse, for the layers Thinc has.
 - ``load_thinc_bytes(model, data)`` / ``load_thinc_disk(model, path)``: read what Thinc's
-  ``to_bytes``/``to_disk`` wrote into a torchlayers model with the same node tree.
+  ``to_bytes``/``to_disk`` wrote into a torchlayers model with the same node tree (strict).
 
-Thinc nodes are recognised by the module of their forward function (``thinc.layers.linear``
-...), which survives renaming. Thinc is imported lazily: only these functions need it.
+Nothing here restates a constructor. The table is derived from the registry: every registered
+name with a node class (``registry.layers.node_classes()``, plus Thinc's unregistered getitem
+functions) is matched with Thinc's function of the same name, and a Thinc node is recognised by
+the identity of its forward function, the one that function builds its node with. A user's own
+Thinc layer is never mistaken for one of ours, whatever its name or module. Each node is built
+by calling the constructor with its arguments read from the node by name (``arguments``):
+a dim, an attr, a Thinc naming convention (``_CONVENTIONS``), a child layer, or the default.
+A class with its own mapping defines ``from_thinc_node(node, children)`` (a classmethod) and
+``thinc_arguments(thinc_fn, children)``. Thinc is imported lazily: only these functions need it.
 """
 from __future__ import annotations
 
+import copy
 import importlib
-from typing import Any, Callable, Dict, List
+import inspect
+import sys
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy
 
 from ..model import Model
+from ..registry import registry
 
-__all__ = ["from_thinc", "to_thinc", "load_thinc_bytes", "load_thinc_disk"]
+__all__ = ["from_thinc", "to_thinc", "load_thinc_bytes", "load_thinc_disk", "arguments", "thinc_table"]
 
-
-def _tl(path: str, name: str) -> Any:
-    return getattr(importlib.import_module(f"torchlayers.{path}"), name)
-
-
-def _dims(node: Any, *names: str) -> List[Any]:
-    return [node.maybe_get_dim(n) if node.has_dim(n) is not False else None for n in names]
+_EMPTY = inspect.Parameter.empty
 
 
-def _softmax(node: Any, children: List[Model]) -> Model:
-    nO, nI = _dims(node, "nO", "nI")
-    normalize, temperature = node.attrs.get("softmax_normalize", True), node.attrs.get("softmax_temperature", 1.0)
-    if normalize and temperature == 1.0:
-        return _tl("modules.softmax", "Softmax")(nO, nI)
-    return _tl("modules.softmax", "Softmax_v2")(nO, nI, normalize_outputs=normalize, temperature=temperature)
+def _thinc_api() -> Any:
+    try:
+        import thinc.api as thinc_api
+    except ImportError as e:  # pragma: no cover - thinc is a test dependency
+        raise ImportError("to_thinc/from_thinc need thinc: pip install thinc==8.3.14") from e
+    return thinc_api
 
 
-def _sparse_linear(node: Any, children: List[Model]) -> Model:
-    cls = "SparseLinear" if node.attrs.get("v1_indexing", True) else "SparseLinear_v2"
-    return _tl("modules.sparse_linear", cls)(node.maybe_get_dim("nO"), length=node.get_dim("length"))
+# ------------------------------------------------------------------------------ reading arguments
+def _shim_model(node: Any) -> Any:
+    shims = list(getattr(node, "shims", []) or [])
+    if len(shims) != 1:
+        raise ValueError(f"{node.name}: expected one shim holding the wrapped model, got {len(shims)}")
+    return copy.deepcopy(shims[0]._model)
 
 
-def _lstm(node: Any, children: List[Model]) -> Model:
-    nO, nI, depth, dirs = _dims(node, "nO", "nI", "depth", "dirs")
-    return _tl("modules.lstm", "LSTM")(nO, nI, bi=dirs == 2, depth=depth, dropout=node.attrs.get("dropout_rate", 0.0))
-
-
-# thinc module (of the node's forward function) -> builder(node, converted children)
-_FROM_THINC: Dict[str, Callable[[Any, List[Model]], Model]] = {
-    "linear": lambda n, c: _tl("modules.linear", "Linear")(*_dims(n, "nO", "nI")),
-    "relu": lambda n, c: _tl("modules.relu", "Relu")(*_dims(n, "nO", "nI")),
-    "mish": lambda n, c: _tl("modules.mish", "Mish")(*_dims(n, "nO", "nI")),
-    "maxout": lambda n, c: _tl("modules.maxout", "Maxout")(*_dims(n, "nO", "nI", "nP")),
-    "softmax": _softmax,
-    "layernorm": lambda n, c: _tl("modules.layernorm", "LayerNorm")(n.maybe_get_dim("nI")),
-    "dropout": lambda n, c: _tl("modules.dropout", "Dropout")(n.attrs["dropout_rate"]),
-    "logistic": lambda n, c: _tl("modules.logistic", "Logistic")(),
-    "multisoftmax": lambda n, c: _tl("modules.multi_softmax", "MultiSoftmax")(tuple(n.attrs["nOs"]), n.maybe_get_dim("nI")),
-    "cauchysimilarity": lambda n, c: _tl("modules.cauchy_similarity", "CauchySimilarity")(n.maybe_get_dim("nI")),
-    "parametricattention": lambda n, c: _tl("modules.parametric_attention", "ParametricAttention")(n.maybe_get_dim("nO")),
-    "embed": lambda n, c: _tl("modules.embed", "Embed")(*_dims(n, "nO", "nV"), dropout=n.attrs.get("dropout_rate")),
-    "hashembed": lambda n, c: _tl("modules.hash_embed", "HashEmbed")(
-        n.get_dim("nO"), n.get_dim("nV"), seed=n.attrs["seed"], dropout=n.attrs.get("dropout_rate")),
-    "sparselinear": _sparse_linear,
-    "lstm": _lstm,
-    "reduce_sum": lambda n, c: _tl("modules.reduce_sum", "reduce_sum")(),
-    "reduce_mean": lambda n, c: _tl("modules.reduce_mean", "reduce_mean")(),
-    "reduce_max": lambda n, c: _tl("modules.reduce_max", "reduce_max")(),
-    "reduce_first": lambda n, c: _tl("modules.reduce_first", "reduce_first")(),
-    "reduce_last": lambda n, c: _tl("modules.reduce_last", "reduce_last")(),
-    "expand_window": lambda n, c: _tl("modules.expand_window", "expand_window")(n.attrs["window_size"]),
-    "list2array": lambda n, c: _tl("modules.list2array", "list2array")(),
-    "list2ragged": lambda n, c: _tl("modules.list2ragged", "list2ragged")(),
-    "ragged2list": lambda n, c: _tl("modules.ragged2list", "ragged2list")(),
-    "list2padded": lambda n, c: _tl("modules.list2padded", "list2padded")(),
-    "padded2list": lambda n, c: _tl("modules.padded2list", "padded2list")(),
-    "array_getitem": lambda n, c: _tl("modules.array_getitem", {
-        "ints-getitem": "ints_getitem", "floats-getitem": "floats_getitem"}.get(n.name, "array_getitem"))(n.attrs["index"]),
-    "chain": lambda n, c: _tl("combinators.chain", "chain")(*c),
-    "noop": lambda n, c: _tl("combinators.noop", "noop")(*c),
-    "concatenate": lambda n, c: _tl("combinators.concatenate", "concatenate")(*c),
-    "add": lambda n, c: _tl("combinators.add", "add")(*c),
-    "residual": lambda n, c: _tl("combinators.residual", "residual")(*c),
-    "siamese": lambda n, c: _tl("combinators.siamese", "siamese")(*c),
-    "uniqued": lambda n, c: _tl("combinators.uniqued", "uniqued")(*c, column=n.attrs["column"]),
-    "with_array": lambda n, c: _tl("combinators.with_array", "with_array")(*c, pad=n.attrs.get("pad", 0)),
-    "with_array2d": lambda n, c: _tl("combinators.with_array", "with_array2d")(*c, pad=n.attrs.get("pad", 0)),
-    "with_padded": lambda n, c: _tl("combinators.with_padded", "with_padded")(*c),
-    "with_ragged": lambda n, c: _tl("combinators.with_ragged", "with_ragged")(*c),
-    "with_list": lambda n, c: _tl("combinators.with_list", "with_list")(*c),
-    "with_getitem": lambda n, c: _tl("combinators.with_getitem", "with_getitem")(n.attrs["idx"], *c),
-    "with_reshape": lambda n, c: _tl("combinators.with_reshape", "with_reshape")(*c),
+#: Constructor arguments Thinc stores on the node under another name (same in both libraries).
+_CONVENTIONS: Dict[str, Callable[[Any], Any]] = {
+    "dropout": lambda n: n.attrs["dropout_rate"] if "dropout_rate" in n.attrs else None,
+    "rate": lambda n: n.attrs["dropout_rate"],
+    "normalize_outputs": lambda n: n.attrs["softmax_normalize"],
+    "temperature": lambda n: n.attrs["softmax_temperature"],
+    "bi": lambda n: n.get_dim("dirs") == 2,
+    "name": lambda n: n.name,
+    "pytorch_model": _shim_model,
+    "tensorflow_model": _shim_model,
+    "mxnet_model": _shim_model,
 }
 
 
-def _thinc_kind(node: Any) -> str:
-    module = getattr(getattr(node, "_func", None), "__module__", "") or ""
-    return module.rsplit(".", 1)[-1]
+def _takes_model(param: inspect.Parameter) -> bool:
+    return "Model" in str(param.annotation)
+
+
+def arguments(fn: Callable[..., Any], node: Any, children: Sequence[Any], skip: Sequence[str] = ()) -> Tuple[list, dict]:
+    """``(args, kwargs)`` for ``fn`` read from ``node`` (either library's): each parameter is the
+    node's dim of that name, else its attr (callables excepted: converters belong to their
+    library), else a ``_CONVENTIONS`` entry, else the next child (parameters typed Model; ``*layers``
+    takes the rest), else its default. ``skip`` parameters keep their defaults."""
+    args: list = []
+    kwargs: dict = {}
+    rest = list(children)
+    for param in inspect.signature(fn).parameters.values():
+        if param.kind is param.VAR_POSITIONAL:
+            args.extend(rest)
+            rest = []
+            continue
+        if param.kind is param.VAR_KEYWORD or param.name in skip:
+            continue
+        name = param.name
+        if name in node.dim_names:
+            value = node.get_dim(name) if node.has_dim(name) else None
+        elif name in node.attrs and not callable(node.attrs[name]):
+            value = node.attrs[name]
+        elif name in _CONVENTIONS:
+            value = _CONVENTIONS[name](node)
+        elif _takes_model(param) and rest:
+            value = rest.pop(0)
+        elif param.default is not _EMPTY:
+            continue
+        else:
+            raise ValueError(
+                f"{node.name}: cannot read argument {name!r} of {getattr(fn, '__qualname__', fn)} from the node "
+                f"(no dim, attr or child of that name); give the class a from_thinc_node/thinc_arguments hook"
+            )
+        if param.kind is param.KEYWORD_ONLY:
+            kwargs[name] = value
+        else:
+            if kwargs:  # an earlier positional parameter was left to its default
+                kwargs[name] = value
+            else:
+                args.append(value)
+    if rest:
+        raise ValueError(f"{node.name}: {len(rest)} child layer(s) left over after filling {getattr(fn, '__qualname__', fn)}")
+    return args, kwargs
+
+
+# ------------------------------------------------------------------------------ the table, derived
+#: Thinc functions that build nodes without being registered (thinc.layers.array_getitem).
+_UNREGISTERED = ("array_getitem", "ints_getitem", "floats_getitem")
+
+
+def _node_kinds() -> List[Tuple[type, Callable[..., Any]]]:
+    """(our node class, Thinc's function building that node kind), in registry order."""
+    ta = _thinc_api()
+    kinds = []
+    for name, cls in registry.layers.node_classes().items():
+        if name in ta.registry.layers:
+            kinds.append((cls, ta.registry.layers.get(name)))
+    getitem = importlib.import_module("torchlayers.modules.array_getitem")
+    thinc_getitem = importlib.import_module("thinc.layers.array_getitem")
+    kinds += [(getattr(getitem, name), getattr(thinc_getitem, name)) for name in _UNREGISTERED]
+    return kinds
+
+
+def _key(forward: Any) -> Any:
+    """A forward function's identity: its code object (closures share it), else the function."""
+    return getattr(forward, "__code__", None) or forward
+
+
+def _forwards(fn: Callable[..., Any]) -> List[Any]:
+    """Keys of the forward functions a Thinc creation function builds its node with: those its
+    code names (``Model("maxout", forward, ...)``), else its module's ``forward`` (cython layers,
+    chain.v1's untyped wrapper)."""
+    module = sys.modules.get(getattr(fn, "__module__", "") or "")
+    if module is None:
+        return []
+    code = getattr(fn, "__code__", None)
+    names = code.co_names if code is not None else ()
+    found = [module.__dict__[n] for n in names if n.startswith("forward") and callable(module.__dict__.get(n))]
+    if not found and callable(getattr(module, "forward", None)):
+        found = [module.forward]
+    return [_key(f) for f in found]
+
+
+def thinc_table() -> Dict[Any, List[type]]:
+    """Thinc forward (``_key``) -> our node classes that build that node kind (first match wins)."""
+    table: Dict[Any, List[type]] = {}
+    for cls, fn in _node_kinds():
+        for forward in _forwards(fn):
+            table.setdefault(forward, []).append(cls)
+    return table
+
+
+def same_thinc_kind(a: type, b: type) -> bool:
+    """Whether two of our node classes build the same Thinc node kind (Thinc's PyTorchWrapper
+    v1/v2/v3 nodes are indistinguishable: one forward, the same attrs and shim)."""
+    return any(a in classes and b in classes for classes in thinc_table().values())
+
+
+def _thinc_names_of(forward: Any) -> List[str]:
+    ta = _thinc_api()
+    return sorted(name for name, fn in ta.registry.layers.get_all().items() if _key(forward) in _forwards(fn))
+
+
+def _unwrap_debug(node: Any) -> Optional[Tuple[Any, Dict[str, Any]]]:
+    """Thinc's ``with_debug`` swaps a layer's forward and init for closures over the originals and
+    the callbacks: ``(original forward, callbacks)`` for such a node, else None."""
+    forward = getattr(node, "_func", None)
+    code = getattr(forward, "__code__", None)
+    with_debug = importlib.import_module("thinc.layers.with_debug").with_debug
+    if code is None or code not in with_debug.__code__.co_consts:
+        return None
+    cells = {}
+    for fn in (forward, getattr(node, "init", None)):
+        if fn is not None and fn.__closure__:
+            cells.update(zip(fn.__code__.co_freevars, (cell.cell_contents for cell in fn.__closure__)))
+    return cells["orig_forward"], {k: cells[k] for k in ("on_init", "on_forward", "on_backprop") if k in cells}
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    if callable(a) and callable(b):
+        return getattr(a, "__name__", None) == getattr(b, "__name__", None)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b))
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - arrays and other values without a plain ==
+        return False
+
+
+def _plain(value: Any) -> bool:
+    """Attr values that mean the same in both libraries (not converters, arrays or models)."""
+    return isinstance(value, (int, float, str, bool, tuple, type(None)))
+
+
+def _tree_options(cls: type) -> Tuple[str, ...]:
+    """The options the facade function of ``cls`` applies around the node (HashEmbed's column):
+    copied with the node's state, never passed to a constructor."""
+    name = getattr(cls, "registry_name", None)
+    return tuple(getattr(registry.layers.get(name), "tree_options", ())) if name in registry.layers else ()
+
+
+def _disagreements(ours: Model, node: Any) -> List[str]:
+    skip = _tree_options(type(ours))
+    return [key for key in node.attrs
+            if key in ours.attrs and key not in skip and not _same_value(ours.attrs[key], node.attrs[key])]
+
+
+# ------------------------------------------------------------------------------ from_thinc
+def _build_from_node(cls: type, node: Any, children: List[Model]) -> Model:
+    hook = getattr(cls, "from_thinc_node", None)
+    if hook is not None:
+        return hook(node, children)
+    args, kwargs = arguments(cls, node, children)
+    return cls(*args, **kwargs)
 
 
 def from_thinc(thinc_model: Any) -> Model:
     """A torchlayers model with the node tree, dims, attrs and parameters of ``thinc_model``."""
+    table = thinc_table()
     built: Dict[int, Model] = {}
 
     def convert(node: Any) -> Model:
         if id(node) in built:  # shared nodes stay shared
             return built[id(node)]
-        kind = _thinc_kind(node)
-        if kind not in _FROM_THINC:
+        forward = getattr(node, "_func", None)
+        debug = _unwrap_debug(node)
+        if debug is not None:
+            forward = debug[0]
+        candidates = table.get(_key(forward), [])
+        if not candidates:
+            where = f"{getattr(forward, '__module__', '?')}.{getattr(forward, '__qualname__', forward)}"
+            names = _thinc_names_of(forward)
+            kind = f"that of Thinc's {', '.join(names)}" if names else "no registered Thinc layer's"
             raise ValueError(
-                f"from_thinc: no torchlayers equivalent for thinc layer {node.name!r} (thinc.layers.{kind}); "
-                f"supported: {sorted(_FROM_THINC)}"
+                f"from_thinc: no torchlayers equivalent for thinc layer {node.name!r}: its forward {where} is "
+                f"{kind}; torchlayers converts the {len(table)} node kinds of the Thinc layers it implements. "
+                f"Rebuild it with torchlayers layers and copy its weights with set_param"
             )
         children = [convert(child) for child in node.layers]
-        ours = _FROM_THINC[kind](node, children)
-        if len(ours.layers) != len(children) and kind not in ("chain",):
-            raise ValueError(f"from_thinc: {node.name!r} converted to {len(ours.layers)} children, thinc has {len(children)}")
-        ours.name = node.name
-        built[id(node)] = ours
-        return ours
+        tried = []
+        agreeing: List[Model] = []
+        for cls in candidates:
+            try:
+                ours = _build_from_node(cls, node, children)
+            except (TypeError, ValueError) as e:
+                tried.append(f"{cls.__name__} ({e})")
+                continue
+            bad = _disagreements(ours, node)
+            if not bad and len(ours.layers) == len(children):
+                agreeing.append(ours)
+                if ours.name == node.name:
+                    break
+            tried.append(f"{cls.__name__} (attrs {bad} differ)" if bad else f"{cls.__name__} ({len(ours.layers)} children)")
+        if not agreeing:
+            raise ValueError(f"from_thinc: thinc layer {node.name!r} matches none of its torchlayers kinds: {tried}")
+        # the first that agrees on attrs and children, by name when several do (ints-getitem vs array-getitem)
+        chosen = next((m for m in agreeing if m.name == node.name), agreeing[0])
+        chosen.name = node.name
+        for key in _tree_options(type(chosen)):
+            if key in chosen.attrs and key not in node.attrs:
+                del chosen.attrs[key]  # where the facade moved it (Embed's column, on the chain)
+        if debug is not None:
+            from ..combinators.with_debug import with_debug
+
+            chosen = with_debug(chosen, **debug[1])
+        built[id(node)] = chosen
+        return chosen
 
     ours = convert(thinc_model)
     copy_thinc_state(thinc_model, ours)
@@ -139,46 +292,54 @@ def copy_thinc_state(thinc_model: Any, ours: Model) -> None:
             if b.has_dim(dim) and a.has_dim(dim) is not False:
                 a.set_dim(dim, b.get_dim(dim))
         for key, value in b.attrs.items():
-            if key in a.attrs and isinstance(value, (int, float, str, bool, tuple, type(None))):
-                a.attrs[key] = value
+            if _plain(value):
+                a.attrs[key] = value  # attrs Thinc keeps on the node (column on an Embed chain...) come along
         for name in b.param_names:
             if b.has_param(name):
                 a.set_param(name, numpy.ascontiguousarray(b.get_param(name)))
 
 
-def _thinc_api() -> Any:
-    try:
-        import thinc.api as thinc_api
-    except ImportError as e:  # pragma: no cover - thinc is a test dependency
-        raise ImportError("to_thinc/from_thinc need thinc: pip install thinc==8.3.14") from e
-    return thinc_api
+# ------------------------------------------------------------------------------ to_thinc
+def _thinc_function(node: Model) -> Callable[..., Any]:
+    ta = _thinc_api()
+    cls = type(node)
+    if cls.__name__ in _UNREGISTERED and cls.__module__ == "torchlayers.modules.array_getitem":
+        return getattr(importlib.import_module("thinc.layers.array_getitem"), cls.__name__)
+    name = getattr(cls, "registry_name", None)
+    if name is None or registry.layers.node_class(name) is not cls:  # (a subclass inherits the name, not the kind)
+        raise ValueError(f"to_thinc: {node.name!r} ({cls.__name__}) is no registered layer: thinc has no counterpart")
+    if name not in ta.registry.layers:
+        raise ValueError(f"to_thinc: {node.name!r} ({cls.__name__}, {name!r}) has no counterpart in thinc's registry")
+    return ta.registry.layers.get(name)
 
 
 def to_thinc(model: Model) -> Any:
     """A thinc model with the same node tree and parameters (for layers thinc has)."""
-    ta = _thinc_api()
     built: Dict[int, Any] = {}
 
     def convert(node: Model) -> Any:
         if id(node) in built:
             return built[id(node)]
         children = [convert(child) for child in node.layers]
-        if type(node).__name__ in _GETITEM:  # thinc has these as functions, not registered layers
-            thinc_getitem = importlib.import_module("thinc.layers.array_getitem")
-            theirs = getattr(thinc_getitem, type(node).__name__)(node.attrs["index"])
+        fn = _thinc_function(node)
+        hook = getattr(node, "thinc_arguments", None)
+        if hook is not None:
+            args, kwargs = hook(fn, children)
         else:
-            name = node.registry_name
-            if name is None:
-                raise ValueError(f"to_thinc: {node.name!r} ({type(node).__name__}) has no thinc registry name")
-            fn = ta.registry.layers.get(name)
-            kwargs = {d: node.maybe_get_dim(d) for d in ("nO", "nI") if d in node.dim_names}
-            theirs = _TO_THINC.get(type(node).__name__, lambda n, c, f, k: f(*c) if c else f(**k))(node, children, fn, kwargs)
+            # the facade's tree options (Embed's column...) would make thinc build a tree around the node
+            args, kwargs = arguments(fn, node, children, skip=_tree_options(type(node)))
+        theirs = fn(*args, **kwargs)
         theirs.name = node.name
         built[id(node)] = theirs
         return theirs
 
     theirs = convert(model)
     for a, b in zip(model.walk(), list(theirs.walk())):
+        for key in [k for k, v in b.attrs.items() if k not in a.attrs and _plain(v)]:
+            del b.attrs[key]  # attrs the facade moved (Embed's column on its chain)
+        for key, value in a.attrs.items():
+            if _plain(value):
+                b.attrs[key] = value
         for dim in a.dim_names:
             if a.has_dim(dim) and b.has_dim(dim) is not False and b.has_dim(dim) is None:
                 b.set_dim(dim, a.get_dim(dim))
@@ -188,30 +349,57 @@ def to_thinc(model: Model) -> Any:
     return theirs
 
 
-_GETITEM = ("array_getitem", "ints_getitem", "floats_getitem")
+def node_paths(model: Model) -> Dict[int, str]:
+    """``id(node)`` -> where the node sits, e.g. ``"maxout>>layernorm>>dropout.layers[0].layers[1] (layernorm)"``
+    (first occurrence of a shared node)."""
+    paths: Dict[int, str] = {id(model): model.name}
 
-_TO_THINC: Dict[str, Callable[..., Any]] = {
-    "Dropout": lambda n, c, f, k: f(n.attrs["dropout_rate"]),
-    "Maxout": lambda n, c, f, k: f(k.get("nO"), k.get("nI"), n.maybe_get_dim("nP")),
-    "LayerNorm": lambda n, c, f, k: f(n.maybe_get_dim("nI")),
-    "Softmax_v2": lambda n, c, f, k: f(**k, normalize_outputs=n.attrs["softmax_normalize"], temperature=n.attrs["softmax_temperature"]),
-    "HashEmbed": lambda n, c, f, k: f(n.get_dim("nO"), n.get_dim("nV"), seed=n.attrs["seed"]),
-    "Embed": lambda n, c, f, k: f(n.maybe_get_dim("nO"), n.maybe_get_dim("nV")),
-    "SparseLinear": lambda n, c, f, k: f(n.maybe_get_dim("nO"), n.get_dim("length")),
-    "SparseLinear_v2": lambda n, c, f, k: f(n.maybe_get_dim("nO"), n.get_dim("length")),
-    "MultiSoftmax": lambda n, c, f, k: f(tuple(n.attrs["nOs"]), n.maybe_get_dim("nI")),
-    "LSTM": lambda n, c, f, k: f(k.get("nO"), k.get("nI"), bi=n.get_dim("dirs") == 2, depth=n.get_dim("depth"),
-                                 dropout=n.attrs["dropout_rate"]),
-    "expand_window": lambda n, c, f, k: f(n.attrs["window_size"]),
-    "with_array": lambda n, c, f, k: f(*c, pad=n.attrs.get("pad", 0)),
-    "uniqued": lambda n, c, f, k: f(*c, column=n.attrs["column"]),
-    "with_getitem": lambda n, c, f, k: f(n.attrs["idx"], *c),
-    "chain": lambda n, c, f, k: f(*c),
-}
+    def visit(node: Model, path: str) -> None:
+        for i, child in enumerate(node.layers):
+            if id(child) not in paths:
+                paths[id(child)] = f"{path}.layers[{i}]"
+                visit(child, paths[id(child)])
+
+    visit(model, model.name)
+    return {key: (value if key == id(model) else f"{value} ({_name_of(model, key)})") for key, value in paths.items()}
 
 
-def load_thinc_bytes(model: Model, data: bytes) -> Model:
-    """Load bytes written by thinc's ``Model.to_bytes`` into ``model`` (same node tree)."""
+def _name_of(model: Model, node_id: int) -> str:
+    return next(n.name for n in model.walk() if id(n) == node_id)
+
+
+def _load_pytorch_shim(node: Any, where: str, shim_bytes: bytes) -> None:
+    """Thinc's PyTorchShim bytes (msgpack ``{"config", "state"}``; state: ``torch.save(state_dict)``
+    or the v3 wrapper's ``serialize_model`` output) into the wrapped module."""
+    import io
+
+    import srsly
+    import torch
+
+    state = srsly.msgpack_loads(shim_bytes)["state"]
+    deserialize = getattr(node, "deserialize_model", None)
+    if deserialize is not None:
+        module = deserialize(node.module, state, node.device)
+        if not isinstance(module, torch.nn.Module):
+            raise TypeError(f"{where}: deserialize_model must return a torch.nn.Module, got {type(module).__name__}")
+        node.module = module
+        return
+    weights = torch.load(io.BytesIO(state), map_location=node.device, weights_only=True)
+    try:
+        node.module.load_state_dict(weights)
+    except RuntimeError as e:
+        raise ValueError(f"{where}: cannot load thinc bytes: the shim's weights do not fit the wrapped module: {e}") from None
+
+
+def load_thinc_bytes(model: Model, data: bytes, *, strict: bool = True) -> Model:
+    """Load bytes written by thinc's ``Model.to_bytes`` into ``model`` (same node tree).
+
+    Strict (the default): the file has one entry per node of ``model.walk()`` in each of its
+    lists, a value for every param each node declares (a Thinc model saved before ``initialize``
+    has none), and each node's shims (a PyTorchWrapper's module weights); otherwise a ValueError
+    names the node path of the first mismatch. ``strict=False`` loads what the file has: params
+    it lacks keep their current values, shims it lacks are skipped.
+    """
     import srsly
 
     msg = srsly.msgpack_loads(data)
@@ -221,14 +409,23 @@ def load_thinc_bytes(model: Model, data: bytes) -> Model:
             f"{model.name}: cannot load thinc bytes: expected {len(nodes)} nodes (this model's walk()), "
             f"got {len(msg['nodes'])}; build the same architecture"
         )
-    for node, info, attrs, params in zip(nodes, msg["nodes"], msg["attrs"], msg["params"]):
+    for key in ("attrs", "params", "shims"):
+        if len(msg.get(key, [])) != len(nodes) and (strict or key != "shims"):
+            raise ValueError(
+                f"{model.name}: cannot load thinc bytes: the file's {key!r} list has {len(msg.get(key, []))} entries for "
+                f"{len(nodes)} nodes; the file is truncated or was not written by thinc's Model.to_bytes"
+            )
+    paths = node_paths(model)
+    shims = msg.get("shims") or [[] for _ in nodes]
+    for node, info, attrs, params, node_shims in zip(nodes, msg["nodes"], msg["attrs"], msg["params"], shims):
+        where = paths[id(node)]
         if info["name"] != node.name:
             raise ValueError(
-                f"{model.name}: cannot load thinc bytes: node {info['index']} expected name {node.name!r}, got {info['name']!r}"
+                f"{where}: cannot load thinc bytes: node {info['index']} expected name {node.name!r}, got {info['name']!r}"
             )
         for dim, value in info["dims"].items():
             if node.has_dim(dim) is False:
-                raise ValueError(f"{node.name}: cannot load thinc bytes: unknown dim {dim!r}; the layer has {list(node.dim_names)}")
+                raise ValueError(f"{where}: cannot load thinc bytes: unknown dim {dim!r}; the layer has {list(node.dim_names)}")
             if value is not None:
                 node.set_dim(dim, value)
         for key, packed in attrs.items():
@@ -237,9 +434,34 @@ def load_thinc_bytes(model: Model, data: bytes) -> Model:
                 node.attrs[key] = tuple(value) if isinstance(node.attrs[key], tuple) else value
         for name, value in params.items():
             if node.has_param(name) is False:
-                raise ValueError(f"{node.name}: cannot load thinc bytes: unknown param {name!r}; the layer has {list(node.param_names)}")
+                raise ValueError(f"{where}: cannot load thinc bytes: unknown param {name!r}; the layer has {list(node.param_names)}")
+        if strict:
+            missing = [name for name in node.param_names if params.get(name) is None]
+            if missing:
+                raise ValueError(
+                    f"{where}: cannot load thinc bytes: no value for param {missing[0]!r} in the file (thinc saves None "
+                    f"for params it has not allocated: initialize the thinc model before to_bytes); "
+                    f"load_thinc_bytes(..., strict=False) keeps the current values"
+                )
+        for name, value in params.items():
             if value is not None:
                 node.set_param(name, numpy.ascontiguousarray(value))
+        ours = list(getattr(node, "shims", []) or [])
+        if strict and len(node_shims) != len(ours):
+            raise ValueError(
+                f"{where}: cannot load thinc bytes: the file has {len(node_shims)} shim(s) for this node, the layer has {len(ours)}"
+            )
+        for shim_bytes in node_shims[: len(ours)]:
+            from .pytorch_wrapper import PyTorchWrapper
+
+            if not isinstance(node, PyTorchWrapper):
+                if strict:
+                    raise ValueError(
+                        f"{where}: cannot load thinc bytes: thinc's {type(node).__name__} shim format is not supported; "
+                        f"load the weights into the framework model and wrap it, or pass strict=False to skip it"
+                    )
+                continue
+            _load_pytorch_shim(node, where, shim_bytes)
     return model
 
 

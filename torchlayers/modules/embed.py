@@ -12,8 +12,6 @@ from ..functional.checks import check_ids as check_int_dtype
 from ..functional.checks import check_param
 from ..initializers import uniform_init
 from ..model import Model
-from ..registry import registry
-from .array_getitem import ints_getitem
 
 
 def check_id_range(layer: str, ids: Tensor, nV: int) -> None:
@@ -43,7 +41,8 @@ def check_ids_1d(layer: str, ids: Tensor) -> None:
     if ids.dim() != 1:
         raise ValueError(
             f"{layer}: expected ids of shape (N,), got a {ids.dim()}-D tensor of shape {list(ids.shape)}; "
-            f"for (N, C) ids pass column=<int> to the constructor"
+            f"for (N, C) ids build it with column=<int> through the facade (torchlayers.Embed, HashEmbed or "
+            f"StaticVectors(..., column=c))"
         )
 
 
@@ -56,14 +55,13 @@ def shared_dropout_mask(n: int, rate: float, like: Tensor) -> Tensor:
     return keep.to(like.dtype) / (1.0 - rate)
 
 
-@registry.layers("Embed.v1")
 class Embed(Model):
-    """``Y = E[ids]``: ``Embed(nO, nV, *, column=None, initializer=uniform_init, dropout=None)``.
+    """``Y = E[ids]``: ``Embed(nO, nV, *, initializer=uniform_init, dropout=None, check_ids=True)``.
 
-    nV is never inferred (give it); nO comes from the constructor or the Y sample. With
-    ``column`` the constructor returns Thinc's tree ``chain(ints_getitem((slice(0, None),
-    column)), embed)``, named ``"ints-getitem>>embed"``, whose attrs hold ``column``. In training
-    with ``dropout``, one (nO,) mask is shared by all rows (Thinc's). Out-of-range ids
+    nV is never inferred (give it); nO comes from the constructor or the Y sample. Thinc's
+    ``column`` option builds the tree ``chain(ints_getitem((slice(0, None), column)), embed)``,
+    named ``"ints-getitem>>embed"``, whose attrs hold ``column``: ``torchlayers.Embed`` (api.py).
+    In training with ``dropout``, one (nO,) mask is shared by all rows (Thinc's). Out-of-range ids
     (< 0 or >= nV) raise IndexError naming nV and the value; ``check_ids=False`` skips that
     check (one host sync) for speed. The check is skipped while compiling/exporting, where
     ``F.embedding`` still raises on CPU. Float ids raise TypeError.
@@ -72,31 +70,16 @@ class Embed(Model):
         - Input: (N,) integer ids (int32 or int64); (N, C) with ``column``
         - Output: (N, nO), dtype of the table
     Params: ``E`` (nV, nO) = ``weight``, uniform(-0.1, 0.1).
-    Attrs: ``column`` (None here, on the chain with ``column``); ``dropout_rate`` when given.
+    Attrs: ``column`` (None; the facade moves it to the chain); ``dropout_rate`` when given.
     """
 
-    registry_name = "Embed.v1"
-
-    def __new__(cls, nO: Optional[int] = None, nV: Optional[int] = None, *, column: Optional[int] = None,
-                initializer: Optional[Callable] = None, dropout: Optional[float] = None, check_ids: bool = True):
-        layer = super().__new__(cls)
-        if column is None:
-            return layer
-        from ..combinators.chain import chain
-
-        layer.__init__(nO, nV, initializer=initializer, dropout=dropout, check_ids=check_ids)
-        del layer.attrs["column"]  # Thinc keeps column on the chain only
-        model = chain(ints_getitem((slice(0, None), column)), layer)
-        model.set_attr("column", column)
-        return model
-
-    def __init__(self, nO: Optional[int] = None, nV: Optional[int] = None, *, column: Optional[int] = None,
+    def __init__(self, nO: Optional[int] = None, nV: Optional[int] = None, *,
                  initializer: Optional[Callable] = None, dropout: Optional[float] = None, check_ids: bool = True) -> None:
         super().__init__("embed", dims={"nO": nO, "nV": nV})
         self.dropout_rate: float = 0.0  # read by forward; an attr only when given, like Thinc
         if dropout is not None:
             self.set_attr("dropout_rate", float(dropout))
-        self.set_attr("column", column)
+        self.set_attr("column", None)
         self.check_ids: bool = bool(check_ids)
         self.declare_param("E", "weight", ("nV", "nO"), initializer or uniform_init)
 

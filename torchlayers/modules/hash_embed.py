@@ -7,7 +7,6 @@ import torch
 from torch import Tensor
 from torch.jit import unused as torch_unused
 
-from ..combinators.chain import chain
 from ..functional.checks import check_param
 from ..initializers import uniform_init
 from ..kernels import hash_embed as _hash_embed_op  # noqa: F401  (registers torch.ops.torchlayers.hash_embed)
@@ -15,13 +14,9 @@ from ..kernels.hash_embed import hash_embed_eager_cpu
 from ..kernels.murmur3_x64 import check_seed
 from ..kernels.triton_support import eager_cpu
 from ..model import Model
-from ..registry import registry
-from .array_getitem import ints_getitem
 from .embed import check_ids_1d, shared_dropout_mask
 
 
-
-@registry.layers("HashEmbed.v1")
 class HashEmbed(Model):
     """Embed integer ids through 4 seeded hashes into an (nV, nO) table (Thinc "HashEmbed.v1").
 
@@ -30,12 +25,12 @@ class HashEmbed(Model):
     each ``% nV``, pick four rows of ``E`` that are summed (a repeated row counts twice).
 
     Shape:
-        - Input: (N,) int32/int64 ids; with ``column=c`` an (N, C) array whose column c is used
-          (the constructor then returns Thinc's ``chain(ints_getitem, hashembed)`` tree,
-          named ``"ints-getitem>>hashembed"``).
+        - Input: (N,) int32/int64 ids. Thinc's ``column=c`` (an (N, C) input whose column c is
+          used) builds the tree ``chain(ints_getitem, hashembed)``, named
+          ``"ints-getitem>>hashembed"``: ``torchlayers.HashEmbed`` (api.py).
         - Output: (N, nO), dtype of the table; N = 0 gives an empty (0, nO) output.
     Params: ``E`` (nV, nO) = ``weight``, uniform(-0.1, 0.1) by default.
-    Attrs: ``column``, ``seed`` (default: this model's ``id``, a process-wide counter; saved by
+    Attrs: ``column`` (None; the facade sets it here and on the chain), ``seed`` (default: this model's ``id``, a process-wide counter; saved by
     ``to_bytes`` so a reloaded model hashes identically) and, when ``dropout`` is given,
     ``dropout_rate``: in training one (nO,) inverted-dropout mask is shared by every row.
 
@@ -44,25 +39,11 @@ class HashEmbed(Model):
     reference code on CPU.
     """
 
-    registry_name = "HashEmbed.v1"
-
-    def __new__(cls, nO: Optional[int] = None, nV: Optional[int] = None, *, seed: Optional[int] = None, column: Optional[int] = None,
-                initializer: Optional[Callable] = None, dropout: Optional[float] = None):
-        layer = super().__new__(cls)
-        if column is None:  # (nO/nV default to None only so that copy.deepcopy can call __new__)
-            return layer
-        layer.__init__(nO, nV, seed=seed, column=column, initializer=initializer, dropout=dropout)
-        # array[:, column] is array.__getitem__((slice(0, None), column)), as Thinc builds it.
-        model = chain(ints_getitem((slice(0, None), column)), layer)
-        model.set_attr("column", column)
-        return model
-
-    def __init__(self, nO: int, nV: int, *, seed: Optional[int] = None, column: Optional[int] = None,
-                 initializer: Optional[Callable] = None, dropout: Optional[float] = None) -> None:
+    def __init__(self, nO: int, nV: int, *, seed: Optional[int] = None, initializer: Optional[Callable] = None, dropout: Optional[float] = None) -> None:
         for dim, value in (("nO", nO), ("nV", nV)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"hashembed: {dim} must be a positive int (HashEmbed(nO, nV) needs both), got {value!r}")
-        attrs = {"column": column, "seed": seed}
+        attrs = {"column": None, "seed": seed}
         if dropout is not None:
             attrs["dropout_rate"] = float(dropout)
         super().__init__("hashembed", dims={"nO": nO, "nV": nV, "nI": None}, attrs=attrs)

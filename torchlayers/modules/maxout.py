@@ -1,4 +1,5 @@
-"""Maxout: the max over nP linear pieces (Thinc "Maxout.v1"), optionally >> LayerNorm >> Dropout."""
+"""Maxout: the max over nP linear pieces, the ``maxout`` node of Thinc's "Maxout.v1" (the facade adds
+LayerNorm/Dropout)."""
 from __future__ import annotations
 
 from typing import Callable, Optional
@@ -9,17 +10,13 @@ from torch import Tensor
 from ..functional.checks import check_floats2d, check_param
 from ..initializers import glorot_uniform_init, zero_init
 from ..model import Model
-from ..registry import registry
-from .activation_chain import with_normalize_dropout
 
 
-@registry.layers("Maxout.v1")
 class Maxout(Model):
     """``Y[b, o] = max_p (X[b] . W[o, p] + b[o, p])``; ties go to the lowest piece p, like Thinc.
 
-    ``Maxout(nO, nI, nP=3, *, dropout=None, normalize=False)``. With ``normalize``/``dropout``
-    the constructor returns Thinc's node tree instead: ``maxout>>layernorm``,
-    ``maxout>>dropout`` or ``(maxout>>layernorm)>>dropout`` (``dropout=0.0`` still adds a node).
+    ``Maxout(nO, nI, nP=3, *, init_W=None, init_b=None)``, one node. Thinc's ``normalize``/``dropout``
+    options build a tree: ``torchlayers.Maxout`` (api.py).
 
     Shape:
         - Input: (B, nI) float
@@ -29,20 +26,8 @@ class Maxout(Model):
     Backprop routes each dY[b, o] to the winning piece only (the exact gradient).
     """
 
-    registry_name = "Maxout.v1"
-
-    def __new__(cls, nO: Optional[int] = None, nI: Optional[int] = None, nP: Optional[int] = 3, *,
-                init_W: Optional[Callable] = None, init_b: Optional[Callable] = None,
-                dropout: Optional[float] = None, normalize: bool = False):
-        layer = super().__new__(cls)
-        if dropout is None and not normalize:
-            return layer
-        layer.__init__(nO, nI, nP, init_W=init_W, init_b=init_b)
-        return with_normalize_dropout(layer, nO, normalize=normalize, dropout=dropout)
-
     def __init__(self, nO: Optional[int] = None, nI: Optional[int] = None, nP: Optional[int] = 3, *,
-                 init_W: Optional[Callable] = None, init_b: Optional[Callable] = None,
-                 dropout: Optional[float] = None, normalize: bool = False) -> None:
+                 init_W: Optional[Callable] = None, init_b: Optional[Callable] = None) -> None:
         super().__init__("maxout", dims={"nO": nO, "nI": nI, "nP": nP})
         self.declare_param("W", "weight", ("nO", "nP", "nI"), init_W or glorot_uniform_init)
         self.declare_param("b", "bias", ("nO", "nP"), init_b or zero_init)

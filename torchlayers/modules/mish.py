@@ -1,4 +1,4 @@
-"""Mish: Y = mish(X W^T + b) (Thinc "Mish.v1"), optionally >> LayerNorm >> Dropout."""
+"""Mish: Y = mish(X W^T + b), the ``mish`` node of Thinc's "Mish.v1" (the facade adds LayerNorm/Dropout)."""
 from __future__ import annotations
 
 from typing import Callable, Optional
@@ -10,8 +10,6 @@ from torch import Tensor
 from ..functional.checks import check_floats2d, check_param
 from ..initializers import glorot_uniform_init, zero_init
 from ..model import Model
-from ..registry import registry
-from .activation_chain import with_normalize_dropout
 
 #: Thinc's mish threshold: at and above it, mish(x) = x and the gradient is 1.
 MISH_THRESHOLD = 20.0
@@ -22,12 +20,10 @@ def thinc_mish(Z: Tensor) -> Tensor:
     return torch.where(Z >= 20.0, Z, F.mish(Z))
 
 
-@registry.layers("Mish.v1")
 class Mish(Model):
-    """Dense layer with the mish activation: ``Mish(nO, nI, *, dropout=None, normalize=False)``.
+    """Dense layer with the mish activation: ``Mish(nO, nI, *, init_W=None, init_b=None)``, one node.
 
-    With ``normalize``/``dropout`` the constructor returns Thinc's node tree instead:
-    ``mish>>layernorm``, ``mish>>dropout`` or ``(mish>>layernorm)>>dropout``.
+    Thinc's ``normalize``/``dropout`` options build a tree: ``torchlayers.Mish`` (api.py).
 
     Shape:
         - Input: (B, nI) float
@@ -35,18 +31,8 @@ class Mish(Model):
     Params: ``W`` (nO, nI) = ``weight``, glorot uniform; ``b`` (nO,) = ``bias``, zeros.
     """
 
-    registry_name = "Mish.v1"
-
-    def __new__(cls, nO: Optional[int] = None, nI: Optional[int] = None, *, init_W: Optional[Callable] = None,
-                init_b: Optional[Callable] = None, dropout: Optional[float] = None, normalize: bool = False):
-        layer = super().__new__(cls)
-        if dropout is None and not normalize:
-            return layer
-        layer.__init__(nO, nI, init_W=init_W, init_b=init_b)
-        return with_normalize_dropout(layer, nO, normalize=normalize, dropout=dropout)
-
     def __init__(self, nO: Optional[int] = None, nI: Optional[int] = None, *, init_W: Optional[Callable] = None,
-                 init_b: Optional[Callable] = None, dropout: Optional[float] = None, normalize: bool = False) -> None:
+                 init_b: Optional[Callable] = None) -> None:
         super().__init__("mish", dims={"nO": nO, "nI": nI})
         self.declare_param("W", "weight", ("nO", "nI"), init_W or glorot_uniform_init)
         self.declare_param("b", "bias", ("nO",), init_b or zero_init)

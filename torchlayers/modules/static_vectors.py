@@ -11,8 +11,6 @@ from ..convert import get_width, to_torch
 from ..functional.checks import check_param
 from ..initializers import glorot_uniform_init
 from ..model import Model
-from ..registry import registry
-from .array_getitem import ints_getitem
 from .embed import check_ids_1d, shared_dropout_mask
 
 
@@ -24,21 +22,21 @@ def check_no_negative_ids(layer: str, ids: Tensor) -> None:
         )
 
 
-@registry.layers("StaticVectors.v1")
 class StaticVectors(Model):
     """``Y = V[ids'] W^T`` with a fixed vectors table V and a learned projection W.
 
     Thinc 8.3.14 has no StaticVectors (it moved to spaCy before 8.0.0); this follows the last
     Thinc version (8.0.0rc1) deliberately, because its signature is Thinc's:
-    ``StaticVectors(nO, vectors, *, column=None, dropout=None, init_W=glorot_uniform_init)``.
+    ``StaticVectors(nO, vectors, *, dropout=None, init_W=glorot_uniform_init)`` (the facade,
+    ``torchlayers.StaticVectors``, adds Thinc's ``column``).
 
     - ``vectors`` (rows, nM) is a non-trainable buffer (float32); it is saved with the model
       (Thinc's attr was unserializable). Set it at construction or with ``set_vectors``.
     - dims (Thinc's): ``nM`` = vectors width, ``nV`` = rows + 1, ``nO`` from the constructor or
       the Y sample. Ids >= rows map to row 0 (``ids * (ids < rows)``); negative ids raise
       (Thinc would wrap them); float ids raise.
-    - ``column``: the constructor returns ``chain(ints_getitem((slice(0, None), column)), layer)``
-      named ``"ints-getitem>>static_vectors"``, attrs ``{"column": column}`` on the chain.
+    - ``column`` (facade only): ``chain(ints_getitem((slice(0, None), column)), layer)`` named
+      ``"ints-getitem>>static_vectors"``, attrs ``{"column": column}`` on the chain.
     - dropout: one (nO,) mask shared by all rows, **in training only**. Thinc 8.0.0rc1 applied
       it in inference too (a bug, fixed in spaCy's version); see COMPATIBILITY.md.
     - backprop: gradient for W only (the ids get zeros).
@@ -49,28 +47,12 @@ class StaticVectors(Model):
     Params: ``W`` (nO, nM) = ``weight``, glorot uniform. Buffer: ``vectors`` (rows, nM).
     """
 
-    registry_name = "StaticVectors.v1"
-
-    def __new__(cls, nO: Optional[int] = None, vectors: Any = None, *, column: Optional[int] = None,
-                dropout: Optional[float] = None, init_W: Callable = glorot_uniform_init):
-        layer = super().__new__(cls)
-        if column is None:
-            return layer
-        from ..combinators.chain import chain
-
-        layer.__init__(nO, vectors, dropout=dropout, init_W=init_W)
-        del layer.attrs["column"]
-        model = chain(ints_getitem((slice(0, None), column)), layer)
-        model.set_attr("column", column)
-        return model
-
-    def __init__(self, nO: Optional[int] = None, vectors: Any = None, *, column: Optional[int] = None,
-                 dropout: Optional[float] = None, init_W: Callable = glorot_uniform_init) -> None:
+    def __init__(self, nO: Optional[int] = None, vectors: Any = None, *, dropout: Optional[float] = None, init_W: Callable = glorot_uniform_init) -> None:
         super().__init__("static_vectors", dims={"nM": None, "nV": None, "nO": nO})
         self.dropout_rate: float = 0.0
         if dropout is not None:
             self.set_attr("dropout_rate", float(dropout))
-        self.set_attr("column", column)
+        self.set_attr("column", None)
         self.register_buffer("vectors", None)
         if vectors is not None:
             self.set_vectors(vectors)
