@@ -27,4 +27,6 @@ class Dish(DenseActivation):
     default_init_W = staticmethod(he_normal_init)
 
     def activation(self, Z: Tensor) -> Tensor:
-        return Z * (0.5 * (1.0 + Z * torch.rsqrt(Z * Z + 1.0)))
+        # z / sqrt(1 + z^2) as tanh(asinh(z)): the same value, and a gradient that stays exact
+        # where z^2 over- or (in the derivative's r^3) underflows float32 (|z| > ~1e12).
+        return Z * (0.5 * (1.0 + torch.tanh(torch.asinh(Z))))
