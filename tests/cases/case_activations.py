@@ -80,3 +80,22 @@ CASES = [
     Case("softmax_activation/batch1_c1", lambda: softmax_activation(), lambda: floats(1, 1),
          lambda: ta.softmax_activation(), matmul=False, has_params=False),
 ]
+
+from thinc.api import ParametricAttention_v2 as thinc_pa_v2  # noqa: E402
+
+from torchlayers import Linear, Ragged, chain  # noqa: E402
+from torchlayers.modules.parametric_attention_v2 import ParametricAttention_v2  # noqa: E402
+
+from .samples import ragged  # noqa: E402
+
+CASES += [
+    # ParametricAttention_v2 (Ragged -> Ragged; key_transform is the child, trained through the attention)
+    Case("ParametricAttention_v2", lambda: ParametricAttention_v2(nO=4), lambda: ragged([2, 0, 3], 4),
+         lambda: thinc_pa_v2(nO=4)),
+    Case("ParametricAttention_v2/key_transform", lambda: ParametricAttention_v2(key_transform=Linear(4, 4)),
+         lambda: ragged([3, 1, 0, 2], 4), lambda: thinc_pa_v2(key_transform=ta.Linear(4, 4))),
+    Case("ParametricAttention_v2/inferred_batch1", lambda: ParametricAttention_v2(key_transform=Linear(3)),
+         lambda: ragged([5], 3), lambda: thinc_pa_v2(key_transform=ta.Linear(3))),
+    Case("ParametricAttention_v2/chain_key", lambda: ParametricAttention_v2(key_transform=chain(Linear(4, 6), Linear(6, 4))),
+         lambda: ragged([1, 4, 0, 2], 6), lambda: thinc_pa_v2(key_transform=ta.chain(ta.Linear(4, 6), ta.Linear(6, 4)))),
+]
