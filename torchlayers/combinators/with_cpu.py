@@ -57,16 +57,14 @@ class with_cpu(Model):
     def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> "with_cpu":
         """``.to()``/``.cuda()``/``.double()``...: the output device follows ``fn``; the layer gets
         ``fn``'s dtype change only and stays on the CPU (this node holds no tensors of its own)."""
-        here = torch.device(self.output_device)
-
         def dtype_only(t: Tensor) -> Tensor:
-            dtype = fn(torch.empty(0, dtype=t.dtype, device=here)).dtype
+            dtype = fn(torch.empty(0, dtype=t.dtype)).dtype
             return t if dtype == t.dtype else t.to(dtype=dtype)
 
         if recurse:
             for layer in self.layers:
                 layer._apply(dtype_only)
-        self.output_device = str(fn(torch.empty(0, device=here)).device)
+        self.output_device = str(_target_device(fn, torch.device(self.output_device)))
         return self
 
     def forward(self, X):  # unannotated: TorchScript reads it as Tensor -> Tensor
@@ -88,3 +86,16 @@ class with_cpu(Model):
         self.layers[0]._initialize(to_cpu(X), to_cpu(Y))
         for name in self.dim_names:
             self._dims[name] = self.layers[0].maybe_get_dim(name)
+
+
+def _target_device(fn: Callable[[Tensor], Tensor], here: torch.device) -> torch.device:
+    """Where ``fn`` (a ``Module._apply`` function) sends a tensor that lives on ``here``."""
+    moved = fn(torch.empty(0)).device
+    if moved.type != "cpu":
+        return moved  # .to(cuda/meta), .cuda()
+    if here.type == "cpu":
+        return here
+    try:
+        return fn(torch.empty(0, device=here)).device  # kept (dtype casts) or sent to the CPU
+    except NotImplementedError:  # meta tensors cannot be copied out: fn moves them to the CPU
+        return moved
