@@ -18,6 +18,7 @@ def test_outputs_go_to_the_ops_device_and_the_layer_stays_on_cpu():
     Y = model(X)
     assert Y.device.type == "meta" and Y.shape == (4, 3)
     assert model.layers[0].weight.device.type == "cpu" and model.ops.device.type == "meta"
+    assert model.device.type == "meta"
     ragged = with_cpu(tl.reduce_sum(), "meta")(tl.Ragged(torch.randn(3, 2), torch.tensor([1, 2])))
     assert ragged.device.type == "meta" and ragged.shape == (2, 2)
 

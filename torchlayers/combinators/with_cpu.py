@@ -8,7 +8,7 @@ from torch import Tensor
 from torch.utils._pytree import tree_map
 
 from ..model import Model
-from ..ops import TorchOps, ops_for
+from ..ops import TorchOps
 from ..registry import registry
 from .with_array import check_layer, child_dims
 
@@ -51,8 +51,9 @@ class with_cpu(Model):
         self.output_device = str(device)
 
     @property
-    def ops(self) -> TorchOps:  # Thinc's model.ops: where this node's outputs live
-        return ops_for(torch.device(self.output_device))
+    def device(self) -> torch.device:
+        """Where this node's outputs live (Thinc's ``model.ops``); the Thinc face takes dY there."""
+        return torch.device(self.output_device)
 
     def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> "with_cpu":
         """``.to()``/``.cuda()``/``.double()``...: the output device follows ``fn``; the layer gets
