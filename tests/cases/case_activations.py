@@ -26,16 +26,19 @@ def wide(*shape: int) -> torch.Tensor:
     return torch.randn(*shape) * 8.0
 
 
+ONNX = {"onnx": True}
+
+
 def _dense_rows(name, ours, theirs):
     """Four rows per Dense+activation layer: dims given, inferred at batch 1, wide inputs, and
     Thinc's normalize+dropout tree (through the api creation function)."""
     api_fn = getattr(api, name)
     return [
-        Case(name, lambda: ours(6, 4), lambda: floats(5, 4), lambda: theirs(6, 4), dynamic=batch_dim),
+        Case(name, lambda: ours(6, 4), lambda: floats(5, 4), lambda: theirs(6, 4), dynamic=batch_dim, extra=ONNX),
         Case(f"{name}/batch1_inferred", lambda: ours(), lambda: floats(1, 5), lambda: theirs(),
              Y=lambda: floats(1, 3)),
         Case(f"{name}/wide", lambda: ours(7, 3), lambda: wide(9, 3), lambda: theirs(7, 3), dynamic=batch_dim,
-             notes="pre-activations cross the activation's kinks"),
+             notes="pre-activations cross the activation's kinks", extra=ONNX),
         Case(f"{name}/normalize_dropout", lambda: api_fn(5, 4, normalize=True, dropout=0.0), lambda: floats(3, 4),
              lambda: theirs(5, 4, normalize=True, dropout=0.0), dynamic=batch_dim),
     ]
@@ -55,11 +58,11 @@ CASES = [
          dynamic=batch_dim),
     Case("ClippedLinear/custom", lambda: ClippedLinear(5, 3, slope=0.5, offset=0.25, min_val=-0.5, max_val=1.5),
          lambda: wide(6, 3), lambda: ta.ClippedLinear(5, 3, slope=0.5, offset=0.25, min_val=-0.5, max_val=1.5),
-         dynamic=batch_dim),
+         dynamic=batch_dim, extra=ONNX),
     Case("ClippedLinear/normalize_dropout", lambda: api.ClippedLinear(4, 3, normalize=True, dropout=0.0, max_val=2.0),
          lambda: floats(4, 3), lambda: ta.ClippedLinear(4, 3, normalize=True, dropout=0.0, max_val=2.0),
          dynamic=batch_dim),
-    Case("ReluK", lambda: ReluK(6, 4), lambda: wide(5, 4), lambda: ta.ReluK(6, 4), dynamic=batch_dim),
+    Case("ReluK", lambda: ReluK(6, 4), lambda: wide(5, 4), lambda: ta.ReluK(6, 4), dynamic=batch_dim, extra=ONNX),
     Case("ReluK/k2_inferred", lambda: ReluK(k=2.0), lambda: floats(1, 3), lambda: ta.ReluK(k=2.0),
          Y=lambda: floats(1, 5)),
     Case("ReluK/normalize_dropout", lambda: api.ReluK(5, 4, normalize=True, dropout=0.0, k=3.0), lambda: floats(3, 4),
@@ -68,15 +71,15 @@ CASES = [
     Case("Sigmoid", lambda: Sigmoid(6, 4, init_W=ta.glorot_uniform_init), lambda: floats(5, 4),
          lambda: ta.Sigmoid(6, 4), dynamic=batch_dim),
     Case("Sigmoid/wide", lambda: Sigmoid(3, 2, init_W=ta.glorot_uniform_init), lambda: wide(6, 2) * 4.0,
-         lambda: ta.Sigmoid(3, 2), dynamic=batch_dim, notes="pre-activations beyond Thinc's +-20 clip"),
+         lambda: ta.Sigmoid(3, 2), dynamic=batch_dim, extra=ONNX, notes="pre-activations beyond Thinc's +-20 clip"),
     Case("Sigmoid/zero_init_batch1", lambda: Sigmoid(), lambda: floats(1, 3), lambda: ta.Sigmoid(),
          Y=lambda: floats(1, 2)),
     Case("sigmoid_activation", lambda: sigmoid_activation(), lambda: wide(4, 3) * 4.0,
-         lambda: ta.sigmoid_activation(), matmul=False, has_params=False, dynamic=batch_dim),
+         lambda: ta.sigmoid_activation(), matmul=False, has_params=False, dynamic=batch_dim, extra=ONNX),
     Case("sigmoid_activation/3d", lambda: sigmoid_activation(), lambda: floats(2, 3, 4),
          lambda: ta.sigmoid_activation(), matmul=False, has_params=False),
     Case("softmax_activation", lambda: softmax_activation(), lambda: floats(5, 4) * 3.0,
-         lambda: ta.softmax_activation(), matmul=False, has_params=False, dynamic=batch_dim),
+         lambda: ta.softmax_activation(), matmul=False, has_params=False, dynamic=batch_dim, extra=ONNX),
     Case("softmax_activation/batch1_c1", lambda: softmax_activation(), lambda: floats(1, 1),
          lambda: ta.softmax_activation(), matmul=False, has_params=False),
 ]
