@@ -1,24 +1,28 @@
 """Case rows for Thinc's Dense+activation layers (Gelu, Swish, HardSwish, HardSwishMobilenet, Dish,
 ClippedLinear, HardSigmoid, HardTanh, ReluK, Sigmoid) and the parameterless sigmoid_activation and
-softmax_activation. Tree-building options (normalize/dropout) go through ``torchlayers.api_activations``."""
+softmax_activation, and ParametricAttention_v2. Tree-building options (normalize/dropout) go through
+``torchlayers.api_activations``."""
 from __future__ import annotations
 
 import thinc.api as ta
 import torch
+from thinc.api import ParametricAttention_v2 as thinc_pa_v2
 
+from torchlayers import Linear, chain
 from torchlayers import api_activations as api
 from torchlayers.modules.clipped_linear import ClippedLinear, HardSigmoid, HardTanh, ReluK
 from torchlayers.modules.dish import Dish
 from torchlayers.modules.gelu import Gelu
 from torchlayers.modules.hard_swish import HardSwish
 from torchlayers.modules.hard_swish_mobilenet import HardSwishMobilenet
+from torchlayers.modules.parametric_attention_v2 import ParametricAttention_v2
 from torchlayers.modules.sigmoid import Sigmoid
 from torchlayers.modules.sigmoid_activation import sigmoid_activation
 from torchlayers.modules.softmax_activation import softmax_activation
 from torchlayers.modules.swish import Swish
 
 from . import Case
-from .samples import batch_dim, floats
+from .samples import batch_dim, floats, ragged
 
 
 def wide(*shape: int) -> torch.Tensor:
@@ -83,13 +87,6 @@ CASES = [
     Case("softmax_activation/batch1_c1", lambda: softmax_activation(), lambda: floats(1, 1),
          lambda: ta.softmax_activation(), matmul=False, has_params=False),
 ]
-
-from thinc.api import ParametricAttention_v2 as thinc_pa_v2  # noqa: E402
-
-from torchlayers import Linear, Ragged, chain  # noqa: E402
-from torchlayers.modules.parametric_attention_v2 import ParametricAttention_v2  # noqa: E402
-
-from .samples import ragged  # noqa: E402
 
 CASES += [
     # ParametricAttention_v2 (Ragged -> Ragged; key_transform is the child, trained through the attention)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any, Optional, Tuple
 
 import numpy
-import torch
 from torch import Tensor
 
 from ..convert import to_torch
