@@ -1,0 +1,153 @@
+"""Mark a layer's forward, backprop and init as named intervals for profilers (the mechanism
+under ``with_nvtx_range`` and ``with_signpost_interval``).
+
+Like ``with_debug`` (and Thinc), the layer itself is changed and returned: its class becomes a
+subclass whose ``forward`` and ``_initialize`` run inside the intervals, so names, the node
+tree and serialization are untouched.
+
+- forward: ``"<name> forward"`` around ``forward``, on both faces.
+- backprop: ``"<name> backprop"`` opens when the gradient reaches the layer's outputs (an
+  identity autograd node on them) and closes when it has reached the layer's float inputs
+  (an identity node on those). When no input takes a gradient (integer ids, torch-face inputs
+  without ``requires_grad``) there is no end to observe, and the interval closes as it opens.
+- init (only where the wrapper asks): ``"<name> init"`` around ``_initialize``.
+
+Compiled, exported and traced runs skip the intervals (profiler calls are host side effects);
+TorchScript cannot compile the wrapped ``forward`` (a Python-level subclass).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, ContextManager, Dict, List, NamedTuple, Optional
+
+import torch
+from torch import Tensor
+from torch.utils._pytree import tree_flatten, tree_unflatten
+
+from ..kernels.triton_support import is_tracing
+from ..model import Model
+from .with_array import check_layer
+
+#: label -> a context manager spanning the interval
+Interval = Callable[[str], ContextManager[Any]]
+
+
+class _Phases(NamedTuple):
+    name: str
+    forward: Interval
+    backprop: Interval
+    init: Optional[Interval]
+
+
+_CLASSES: Dict[type, type] = {}
+
+
+def mark_phases(wrapper: str, layer: Model, name: Optional[str], *, forward: Interval, backprop: Interval,
+                init: Optional[Interval] = None) -> Model:
+    """Make ``layer`` run its phases inside the given intervals and return it (wrapping twice nests
+    the later wrapper outside the earlier one)."""
+    check_layer(wrapper, layer)
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"{wrapper}: name must be a string or None, got {type(name).__name__}")
+    phases = _Phases(layer.name if name is None else name, forward, backprop, init)
+    existing: List[_Phases] = list(getattr(layer, "_phase_intervals", []))
+    layer.__class__ = _phase_class(type(layer))
+    layer._phase_intervals = [*existing, phases]
+    return layer
+
+
+def _phase_class(cls: type) -> type:
+    if getattr(cls, "_phase_base", None) is not None:
+        return cls
+    if cls not in _CLASSES:
+        namespace = {
+            "_phase_base": cls,
+            "forward": _phase_forward,
+            "_initialize": _phase_initialize,
+            "__module__": cls.__module__,
+            "__qualname__": cls.__qualname__,
+            "__doc__": cls.__doc__,
+        }
+        _CLASSES[cls] = type(cls.__name__, (cls,), namespace)
+    return _CLASSES[cls]
+
+
+def _phase_initialize(self: Model, X: Any, Y: Any) -> None:
+    run = lambda: type(self)._phase_base._initialize(self, X, Y)  # noqa: E731
+    for phases in self._phase_intervals:
+        if phases.init is not None:
+            run = _inside(phases.init(f"{phases.name} init"), run)
+    run()
+
+
+def _inside(interval: ContextManager[Any], fn: Callable[[], Any]) -> Callable[[], Any]:
+    def run() -> Any:
+        with interval:
+            return fn()
+
+    return run
+
+
+def _phase_forward(self: Model, X: Any) -> Any:
+    base = type(self)._phase_base.forward
+    if torch.jit.is_scripting() or is_tracing(*[t for t in tree_flatten(X)[0] if isinstance(t, Tensor)]):
+        return base(self, X)
+    track = torch.is_grad_enabled()
+    spans: List[_Span] = []
+    if track:
+        spans = [_Span(phases.backprop, f"{phases.name} backprop") for phases in self._phase_intervals]
+        X, hooked = _mark(X, lambda: [span.end() for span in spans])  # innermost wrapper closes first
+        if not hooked:  # no input takes a gradient: nothing marks the end
+            for span in spans:
+                span.instant = True
+    run = lambda: base(self, X)  # noqa: E731
+    for phases in self._phase_intervals:
+        run = _inside(phases.forward(f"{phases.name} forward"), run)
+    Y = run()
+    if not track:
+        return Y
+    return _mark(Y, lambda: [span.start() for span in reversed(spans)])[0]  # outermost opens first
+
+
+class _Span:
+    """One backprop interval, opened by the output node and closed by the input node."""
+
+    def __init__(self, interval: Interval, label: str, instant: bool = False) -> None:
+        self.interval, self.label, self.instant = interval, label, instant
+        self.open: List[ContextManager[Any]] = []
+
+    def start(self) -> None:
+        cm = self.interval(self.label)
+        cm.__enter__()
+        if self.instant:
+            cm.__exit__(None, None, None)
+        else:
+            self.open.append(cm)
+
+    def end(self) -> None:
+        if self.open:
+            self.open.pop().__exit__(None, None, None)
+
+
+class _Marker(torch.autograd.Function):
+    """Identity on tensors; its backward calls ``on_backward`` (once per backward pass)."""
+
+    @staticmethod
+    def forward(ctx: Any, on_backward: Callable[[], None], *tensors: Tensor) -> Any:
+        ctx.on_backward = on_backward
+        return tuple(t.view_as(t) for t in tensors)
+
+    @staticmethod
+    def backward(ctx: Any, *grads: Tensor) -> Any:
+        ctx.on_backward()
+        return (None, *grads)
+
+
+def _mark(tree: Any, on_backward: Callable[[], None]) -> Any:
+    leaves, spec = tree_flatten(tree)
+    tracked = [i for i, t in enumerate(leaves) if isinstance(t, Tensor) and t.requires_grad]
+    if not tracked:
+        return tree, False
+    outs = _Marker.apply(on_backward, *[leaves[i] for i in tracked])
+    for i, out in zip(tracked, outs):
+        leaves[i] = out
+    return tree_unflatten(leaves, spec), True

@@ -1,0 +1,68 @@
+"""premap_ids: map integer ids through an int -> int table, as a preprocess before embeddings (Thinc "premap_ids.v1")."""
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+import torch
+from torch import Tensor
+
+from ..functional.checks import check_ids
+from ..model import Model
+from ..registry import registry
+
+
+@registry.layers("premap_ids.v1")
+class premap_ids(Model):
+    """``Y[i] = mapping_table.get(X[i], default)`` as an (N, 1) int32 tensor; ``column`` picks ``X[:, column]``.
+
+    Unlike ``remap_ids`` this is a tensor op: the table is held as sorted key/value buffers
+    (``keys``, ``values``, int64) and looked up with ``searchsorted``, so it runs on any device
+    and compiles, exports and scripts. ``attrs["mapping_table"]`` is the dict it was built from
+    (changing it later does not change the buffers; build a new layer instead).
+
+    Shape:
+        - Input: (N,) integer ids, or (N, C) with ``column`` set
+        - Output: (N, 1) int32
+    """
+
+    registry_name = "premap_ids.v1"
+
+    def __init__(self, mapping_table: Mapping[int, int], default: int = 0, *, column: Optional[int] = None) -> None:
+        for k, v in mapping_table.items():
+            if not (isinstance(k, int) and isinstance(v, int)):
+                raise ValueError(
+                    "premap_ids: mapping_table has to be of type Mapping[int, int], "
+                    f"but found {k!r}, {type(k)} and {v!r}, {type(v)}"
+                )
+        super().__init__("premap_ids", attrs={"mapping_table": dict(mapping_table), "default": int(default),
+                                              "column": column})
+        items = sorted(mapping_table.items())
+        self.register_buffer("keys", torch.tensor([k for k, _ in items], dtype=torch.int64))
+        self.register_buffer("values", torch.tensor([v for _, v in items], dtype=torch.int64))
+
+    def _initialize(self, X: Any, Y: Any) -> None:
+        return None
+
+    def forward(self, inputs: Tensor) -> Tensor:
+        if not torch.jit.is_scripting():
+            if not isinstance(inputs, Tensor):
+                raise TypeError(f"{self.name}: expected an integer tensor of ids, got {type(inputs).__name__}")
+        check_ids(self.name, inputs)
+        column = self.column
+        if column is not None:
+            if inputs.dim() != 2:
+                raise ValueError(f"{self.name}: column={column} needs a 2-D (N, C) input, got shape {list(inputs.shape)}")
+            if not -inputs.shape[1] <= column < inputs.shape[1]:
+                raise IndexError(f"{self.name}: column={column} is out of range for an input with {inputs.shape[1]} columns")
+            inputs = inputs[:, column]
+        elif inputs.dim() != 1:
+            raise ValueError(
+                f"{self.name}: expected ids of shape (N,), got shape {list(inputs.shape)}; pass column= to read one column"
+            )
+        ids = inputs.to(torch.int64).contiguous()
+        if self.keys.shape[0] == 0:
+            return torch.full((ids.shape[0], 1), self.default, dtype=torch.int32, device=ids.device)
+        pos = torch.searchsorted(self.keys, ids).clamp(max=self.keys.shape[0] - 1)
+        found = self.keys.index_select(0, pos) == ids
+        out = torch.where(found, self.values.index_select(0, pos), torch.full_like(ids, self.default))
+        return out.to(torch.int32).reshape(-1, 1)
