@@ -17,7 +17,7 @@ from ..kernels.triton_support import eager_cpu
 from ..model import Model
 from ..registry import registry
 from .array_getitem import ints_getitem
-from .embed import check_ids_1d, shared_dropout_mask
+from .embed import ids_1d, shared_dropout_mask
 
 
 
@@ -77,7 +77,7 @@ class HashEmbed(Model):
 
     def forward(self, ids: Tensor) -> Tensor:
         E = check_param(self.name, self.weight, "E")
-        check_ids_1d(self.name, ids)
+        ids = ids_1d(self.name, ids)
         seed = self.seed
         if seed < 0 or seed >= 4294967296:
             raise OverflowError(f"{self.name}: attr seed must fit a uint32, i.e. be in [0, 2**32), got {seed}")
