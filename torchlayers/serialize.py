@@ -4,7 +4,7 @@ Layout (a standard safetensors file): an 8-byte little-endian header length, the
 (tensor entries ``{"dtype", "shape", "data_offsets"}`` and ``"__metadata__"``), then the
 tensor bytes. ``__metadata__["torchlayers"]`` holds JSON:
 ``{"format": 2, "root", "nodes": [{"index", "name", "class", "dims", "attrs"}], "aliases",
-"checksum": "sha256:<hex of the tensor bytes>"}``. Nodes are in ``walk()`` (BFS) order. Tied
+"checksum": "sha256:<hex>"}``; the checksum covers the header's meaning and the tensor bytes. Nodes are in ``walk()`` (BFS) order. Tied
 tensors are stored once; ``aliases`` maps every other name to the stored one.
 
 Loading validates the whole file before touching the model: the byte layout (every tensor
@@ -89,11 +89,27 @@ def write_file(tensors: Dict[str, Tensor], meta: Dict[str, Any]) -> bytes:
         entries[name] = {"dtype": _CODES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
         chunks.append(raw)
         offset += len(raw)
-    body = b"".join(chunks)
-    meta = dict(meta, checksum="sha256:" + hashlib.sha256(body).hexdigest())
+    return pack_file(meta, entries, b"".join(chunks))
+
+
+def pack_file(meta: Dict[str, Any], entries: Dict[str, Any], body: bytes) -> bytes:
+    """Assemble a file from its torchlayers ``meta`` (a ``checksum`` field is replaced), its
+    safetensors tensor ``entries`` and the tensor bytes; nothing is validated."""
+    meta = {k: v for k, v in meta.items() if k != "checksum"}
+    meta["checksum"] = checksum(meta, entries, body)
     header = json.dumps({"__metadata__": {"torchlayers": json.dumps(meta)}, **entries}, separators=(",", ":")).encode()
     header += b" " * (-len(header) % 8)
     return struct.pack("<Q", len(header)) + header + body
+
+
+def checksum(meta: Dict[str, Any], entries: Dict[str, Any], body: Any) -> str:
+    """``"sha256:<hex>"`` over the header's meaning (the torchlayers meta without its checksum,
+    the tensor entries) and the tensor bytes: a flipped bit anywhere is detected."""
+    h = hashlib.sha256()
+    h.update(json.dumps({k: v for k, v in meta.items() if k != "checksum"}, sort_keys=True, separators=(",", ":")).encode())
+    h.update(json.dumps(entries, sort_keys=True, separators=(",", ":")).encode())
+    h.update(body)
+    return "sha256:" + h.hexdigest()
 
 
 # ---------------------------------------------------------------------------------- reading
@@ -162,10 +178,11 @@ def parse_file(data: Any, model: str = _FILE) -> ParsedFile:
     body = view[8 + n :]
     entries = _parse_entries(model, header, len(body))
     meta = _parse_meta(model, header)
-    digest = "sha256:" + hashlib.sha256(body).hexdigest()
+    digest = checksum(meta, {k: v for k, v in header.items() if k != "__metadata__"}, body)
     if meta["checksum"] != digest:
-        _fail(model, "tensor bytes", f"checksum mismatch: the header expects {meta['checksum'][:23]}..., the "
-              f"{len(body)} tensor bytes hash to {digest[:23]}...; the file is corrupted (a flipped bit or a bad copy)")
+        _fail(model, "header.checksum", f"checksum mismatch: expected {meta['checksum'][:23]}... (written by "
+              f"to_bytes), got {digest[:23]}... for this header and its {len(body)} tensor bytes; the file is "
+              "corrupted (a flipped bit or a bad copy)")
     for alias, target in meta["aliases"].items():
         if target not in entries:
             _fail(model, f"header.aliases[{alias!r}]", f"expected the name of a stored tensor, got {target!r}")
@@ -232,6 +249,8 @@ def _parse_meta(model: str, header: Dict[str, Any]) -> Dict[str, Any]:
     if meta["format"] != FORMAT:
         _fail(model, "header.format", f"unsupported file format: expected {FORMAT}, got {meta['format']}; "
               "re-save the model with this torchlayers version")
+    if meta["nodes"] and isinstance(meta["nodes"][0], dict) and meta["nodes"][0].get("name") != meta["root"]:
+        _fail(model, "header.root", f"expected the first node's name {meta['nodes'][0].get('name')!r:.60}, got {meta['root']!r:.60}")
     if not meta["checksum"].startswith("sha256:"):
         _fail(model, "header.checksum", f"expected 'sha256:<hex>', got {meta['checksum']!r:.60}")
     for alias, target in meta["aliases"].items():

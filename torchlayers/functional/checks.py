@@ -97,33 +97,44 @@ def check_same_shape(layer: str, field: str, expected: Tensor, got: Tensor) -> N
         raise ValueError(f"{layer}: expected {field} of shape {list(expected.shape)}, got {list(got.shape)}")
 
 
-_INPUT_KIND: Dict[type, str] = {}
+_FLOATS_INPUT: Dict[type, str] = {}
+_SEQUENCES = ("Ragged", "Padded")
 
 
-def input_kind(cls: type) -> str:
-    """What ``cls.forward`` takes, from its annotation: ``"floats"`` for ``X: Tensor``,
-    ``"ids"`` for ``ids: Tensor``, ``""`` for anything else (Ragged, lists, unannotated)."""
-    known = _INPUT_KIND.get(cls)
+def float_input(cls: type) -> str:
+    """How ``cls.forward`` takes float data, from its annotation: ``"X"`` for ``X: Tensor``,
+    ``"data"`` for a ``Ragged``/``Padded``, ``""`` otherwise (``ids: Tensor``, lists, unannotated)."""
+    known = _FLOATS_INPUT.get(cls)
     if known is None:
         params = list(inspect.signature(cls.forward).parameters.values())[1:2]
         note = params[0].annotation if params else None
-        tensor = note is Tensor or note in ("Tensor", "torch.Tensor")
-        known = _INPUT_KIND[cls] = ("ids" if params[0].name == "ids" else "floats") if tensor else ""
+        note = getattr(note, "__name__", note)
+        if params and params[0].name == "X" and note in ("Tensor", "torch.Tensor"):
+            known = "X"
+        elif note in _SEQUENCES:
+            known = "data"
+        else:
+            known = ""
+        _FLOATS_INPUT[cls] = known
     return known
 
 
 def check_call_input(model: Any, X: Any) -> None:
-    """The base's one eager input check, before ``forward`` (torch face) or after numpy->torch
-    conversion (Thinc face): a layer whose ``forward`` takes a ``Tensor`` gets a tensor, and a
-    floating X has the dtype of the layer's floating parameters. Not run while compiling,
-    exporting or scripting (those see ``forward`` only)."""
-    kind = input_kind(type(model))
+    """The base's one eager input check, before ``forward`` (torch face) and after numpy->torch
+    conversion (Thinc face): float data given to a layer whose ``forward`` takes ``X: Tensor``,
+    a ``Ragged`` or a ``Padded`` must have the dtype of the layer's floating parameters (torch
+    would raise ``mat1 and mat2 must have the same dtype`` without naming the layer). Layers
+    without parameters and other inputs pass; ``forward``'s own checks name non-tensors. Not
+    run while compiling, exporting or scripting (those see ``forward`` only)."""
+    kind = float_input(type(model))
     if not kind:
         return
-    if not isinstance(X, Tensor):
-        _not_a_tensor(model.name, "X" if kind == "floats" else "ids", "", X)
-    if kind == "floats" and X.is_floating_point():
-        for p in model.parameters():
-            if p.is_floating_point():
-                check_dtype(model.name, "X", X, p.dtype)
-            break
+    field = "X"
+    if kind == "data":
+        X, field = getattr(X, "data", None), f"{type(X).__name__} data"
+    if not isinstance(X, Tensor) or not X.is_floating_point():
+        return
+    for p in model.parameters():
+        if p.is_floating_point():
+            check_dtype(model.name, field, X, p.dtype)
+        return
