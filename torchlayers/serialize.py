@@ -249,8 +249,6 @@ def _parse_meta(model: str, header: Dict[str, Any]) -> Dict[str, Any]:
     if meta["format"] != FORMAT:
         _fail(model, "header.format", f"unsupported file format: expected {FORMAT}, got {meta['format']}; "
               "re-save the model with this torchlayers version")
-    if meta["nodes"] and isinstance(meta["nodes"][0], dict) and meta["nodes"][0].get("name") != meta["root"]:
-        _fail(model, "header.root", f"expected the first node's name {meta['nodes'][0].get('name')!r:.60}, got {meta['root']!r:.60}")
     if not meta["checksum"].startswith("sha256:"):
         _fail(model, "header.checksum", f"expected 'sha256:<hex>', got {meta['checksum']!r:.60}")
     for alias, target in meta["aliases"].items():
@@ -270,6 +268,8 @@ def _parse_meta(model: str, header: Dict[str, Any]) -> Dict[str, Any]:
         for dim, value in node["dims"].items():
             if value is not None and not _is_count(value):
                 _fail(model, f"{part}.dims[{dim!r}]", f"expected a non-negative int (at most 2**62) or null, got {value!r:.60}")
+    if meta["nodes"] and meta["nodes"][0]["name"] != meta["root"]:
+        _fail(model, "header.root", f"expected the first node's name {meta['nodes'][0]['name']!r:.60}, got {meta['root']!r:.60}")
     return meta
 
 
