@@ -439,7 +439,7 @@ def _apply(model: "Model", plan: _Plan, tensors: Dict[str, Tensor]) -> None:
             for node, attr, shape, dtype in plan.allocate:
                 node._store_param(attr, torch.empty(shape, dtype=dtype))
         model.load_state_dict(tensors, strict=True)
-    except BaseException:
+    except BaseException as e:
         for node, attr, _, _ in plan.allocate:
             setattr(node, attr, None)
         with torch.no_grad():
@@ -451,4 +451,7 @@ def _apply(model: "Model", plan: _Plan, tensors: Dict[str, Tensor]) -> None:
         for node, dims in old_dims:
             node._dims.clear()
             node._dims.update(dims)
+        if isinstance(e, Exception):
+            raise ModelFileError(model.name, "tensors", f"loading failed and was rolled back (the model is unchanged): "
+                                 f"{type(e).__name__}: {e}") from e
         raise

@@ -383,13 +383,13 @@ def _flips() -> List[Hostile]:
     for pos, bit in [(0, 0), (0, 7), (3, 2), (7, 7)]:
         out.append(Hostile("flipped-bit", f"prefix-{pos}-{bit}", lambda d, p=pos, b=bit: flip(d, p, b), ModelFileError,
                            ("cannot load model file", ANY_PART), loaders=("fresh", "trained", "read_header")))
-    for frac in (0.02, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.98):
+    for frac in (0.02, 0.2, 0.4, 0.6, 0.8, 0.98):
         for bit in (0, 5):
             out.append(Hostile("flipped-bit", f"header-{frac}-{bit}",
                                lambda d, f=frac, b=bit: flip(d, 8 + int(split(d)[0] * f), b), ModelFileError,
                                ("cannot load model file", ANY_PART), loaders=("fresh", "trained")))
-    for frac in (0.0, 0.25, 0.5, 0.75, 0.999):
-        for bit in (0, 3, 7):
+    for frac in (0.0, 0.5, 0.999):
+        for bit in (0, 7):
             out.append(Hostile("flipped-bit", f"tensor-bytes-{frac}-{bit}",
                                lambda d, f=frac, b=bit: flip(d, 8 + split(d)[0] + int(len(split(d)[3]) * f), b),
                                ModelFileError, ("header.checksum", "checksum mismatch", "corrupted"),
