@@ -223,3 +223,21 @@ def test_files_are_standard_safetensors():
 def test_state_dict_uses_torch_names():
     model = chain(Linear(3, 2), LayerNorm(3), Dropout(0.1))
     assert list(model.state_dict()) == ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"]
+
+
+def test_a_valid_file_whose_length_prefix_looks_like_a_pickle_loads():
+    """A header length of 0x0280 starts the file with 80 02, a pickle's protocol-2 opcode:
+    only a prefix that does not lead to a JSON header is called a pickle."""
+    model = Linear(3, 2)
+    data = model.to_bytes()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + n])
+    meta = json.loads(header.pop("__metadata__")["torchlayers"])
+    for pad in range(0, 640):
+        forged = pack_file(dict(meta, note="x" * pad), header, data[8 + n :])
+        if forged[:2] == b"\x80\x02":
+            break
+    assert forged[:2] == b"\x80\x02"
+    assert read_header(forged)["note"] == "x" * pad
+    fresh = Linear().from_bytes(forged)
+    assert torch.equal(fresh.get_param("W"), model.get_param("W"))

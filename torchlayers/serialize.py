@@ -156,12 +156,12 @@ def parse_file(data: Any, model: str = _FILE) -> ParsedFile:
     """Validate the byte layout, the header fields and the checksum (no model needed)."""
     view = _check_bytes(model, data)
     foreign = _foreign_kind(view)
-    if foreign:
-        _fail(model, "length prefix", f"not a torchlayers model file: this is {foreign}")
     if len(view) < 8:
         _fail(model, "length prefix", f"not a torchlayers model file: {len(view)} bytes, too short to hold the "
               "8-byte header length (truncated file?)")
     (n,) = struct.unpack("<Q", bytes(view[:8]))
+    if foreign and (n > len(view) - 8 or bytes(view[8:9]) != b"{"):  # a valid prefix can look like a pickle's
+        _fail(model, "length prefix", f"not a torchlayers model file: this is {foreign}")
     if n > MAX_HEADER_BYTES:
         _fail(model, "length prefix", f"not a torchlayers model file: claims a {n}-byte header, expected at most "
               f"{MAX_HEADER_BYTES} (no safetensors header; pickled or foreign files are never loaded)")
@@ -391,15 +391,15 @@ def _check_tensors(model: "Model", parsed: ParsedFile, planned_dims: Dict[int, D
         for pname, spec in node._param_specs.items():
             if getattr(node, spec.attr) is not None:
                 continue
-            shape = tuple(d if isinstance(d, int) else dims.get(d) for d in spec.shape)
+            shape = _planned_shape(node, pname, spec, dims)
             for prefix in prefixes.get(id(node), []):
-                if None in shape:
+                if shape is None:
                     unset = [d for d in spec.shape if isinstance(d, str) and dims.get(d) is None]
                     unslotted[prefix + spec.attr] = f"the header leaves {node.name}'s dims {unset} unset"
                 else:
                     expected[prefix + spec.attr] = (shape, torch.get_default_dtype(), f" (from the header's dims of {node.name})")
-            if None not in shape:
-                plan.allocate.append((node, spec.attr, shape, torch.get_default_dtype()))  # type: ignore[arg-type]
+            if shape is not None:
+                plan.allocate.append((node, spec.attr, shape, torch.get_default_dtype()))
     stored = dict(parsed.entries)
     for alias, target in parsed.meta["aliases"].items():
         stored[alias] = parsed.entries[target]
@@ -419,6 +419,17 @@ def _check_tensors(model: "Model", parsed: ParsedFile, planned_dims: Dict[int, D
         if got_shape != shape or got_dtype != dtype:
             _fail(name, f"tensor {key!r}", f"cannot load parameter {key!r}: expected shape {shape} {dtype}{why}, "
                   f"got {got_shape} {got_dtype}")
+
+
+def _planned_shape(node: "Model", name: str, spec: Any, dims: Dict[str, Optional[int]]) -> Optional[Tuple[int, ...]]:
+    """The layer's own ``_param_shape`` (layers may override it) under the planned dims; the
+    node's dims dict is swapped for the call and put back, never edited."""
+    current = node._dims
+    node._dims = dims
+    try:
+        return node._param_shape(name, spec, strict=False)
+    finally:
+        node._dims = current
 
 
 def _apply(model: "Model", plan: _Plan, tensors: Dict[str, Tensor]) -> None:
