@@ -83,6 +83,15 @@ def check_floats2d(layer: str, X: Tensor, nI: int) -> None:
         raise TypeError(f"{layer}: expected a floating point X, got dtype {X.dtype}; cast ids with .float() only if they are features")
 
 
+def check_floats(layer: str, X: Tensor) -> None:
+    """X must be a floating point tensor of any shape (elementwise layers such as Logistic)."""
+    if not torch.jit.is_scripting():
+        if not isinstance(X, Tensor):
+            _not_a_tensor(layer, "X", "of floats", X)
+    if not X.is_floating_point():
+        raise TypeError(f"{layer}: expected a floating point X, got dtype {X.dtype}; cast with .float()")
+
+
 def check_ids(layer: str, ids: Tensor) -> None:
     """ids must be an integer tensor."""
     if not torch.jit.is_scripting():
