@@ -55,6 +55,7 @@ import torch
 from torch import Tensor
 
 from .._tracing import is_tracing, values_readable
+from .lengths import check_lengths_cover, covering_lengths
 from .triton_support import block_size, cdiv, identity, kernel_op, triton_available, triton_kernels, use_triton
 
 __all__ = [
@@ -94,35 +95,6 @@ def _check_grad(where: str, dY: Tensor, B: int, N: int) -> None:
         raise ValueError(f"{where}: expected dY with B={B} rows (one per sequence), got shape {list(dY.shape)}")
     if N < 0:
         raise ValueError(f"{where}: expected N >= 0 data rows, got N={N}")
-
-
-def check_lengths_cover(where: str, lengths: Tensor, N: int) -> None:
-    """The lengths must be non-negative and sum to the N data rows (what a Ragged guarantees,
-    re-checked by the ops: ``Ragged`` can be bypassed, and the ops take plain tensors).
-
-    - lengths on the CPU, eager: checked here, a ``ValueError`` naming the fault;
-    - lengths on the CPU, traced (torch.compile): a ``torch._assert_async`` in the graph (a
-      ``RuntimeError`` with this message when it fails; no host read while tracing);
-    - lengths on a GPU: unchecked (the check would sync with the host), the documented fast
-      path: every kernel and reference clamps each sequence to the N rows, so bad lengths give
-      unspecified rows, never an out-of-bounds access.
-    """
-    if lengths.device.type != "cpu":
-        return
-    if is_tracing(lengths):
-        ok = (lengths >= 0).all() & (lengths.sum() == N)
-        torch._assert_async(ok, f"{where}: expected non-negative lengths summing to the N data rows")
-        return
-    if lengths.numel():
-        lo = int(lengths.min())
-        if lo < 0:
-            i = int((lengths < 0).nonzero()[0, 0])
-            raise ValueError(f"{where}: expected non-negative lengths, got {lo} for sequence {i}; "
-                             f"build the input with Ragged(data, lengths), which checks them")
-    total = int(lengths.sum()) if lengths.numel() else 0
-    if total != N:
-        raise ValueError(f"{where}: expected lengths summing to the N={N} data rows, got sum(lengths)={total}; "
-                         f"build the input with Ragged(data, lengths), which checks them")
 
 
 def check_ragged_reduce_input(layer: str, X: Any) -> None:
@@ -178,18 +150,6 @@ def _acc(dtype: torch.dtype) -> torch.dtype:
     return torch.float32 if dtype in _HALF else dtype
 
 
-def _lengths64(lengths: Tensor, device: torch.device, N: int) -> Tensor:
-    """int64 lengths on ``device``. Off the CPU (unchecked, see ``check_lengths_cover``) they are
-    made to cover exactly the N rows (negative ones count 0, the spans are cut at N, the last
-    sequence takes any rows left), so that the index ops below stay in bounds whatever came."""
-    L = lengths.to(device=device, dtype=torch.int64)
-    if L.device.type == "cpu" or L.shape[0] == 0:
-        return L
-    ends = torch.cumsum(L.clamp(min=0), 0).clamp(max=N)
-    ends[-1:] = N
-    return torch.diff(ends, prepend=ends.new_zeros(1))
-
-
 def _offsets(L: Tensor) -> Tensor:
     return torch.cumsum(L, 0) - L
 
@@ -207,7 +167,7 @@ def _segment_reduce(data: Tensor, lengths: Tensor, mode: int) -> Tensor:
     N, nO = data.shape
     if B == 0 or nO == 0:
         return data.new_zeros((B, nO))
-    L = _lengths64(lengths, data.device, N)
+    L = covering_lengths(lengths, data.device, N)
     if N == 0:
         return data.new_zeros((B, nO))
     out, _ = _bag(data.to(acc), L, mode)
@@ -266,7 +226,7 @@ def ragged_max_reference(data: Tensor, lengths: Tensor, with_argmax: bool = True
     which = torch.full((B, nO if with_argmax else 0), -1, dtype=torch.int64, device=data.device)
     if B == 0 or nO == 0 or N == 0:
         return data.new_zeros((B, nO)), which
-    L = _lengths64(lengths, data.device, N)
+    L = covering_lengths(lengths, data.device, N)
     x = data.to(acc)
     if not with_argmax:
         return _max_values(x, L).to(data.dtype), which
@@ -282,14 +242,14 @@ def ragged_sum_backward_reference(dY: Tensor, lengths: Tensor, N: int) -> Tensor
     """(B, nO) dY -> (N, nO) dX: ``dY[b]`` on every row of sequence b."""
     if lengths.shape[0] == 0:
         return dY.new_zeros((N, dY.shape[1]))
-    return torch.repeat_interleave(dY, _lengths64(lengths, dY.device, N), dim=0, output_size=N)
+    return torch.repeat_interleave(dY, covering_lengths(lengths, dY.device, N), dim=0, output_size=N)
 
 
 def ragged_mean_backward_reference(dY: Tensor, lengths: Tensor, N: int) -> Tensor:
     """(B, nO) dY -> (N, nO) dX: ``dY[b] / lengths[b]`` on every row of sequence b."""
     if lengths.shape[0] == 0:
         return dY.new_zeros((N, dY.shape[1]))
-    L = _lengths64(lengths, dY.device, N)
+    L = covering_lengths(lengths, dY.device, N)
     acc = _acc(dY.dtype)
     scaled = (dY.to(acc) / L.clamp(min=1).to(acc)[:, None]).to(dY.dtype)
     return torch.repeat_interleave(scaled, L, dim=0, output_size=N)

@@ -41,6 +41,7 @@ import torch
 from torch import Tensor
 
 from .._tracing import is_tracing
+from .lengths import check_lengths_cover, covering_lengths
 from .murmur3_x86 import murmur3_x86_32_keys
 from .triton_support import block_size, cdiv, identity, kernel_op, triton_available, triton_kernels, use_triton
 
@@ -70,6 +71,7 @@ def check_sparse_linear_inputs(where: str, keys: Tensor, values: Tensor, lengths
     if values.shape[0] != keys.shape[0]:
         raise ValueError(f"{where}: expected values of shape (N={keys.shape[0]},) like keys, got {list(values.shape)}")
     if is_tracing(keys, values, lengths):
+        check_lengths_cover(where, lengths, keys.shape[0], rows="keys")  # traced: torch._assert_async
         return
     if lengths.numel():
         lo = int(lengths.min())
@@ -102,9 +104,11 @@ def sparse_linear_slots(keys: Tensor, length: int, v1_indexing: bool) -> Tensor:
 
 
 def _segments(lengths: Tensor, n: int) -> Tensor:
-    """(B,) lengths -> (n,) int64 example of each key (static size: compile/export friendly)."""
+    """(B,) lengths -> (n,) int64 example of each key (static size: compile/export friendly; in
+    [0, B) whatever the lengths, see ``covering_lengths``)."""
     B = lengths.shape[0]
-    return torch.repeat_interleave(torch.arange(B, device=lengths.device), lengths.to(torch.int64), output_size=n)
+    return torch.repeat_interleave(torch.arange(B, device=lengths.device), covering_lengths(lengths, lengths.device, n),
+                                   output_size=n)
 
 
 def _acc(dtype: torch.dtype) -> torch.dtype:
@@ -188,8 +192,8 @@ def sparse_linear_forward_triton(W: Tensor, keys: Tensor, values: Tensor, length
     starts = torch.cumsum(lengths, 0) - lengths
     block_c = _block_c(nO)
     kernel = triton_kernels("sparse_linear").fwd_kernel
-    launch(kernel)[(B, cdiv(nO, block_c))](keys, values, starts, lengths, W.contiguous(), out, nO, length,
-                                           V1=bool(v1_indexing), BLOCK_K=32, BLOCK_C=block_c)
+    launch(kernel)[(B, cdiv(nO, block_c))](keys, values, starts, lengths, W.contiguous(), out, keys.shape[0], nO,
+                                           length, V1=bool(v1_indexing), BLOCK_K=32, BLOCK_C=block_c)
     return out
 
 
@@ -209,9 +213,9 @@ def sparse_linear_backward_weights_triton(dY: Tensor, keys: Tensor, values: Tens
     keys, values, lengths = _prep(keys, values, lengths, dY.dtype)
     seg = _segments(lengths, N)
     V1 = bool(v1_indexing)
-    if N == 0 or nO == 0 or not deterministic:
+    if N == 0 or nO == 0 or lengths.shape[0] == 0 or not deterministic:
         dW = torch.zeros(nO * length, dtype=torch.float32, device=dY.device)
-        if N and nO:
+        if N and nO and lengths.shape[0]:  # no example (bad lengths): no dY row to read
             block_c = _block_c(nO)
             grid = (cdiv(N, 64), cdiv(nO, block_c))
             kernel = triton_kernels("sparse_linear").bwd_atomic_kernel
@@ -244,7 +248,7 @@ def sparse_linear_backward_values_triton(dY: Tensor, W: Tensor, keys: Tensor, le
     dv = torch.empty(N, dtype=W.dtype, device=W.device)
     if N == 0:
         return dv
-    if nO == 0:
+    if nO == 0 or lengths.shape[0] == 0:  # no example (bad lengths): no dY row to read
         return dv.zero_()
     keys, _, lengths = _prep(keys, W[:0], lengths, W.dtype)
     seg = _segments(lengths, N)

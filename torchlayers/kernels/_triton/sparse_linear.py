@@ -35,15 +35,17 @@ def _pos(slots, offs_c, length, V1: tl.constexpr):
     return offs_c[None, :].to(tl.int64) * length + slots[:, None]
 
 
-@triton.jit(do_not_specialize=["length", "nO"])
-def fwd_kernel(keys_ptr, values_ptr, starts_ptr, lengths_ptr, w_ptr, out_ptr, nO, length,
+@triton.jit(do_not_specialize=["length", "nO", "N"])
+def fwd_kernel(keys_ptr, values_ptr, starts_ptr, lengths_ptr, w_ptr, out_ptr, N, nO, length,
                V1: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_C: tl.constexpr):
-    """out[b, cblock] = sum over the keys of example b, in order: v * (W[pos_0] + W[pos_1])."""
+    """out[b, cblock] = sum over the keys of example b, in order: v * (W[pos_0] + W[pos_1]).
+    The keys read are cut to [0, N) (the unchecked GPU path: bad lengths stay in bounds)."""
     b = tl.program_id(0).to(tl.int64)
     offs_c = tl.program_id(1) * BLOCK_C + tl.arange(0, BLOCK_C)
     mask_c = offs_c < nO
-    start = tl.load(starts_ptr + b)
-    end = start + tl.load(lengths_ptr + b).to(tl.int64)
+    raw = tl.load(starts_ptr + b)
+    start = tl.minimum(tl.maximum(raw, 0), N)
+    end = tl.minimum(tl.maximum(raw + tl.load(lengths_ptr + b).to(tl.int64), start), N)
     acc = tl.zeros([BLOCK_C], dtype=tl.float32)
     for k0 in range(start, end, BLOCK_K):
         offs_k = k0 + tl.arange(0, BLOCK_K)
