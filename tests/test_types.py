@@ -162,6 +162,22 @@ def test_padded_rejects_inconsistent_fields_on_every_path(field, value, match):
         Padded._make(fields.values())
 
 
+def test_padded_rechecks_fields_written_in_place():
+    """A rebuilt Padded around the same, unchanged fields skips the value check; a write to them is seen."""
+    data, size_at_t, lengths, indices = _padded_fields()
+    Padded(data, size_at_t, lengths, indices)
+    assert torch.equal(Padded(data * 2, size_at_t, lengths, indices).data, data * 2)
+    size_at_t[1] += 1
+    with pytest.raises(ValueError, match=r"size_at_t disagrees with lengths: expected \[3, 2, 1\] .*got \[3, 3, 1\]"):
+        Padded(data, size_at_t, lengths, indices)
+    with torch.inference_mode():
+        fields = [t.clone() for t in _padded_fields()]
+        Padded(*fields)
+        fields[3][0] = 0
+        with pytest.raises(ValueError, match="indices must be a permutation"):
+            Padded(*fields)
+
+
 def test_padded_from_list2padded_and_empty_batches_pass():
     seqs = [torch.randn(n, 2) for n in (2, 4, 0, 4, 1)]
     p = list2padded(seqs)
@@ -170,7 +186,7 @@ def test_padded_from_list2padded_and_empty_batches_pass():
            torch.zeros(0, dtype=torch.int32))
     Padded(torch.zeros(2, 0, 2), torch.zeros(2, dtype=torch.int32), torch.zeros(0, dtype=torch.int32),
            torch.zeros(0, dtype=torch.int32))
-    with pytest.raises(ValueError, match=r"size_at_t must be all 0 with B=0 sequences, got \[1, 0\]"):
+    with pytest.raises(ValueError, match=r"size_at_t disagrees with lengths: expected \[0, 0\] .*got \[1, 0\]"):
         Padded(torch.zeros(2, 0, 2), torch.tensor([1, 0]), torch.zeros(0, dtype=torch.int32),
                torch.zeros(0, dtype=torch.int32))
 

@@ -16,6 +16,7 @@ dynamic-shapes specs torch builds out of the same NamedTuples.
 Thinc silently drops rows when ``lengths`` sums short; we reject that.
 """
 
+import weakref
 from typing import Any, Dict, Iterable, List, NamedTuple, Tuple
 
 import torch
@@ -132,44 +133,83 @@ class Ragged(_RaggedFields):
         return list(torch.split(self.data, [int(n) for n in self.lengths.tolist()]))
 
 
+class _LastChecked:
+    """The (size_at_t, lengths, indices) whose values the last Padded check passed, with their
+    version counters: layers rebuild a Padded around new data and the same three tensors, and
+    those need no second look (no host read) while nobody has written to them. Inference-mode
+    tensors have no version counter: they are always checked."""
+
+    last: Tuple[Tuple[Any, ...], Tuple[int, ...]] = ((), ())
+
+    @staticmethod
+    def _versions(fields: Tuple[Tensor, ...]) -> Tuple[int, ...]:
+        return () if any(f.is_inference() for f in fields) else tuple(f._version for f in fields)
+
+    @classmethod
+    def holds(cls, fields: Tuple[Tensor, ...]) -> bool:
+        refs, versions = cls.last
+        return (len(refs) == len(fields) and all(r() is f for r, f in zip(refs, fields))
+                and versions == cls._versions(fields))
+
+    @classmethod
+    def record(cls, fields: Tuple[Tensor, ...]) -> None:
+        versions = cls._versions(fields)
+        cls.last = (tuple(weakref.ref(f) for f in fields), versions) if versions else ((), ())
+
+
 def _check_padded(data: Any, size_at_t: Any, lengths: Any, indices: Any) -> None:
+    """Shapes first, then the values with one host read (a GPU Padded syncs once), skipped when
+    ``_LastChecked`` holds them; the messages are worked out only when something is wrong.
+    ``sort``/``searchsorted``, not ``bincount``: CUDA's bincount refuses deterministic mode."""
     if not isinstance(data, Tensor) or data.dim() < 2:
         raise ValueError(
             f"Padded: data must be a tensor of shape (T, B, ...), got "
             f"{tuple(data.shape) if isinstance(data, Tensor) else type(data).__name__}"
         )
-    _check_lengths("Padded", lengths)
-    _check_lengths("Padded.size_at_t", size_at_t)
-    _check_lengths("Padded.indices", indices)
+    for owner, t in (("Padded", lengths), ("Padded.size_at_t", size_at_t), ("Padded.indices", indices)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{owner}: lengths must be a tensor of integers, got {type(t).__name__}")
+        if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:
+            raise TypeError(f"{owner}: lengths must have an integer dtype, got {t.dtype}")
+        if t.dim() != 1:
+            raise ValueError(f"{owner}: lengths must be 1-D (B,), got shape {tuple(t.shape)}")
     T, B = data.shape[0], data.shape[1]
     if size_at_t.shape[0] != T:
         raise ValueError(f"Padded: size_at_t must have T={T} entries, got {size_at_t.shape[0]}")
     for field, t in (("lengths", lengths), ("indices", indices)):
         if t.shape[0] != B:
             raise ValueError(f"Padded: {field} must have B={B} entries, got {t.shape[0]}")
-    if B == 0:
-        if T and int(size_at_t.max()) != 0:
-            raise ValueError(f"Padded: size_at_t must be all 0 with B=0 sequences, got {size_at_t.tolist()}")
+    if _LastChecked.holds((size_at_t, lengths, indices)):
         return
-    L = lengths.to(torch.int64)
-    if int(L.max()) > T:
+    L, S, I = (t.to(device=lengths.device, dtype=torch.int64) for t in (lengths, size_at_t, indices))
+    steps = torch.arange(T, device=L.device)
+    expected = torch.searchsorted((-L).contiguous(), -steps, side="left")  # sequences longer than t (L sorted)
+    faults = torch.stack([
+        (L < 0).any(), (S < 0).any(), (I < 0).any(), (L > T).any(), (L[1:] > L[:-1]).any(),
+        (S != expected).any(), (torch.sort(I).values != torch.arange(B, device=L.device)).any(),
+    ])
+    if not bool(faults.any()):
+        _LastChecked.record((size_at_t, lengths, indices))
+        return
+    bad = faults.tolist()
+    for owner, t, fault in (("Padded", L, bad[0]), ("Padded.size_at_t", S, bad[1]), ("Padded.indices", I, bad[2])):
+        if fault:
+            raise ValueError(f"{owner}: lengths must be non-negative, got min {int(t.min())}")
+    if bad[3]:
         raise ValueError(f"Padded: lengths must be <= T={T}, got max {int(L.max())}")
-    if bool((L[1:] > L[:-1]).any()):
+    if bad[4]:
         raise ValueError(
             f"Padded: columns must be sorted by decreasing length (as list2padded makes them), got lengths {L.tolist()}"
         )
-    expected = B - torch.cumsum(torch.bincount(L, minlength=T + 1), 0)[:T]  # sequences longer than t
-    if not torch.equal(size_at_t.to(device=expected.device, dtype=torch.int64), expected):
+    if bad[5]:
         raise ValueError(
             f"Padded: size_at_t disagrees with lengths: expected {expected.tolist()} (the number of sequences "
-            f"longer than t), got {size_at_t.tolist()}"
+            f"longer than t), got {S.tolist()}"
         )
-    seen = torch.bincount(indices.to(torch.int64), minlength=B)
-    if seen.shape[0] != B or not bool((seen == 1).all()):
-        raise ValueError(
-            f"Padded: indices must be a permutation of range(B={B}) (each column's original position, once), "
-            f"got {indices.tolist()}"
-        )
+    raise ValueError(
+        f"Padded: indices must be a permutation of range(B={B}) (each column's original position, once), "
+        f"got {I.tolist()}"
+    )
 
 
 class _PaddedFields(NamedTuple):
