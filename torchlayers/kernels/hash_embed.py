@@ -19,10 +19,11 @@ Semantics table (every path):
 
 All offsets are int64 (rows x width may exceed 2**31). Nothing syncs with the host.
 
-``torch.ops.torchlayers.hash_embed`` is a ``torch.library.triton_op`` whose body branches on the
-device (the torch reference on CPU, ``wrap_triton(kernel)`` on CUDA), with registered autograd
-(through ``torch.ops.torchlayers.hash_embed_backward``, itself differentiable) and fake impls,
-so ``torch.compile(fullgraph=True)`` and ``torch.export`` see one op. ``hash_embed_forward_triton``
+``torch.ops.torchlayers.hash_embed`` is a ``torch.library.triton_op`` (defined by ``kernel_op``)
+whose body branches on the device (the torch reference on CPU, ``wrap_triton(kernel)`` on
+CUDA), with registered autograd (through ``torch.ops.torchlayers.hash_embed_backward``, itself
+differentiable) and fake impls, so ``torch.compile(fullgraph=True)`` and ``torch.export`` see
+one op. ``hash_embed_forward_triton``
 / ``hash_embed_backward_triton`` are the plain launchers (usable under ``TRITON_INTERPRET=1``).
 The kernels live in ``kernels/_triton/hash_embed.py``; Triton is imported on the first launch.
 """

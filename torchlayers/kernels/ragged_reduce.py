@@ -40,10 +40,10 @@ the N rows and every later kernel reads the clamped lengths, the references make
 N rows, so the rows come out unspecified but nothing reads or writes out of bounds.
 
 ``torch.ops.torchlayers.ragged_{sum,mean,max}`` and their ``*_backward`` ops are
-``torch.library.triton_op``s whose bodies branch on the device (the torch reference on CPU,
-``wrap_triton(kernel)`` on CUDA), with registered autograd (each backward op is differentiable:
-sum and mean are self-adjoint pairs, max's backward is a gather) and fake impls, so
-``torch.compile(fullgraph=True)`` and ``torch.export`` see one op each. The ``*_triton`` functions
+``torch.library.triton_op``s (defined by ``kernel_op``) whose bodies branch on the device (the
+torch reference on CPU, ``wrap_triton(kernel)`` on CUDA), with registered autograd (each
+backward op is differentiable: sum and mean are self-adjoint pairs, max's backward is a gather)
+and fake impls, so ``torch.compile(fullgraph=True)`` and ``torch.export`` see one op each. The ``*_triton`` functions
 are the plain launchers (usable under ``TRITON_INTERPRET=1``); the kernels live in
 ``kernels/_triton/ragged_reduce.py`` and Triton is imported on the first launch.
 """

@@ -27,10 +27,12 @@ Paths (all positions are int64: nO * length may exceed 2**31):
 | CUDA fp32/bf16/fp16 | Triton: one program per (example, block of classes), no atomics | atomic scatter-add (fp32 buffer) | fp32 |
 | CUDA, ``torch.are_deterministic_algorithms_enabled()`` | same | slots sorted (stable), one segment-sum program per slot, then torch: bitwise reproducible | fp32 |
 
-``torch.ops.torchlayers.sparse_linear`` is a ``torch.library.triton_op`` whose body branches on
-the device, with registered autograd (through ``sparse_linear_backward_weights`` and
+``torch.ops.torchlayers.sparse_linear`` is a ``torch.library.triton_op`` (defined by
+``kernel_op``) whose body branches on the device, with registered autograd (through ``sparse_linear_backward_weights`` and
 ``sparse_linear_backward_values``, themselves differentiable, so double backward works) and fake
 impls. The ``*_triton`` functions are the plain launchers (usable under ``TRITON_INTERPRET=1``).
+Lengths are checked as in ``kernels/lengths.py`` when traced (eager: on the host, on any device);
+the forward kernel keeps to the N keys and the example ids stay in [0, B) whatever they are.
 The kernels live in ``kernels/_triton/sparse_linear.py``; Triton is imported on the first launch.
 """
 from __future__ import annotations
