@@ -7,6 +7,7 @@ import torch
 
 import torchlayers as tl
 from torchlayers import Dropout, Linear, Model, Relu, Softmax, chain, noop
+from torchlayers.errors import DimError
 
 
 def test_params_allocated_when_dims_known():
@@ -72,10 +73,16 @@ def test_initialize_infers_labels_width():
     assert model.get_dim("nO") == 7 and model.get_dim("nI") == 3
 
 
-def test_softmax_init_ignores_conflicts_like_thinc():
+def test_softmax_init_raises_on_conflicts_like_linear_where_thinc_ignores_them():
     model = Softmax(4, 3)
-    model.initialize(X=torch.randn(2, 5), Y=torch.randn(2, 9))
+    with pytest.raises(DimError, match=r"softmax: attempt to change dimension 'nI': expected 3 \(already set\), got 5"):
+        model.initialize(X=torch.randn(2, 5))
+    with pytest.raises(DimError, match=r"softmax: attempt to change dimension 'nO': expected 4 \(already set\), got 9"):
+        model.initialize(Y=torch.randn(2, 9))
     assert (model.get_dim("nO"), model.get_dim("nI")) == (4, 3)
+    model.initialize(X=torch.randn(2, 3), Y=torch.randn(2, 4))  # agreeing samples are fine
+    unset = Softmax().initialize(X=torch.randn(2, 5), Y=torch.randn(2, 9))
+    assert (unset.get_dim("nO"), unset.get_dim("nI")) == (9, 5)
 
 
 def test_set_param_checks_shape_and_fills_dims():
