@@ -242,11 +242,11 @@ class Model(nn.Module):
             Xt = to_torch(X, device)
             if not is_train:
                 with torch.no_grad():
-                    return nn.Module.__call__(self, Xt), _no_backprop(self.name)
+                    return self(Xt), _no_backprop(self.name)  # the torch face, under the call's mode
             leaves, spec = tree_flatten(Xt)
             tracked = [leaf.detach().requires_grad_(True) if is_float_tensor(leaf) else leaf for leaf in leaves]
             with torch.enable_grad():
-                Y = nn.Module.__call__(self, tree_unflatten(tracked, spec))
+                Y = self(tree_unflatten(tracked, spec))
         finally:
             _THINC_MODE.reset(token)
         return tree_map(_detach, Y), _AutogradBackprop(self, X, leaves, tracked, spec, Y, device).guarded()
@@ -713,11 +713,9 @@ class _OneShot:
         self._name, self._fn, self._prepare, self._lock = name, fn, prepare, threading.Lock()
 
     def __call__(self, dY: Any) -> Any:
-        if self._lock.locked():
-            raise RuntimeError(f"{self._name}: this backprop callback was already called; run the forward pass again")
-        prepare = self._prepare
+        prepare = self._prepare  # None once used
         args = prepare(dY) if prepare is not None else dY
-        if not self._lock.acquire(blocking=False):
+        if not self._lock.acquire(blocking=False):  # atomic: one of two racing calls wins
             raise RuntimeError(f"{self._name}: this backprop callback was already called; run the forward pass again")
         fn, self._fn, self._prepare = self._fn, None, None  # drop the graph once used
         return fn(args)

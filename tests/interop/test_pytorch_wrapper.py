@@ -269,3 +269,20 @@ def test_backprop_with_thinc_converters_is_one_shot_and_fires_grad_hooks():
     assert len(fired) == len(list(module.parameters()))
     with pytest.raises(RuntimeError, match="pytorch: this backprop callback was already called"):
         backprop(dY)
+
+
+def test_rnn_wrapper_runs_the_torch_rnn_in_the_calls_mode():
+    """nn.LSTM(dropout=...) reads its own flag: predict runs it in eval, begin_update in train,
+    whatever train()/eval() set, and the flag is left as it was."""
+    model = PyTorchLSTM(4, 3, depth=2, dropout=0.5)
+    lstm = next(m for m in model.modules() if isinstance(m, nn.LSTM))
+    seen = []
+    lstm.register_forward_pre_hook(lambda mod, args: seen.append(mod.training))
+    X = [torch.randn(5, 3), torch.randn(2, 3)]
+    lstm.train()
+    first, second = model.predict(X), model.predict(X)
+    assert all(torch.equal(a, b) for a, b in zip(first, second))  # no dropout in predict
+    lstm.eval()
+    _, backprop = model.begin_update(X)
+    backprop([torch.ones(5, 4), torch.ones(2, 4)])
+    assert seen == [False, False, True] and lstm.training is False

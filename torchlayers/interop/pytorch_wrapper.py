@@ -204,9 +204,17 @@ class PyTorchWrapper(Model):
         self.grad_scaler = grad_scaler
 
     # -------------------------------------------------------------- torch face
+    def __call__(self, *args: Any, is_train: Optional[bool] = None, **kwargs: Any) -> Any:
+        # Inside a Thinc-face call the wrapped module runs in the call's mode, however the
+        # subclass's forward reaches it (see _module_mode); the torch face is untouched.
+        if is_train is None and self.thinc_face:
+            with _module_mode(self.module, self.training):
+                return super().__call__(*args, **kwargs)
+        return super().__call__(*args, is_train=is_train, **kwargs)
+
     def forward(self, X):  # unannotated: TorchScript reads Tensor -> module's output
         if not torch.jit.is_scripting():
-            if self.thinc_face or self._uses_custom_io() or not isinstance(X, Tensor):
+            if self._uses_custom_io() or not isinstance(X, Tensor):
                 return self._call_any(X)
         return self.module(X)
 
@@ -218,8 +226,7 @@ class PyTorchWrapper(Model):
     def _run(self, inputs: ArgsKwargs) -> Any:
         device = self.device
         ctx = torch.autocast(device_type="cuda") if self.mixed_precision and device.type == "cuda" else contextlib.nullcontext()
-        mode = _module_mode(self.module, self.training) if self.thinc_face else contextlib.nullcontext()
-        with ctx, mode:
+        with ctx:
             return self.module(*inputs.args, **inputs.kwargs)
 
     @torch.jit.unused
@@ -243,7 +250,7 @@ class PyTorchWrapper(Model):
             return None
         Xraw, get_dX = self.convert_inputs(self, X, is_train)
         Xtorch = as_args_kwargs(Xraw)
-        with torch.set_grad_enabled(is_train):
+        with torch.set_grad_enabled(is_train), _module_mode(self.module, is_train):
             Ytorch = self._run(Xtorch)
         Y, get_dYtorch = self.convert_outputs(self, (X, Ytorch), is_train)
 
