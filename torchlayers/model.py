@@ -45,6 +45,7 @@ from torch.utils._pytree import tree_flatten, tree_map, tree_unflatten
 
 from .convert import get_width, is_float_tensor, to_torch
 from .errors import DimError, ParamError
+from .functional.checks import check_call_input
 from .ops import TorchOps, ops_for
 
 __all__ = ["Model", "ParamSpec", "thinc_mode"]
@@ -196,6 +197,8 @@ class Model(nn.Module):
         if is_train is None and len(args) == 2 and isinstance(args[1], bool) and not kwargs:
             args, is_train = (args[0],), args[1]  # Thinc's positional model(X, is_train)
         if is_train is None:
+            if len(args) == 1 and not kwargs and not torch.compiler.is_compiling():
+                check_call_input(self, args[0])  # the one eager input check: names the layer and the fix
             return super().__call__(*args, **kwargs)
         if len(args) != 1 or kwargs:
             raise TypeError(f"{self.name}: the Thinc face takes model(X, is_train=...), got {len(args)} args")

@@ -422,12 +422,12 @@ def _check_tensors(model: "Model", parsed: ParsedFile, planned_dims: Dict[int, D
 
 
 def _planned_shape(node: "Model", name: str, spec: Any, dims: Dict[str, Optional[int]]) -> Optional[Tuple[int, ...]]:
-    """The layer's own ``_param_shape`` (layers may override it) under the planned dims; the
-    node's dims dict is swapped for the call and put back, never edited."""
+    """The layer's ``param_shape(name)`` (its ParamSpec's shape function) under the planned dims;
+    the node's dims dict is swapped for the call and put back, never edited."""
     current = node._dims
     node._dims = dims
     try:
-        return node._param_shape(name, spec, strict=False)
+        return node.param_shape(name)
     finally:
         node._dims = current
 

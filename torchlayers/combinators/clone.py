@@ -36,8 +36,7 @@ def fresh_copy(layer: Model) -> Model:
     copy = layer.copy()
     with torch.no_grad():
         for node in copy.walk():
-            for name, spec in node._param_specs.items():
-                shape = node._param_shape(name, spec, strict=False)
-                if shape is not None:
-                    node.set_param(name, spec.init(node.ops, shape))
+            for name in node.param_names:
+                if node.param_shape(name) is not None:
+                    node.reset_param(name)
     return copy
