@@ -318,6 +318,13 @@ def _disagreements(ours: Model, node: Any) -> List[str]:
 
 
 # ------------------------------------------------------------------------------ from_thinc
+def _takes_name(cls: type) -> bool:
+    try:
+        return "name" in inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def _build_from_node(cls: type, node: Any, children: List[Model]) -> Model:
     hook = getattr(cls, "from_thinc_node", None)
     if hook is not None:
@@ -346,6 +353,9 @@ def from_thinc(thinc_model: Any) -> Model:
                 f"Rebuild it with torchlayers layers and copy its weights with set_param"
             )
         children = [convert(child) for child in node.layers]
+        # classes that name themselves first: a node they build under its name is theirs
+        # (ints-getitem is ints_getitem, not an array_getitem given that name)
+        candidates = sorted(candidates, key=_takes_name)
         tried = []
         agreeing: List[Model] = []
         for cls in candidates:
