@@ -23,8 +23,6 @@ class resizable(Model):
     Shape: the layer's own.
     """
 
-    registry_name = "resizable.v1"
-
     def __init__(self, layer: Model, resize_layer: Callable[[Model, int], Model]) -> None:
         check_layer("resizable", layer)
         if not callable(resize_layer):

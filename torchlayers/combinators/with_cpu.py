@@ -41,8 +41,6 @@ class with_cpu(Model):
     Shape: the layer's own (tensors, Ragged, Padded, lists and tuples of them).
     """
 
-    registry_name = "with_cpu.v1"
-
     def __init__(self, layer: Model, ops: Any) -> None:
         check_layer("with_cpu", layer)
         device = ops_device(ops)

@@ -41,7 +41,6 @@ class Softmax(Model):
     Params: ``W`` (nO, nI) = ``weight``; ``b`` (nO,) = ``bias``.
     """
 
-    registry_name = "Softmax.v1"
     thinc_convention = True
 
     def __init__(self, nO: Optional[int] = None, nI: Optional[int] = None, *, init_W: Optional[Callable] = None,
@@ -83,8 +82,6 @@ class Softmax(Model):
 @registry.layers("Softmax.v2")
 class Softmax_v2(Softmax):
     """Softmax with ``normalize_outputs`` and ``temperature`` options (Thinc "Softmax.v2")."""
-
-    registry_name = "Softmax.v2"
 
     def __init__(self, nO: Optional[int] = None, nI: Optional[int] = None, *, init_W: Optional[Callable] = None,
                  init_b: Optional[Callable] = None, normalize_outputs: bool = True, temperature: float = 1.0) -> None:
