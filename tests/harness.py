@@ -221,9 +221,11 @@ def _assert_same_layers(case: Case, mine: List[Model], back: List[Model], what: 
     assert len(back) == len(mine), f"{case.id}: {what}: {len(back)} nodes vs our {len(mine)}"
     for a, b in zip(mine, back):
         # the same class, or one building the same Thinc node kind (PyTorchWrapper_v2 -> PyTorchWrapper)
-        assert type(b) is type(a) or same_thinc_kind(type(a), type(b)), f"{case.id}: {what}: {type(b)} for our {type(a)}"
+        assert type(b) is type(a) or same_thinc_kind(type(a), type(b)), (
+            f"{case.id}: {what}: {type(b)} for our {type(a)}")
         assert b.name == a.name and list(b.dim_names) == list(a.dim_names), f"{case.id}: {what}: {a.name} vs {b.name}"
-        assert [b.maybe_get_dim(d) for d in b.dim_names] == [a.maybe_get_dim(d) for d in a.dim_names], f"{case.id}: {what}: {a.name} dims"
+        assert [b.maybe_get_dim(d) for d in b.dim_names] == [a.maybe_get_dim(d) for d in a.dim_names], (
+            f"{case.id}: {what}: {a.name} dims")
         plain = {k: v for k, v in a.attrs.items() if _plain(v)}
         assert {k: b.attrs[k] for k in plain if k in b.attrs} == plain, f"{case.id}: {what}: {a.name} attrs"
         assert list(b.param_names) == list(a.param_names), f"{case.id}: {what}: {a.name} params"
@@ -268,13 +270,15 @@ def check_to_thinc(case: Case) -> None:
         for name in a.param_names:
             ours = a.get_param(name).detach().cpu().numpy()
             got = numpy.asarray(b.get_param(name))
-            assert got.dtype == ours.dtype and got.tobytes() == ours.tobytes(), f"{case.id}: to_thinc {a.name}.{name} not bitwise"
+            assert got.dtype == ours.dtype and got.tobytes() == ours.tobytes(), (
+                f"{case.id}: to_thinc {a.name}.{name} not bitwise")
     Xn = thinc_input(case, X)
     reference = case.thinc()
     reference.initialize(X=Xn, Y=to_numpy(case.Y()) if case.Y else None)
     _inject(model, reference)
     got, expected = _thinc_leaves(theirs.predict(Xn)), _thinc_leaves(reference.predict(Xn))
-    assert len(got) == len(expected), f"{case.id}: to_thinc prediction has {len(got)} arrays, the row's thinc model {len(expected)}"
+    assert len(got) == len(expected), (
+        f"{case.id}: to_thinc prediction has {len(got)} arrays, the row's thinc model {len(expected)}")
     for i, (a, b) in enumerate(zip(got, expected)):
         a, b = numpy.asarray(a), numpy.asarray(b)
         assert a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes(), (

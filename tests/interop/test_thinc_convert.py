@@ -231,8 +231,8 @@ def _bow_pair():
 
 
 def _cnn_textcat_pair():
-    from examples.textcat import build_cnn
     from examples.tagger import to_ragged, to_thinc_ragged
+    from examples.textcat import build_cnn
 
     gen = torch.Generator().manual_seed(4)
     feats = [torch.randint(0, 2**62, (n, 4), generator=gen) for n in (4, 1, 6)]
@@ -307,8 +307,10 @@ def test_every_registered_node_class_says_its_registry_key():
     nodes = registry.layers.node_classes()
     assert len(nodes) > 60
     for name, cls in nodes.items():
-        assert cls.registry_name == name, f"{cls.__module__}.{cls.__name__}.registry_name is {cls.registry_name!r}, registered as {name!r}"
-        assert "registry_name" not in _class_body_names(cls), f"{cls.__name__} restates registry_name; the registry sets it"
+        assert cls.registry_name == name, (
+            f"{cls.__module__}.{cls.__name__}.registry_name is {cls.registry_name!r}, registered as {name!r}")
+        assert "registry_name" not in _class_body_names(cls), (
+            f"{cls.__name__} restates registry_name; the registry sets it")
 
 
 def _class_body_names(cls):
@@ -325,9 +327,9 @@ def _class_body_names(cls):
 
 def test_thinc_unregistered_layers_convert_both_ways():
     """map_list and the getitem layers are no registry entries in Thinc: found by name in thinc.layers."""
-    import torchlayers as tl
-
     from thinc.layers.array_getitem import ints_getitem
+
+    import torchlayers as tl
 
     theirs = ta.chain(ints_getitem((slice(0, None), 1)), ta.map_list(ta.Linear(2, 3)))
     ours = from_thinc(theirs)
@@ -360,15 +362,18 @@ def test_resizable_resize_function_converts_by_name_and_a_users_own_is_refused()
 
     ours = from_thinc(ta.resizable(ta.Linear(3, 2), partial(thinc_resize, fill_defaults={"b": -1.0})))
     assert type(ours) is resizable
-    assert ours.resize_layer.func is resize_linear_weighted and ours.resize_layer.keywords == {"fill_defaults": {"b": -1.0}}
+    assert ours.resize_layer.func is resize_linear_weighted
+    assert ours.resize_layer.keywords == {"fill_defaults": {"b": -1.0}}
     back = to_thinc(ours)
-    assert back.attrs["resize_layer"].func is thinc_resize and back.attrs["resize_layer"].keywords == {"fill_defaults": {"b": -1.0}}
+    assert back.attrs["resize_layer"].func is thinc_resize
+    assert back.attrs["resize_layer"].keywords == {"fill_defaults": {"b": -1.0}}
 
     def my_resize(layer, new_nO):
         return layer
 
-    with pytest.raises(ValueError, match=r"from_thinc: 'resizable\(linear\)': resize_layer: .*my_resize.* is no function of "
-                                         r"thinc.layers.resizable with a counterpart in torchlayers.combinators.resizable"):
+    refused = (r"from_thinc: 'resizable\(linear\)': resize_layer: .*my_resize.* is no function of "
+               r"thinc.layers.resizable with a counterpart in torchlayers.combinators.resizable")
+    with pytest.raises(ValueError, match=refused):
         from_thinc(ta.resizable(ta.Linear(3, 2), my_resize))
 
 
@@ -389,8 +394,8 @@ def test_to_thinc_builds_thincs_clipped_linear_with_our_settings(make, settings,
     built = []
     real = thinc_convert._thinc_function
 
-    def recording(node, cls):
-        fn = real(node, cls)
+    def recording(node, cls, kinds):
+        fn = real(node, cls, kinds)
 
         @functools.wraps(fn)  # the same signature: to_thinc reads the arguments from it
         def call(*args, **kwargs):
@@ -438,12 +443,12 @@ def test_thinc_signpost_interval_converts_with_its_signposter(monkeypatch):
     along both ways; without it, to_thinc says so."""
     import importlib
 
-    from tests.cases.case_combinators_more import RecordingSignposter
-
     import torchlayers as tl
+    from tests.cases.case_combinators_more import RecordingSignposter
     from torchlayers.combinators.with_signpost_interval import with_signpost_interval
 
-    with pytest.raises(ValueError, match=r"to_thinc: 'linear': thinc's with_signpost_interval refuses it: .*os_signpost"):
+    refused = r"to_thinc: 'linear': thinc's with_signpost_interval refuses it: .*os_signpost"
+    with pytest.raises(ValueError, match=refused):
         to_thinc(with_signpost_interval(tl.Linear(2, 2), RecordingSignposter()))
     monkeypatch.setattr(importlib.import_module("thinc.layers.with_signpost_interval"), "has_os_signpost", True)
     signposter = RecordingSignposter()

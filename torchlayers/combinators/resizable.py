@@ -31,7 +31,7 @@ class resizable(Model):
                          attrs={"resize_layer": resize_layer})
 
     @classmethod
-    def from_thinc_node(cls, node: Any, children: list) -> "resizable":
+    def from_thinc_node(cls, node: Any, children: list) -> resizable:
         """``from_thinc``: Thinc's resize function becomes ours of the same name (``resize_linear_weighted``)."""
         from ..interop.thinc_convert import same_named
 
@@ -43,7 +43,8 @@ class resizable(Model):
         """``to_thinc``: our resize function becomes Thinc's of the same name."""
         from ..interop.thinc_convert import same_named
 
-        return [*children, same_named(self.resize_layer, __name__, thinc_fn.__module__, f"to_thinc: {self.name!r}: resize_layer")], {}
+        resize = same_named(self.resize_layer, __name__, thinc_fn.__module__, f"to_thinc: {self.name!r}: resize_layer")
+        return [*children, resize], {}
 
     def forward(self, X):  # unannotated: TorchScript reads it as Tensor -> Tensor
         Y = X

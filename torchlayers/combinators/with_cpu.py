@@ -49,7 +49,7 @@ class with_cpu(Model):
         self.output_device = str(device)
 
     @classmethod
-    def from_thinc_node(cls, node: Any, children: list) -> "with_cpu":
+    def from_thinc_node(cls, node: Any, children: list) -> with_cpu:
         """``from_thinc``: Thinc's with_cpu keeps its ``ops`` argument as the node's ``ops``."""
         return cls(*children, node.ops)
 
@@ -69,7 +69,7 @@ class with_cpu(Model):
         """Where this node's outputs live (Thinc's ``model.ops``); the Thinc face takes dY there."""
         return torch.device(self.output_device)
 
-    def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> "with_cpu":
+    def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> with_cpu:
         """``.to()``/``.cuda()``/``.double()``...: the output device follows ``fn``; the layer gets
         ``fn``'s dtype change only and stays on the CPU (this node holds no tensors of its own)."""
         def dtype_only(t: Tensor) -> Tensor:

@@ -7,14 +7,19 @@
   ``to_bytes``/``to_disk`` wrote into a torchlayers model with the same node tree (strict).
 
 Nothing here restates a constructor. The table is derived from the registry: every registered
-name with a node class (``registry.layers.node_classes()``, plus Thinc's unregistered getitem
-functions) is matched with Thinc's function of the same name, and a Thinc node is recognised by
-the identity of its forward function, the one that function builds its node with. A user's own
-Thinc layer is never mistaken for one of ours, whatever its name or module. Each node is built
-by calling the constructor with its arguments read from the node by name (``arguments``):
-a dim, an attr, a Thinc naming convention (``_CONVENTIONS``), a child layer, or the default.
-A class with its own mapping defines ``from_thinc_node(node, children)`` (a classmethod) and
-``thinc_arguments(thinc_fn, children)``. Thinc is imported lazily: only these functions need it.
+name with a node class (``registry.layers.node_classes()``) is matched with Thinc's function of
+the same name, and Thinc's unregistered layer functions (``map_list``, ``ints_getitem``...) with
+the torchlayers class of the same name; a Thinc node is recognised by the identity of its
+forward function, the one that function builds its node with (a module function named for a
+forward that takes ``is_train``). A user's own Thinc layer is never mistaken for one of ours,
+whatever its name or module. Each node is built by calling the constructor with its arguments
+read from the node by name (``arguments``): a dim, an attr, a Thinc naming convention
+(``_CONVENTIONS``), a child layer, or the default. A class with its own mapping defines
+``from_thinc_node(node, children)`` (a classmethod) and ``thinc_arguments(thinc_fn, children)``
+(resizable, with_cpu, ReluK). Thinc's callback wrappers (``with_debug``, ``with_nvtx_range``,
+``with_signpost_interval``: the same layer, its forward swapped for a closure) convert to ours
+around the converted layer, their arguments read from the closures, and back. Thinc is
+imported lazily: only these functions need it.
 """
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ import functools
 import importlib
 import inspect
 import sys
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 import numpy
 
@@ -148,7 +153,8 @@ def _unregistered_kinds() -> List[Tuple[type, Callable[..., Any]]]:
             if name.startswith("_") or id(fn) in registered or isinstance(fn, type) or not callable(fn):
                 continue
             ours = getattr(torchlayers, name, None)
-            if getattr(fn, "__module__", None) == module.__name__ and isinstance(ours, type) and issubclass(ours, Model):
+            same_module = getattr(fn, "__module__", None) == module.__name__
+            if same_module and isinstance(ours, type) and issubclass(ours, Model):
                 kinds.append((ours, fn))
     return kinds
 
@@ -243,11 +249,10 @@ def _closure_cells(*fns: Any) -> Dict[str, Any]:
     return cells
 
 
-def _unwrap_callbacks(node: Any) -> Tuple[Any, List[Tuple[str, Dict[str, Any]]]]:
+def _unwrap_callbacks(node: Any, wrappers: Dict[Any, str]) -> Tuple[Any, List[Tuple[str, Dict[str, Any]]]]:
     """``(the layer's own forward, the callback wrappers around it, innermost first)``; each
     wrapper is its Thinc name and the values its closures hold (``name``, ``forward_color``,
-    ``on_forward``, ``signposter``...)."""
-    wrappers = _callback_wrappers()
+    ``on_forward``, ``signposter``...); ``wrappers`` is ``_callback_wrappers()``."""
     forward, init = getattr(node, "_func", None), getattr(node, "init", None)
     found = []
     while getattr(forward, "__code__", None) in wrappers:
@@ -262,11 +267,16 @@ def _rewrap(layer: Model, name: str, cells: Dict[str, Any]) -> Model:
     name from a Thinc wrapper's closure cells."""
     import torchlayers
 
-    fn = getattr(torchlayers, name)
+    fn = getattr(torchlayers, name, None)
+    if fn is None:
+        raise ValueError(f"from_thinc: {layer.name!r} is wrapped by thinc's {name}, which torchlayers lacks; "
+                         f"convert the layer before wrapping it")
     params = list(inspect.signature(fn).parameters.values())[1:]
     missing = [p.name for p in params if p.name not in cells and p.default is _EMPTY]
     if missing:
-        raise ValueError(f"from_thinc: {layer.name!r}: thinc's {name} closure holds no {missing}; rebuild it with torchlayers.{name}")
+        raise ValueError(
+            f"from_thinc: {layer.name!r}: thinc's {name} closure holds no {missing}; rebuild it with torchlayers.{name}"
+        )
     kwargs = {p.name: cells[p.name] for p in params if p.name in cells}
     return fn(layer, **kwargs)
 
@@ -336,12 +346,13 @@ def _build_from_node(cls: type, node: Any, children: List[Model]) -> Model:
 def from_thinc(thinc_model: Any) -> Model:
     """A torchlayers model with the node tree, dims, attrs and parameters of ``thinc_model``."""
     table = thinc_table()
+    callback_wrappers = _callback_wrappers()
     built: Dict[int, Model] = {}
 
     def convert(node: Any) -> Model:
         if id(node) in built:  # shared nodes stay shared
             return built[id(node)]
-        forward, wrappers = _unwrap_callbacks(node)
+        forward, wrappers = _unwrap_callbacks(node, callback_wrappers)
         candidates = table.get(_key(forward), [])
         if not candidates:
             where = f"{getattr(forward, '__module__', '?')}.{getattr(forward, '__qualname__', forward)}"
@@ -409,10 +420,10 @@ def copy_thinc_state(thinc_model: Any, ours: Model) -> None:
 
 
 # ------------------------------------------------------------------------------ to_thinc
-def _thinc_function(node: Model, cls: type) -> Callable[..., Any]:
-    """Thinc's function building the node kind of our class ``cls`` (a subclass inherits the
-    name, not the kind)."""
-    fn = next((fn for ours, fn in _node_kinds() if ours is cls), None)
+def _thinc_function(node: Model, cls: type, kinds: Sequence[Tuple[type, Callable[..., Any]]]) -> Callable[..., Any]:
+    """Thinc's function building the node kind of our class ``cls`` (from ``_node_kinds()``; a
+    subclass inherits the name, not the kind)."""
+    fn = next((fn for ours, fn in kinds if ours is cls), None)
     if fn is not None:
         return fn
     name = getattr(cls, "registry_name", None)
@@ -424,13 +435,14 @@ def _thinc_function(node: Model, cls: type) -> Callable[..., Any]:
 def to_thinc(model: Model) -> Any:
     """A thinc model with the same node tree and parameters (for layers thinc has)."""
     built: Dict[int, Any] = {}
+    kinds = _node_kinds()
 
     def convert(node: Model) -> Any:
         if id(node) in built:
             return built[id(node)]
         children = [convert(child) for child in node.layers]
         cls, marks = _marks(node)
-        fn = _thinc_function(node, cls)
+        fn = _thinc_function(node, cls, kinds)
         hook = getattr(node, "thinc_arguments", None)
         if hook is not None:
             args, kwargs = hook(fn, children)
