@@ -214,10 +214,29 @@ def check_thinc_parity(case: Case) -> None:
                     assert_matches_thinc(a.get_grad(name), b.get_grad(name), tol, f"{case.id}: grad {a.name}.{name}")
 
 
+def _assert_same_layers(case: Case, mine: List[Model], back: List[Model], what: str) -> None:
+    """``back`` (converted from Thinc) is ``mine``: node classes, names, dims, plain attrs and params bitwise."""
+    from torchlayers.interop.thinc_convert import _plain, same_thinc_kind
+
+    assert len(back) == len(mine), f"{case.id}: {what}: {len(back)} nodes vs our {len(mine)}"
+    for a, b in zip(mine, back):
+        # the same class, or one building the same Thinc node kind (PyTorchWrapper_v2 -> PyTorchWrapper)
+        assert type(b) is type(a) or same_thinc_kind(type(a), type(b)), (
+            f"{case.id}: {what}: {type(b)} for our {type(a)}")
+        assert b.name == a.name and list(b.dim_names) == list(a.dim_names), f"{case.id}: {what}: {a.name} vs {b.name}"
+        assert [b.maybe_get_dim(d) for d in b.dim_names] == [a.maybe_get_dim(d) for d in a.dim_names], (
+            f"{case.id}: {what}: {a.name} dims")
+        plain = {k: v for k, v in a.attrs.items() if _plain(v)}
+        assert {k: b.attrs[k] for k in plain if k in b.attrs} == plain, f"{case.id}: {what}: {a.name} attrs"
+        assert list(b.param_names) == list(a.param_names), f"{case.id}: {what}: {a.name} params"
+        for name in a.param_names:
+            assert torch.equal(b.get_param(name), a.get_param(name)), f"{case.id}: {what}: {a.name}.{name} differs"
+
+
 def check_from_thinc(case: Case) -> None:
     """#2b: from_thinc(the row's thinc model) is our layer: node classes, names, dims, attrs and
     params in walk() order, and (with our weights injected into thinc's) bitwise our output."""
-    from torchlayers.interop.thinc_convert import _plain, from_thinc, same_thinc_kind
+    from torchlayers.interop.thinc_convert import from_thinc
 
     X = case.sample()
     model = build(case, X)
@@ -225,19 +244,58 @@ def check_from_thinc(case: Case) -> None:
     theirs.initialize(X=thinc_input(case, X), Y=to_numpy(case.Y()) if case.Y else None)
     _inject(model, theirs)
     converted = from_thinc(theirs)
-    mine, back = model.walk(), converted.walk()
-    assert len(back) == len(mine), f"{case.id}: {len(back)} nodes vs our {len(mine)}"
-    for a, b in zip(mine, back):
-        # the same class, or one building the same Thinc node kind (PyTorchWrapper_v2 -> PyTorchWrapper)
-        assert type(b) is type(a) or same_thinc_kind(type(a), type(b)), f"{case.id}: {type(b)} for our {type(a)}"
-        assert b.name == a.name and list(b.dim_names) == list(a.dim_names), f"{case.id}: {a.name} vs {b.name}"
-        assert [b.maybe_get_dim(d) for d in b.dim_names] == [a.maybe_get_dim(d) for d in a.dim_names], f"{case.id}: {a.name} dims"
-        plain = {k: v for k, v in a.attrs.items() if _plain(v)}
-        assert {k: b.attrs[k] for k in plain if k in b.attrs} == plain, f"{case.id}: {a.name} attrs"
-        assert list(b.param_names) == list(a.param_names), f"{case.id}: {a.name} params"
-        for name in a.param_names:
-            assert torch.equal(b.get_param(name), a.get_param(name)), f"{case.id}: {a.name}.{name} differs"
+    _assert_same_layers(case, model.walk(), converted.walk(), "from_thinc")
     assert_tree_equal(eval_output(converted, X), eval_output(model, X), f"{case.id}: from_thinc output vs ours")
+
+
+def check_to_thinc(case: Case) -> None:
+    """#2c: to_thinc(our layer) is a Thinc model: walk() names, dims, plain attrs and params
+    bitwise; for a row with a Thinc counterpart it predicts bitwise what the row's Thinc model
+    with our weights injected predicts (so settings such as ReluK's k come along; parity with us
+    is #2's). from_thinc of it round trips to our layer: node classes, dims, attrs, params and
+    output bitwise. A row without a Thinc counterpart may instead be refused with a ValueError
+    naming the node."""
+    from torchlayers.interop.thinc_convert import _plain, from_thinc, to_thinc
+
+    X = case.sample()
+    model = build(case, X)
+    try:
+        theirs = to_thinc(model)
+    except ValueError as e:
+        if case.thinc is not None:
+            raise
+        assert any(str(e).startswith(f"to_thinc: {n.name!r}") for n in model.walk()), f"{case.id}: unnamed refusal: {e}"
+        return
+    mine, their_nodes = model.walk(), list(theirs.walk())
+    assert [n.name for n in their_nodes] == [n.name for n in mine], f"{case.id}: to_thinc walk() names differ"
+    for a, b in zip(mine, their_nodes):
+        for dim in a.dim_names:
+            if a.has_dim(dim):
+                assert b.has_dim(dim) and b.get_dim(dim) == a.get_dim(dim), f"{case.id}: to_thinc {a.name} dim {dim}"
+        plain = {k: v for k, v in a.attrs.items() if _plain(v)}
+        assert {k: b.attrs.get(k) for k in plain} == plain, f"{case.id}: to_thinc {a.name} attrs {b.attrs}"
+        assert list(b.param_names) == list(a.param_names), f"{case.id}: to_thinc {a.name} params"
+        for name in a.param_names:
+            ours = a.get_param(name).detach().cpu().numpy()
+            got = numpy.asarray(b.get_param(name))
+            assert got.dtype == ours.dtype and got.tobytes() == ours.tobytes(), (
+                f"{case.id}: to_thinc {a.name}.{name} not bitwise")
+    if case.thinc is not None:
+        Xn = thinc_input(case, X)
+        reference = case.thinc()
+        reference.initialize(X=Xn, Y=to_numpy(case.Y()) if case.Y else None)
+        _inject(model, reference)
+        got, expected = _thinc_leaves(theirs.predict(Xn)), _thinc_leaves(reference.predict(Xn))
+        assert len(got) == len(expected), (
+            f"{case.id}: to_thinc prediction has {len(got)} arrays, the row's thinc model {len(expected)}")
+        for i, (a, b) in enumerate(zip(got, expected)):
+            a, b = numpy.asarray(a), numpy.asarray(b)
+            assert a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes(), (
+                f"{case.id}: to_thinc prediction[{i}] is not bitwise the row's thinc model's")
+    Y = eval_output(model, X)
+    back = from_thinc(theirs)
+    _assert_same_layers(case, mine, back.walk(), "to_thinc then from_thinc")
+    assert_tree_equal(eval_output(back, X), Y, f"{case.id}: to_thinc then from_thinc output vs ours")
 
 
 def check_gradcheck(case: Case) -> None:
@@ -342,6 +400,7 @@ CHECKS: Dict[str, Callable[[Case], None]] = {
     "param_grads": check_param_grads,
     "thinc_parity": check_thinc_parity,
     "from_thinc": check_from_thinc,
+    "to_thinc": check_to_thinc,
     "gradcheck": check_gradcheck,
     "state_dict": check_state_dict_roundtrip,
     "bytes": check_bytes_roundtrip,

@@ -66,8 +66,14 @@ def test_load_thinc_bytes_into_same_tree():
 
 
 def test_unsupported_thinc_layer_is_named():
-    with pytest.raises(ValueError, match=r"no torchlayers equivalent for thinc layer 'with_cpu\(linear\)'.*with_cpu.v1"):
-        from_thinc(ta.with_cpu(ta.Linear(2, 2), ta.NumpyOps()))
+    """Thinc's TensorFlowWrapper has no torchlayers node kind (it is unregistered in both)."""
+    import importlib
+
+    forward = importlib.import_module("thinc.layers.tensorflowwrapper").forward
+    theirs = ta.chain(ta.Linear(2, 2), ta.Model("tensorflow", forward))
+    with pytest.raises(ValueError, match=r"no torchlayers equivalent for thinc layer 'tensorflow': its forward "
+                                         r"thinc.layers.tensorflowwrapper.forward is no registered Thinc layer's"):
+        from_thinc(theirs)
 
 
 def test_a_user_layer_named_like_ours_is_refused():
@@ -225,8 +231,8 @@ def _bow_pair():
 
 
 def _cnn_textcat_pair():
-    from examples.textcat import build_cnn
     from examples.tagger import to_ragged, to_thinc_ragged
+    from examples.textcat import build_cnn
 
     gen = torch.Generator().manual_seed(4)
     feats = [torch.randint(0, 2**62, (n, 4), generator=gen) for n in (4, 1, 6)]
@@ -290,3 +296,166 @@ def test_a_class_hook_overrides_reading_arguments_by_name(monkeypatch):
     back = to_thinc(tl.chain(tl.Linear(2, 2), Dropout(0.1)))
     assert back.layers[1].attrs["dropout_rate"] == 0.1
     assert seen == [("from", "dropout"), ("to", "Dropout")]
+
+
+def test_every_registered_node_class_says_its_registry_key():
+    """The registry sets ``registry_name`` when it registers a class (directly or as ``node=``):
+    no class restates it, and none carries another's."""
+    import torchlayers  # noqa: F401  (registers everything)
+    from torchlayers.registry import registry
+
+    nodes = registry.layers.node_classes()
+    assert len(nodes) > 60
+    for name, cls in nodes.items():
+        assert cls.registry_name == name, (
+            f"{cls.__module__}.{cls.__name__}.registry_name is {cls.registry_name!r}, registered as {name!r}")
+        assert "registry_name" not in _class_body_names(cls), (
+            f"{cls.__name__} restates registry_name; the registry sets it")
+
+
+def _class_body_names(cls):
+    """Names assigned in the class statement's body (not the ones set on the class later)."""
+    import ast
+    import inspect
+    import textwrap
+
+    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    body = tree.body[0].body
+    return {t.id for node in body if isinstance(node, (ast.Assign, ast.AnnAssign))
+            for t in (node.targets if isinstance(node, ast.Assign) else [node.target]) if isinstance(t, ast.Name)}
+
+
+def test_thinc_unregistered_layers_convert_both_ways():
+    """map_list and the getitem layers are no registry entries in Thinc: found by name in thinc.layers."""
+    from thinc.layers.array_getitem import ints_getitem
+
+    import torchlayers as tl
+
+    theirs = ta.chain(ints_getitem((slice(0, None), 1)), ta.map_list(ta.Linear(2, 3)))
+    ours = from_thinc(theirs)
+    assert [type(n).__name__ for n in ours.walk()] == ["chain", "ints_getitem", "map_list", "Linear"]
+    back = to_thinc(tl.map_list(tl.Linear(2, 3)))
+    assert back._func is importlib_module("thinc.layers.map_list").forward and back.layers[0].name == "linear"
+
+
+def importlib_module(name):
+    import importlib
+
+    return importlib.import_module(name)
+
+
+def test_with_cpu_ops_become_the_output_device_and_back():
+    from torchlayers.combinators.with_cpu import with_cpu
+
+    ours = from_thinc(ta.with_cpu(ta.Linear(2, 2), ta.NumpyOps()))
+    assert type(ours) is with_cpu and ours.device == torch.device("cpu") and ours.name == "with_cpu(linear)"
+    back = to_thinc(ours)
+    assert isinstance(back.ops, ta.NumpyOps) and back.name == "with_cpu(linear)"
+
+
+def test_resizable_resize_function_converts_by_name_and_a_users_own_is_refused():
+    from functools import partial
+
+    from thinc.layers.resizable import resize_linear_weighted as thinc_resize
+
+    from torchlayers.combinators.resizable import resizable, resize_linear_weighted
+
+    ours = from_thinc(ta.resizable(ta.Linear(3, 2), partial(thinc_resize, fill_defaults={"b": -1.0})))
+    assert type(ours) is resizable
+    assert ours.resize_layer.func is resize_linear_weighted
+    assert ours.resize_layer.keywords == {"fill_defaults": {"b": -1.0}}
+    back = to_thinc(ours)
+    assert back.attrs["resize_layer"].func is thinc_resize
+    assert back.attrs["resize_layer"].keywords == {"fill_defaults": {"b": -1.0}}
+
+    def my_resize(layer, new_nO):
+        return layer
+
+    refused = (r"from_thinc: 'resizable\(linear\)': resize_layer: .*my_resize.* is no function of "
+               r"thinc.layers.resizable with a counterpart in torchlayers.combinators.resizable")
+    with pytest.raises(ValueError, match=refused):
+        from_thinc(ta.resizable(ta.Linear(3, 2), my_resize))
+
+
+@pytest.mark.parametrize("make,settings", [
+    (lambda tl: tl.ReluK(3, 2, k=2.0), {"slope": 1.0, "offset": 0.0, "min_val": 0.0, "max_val": 2.0}),
+    (lambda tl: tl.HardSigmoid(3, 2), {"slope": 0.2, "offset": 0.5, "min_val": 0.0, "max_val": 1.0}),
+    (lambda tl: tl.HardTanh(3, 2), {"slope": 1.0, "offset": 0.0, "min_val": -1.0, "max_val": 1.0}),
+    (lambda tl: tl.ClippedLinear(3, 2, slope=0.5, offset=0.1, min_val=-0.5, max_val=1.5),
+     {"slope": 0.5, "offset": 0.1, "min_val": -0.5, "max_val": 1.5}),
+], ids=["ReluK", "HardSigmoid", "HardTanh", "ClippedLinear"])
+def test_to_thinc_builds_thincs_clipped_linear_with_our_settings(make, settings, monkeypatch):
+    """Thinc's own function gets the settings (ReluK's bound as k), not just attrs patched on afterwards."""
+    import functools
+
+    import torchlayers as tl
+    from torchlayers.interop import thinc_convert
+
+    built = []
+    real = thinc_convert._thinc_function
+
+    def recording(node, cls, kinds):
+        fn = real(node, cls, kinds)
+
+        @functools.wraps(fn)  # the same signature: to_thinc reads the arguments from it
+        def call(*args, **kwargs):
+            model = fn(*args, **kwargs)
+            built.append(dict(model.attrs))
+            return model
+
+        return call
+
+    monkeypatch.setattr(thinc_convert, "_thinc_function", recording)
+    ours = make(tl)
+    theirs = to_thinc(ours)
+    assert built == [settings] and dict(theirs.attrs) == settings
+    X = numpy.random.uniform(-4, 4, (5, 2)).astype("f")
+    numpy.testing.assert_allclose(theirs.predict(X), ours.predict(X).numpy(), atol=1e-6, rtol=1e-6)
+
+
+def test_thinc_nvtx_range_and_debug_wrappers_convert_to_ours_and_back():
+    """Thinc's with_nvtx_range / with_debug return the layer with its forward swapped for a
+    closure: from_thinc marks our converted layer the same way (name, colours, callbacks kept),
+    to_thinc puts Thinc's wrappers back in the same order."""
+    import importlib
+
+    calls = []
+    theirs = ta.with_nvtx_range(ta.with_debug(ta.Relu(3, 2), on_forward=lambda m, X, t: calls.append("fwd")),
+                                "block", forward_color=3, backprop_color=5)
+    ours = from_thinc(theirs)
+    assert ours.name == "relu" and [p.options for p in ours._phase_intervals] == [
+        {"forward_color": 3, "backprop_color": 5, "name": "block"}]
+    ours.predict(numpy.zeros((1, 2), dtype="f"))
+    assert calls == ["fwd"]
+    back = to_thinc(ours)
+    nvtx = importlib.import_module("thinc.layers.with_nvtx_range").with_nvtx_range
+    debug = importlib.import_module("thinc.layers.with_debug").with_debug
+    assert back._func.__code__ in nvtx.__code__.co_consts and back.name == "relu"
+    cells = dict(zip(back._func.__code__.co_freevars, (c.cell_contents for c in back._func.__closure__)))
+    assert (cells["name"], cells["forward_color"], cells["backprop_color"]) == ("block", 3, 5)
+    assert cells["orig_forward"].__code__ in debug.__code__.co_consts
+    back.predict(numpy.zeros((1, 2), dtype="f"))
+    assert calls == ["fwd", "fwd"]
+
+
+def test_thinc_signpost_interval_converts_with_its_signposter(monkeypatch):
+    """Thinc's with_signpost_interval needs macOS's os_signpost: with it, the signposter comes
+    along both ways; without it, to_thinc says so."""
+    import importlib
+
+    import torchlayers as tl
+    from tests.cases.case_combinators_more import RecordingSignposter
+    from torchlayers.combinators.with_signpost_interval import with_signpost_interval
+
+    refused = r"to_thinc: 'linear': thinc's with_signpost_interval refuses it: .*os_signpost"
+    with pytest.raises(ValueError, match=refused):
+        to_thinc(with_signpost_interval(tl.Linear(2, 2), RecordingSignposter()))
+    monkeypatch.setattr(importlib.import_module("thinc.layers.with_signpost_interval"), "has_os_signpost", True)
+    signposter = RecordingSignposter()
+    theirs = ta.with_signpost_interval(ta.Linear(2, 2), signposter, "lin")
+    ours = from_thinc(theirs)
+    ours.predict(numpy.zeros((1, 2), dtype="f"))
+    assert signposter.log == [("begin", "lin forward"), ("end", "lin forward")]
+    back = to_thinc(ours)
+    back.predict(numpy.zeros((1, 2), dtype="f"))
+    assert signposter.log[2:] == [("begin", "lin forward"), ("end", "lin forward")]

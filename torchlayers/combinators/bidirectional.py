@@ -33,8 +33,6 @@ class bidirectional(Model):
     No dims (as in Thinc).
     """
 
-    registry_name = "bidirectional.v1"
-
     def __init__(self, l2r: Model, r2l: Optional[Model] = None) -> None:
         _check_models("bidirectional", [l2r] if r2l is None else [l2r, r2l])
         if r2l is None:

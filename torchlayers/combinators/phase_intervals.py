@@ -36,19 +36,23 @@ class _Phases(NamedTuple):
     forward: Interval
     backprop: Interval
     init: Optional[Interval]
+    wrapper: str  # the wrapper's name and its Thinc arguments (to_thinc rebuilds Thinc's wrapper)
+    options: Dict[str, Any]
 
 
 _CLASSES: Dict[type, type] = {}
 
 
 def mark_phases(wrapper: str, layer: Model, name: Optional[str], *, forward: Interval, backprop: Interval,
-                init: Optional[Interval] = None) -> Model:
+                init: Optional[Interval] = None, options: Optional[Dict[str, Any]] = None) -> Model:
     """Make ``layer`` run its phases inside the given intervals and return it (wrapping twice nests
-    the later wrapper outside the earlier one)."""
+    the later wrapper outside the earlier one). ``options`` are the wrapper's other arguments
+    under Thinc's names (kept with the resolved ``name`` for ``to_thinc``)."""
     check_layer(wrapper, layer)
     if name is not None and not isinstance(name, str):
         raise TypeError(f"{wrapper}: name must be a string or None, got {type(name).__name__}")
-    phases = _Phases(layer.name if name is None else name, forward, backprop, init)
+    label = layer.name if name is None else name
+    phases = _Phases(label, forward, backprop, init, wrapper, {**(options or {}), "name": label})
     existing: List[_Phases] = list(getattr(layer, "_phase_intervals", []))
     layer.__class__ = _phase_class(type(layer))
     layer._phase_intervals = [*existing, phases]

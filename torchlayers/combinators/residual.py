@@ -21,8 +21,6 @@ class residual(Model):
     Dims: ``nO``, ``nI``, copied from ``f`` at construction and after initialize.
     """
 
-    registry_name = "residual.v1"
-
     def __init__(self, layer: Model) -> None:
         _check_models("residual", [layer])
         super().__init__(

@@ -23,14 +23,28 @@ class resizable(Model):
     Shape: the layer's own.
     """
 
-    registry_name = "resizable.v1"
-
     def __init__(self, layer: Model, resize_layer: Callable[[Model, int], Model]) -> None:
         check_layer("resizable", layer)
         if not callable(resize_layer):
             raise TypeError(f"resizable: resize_layer must be callable (layer, new_nO) -> layer, got {type(resize_layer).__name__}")
         super().__init__(f"resizable({layer.name})", dims=child_dims(layer), layers=[layer],
                          attrs={"resize_layer": resize_layer})
+
+    @classmethod
+    def from_thinc_node(cls, node: Any, children: list) -> resizable:
+        """``from_thinc``: Thinc's resize function becomes ours of the same name (``resize_linear_weighted``)."""
+        from ..interop.thinc_convert import same_named
+
+        resize = same_named(node.attrs["resize_layer"], "thinc.layers.resizable", __name__,
+                            f"from_thinc: {node.name!r}: resize_layer")
+        return cls(*children, resize)
+
+    def thinc_arguments(self, thinc_fn: Callable, children: list) -> tuple:
+        """``to_thinc``: our resize function becomes Thinc's of the same name."""
+        from ..interop.thinc_convert import same_named
+
+        resize = same_named(self.resize_layer, __name__, thinc_fn.__module__, f"to_thinc: {self.name!r}: resize_layer")
+        return [*children, resize], {}
 
     def forward(self, X):  # unannotated: TorchScript reads it as Tensor -> Tensor
         Y = X

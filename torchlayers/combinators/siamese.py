@@ -25,8 +25,6 @@ class siamese(Model):
     we read them when set and fill them on initialize.
     """
 
-    registry_name = "siamese.v1"
-
     def __init__(self, layer: Model, similarity: Model) -> None:
         _check_models("siamese", [layer, similarity])
         super().__init__(

@@ -20,8 +20,6 @@ class tuplify(Model):
     ``initialize(X, Y)`` takes Y as a tuple, one sample per layer, used for layers whose nO is unset.
     """
 
-    registry_name = "tuplify.v1"
-
     def __init__(self, layer1: Model, layer2: Model, *layers: Model) -> None:
         all_layers = [layer1, layer2, *layers]
         _check_models("tuplify", all_layers)

@@ -72,8 +72,6 @@ class uniqued(Model):
     Dims: ``nO``, ``nI`` (from the layer after initialize). Attrs: ``column``.
     """
 
-    registry_name = "uniqued.v1"
-
     def __init__(self, layer: Model, *, column: int = 0) -> None:
         _check_models("uniqued", [layer])
         if isinstance(column, bool) or not isinstance(column, int):

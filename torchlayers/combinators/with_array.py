@@ -49,8 +49,6 @@ class with_array(Model):
     Attrs: ``pad`` (live).
     """
 
-    registry_name = "with_array.v1"
-
     def __init__(self, layer: Model, pad: int = 0) -> None:
         check_layer("with_array", layer)
         if isinstance(pad, bool) or not isinstance(pad, int) or pad < 0:
@@ -125,8 +123,6 @@ class with_array2d(with_array):
 
     Shape: (N, F) -> (N, nO); Ragged/Padded/list keep their lengths.
     """
-
-    registry_name = "with_array2d.v1"
 
     def _ragged_data(self, X: Ragged) -> Tensor:
         return X.data.flatten(1) if X.data.dim() > 2 else X.data

@@ -41,8 +41,6 @@ class with_cpu(Model):
     Shape: the layer's own (tensors, Ragged, Padded, lists and tuples of them).
     """
 
-    registry_name = "with_cpu.v1"
-
     def __init__(self, layer: Model, ops: Any) -> None:
         check_layer("with_cpu", layer)
         device = ops_device(ops)
@@ -50,12 +48,28 @@ class with_cpu(Model):
         super().__init__(f"with_cpu({layer.name})", dims=child_dims(layer), layers=[layer])
         self.output_device = str(device)
 
+    @classmethod
+    def from_thinc_node(cls, node: Any, children: list) -> with_cpu:
+        """``from_thinc``: Thinc's with_cpu keeps its ``ops`` argument as the node's ``ops``."""
+        return cls(*children, node.ops)
+
+    def thinc_arguments(self, thinc_fn: Callable, children: list) -> tuple:
+        """``to_thinc``: the Thinc ops of the output device (NumpyOps for the CPU, CupyOps for CUDA)."""
+        from thinc.api import get_ops
+
+        device = self.device
+        try:
+            ops = get_ops("cupy", device_id=device.index or 0) if device.type == "cuda" else get_ops("numpy")
+        except ValueError as e:
+            raise ValueError(f"to_thinc: {self.name!r} sends its outputs to {device}; thinc cannot: {e}") from None
+        return [*children, ops], {}
+
     @property
     def device(self) -> torch.device:
         """Where this node's outputs live (Thinc's ``model.ops``); the Thinc face takes dY there."""
         return torch.device(self.output_device)
 
-    def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> "with_cpu":
+    def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> with_cpu:
         """``.to()``/``.cuda()``/``.double()``...: the output device follows ``fn``; the layer gets
         ``fn``'s dtype change only and stays on the CPU (this node holds no tensors of its own)."""
         def dtype_only(t: Tensor) -> Tensor:

@@ -45,8 +45,6 @@ class with_flatten(Model):
     Dims: none (as in Thinc).
     """
 
-    registry_name = "with_flatten.v1"
-
     def __init__(self, layer: Model) -> None:
         check_layer("with_flatten", layer)
         super().__init__(f"with_flatten({layer.name})", layers=[layer])
@@ -76,8 +74,6 @@ class with_flatten_v2(with_flatten):
         - Input: list of B lists (n_i items each)
         - Output: list of B lists (n_i items each)
     """
-
-    registry_name = "with_flatten.v2"
 
     def forward(self, Xnest: Any) -> List[Any]:
         flat, lens = _flatten(self.name, Xnest)

@@ -20,8 +20,6 @@ class with_getitem(Model):
     Attrs: ``idx``.
     """
 
-    registry_name = "with_getitem.v1"
-
     def __init__(self, idx: int, layer: Model) -> None:
         check_layer("with_getitem", layer)
         if isinstance(idx, bool) or not isinstance(idx, int):

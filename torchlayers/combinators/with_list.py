@@ -26,8 +26,6 @@ class with_list(Model):
     Dims: copied from the layer at construction.
     """
 
-    registry_name = "with_list.v1"
-
     def __init__(self, layer: Model) -> None:
         check_layer("with_list", layer)
         super().__init__(f"with_list({layer.name})", dims=child_dims(layer), layers=[layer])

@@ -39,8 +39,8 @@ def with_nvtx_range(layer: Model, name: Optional[str] = None, *, forward_color: 
     """Mark ``layer``'s forward as ``"<name> forward"`` and its backprop as ``"<name> backprop"``
     NVTX ranges (``name`` defaults to the layer's name) and return **the same layer**.
 
-    ``forward_color``/``backprop_color`` are accepted for Thinc's signature and ignored: torch's
-    NVTX binding takes no colour, so ranges are uncoloured. Not in the registry (as in Thinc). See
+    ``forward_color``/``backprop_color`` are accepted for Thinc's signature (and kept for
+    ``to_thinc``) but not applied: torch's NVTX binding takes no colour, so ranges are uncoloured. Not in the registry (as in Thinc). See
     ``combinators/phase_intervals.py`` for when the backprop range opens and closes, and for
     compile/export/script.
 
@@ -49,4 +49,5 @@ def with_nvtx_range(layer: Model, name: Optional[str] = None, *, forward_color: 
     for field, value in (("forward_color", forward_color), ("backprop_color", backprop_color)):
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"with_nvtx_range: {field} must be an int, got {type(value).__name__}")
-    return mark_phases("with_nvtx_range", layer, name, forward=nvtx_range, backprop=nvtx_range)
+    return mark_phases("with_nvtx_range", layer, name, forward=nvtx_range, backprop=nvtx_range,
+                       options={"forward_color": forward_color, "backprop_color": backprop_color})

@@ -35,8 +35,6 @@ class with_padded(Model):
     Dims: copied from the layer at construction.
     """
 
-    registry_name = "with_padded.v1"
-
     def __init__(self, layer: Model) -> None:
         check_layer("with_padded", layer)
         super().__init__(f"with_padded({layer.name})", dims=child_dims(layer), layers=[layer])

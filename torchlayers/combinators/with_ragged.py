@@ -34,8 +34,6 @@ class with_ragged(Model):
     Dims: none (as in Thinc).
     """
 
-    registry_name = "with_ragged.v1"
-
     def __init__(self, layer: Model) -> None:
         check_layer("with_ragged", layer)
         super().__init__(f"with_ragged({layer.name})", layers=[layer])

@@ -23,8 +23,6 @@ class with_reshape(Model):
     Dims: ``nO``, ``nI`` (from the layer after ``initialize``).
     """
 
-    registry_name = "with_reshape.v1"
-
     def __init__(self, layer: Model) -> None:
         check_layer("with_reshape", layer)
         super().__init__(f"with_reshape({layer.name})", dims={"nO": None, "nI": None}, layers=[layer])

@@ -27,4 +27,4 @@ def with_signpost_interval(layer: Model, signposter: Any, name: Optional[str] = 
             f"got {type(signposter).__name__}"
         )
     return mark_phases("with_signpost_interval", layer, name, forward=use_interval, backprop=use_interval,
-                       init=use_interval)
+                       init=use_interval, options={"signposter": signposter})

@@ -61,7 +61,6 @@ class PyTorchRNNWrapper(PyTorchWrapper):
     Node ``"pytorch"``; dims ``nI``/``nO`` (unset unless the caller sets them).
     """
 
-    registry_name = "PyTorchRNNWrapper.v1"
     _default_io = (convert_rnn_inputs, convert_rnn_outputs)
 
     def __init__(self, pytorch_model: Any, convert_inputs: Optional[Callable] = None,

@@ -184,7 +184,6 @@ class PyTorchWrapper(Model):
     the module's parameters appear in ``state_dict`` as ``module.<name>``.
     """
 
-    registry_name = "PyTorchWrapper.v1"
     _default_io: Tuple[Callable, Callable] = (convert_pytorch_default_inputs, convert_pytorch_default_outputs)
     __jit_unused_properties__ = Model.__jit_unused_properties__ + ["shims"]
 
@@ -279,8 +278,6 @@ class PyTorchWrapper_v2(PyTorchWrapper):
     the loss with it the torch way (the Thinc face does not rescale dY).
     """
 
-    registry_name = "PyTorchWrapper.v2"
-
     def __init__(self, pytorch_model: Any, convert_inputs: Optional[Callable] = None,
                  convert_outputs: Optional[Callable] = None, mixed_precision: bool = False,
                  grad_scaler: Any = None, device: Any = None) -> None:
@@ -297,8 +294,6 @@ class PyTorchWrapper_v3(PyTorchWrapper_v2):
     the usual safetensors state_dict. With them, ``to_bytes`` of *this node* stores their bytes
     (as a uint8 tensor in the safetensors file); inside a bigger model the state_dict is used.
     """
-
-    registry_name = "PyTorchWrapper.v3"
 
     def __init__(self, pytorch_model: Any, convert_inputs: Optional[Callable] = None,
                  convert_outputs: Optional[Callable] = None, mixed_precision: bool = False,

@@ -7,29 +7,35 @@
   ``to_bytes``/``to_disk`` wrote into a torchlayers model with the same node tree (strict).
 
 Nothing here restates a constructor. The table is derived from the registry: every registered
-name with a node class (``registry.layers.node_classes()``, plus Thinc's unregistered getitem
-functions) is matched with Thinc's function of the same name, and a Thinc node is recognised by
-the identity of its forward function, the one that function builds its node with. A user's own
-Thinc layer is never mistaken for one of ours, whatever its name or module. Each node is built
-by calling the constructor with its arguments read from the node by name (``arguments``):
-a dim, an attr, a Thinc naming convention (``_CONVENTIONS``), a child layer, or the default.
-A class with its own mapping defines ``from_thinc_node(node, children)`` (a classmethod) and
-``thinc_arguments(thinc_fn, children)``. Thinc is imported lazily: only these functions need it.
+name with a node class (``registry.layers.node_classes()``) is matched with Thinc's function of
+the same name, and Thinc's unregistered layer functions (``map_list``, ``ints_getitem``...) with
+the torchlayers class of the same name; a Thinc node is recognised by the identity of its
+forward function, the one that function builds its node with (a module function named for a
+forward that takes ``is_train``). A user's own Thinc layer is never mistaken for one of ours,
+whatever its name or module. Each node is built by calling the constructor with its arguments
+read from the node by name (``arguments``): a dim, an attr, a Thinc naming convention
+(``_CONVENTIONS``), a child layer, or the default. A class with its own mapping defines
+``from_thinc_node(node, children)`` (a classmethod) and ``thinc_arguments(thinc_fn, children)``
+(resizable, with_cpu, ReluK). Thinc's callback wrappers (``with_debug``, ``with_nvtx_range``,
+``with_signpost_interval``: the same layer, its forward swapped for a closure) convert to ours
+around the converted layer, their arguments read from the closures, and back. Thinc is
+imported lazily: only these functions need it.
 """
 from __future__ import annotations
 
 import copy
+import functools
 import importlib
 import inspect
 import sys
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 import numpy
 
 from ..model import Model
 from ..registry import registry
 
-__all__ = ["from_thinc", "to_thinc", "load_thinc_bytes", "load_thinc_disk", "arguments", "thinc_table"]
+__all__ = ["from_thinc", "to_thinc", "load_thinc_bytes", "load_thinc_disk", "arguments", "thinc_table", "same_named"]
 
 _EMPTY = inspect.Parameter.empty
 
@@ -111,22 +117,57 @@ def arguments(fn: Callable[..., Any], node: Any, children: Sequence[Any], skip: 
     return args, kwargs
 
 
+def same_named(fn: Any, source: str, target: str, where: str) -> Any:
+    """The function of module ``target`` named like ``fn``, a function of module ``source``
+    (Thinc's ``resize_linear_weighted`` <-> ours); a ``functools.partial`` keeps its arguments."""
+    if isinstance(fn, functools.partial):
+        return functools.partial(same_named(fn.func, source, target, where), *fn.args, **fn.keywords)
+    name = getattr(fn, "__name__", None)
+    src, dst = importlib.import_module(source), importlib.import_module(target)
+    if name is None or getattr(src, name, None) is not fn or not callable(getattr(dst, name, None)):
+        raise ValueError(
+            f"{where}: {fn!r} is no function of {source} with a counterpart in {target}, so it cannot be converted "
+            f"(it works on the other library's layers); rebuild the layer with a function of {target}"
+        )
+    return getattr(dst, name)
+
+
 # ------------------------------------------------------------------------------ the table, derived
-#: Thinc functions that build nodes without being registered (thinc.layers.array_getitem).
-_UNREGISTERED = ("array_getitem", "ints_getitem", "floats_getitem")
+def _thinc_layer_modules() -> List[Any]:
+    """The modules of ``thinc.layers`` that define its public layer functions."""
+    thinc_layers = importlib.import_module("thinc.layers")
+    names = {getattr(getattr(thinc_layers, n), "__module__", None) for n in thinc_layers.__all__}
+    return [sys.modules[n] for n in sorted(n for n in names if n and n.startswith("thinc.layers."))]
+
+
+def _unregistered_kinds() -> List[Tuple[type, Callable[..., Any]]]:
+    """Thinc's node-building functions outside its registry (``map_list``, ``array_getitem``,
+    ``ints_getitem``...): every public function of a ``thinc.layers`` module that is not registered
+    and has a torchlayers node class of the same name (``torchlayers.map_list``)."""
+    import torchlayers
+
+    registered = {id(fn) for fn in _thinc_api().registry.layers.get_all().values()}
+    kinds = []
+    for module in _thinc_layer_modules():
+        for name, fn in vars(module).items():
+            if name.startswith("_") or id(fn) in registered or isinstance(fn, type) or not callable(fn):
+                continue
+            ours = getattr(torchlayers, name, None)
+            same_module = getattr(fn, "__module__", None) == module.__name__
+            if same_module and isinstance(ours, type) and issubclass(ours, Model):
+                kinds.append((ours, fn))
+    return kinds
 
 
 def _node_kinds() -> List[Tuple[type, Callable[..., Any]]]:
-    """(our node class, Thinc's function building that node kind), in registry order."""
+    """(our node class, Thinc's function building that node kind): the registered names in
+    registry order, then Thinc's unregistered layer functions (``_unregistered_kinds``)."""
     ta = _thinc_api()
     kinds = []
     for name, cls in registry.layers.node_classes().items():
         if name in ta.registry.layers:
             kinds.append((cls, ta.registry.layers.get(name)))
-    getitem = importlib.import_module("torchlayers.modules.array_getitem")
-    thinc_getitem = importlib.import_module("thinc.layers.array_getitem")
-    kinds += [(getattr(getitem, name), getattr(thinc_getitem, name)) for name in _UNREGISTERED]
-    return kinds
+    return kinds + _unregistered_kinds()
 
 
 def _key(forward: Any) -> Any:
@@ -134,16 +175,28 @@ def _key(forward: Any) -> Any:
     return getattr(forward, "__code__", None) or forward
 
 
+def _is_forward(obj: Any) -> bool:
+    """Whether ``obj`` is a Thinc forward function: ``(model, X, is_train)`` (init takes ``Y``)."""
+    if not callable(obj) or isinstance(obj, type):
+        return False
+    try:
+        return "is_train" in inspect.signature(obj).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def _forwards(fn: Callable[..., Any]) -> List[Any]:
-    """Keys of the forward functions a Thinc creation function builds its node with: those its
-    code names (``Model("maxout", forward, ...)``), else its module's ``forward`` (cython layers,
-    chain.v1's untyped wrapper)."""
+    """Keys of the forward functions a Thinc creation function builds its node with: the module
+    functions its code names that are named for a forward and take ``is_train``
+    (``Model("maxout", forward, ...)``, ``Model(..., tuplify_forward, ...)``; converters such as
+    ``convert_pytorch_default_inputs`` take ``is_train`` too), else its module's ``forward``
+    (cython layers, chain.v1's untyped wrapper)."""
     module = sys.modules.get(getattr(fn, "__module__", "") or "")
     if module is None:
         return []
     code = getattr(fn, "__code__", None)
     names = code.co_names if code is not None else ()
-    found = [module.__dict__[n] for n in names if n.startswith("forward") and callable(module.__dict__.get(n))]
+    found = [module.__dict__[n] for n in names if "forward" in n and _is_forward(module.__dict__.get(n))]
     if not found and callable(getattr(module, "forward", None)):
         found = [module.forward]
     return [_key(f) for f in found]
@@ -154,7 +207,9 @@ def thinc_table() -> Dict[Any, List[type]]:
     table: Dict[Any, List[type]] = {}
     for cls, fn in _node_kinds():
         for forward in _forwards(fn):
-            table.setdefault(forward, []).append(cls)
+            classes = table.setdefault(forward, [])
+            if cls not in classes:
+                classes.append(cls)
     return table
 
 
@@ -169,22 +224,81 @@ def _thinc_names_of(forward: Any) -> List[str]:
     return sorted(name for name, fn in ta.registry.layers.get_all().items() if _key(forward) in _forwards(fn))
 
 
-def _unwrap_debug(node: Any) -> Optional[Tuple[Any, Dict[str, Any]]]:
-    """Thinc's ``with_debug`` swaps a layer's forward and init for closures over the originals and
-    the callbacks: ``(original forward, callbacks)`` for such a node, else None."""
-    forward = getattr(node, "_func", None)
-    code = getattr(forward, "__code__", None)
-    with_debug = importlib.import_module("thinc.layers.with_debug").with_debug
-    if code is None or code not in with_debug.__code__.co_consts:
-        return None
-    cells = {}
-    for fn in (forward, getattr(node, "init", None)):
-        if fn is not None and fn.__closure__:
+# ------------------------------------------------------------------------------ callback wrappers
+def _callback_wrappers() -> Dict[Any, str]:
+    """Thinc's functions that return the same layer with its forward and init swapped for closures
+    over the originals (``with_debug``, ``with_nvtx_range``, ``with_signpost_interval``: those
+    calling ``replace_callbacks``): the code of the forward closure each installs -> its name.
+    Our function of the same name marks our layer the same way."""
+    thinc_layers = importlib.import_module("thinc.layers")
+    wrappers = {}
+    for name in thinc_layers.__all__:
+        code = getattr(getattr(thinc_layers, name), "__code__", None)
+        if code is not None and "replace_callbacks" in code.co_names:
+            for const in code.co_consts:
+                if inspect.iscode(const) and const.co_name == "forward":
+                    wrappers[const] = name
+    return wrappers
+
+
+def _closure_cells(*fns: Any) -> Dict[str, Any]:
+    cells: Dict[str, Any] = {}
+    for fn in fns:
+        if fn is not None and getattr(fn, "__closure__", None):
             cells.update(zip(fn.__code__.co_freevars, (cell.cell_contents for cell in fn.__closure__)))
-    return cells["orig_forward"], {k: cells[k] for k in ("on_init", "on_forward", "on_backprop") if k in cells}
+    return cells
+
+
+def _unwrap_callbacks(node: Any, wrappers: Dict[Any, str]) -> Tuple[Any, List[Tuple[str, Dict[str, Any]]]]:
+    """``(the layer's own forward, the callback wrappers around it, innermost first)``; each
+    wrapper is its Thinc name and the values its closures hold (``name``, ``forward_color``,
+    ``on_forward``, ``signposter``...); ``wrappers`` is ``_callback_wrappers()``."""
+    forward, init = getattr(node, "_func", None), getattr(node, "init", None)
+    found = []
+    while getattr(forward, "__code__", None) in wrappers:
+        cells = _closure_cells(forward, init)
+        found.append((wrappers[forward.__code__], cells))
+        forward, init = cells["orig_forward"], cells.get("orig_init")
+    return forward, found[::-1]
+
+
+def _rewrap(layer: Model, name: str, cells: Dict[str, Any]) -> Model:
+    """Our ``name`` (``torchlayers.with_nvtx_range``...) around ``layer``, its arguments read by
+    name from a Thinc wrapper's closure cells."""
+    import torchlayers
+
+    fn = getattr(torchlayers, name, None)
+    if fn is None:
+        raise ValueError(f"from_thinc: {layer.name!r} is wrapped by thinc's {name}, which torchlayers lacks; "
+                         f"convert the layer before wrapping it")
+    params = list(inspect.signature(fn).parameters.values())[1:]
+    missing = [p.name for p in params if p.name not in cells and p.default is _EMPTY]
+    if missing:
+        raise ValueError(
+            f"from_thinc: {layer.name!r}: thinc's {name} closure holds no {missing}; rebuild it with torchlayers.{name}"
+        )
+    kwargs = {p.name: cells[p.name] for p in params if p.name in cells}
+    return fn(layer, **kwargs)
+
+
+def _marks(node: Model) -> Tuple[type, List[Tuple[str, Dict[str, Any]]]]:
+    """Our with_debug / with_nvtx_range / with_signpost_interval mark a layer by swapping its
+    class for a subclass: ``(the layer's own class, the marks as Thinc wrapper names and
+    arguments, innermost first)``."""
+    cls, marks = type(node), []
+    while "_debug_base" in vars(cls) or "_phase_base" in vars(cls):
+        if "_debug_base" in vars(cls):
+            marks += [("with_debug", hooks._asdict()) for hooks in node._debug_hooks]  # latest first
+            cls = cls._debug_base
+        else:
+            marks += [(phases.wrapper, dict(phases.options)) for phases in reversed(node._phase_intervals)]
+            cls = cls._phase_base
+    return cls, marks[::-1]
 
 
 def _same_value(a: Any, b: Any) -> bool:
+    if callable(getattr(a, "items", None)) and callable(getattr(b, "items", None)):
+        return dict(a.items()) == dict(b.items())  # mappings (premap_ids' table is a PreshMap in Thinc)
     if callable(a) and callable(b):
         return getattr(a, "__name__", None) == getattr(b, "__name__", None)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
@@ -214,6 +328,13 @@ def _disagreements(ours: Model, node: Any) -> List[str]:
 
 
 # ------------------------------------------------------------------------------ from_thinc
+def _takes_name(cls: type) -> bool:
+    try:
+        return "name" in inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def _build_from_node(cls: type, node: Any, children: List[Model]) -> Model:
     hook = getattr(cls, "from_thinc_node", None)
     if hook is not None:
@@ -225,15 +346,13 @@ def _build_from_node(cls: type, node: Any, children: List[Model]) -> Model:
 def from_thinc(thinc_model: Any) -> Model:
     """A torchlayers model with the node tree, dims, attrs and parameters of ``thinc_model``."""
     table = thinc_table()
+    callback_wrappers = _callback_wrappers()
     built: Dict[int, Model] = {}
 
     def convert(node: Any) -> Model:
         if id(node) in built:  # shared nodes stay shared
             return built[id(node)]
-        forward = getattr(node, "_func", None)
-        debug = _unwrap_debug(node)
-        if debug is not None:
-            forward = debug[0]
+        forward, wrappers = _unwrap_callbacks(node, callback_wrappers)
         candidates = table.get(_key(forward), [])
         if not candidates:
             where = f"{getattr(forward, '__module__', '?')}.{getattr(forward, '__qualname__', forward)}"
@@ -245,6 +364,9 @@ def from_thinc(thinc_model: Any) -> Model:
                 f"Rebuild it with torchlayers layers and copy its weights with set_param"
             )
         children = [convert(child) for child in node.layers]
+        # classes that name themselves first: a node they build under its name is theirs
+        # (ints-getitem is ints_getitem, not an array_getitem given that name)
+        candidates = sorted(candidates, key=_takes_name)
         tried = []
         agreeing: List[Model] = []
         for cls in candidates:
@@ -267,10 +389,8 @@ def from_thinc(thinc_model: Any) -> Model:
         for key in _tree_options(type(chosen)):
             if key in chosen.attrs and key not in node.attrs:
                 del chosen.attrs[key]  # where the facade moved it (Embed's column, on the chain)
-        if debug is not None:
-            from ..combinators.with_debug import with_debug
-
-            chosen = with_debug(chosen, **debug[1])
+        for name, cells in wrappers:  # Thinc's with_debug / with_nvtx_range...: the same layer, marked
+            chosen = _rewrap(chosen, name, cells)
         built[id(node)] = chosen
         return chosen
 
@@ -300,28 +420,29 @@ def copy_thinc_state(thinc_model: Any, ours: Model) -> None:
 
 
 # ------------------------------------------------------------------------------ to_thinc
-def _thinc_function(node: Model) -> Callable[..., Any]:
-    ta = _thinc_api()
-    cls = type(node)
-    if cls.__name__ in _UNREGISTERED and cls.__module__ == "torchlayers.modules.array_getitem":
-        return getattr(importlib.import_module("thinc.layers.array_getitem"), cls.__name__)
+def _thinc_function(node: Model, cls: type, kinds: Sequence[Tuple[type, Callable[..., Any]]]) -> Callable[..., Any]:
+    """Thinc's function building the node kind of our class ``cls`` (from ``_node_kinds()``; a
+    subclass inherits the name, not the kind)."""
+    fn = next((fn for ours, fn in kinds if ours is cls), None)
+    if fn is not None:
+        return fn
     name = getattr(cls, "registry_name", None)
-    if name is None or registry.layers.node_class(name) is not cls:  # (a subclass inherits the name, not the kind)
-        raise ValueError(f"to_thinc: {node.name!r} ({cls.__name__}) is no registered layer: thinc has no counterpart")
-    if name not in ta.registry.layers:
+    if name is not None and registry.layers.node_class(name) is cls:
         raise ValueError(f"to_thinc: {node.name!r} ({cls.__name__}, {name!r}) has no counterpart in thinc's registry")
-    return ta.registry.layers.get(name)
+    raise ValueError(f"to_thinc: {node.name!r} ({cls.__name__}) is no registered layer: thinc has no counterpart")
 
 
 def to_thinc(model: Model) -> Any:
     """A thinc model with the same node tree and parameters (for layers thinc has)."""
     built: Dict[int, Any] = {}
+    kinds = _node_kinds()
 
     def convert(node: Model) -> Any:
         if id(node) in built:
             return built[id(node)]
         children = [convert(child) for child in node.layers]
-        fn = _thinc_function(node)
+        cls, marks = _marks(node)
+        fn = _thinc_function(node, cls, kinds)
         hook = getattr(node, "thinc_arguments", None)
         if hook is not None:
             args, kwargs = hook(fn, children)
@@ -330,6 +451,11 @@ def to_thinc(model: Model) -> Any:
             args, kwargs = arguments(fn, node, children, skip=_tree_options(type(node)))
         theirs = fn(*args, **kwargs)
         theirs.name = node.name
+        for name, options in marks:  # our with_debug / with_nvtx_range...: Thinc's, around the same layer
+            try:
+                theirs = getattr(importlib.import_module("thinc.layers"), name)(theirs, **options)
+            except ValueError as e:  # with_signpost_interval off macOS
+                raise ValueError(f"to_thinc: {node.name!r}: thinc's {name} refuses it: {e}") from None
         built[id(node)] = theirs
         return theirs
 

@@ -28,8 +28,6 @@ class CauchySimilarity(Model):
     Backprop returns ``(d, -d)`` (autograd).
     """
 
-    registry_name = "CauchySimilarity.v1"
-
     def __init__(self, nI: Optional[int] = None) -> None:
         super().__init__("cauchy_similarity", dims={"nI": nI, "nO": 1})
         self.declare_param("W", "weight", ("nI",), _ones)

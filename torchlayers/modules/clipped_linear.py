@@ -73,3 +73,7 @@ class ReluK(ClippedLinear):
     def __init__(self, nO: Optional[int] = None, nI: Optional[int] = None, *, init_W: Optional[Callable] = None,
                  init_b: Optional[Callable] = None, k: float = 6.0) -> None:
         super().__init__(nO, nI, init_W=init_W, init_b=init_b, min_val=0.0, max_val=k)
+
+    def thinc_arguments(self, thinc_fn: Callable, children: list) -> tuple:
+        """``to_thinc``: Thinc's ``ReluK(nO, nI, k=...)`` takes the bound as ``k``; ours keeps it as ``max_val``."""
+        return [self.maybe_get_dim("nO"), self.maybe_get_dim("nI")], {"k": self.max_val}

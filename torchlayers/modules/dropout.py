@@ -39,8 +39,6 @@ class Dropout(Model):
         - Output: the same structure
     """
 
-    registry_name = "Dropout.v1"
-
     def __init__(self, rate: float = 0.0) -> None:
         super().__init__("dropout", attrs={"dropout_rate": float(rate), "is_enabled": True})
         self.dropout_rate: float = float(rate)

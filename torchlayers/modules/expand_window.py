@@ -27,8 +27,6 @@ class expand_window(Model):
     Attrs: ``window_size`` (live).
     """
 
-    registry_name = "expand_window.v1"
-
     def __init__(self, window_size: int = 1) -> None:
         if isinstance(window_size, bool) or not isinstance(window_size, int) or window_size < 0:
             raise ValueError(f"expand_window: window_size must be a non-negative int, got {window_size!r}")

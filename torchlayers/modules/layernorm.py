@@ -28,8 +28,6 @@ class LayerNorm(Model):
     Params: ``G`` (nI,) = ``weight``, ones; ``b`` (nI,) = ``bias``, zeros.
     """
 
-    registry_name = "LayerNorm.v1"
-
     def __init__(self, nI: Optional[int] = None) -> None:
         super().__init__("layernorm", dims={"nI": nI, "nO": nI})
         self.declare_param("G", "weight", ("nI",), _ones)

@@ -22,8 +22,6 @@ class Linear(Model):
     Params (Thinc names): ``W`` (nO, nI) = ``weight``, glorot uniform; ``b`` (nO,) = ``bias``, zeros.
     """
 
-    registry_name = "Linear.v1"
-
     def __init__(
         self,
         nO: Optional[int] = None,

@@ -24,8 +24,6 @@ class list2array(Model):
     Scriptable: ``forward`` is typed ``List[Tensor] -> Tensor``.
     """
 
-    registry_name = "list2array.v1"
-
     def __init__(self) -> None:
         super().__init__("list2array")
 

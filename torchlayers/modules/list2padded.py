@@ -26,8 +26,6 @@ class list2padded(Model):
         - Output: Padded with data (T = max n_i, B, F)
     """
 
-    registry_name = "list2padded.v1"
-
     def __init__(self) -> None:
         super().__init__("list2padded")
 

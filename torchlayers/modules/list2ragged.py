@@ -25,8 +25,6 @@ class list2ragged(Model):
     Scriptable: ``forward`` is typed ``List[Tensor] -> Ragged``.
     """
 
-    registry_name = "list2ragged.v1"
-
     def __init__(self) -> None:
         super().__init__("list2ragged")
 

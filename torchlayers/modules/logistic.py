@@ -57,8 +57,6 @@ class Logistic(Model):
     Backprop: ``dX = dY * Y * (1 - Y)`` (Thinc's, not zeroed where the clip was active).
     """
 
-    registry_name = "Logistic.v1"
-
     def __init__(self) -> None:
         super().__init__("logistic")
 

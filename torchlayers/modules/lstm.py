@@ -220,7 +220,6 @@ class LSTM(Model):
         torch.Size([5, 2, 8])
     """
 
-    registry_name = "LSTM.v1"
     # Thinc keeps registry_name in attrs too, which makes it an instance attribute here;
     # TorchScript cannot type it (Model annotates it Optional[str] as a string) and never needs it.
     __jit_ignored_attributes__ = ["registry_name"]

@@ -30,7 +30,6 @@ class MultiSoftmax(Model):
     option, as in Thinc). Attrs: ``nOs`` (live).
     """
 
-    registry_name = "MultiSoftmax.v1"
     thinc_convention = True
 
     def __init__(self, nOs: Sequence[int], nI: Optional[int] = None) -> None:

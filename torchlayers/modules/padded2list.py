@@ -24,8 +24,6 @@ class padded2list(Model):
         - Output: list of B tensors (n_i, F)
     """
 
-    registry_name = "padded2list.v1"
-
     def __init__(self) -> None:
         super().__init__("padded2list")
 

@@ -44,8 +44,6 @@ class ParametricAttention(Model):
     Dims: ``nO`` (from the width of X). Params: ``Q`` (nO,) = ``weight``, uniform(-0.1, 0.1).
     """
 
-    registry_name = "ParametricAttention.v1"
-
     def __init__(self, nO: Optional[int] = None) -> None:
         super().__init__("para-attn", dims={"nO": nO})
         self.declare_param("Q", "weight", ("nO",), uniform_init)

@@ -31,8 +31,6 @@ class ParametricAttention_v2(Model):
     Params: ``Q`` (nO,) = ``weight``, uniform(-0.1, 0.1).
     """
 
-    registry_name = "ParametricAttention.v2"
-
     def __init__(self, *, key_transform: Optional[Model] = None, nO: Optional[int] = None) -> None:
         if key_transform is None:
             from ..combinators.noop import noop

@@ -25,8 +25,6 @@ class premap_ids(Model):
         - Output: (N, 1) int32
     """
 
-    registry_name = "premap_ids.v1"
-
     def __init__(self, mapping_table: Mapping[int, int], default: int = 0, *, column: Optional[int] = None) -> None:
         for k, v in mapping_table.items():
             if not (isinstance(k, int) and isinstance(v, int)):

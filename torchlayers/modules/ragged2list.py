@@ -25,8 +25,6 @@ class ragged2list(Model):
     split sizes are data (the lengths tensor), see the xfail table.
     """
 
-    registry_name = "ragged2list.v1"
-
     def __init__(self) -> None:
         super().__init__("ragged2list")
 

@@ -22,8 +22,6 @@ class reduce_first(RaggedReduction):
     No dims, no params (like Thinc). Backward: ``dY[b]`` on the first row of sequence b, zeros elsewhere.
     """
 
-    registry_name = "reduce_first.v1"
-
     def __init__(self) -> None:
         super().__init__("reduce_first")
 

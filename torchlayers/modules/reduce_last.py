@@ -22,8 +22,6 @@ class reduce_last(RaggedReduction):
     No dims, no params (like Thinc). Backward: ``dY[b]`` on the last row of sequence b, zeros elsewhere.
     """
 
-    registry_name = "reduce_last.v1"
-
     def __init__(self) -> None:
         super().__init__("reduce_last")
 

@@ -26,8 +26,6 @@ class reduce_max(RaggedReduction):
     Kernels: ``torchlayers/kernels/ragged_reduce.py`` (Triton on CUDA, ``embedding_bag`` on CPU).
     """
 
-    registry_name = "reduce_max.v1"
-
     def __init__(self) -> None:
         super().__init__("reduce_max")
 

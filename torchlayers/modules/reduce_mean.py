@@ -22,8 +22,6 @@ class reduce_mean(RaggedReduction):
     Kernels: ``torchlayers/kernels/ragged_reduce.py`` (Triton on CUDA, ``embedding_bag`` on CPU).
     """
 
-    registry_name = "reduce_mean.v1"
-
     def __init__(self) -> None:
         super().__init__("reduce_mean")
 

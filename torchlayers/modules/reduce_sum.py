@@ -22,8 +22,6 @@ class reduce_sum(RaggedReduction):
     Kernels: ``torchlayers/kernels/ragged_reduce.py`` (Triton on CUDA, ``embedding_bag`` on CPU).
     """
 
-    registry_name = "reduce_sum.v1"
-
     def __init__(self) -> None:
         super().__init__("reduce_sum")
 

@@ -69,8 +69,6 @@ class remap_ids(_Preprocessing):
         - Output: (N, 1) of ``dtype`` (default "i" = int32)
     """
 
-    registry_name = "remap_ids.v1"
-
     def __init__(self, mapping_table: Optional[Dict[Any, int]] = None, default: int = 0, dtype: Any = "i") -> None:
         table = {} if mapping_table is None else mapping_table
         as_torch_dtype(dtype)  # fail early on an unknown dtype
@@ -91,8 +89,6 @@ class remap_ids_v2(_Preprocessing):
         - Input: a sequence of N keys, an (N,) integer tensor, or (N, C) with ``column`` set
         - Output: (N, 1) int32
     """
-
-    registry_name = "remap_ids.v2"
 
     def __init__(self, mapping_table: Optional[Dict[Any, int]] = None, default: int = 0, *, column: Optional[int] = None) -> None:
         super().__init__("remap_ids", attrs={"mapping_table": mapping_table, "default": default, "column": column})

@@ -44,7 +44,6 @@ class Softmax(Model):
     conflict; COMPATIBILITY.md).
     """
 
-    registry_name = "Softmax.v1"
     thinc_convention = True
 
     def __init__(self, nO: Optional[int] = None, nI: Optional[int] = None, *, init_W: Optional[Callable] = None,
@@ -78,8 +77,6 @@ class Softmax(Model):
 @registry.layers("Softmax.v2")
 class Softmax_v2(Softmax):
     """Softmax with ``normalize_outputs`` and ``temperature`` options (Thinc "Softmax.v2")."""
-
-    registry_name = "Softmax.v2"
 
     def __init__(self, nO: Optional[int] = None, nI: Optional[int] = None, *, init_W: Optional[Callable] = None,
                  init_b: Optional[Callable] = None, normalize_outputs: bool = True, temperature: float = 1.0) -> None:

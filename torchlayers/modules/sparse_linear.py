@@ -41,7 +41,6 @@ class SparseLinear(Model):
     input tuple itself, like Thinc (no input gradient).
     """
 
-    registry_name = "SparseLinear.v1"
     thinc_convention = True
     _v1_indexing = True
 
@@ -110,5 +109,4 @@ class SparseLinear_v2(SparseLinear):
     (nO, length), is used whole.
     """
 
-    registry_name = "SparseLinear.v2"
     _v1_indexing = False

@@ -26,8 +26,6 @@ class strings2arrays(_Preprocessing):
         - Output: list of B int64 tensors (n_i, 1)
     """
 
-    registry_name = "strings2arrays.v1"
-
     def __init__(self) -> None:
         super().__init__("strings2arrays")
 
