@@ -394,7 +394,7 @@ def _check_tensors(model: "Model", parsed: ParsedFile, planned_dims: Dict[int, D
             shape = _planned_shape(node, pname, spec, dims)
             for prefix in prefixes.get(id(node), []):
                 if shape is None:
-                    unset = [d for d in spec.shape if isinstance(d, str) and dims.get(d) is None]
+                    unset = [d for d in spec.dims if isinstance(d, str) and dims.get(d) is None]
                     unslotted[prefix + spec.attr] = f"the header leaves {node.name}'s dims {unset} unset"
                 else:
                     expected[prefix + spec.attr] = (shape, torch.get_default_dtype(), f" (from the header's dims of {node.name})")

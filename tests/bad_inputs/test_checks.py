@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import torchlayers as tl
+from torchlayers.modules.embed import Embed
 from torchlayers import Ragged
 from torchlayers.functional.checks import check_call_input, check_floats, describe, float_input
 
@@ -27,7 +28,7 @@ def test_check_call_input_passes_what_forward_must_judge():
     check_call_input(tl.Linear(3, 4), numpy.zeros((2, 4)))  # not a tensor: check_floats2d names it in forward
     with torch.autocast("cpu", dtype=torch.bfloat16):
         check_call_input(tl.Linear(3, 4), torch.zeros(2, 4, dtype=torch.bfloat16))  # autocast mixes dtypes by design
-    assert float_input(tl.Linear) == "X" and float_input(tl.Embed) == "" and float_input(tl.LSTM) == "data"
+    assert float_input(tl.Linear) == "X" and float_input(Embed) == "" and float_input(tl.LSTM) == "data"
 
 
 def test_check_floats_and_describe():

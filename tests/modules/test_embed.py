@@ -134,7 +134,7 @@ def test_empty_batch_through_column_gives_zero_rows_where_thinc_gives_3d():
     """An empty (0, C) batch with column= gives (0, nO) on both faces (ints_getitem passes an
     empty input on unchanged, like Thinc's); Thinc's Embed indexes E with the (0, C) array and
     returns (0, C, nO). See COMPATIBILITY.md."""
-    ours = Embed(4, 10, column=1)
+    ours = tl.Embed(4, 10, column=1)
     X = torch.zeros((0, 2), dtype=torch.int64)
     assert tuple(ours(X).shape) == (0, 4) and tuple(ours.predict(X).shape) == (0, 4)
     Y, backprop = ours(X, is_train=True)

@@ -245,7 +245,7 @@ def test_backprop_checks_dY_shape():
 
 
 def test_empty_batch_through_column_gives_zero_rows_like_thinc():
-    ours = HashEmbed(4, 10, column=1)
+    ours = tl.HashEmbed(4, 10, column=1)
     X = torch.zeros((0, 2), dtype=torch.int64)
     assert tuple(ours(X).shape) == (0, 4) and tuple(ours.predict(X).shape) == (0, 4)
     Y, backprop = ours(X, is_train=True)

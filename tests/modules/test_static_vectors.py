@@ -111,7 +111,7 @@ def test_conflicting_vectors_width():
 
 
 def test_empty_batch_through_column_gives_zero_rows():
-    model = StaticVectors(3, torch.randn(5, 4), column=1).initialize()
+    model = tl.StaticVectors(3, torch.randn(5, 4), column=1).initialize()
     X = torch.zeros((0, 2), dtype=torch.int64)
     assert tuple(model(X).shape) == (0, 3) and tuple(model.predict(X).shape) == (0, 3)
     Y, backprop = model(X, is_train=True)

@@ -27,11 +27,13 @@ import copy
 import functools
 import importlib
 import inspect
+import os
 import sys
 from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 import numpy
 
+from ..errors import ModelFileError
 from ..model import Model
 from ..registry import registry
 
@@ -517,6 +519,41 @@ def _load_pytorch_shim(node: Any, where: str, shim_bytes: bytes) -> None:
         raise ValueError(f"{where}: cannot load thinc bytes: the shim's weights do not fit the wrapped module: {e}") from None
 
 
+def _thinc_message(model: Model, data: bytes) -> Dict[str, Any]:
+    """The msgpack message of thinc's ``Model.to_bytes``, its structure checked: a map with
+    ``nodes``/``attrs``/``params`` lists (``shims`` optional), each node a map with ``name`` and
+    ``dims``. Anything else raises ModelFileError naming the part of the file."""
+    import srsly
+
+    if isinstance(data, (str, os.PathLike)):
+        raise TypeError(f"{model.name}: load_thinc_bytes expects thinc's to_bytes() bytes, got a path "
+                        f"{os.fspath(data)!r}; use load_thinc_disk(model, {os.fspath(data)!r})")
+    try:
+        msg = srsly.msgpack_loads(data)
+    except Exception as error:  # msgpack raises several unrelated types for garbage
+        raise ModelFileError(model.name, "thinc msgpack", f"not a thinc Model.to_bytes() message "
+                             f"({type(error).__name__}: {error}); the bytes are truncated or not thinc's") from None
+    if not isinstance(msg, dict):
+        raise ModelFileError(model.name, "thinc msgpack", f"expected a map with 'nodes', 'attrs' and 'params', "
+                             f"got a {type(msg).__name__}")
+    for key in ("nodes", "attrs", "params", "shims"):
+        if key not in msg and key != "shims":
+            raise ModelFileError(model.name, "thinc msgpack", f"the message has no {key!r} list (keys: "
+                                 f"{sorted(map(str, msg))}); it was not written by thinc's Model.to_bytes")
+        if key in msg and not isinstance(msg[key], list):
+            raise ModelFileError(model.name, f"thinc msgpack[{key!r}]", f"expected a list, got {type(msg[key]).__name__}")
+    for i, info in enumerate(msg["nodes"]):
+        if not isinstance(info, dict) or not isinstance(info.get("name"), str) or not isinstance(info.get("dims"), dict):
+            raise ModelFileError(model.name, f"thinc msgpack['nodes'][{i}]", "expected a map with a 'name' string "
+                                 f"and a 'dims' map, got {info!r:.80}")
+    for key in ("attrs", "params"):
+        for i, entry in enumerate(msg[key]):
+            if not isinstance(entry, dict):
+                raise ModelFileError(model.name, f"thinc msgpack[{key!r}][{i}]", f"expected a map, got "
+                                     f"{type(entry).__name__}")
+    return msg
+
+
 def load_thinc_bytes(model: Model, data: bytes, *, strict: bool = True) -> Model:
     """Load bytes written by thinc's ``Model.to_bytes`` into ``model`` (same node tree).
 
@@ -528,7 +565,7 @@ def load_thinc_bytes(model: Model, data: bytes, *, strict: bool = True) -> Model
     """
     import srsly
 
-    msg = srsly.msgpack_loads(data)
+    msg = _thinc_message(model, data)
     nodes = model.walk()
     if len(msg["nodes"]) != len(nodes):
         raise ValueError(
