@@ -87,6 +87,9 @@ CASES = (
         ("reshape", (X, (24,)), {}),
         ("as_contig", (X.T,), {}),
         ("hash", (IDS, 7), {}),
+        ("ngrams", (2, IDS), {}),
+        ("ngrams", (3, numpy.arange(7, dtype="uint64")), {}),
+        ("ngrams", (5, IDS), {}),
         ("logloss", (Y01.round(), Y01), {}),
     ]
 )
@@ -180,6 +183,14 @@ def test_minibatch_and_multibatch_follow_thinc_with_one_seed():
     assert [t.tolist() for t in tensors] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
 
 
+@pytest.mark.parametrize("N,D", [(5, 4), (7, 5), (3, 1), (0, 3)])
+def test_position_encode_matches_numpy_ops(N, D):
+    ours = TorchOps().position_encode(N, D)
+    numpy.testing.assert_allclose(ours.numpy(), thinc_api.NumpyOps().position_encode(N, D), rtol=1e-5, atol=1e-6)
+    out = torch.empty(N, D)
+    assert TorchOps().position_encode(N, D, out=out) is out and torch.equal(out, ours)
+
+
 def test_bad_inputs_are_named():
     ops = TorchOps()
     with pytest.raises(ValueError, match=r"ops.reduce_max: all sequence lengths must be > 0, got 0"):
@@ -198,7 +209,6 @@ def test_bad_inputs_are_named():
 
 def test_ops_cover_thinc_ops_api():
     """Every public NumpyOps name exists on TorchOps except the documented few."""
-    not_here = {"lstm_forward_training", "lstm_forward_inference", "backprop_lstm", "cblas", "ngrams",
-                "position_encode", "use_blis", "name", "xp"}
+    not_here = {"lstm_forward_training", "lstm_forward_inference", "backprop_lstm", "cblas", "use_blis", "name", "xp"}
     missing = {n for n in dir(thinc_api.NumpyOps()) if not n.startswith("_")} - set(dir(TorchOps)) - not_here
     assert not missing, f"TorchOps lacks {sorted(missing)}"

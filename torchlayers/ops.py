@@ -8,8 +8,7 @@ numpy in, numpy out (the tensors share the numpy memory, so ``inplace=True`` and
 returns torchlayers' ``Padded``, which holds tensors.
 
 Not here: ``lstm_forward_training``/``lstm_forward_inference``/``backprop_lstm`` (Thinc's
-flat-parameter LSTM; ``torchlayers.LSTM`` is the layer), ``cblas``, ``ngrams``,
-``position_encode``.
+flat-parameter LSTM; ``torchlayers.LSTM`` is the layer) and ``cblas`` (NumpyOps' BLAS handle).
 """
 from __future__ import annotations
 
@@ -353,7 +352,57 @@ class TorchOps:
 
         return murmur3_x64_128_keys(ids, seed)
 
+    def ngrams(self, n: int, keys: Tensor) -> Tensor:
+        """(N,) uint64 keys -> (N - n + 1,) uint64 hashes of each run of n keys (MurmurHash64A of
+        their little-endian bytes, seed 0, as Thinc's ``ops.ngrams``), int64 bits in torch."""
+        if n < 1:
+            return torch.zeros((0,), dtype=torch.int64, device=keys.device)
+        values = [v & _MASK64 for v in keys.to(torch.int64).tolist()]
+        out = [_murmur64a(values[i : i + n]) for i in range(max(0, len(values) - n + 1))]
+        return torch.tensor([h - (1 << 64) if h >> 63 else h for h in out], dtype=torch.int64, device=keys.device)
+
+    def position_encode(self, N: int, D: int, period: int = 10000, out: Optional[Tensor] = None) -> Tensor:
+        """(N, D) sinusoidal position encodings, Thinc's layout: columns (j, j+1) are sin and cos of
+        ``pos / period ** (2 j / D)``; an odd last column repeats the sin of the last pair."""
+        pos = torch.arange(N, dtype=torch.float64).unsqueeze(1)
+        j = torch.arange(D)
+        d = torch.where(j % 2 == 0, j, j - 1)
+        if D % 2:
+            d[-1] = max(D - 3, 0)
+        angle = pos / float(period) ** (2 * d.to(torch.float64) / D)
+        enc = torch.where((j % 2 == 1) & (j < D - (D % 2)), torch.cos(angle), torch.sin(angle)).to(torch.float32)
+        if out is None:
+            return enc.to(self.device)
+        if tuple(out.shape) != (N, D):
+            raise ValueError(f"ops.position_encode: out must have shape ({N}, {D}), got {tuple(out.shape)}")
+        return out.copy_(enc)
+
     # -- maths ------------------------------------------------------------------------
+    def ngrams(self, n: int, keys: Tensor) -> Tensor:
+        """(N,) uint64 keys -> (N - n + 1,) uint64 hashes of each run of n keys (MurmurHash64A of
+        their little-endian bytes, seed 0, as Thinc's ``ops.ngrams``), int64 bits in torch."""
+        if n < 1:
+            return torch.zeros((0,), dtype=torch.int64, device=keys.device)
+        values = [v & _MASK64 for v in keys.to(torch.int64).tolist()]
+        out = [_murmur64a(values[i : i + n]) for i in range(max(0, len(values) - n + 1))]
+        return torch.tensor([h - (1 << 64) if h >> 63 else h for h in out], dtype=torch.int64, device=keys.device)
+
+    def position_encode(self, N: int, D: int, period: int = 10000, out: Optional[Tensor] = None) -> Tensor:
+        """(N, D) sinusoidal position encodings, Thinc's layout: columns (j, j+1) are sin and cos of
+        ``pos / period ** (2 j / D)``; an odd last column repeats the sin of the last pair."""
+        pos = torch.arange(N, dtype=torch.float64).unsqueeze(1)
+        j = torch.arange(D)
+        d = torch.where(j % 2 == 0, j, j - 1)
+        if D % 2:
+            d[-1] = max(D - 3, 0)
+        angle = pos / float(period) ** (2 * d.to(torch.float64) / D)
+        enc = torch.where((j % 2 == 1) & (j < D - (D % 2)), torch.cos(angle), torch.sin(angle)).to(torch.float32)
+        if out is None:
+            return enc.to(self.device)
+        if tuple(out.shape) != (N, D):
+            raise ValueError(f"ops.position_encode: out must have shape ({N}, {D}), got {tuple(out.shape)}")
+        return out.copy_(enc)
+
     # -- maths ------------------------------------------------------------------------
     def get_dropout_mask(self, shape: Shape, drop: Optional[float]) -> Tensor:
         """Inverted-dropout mask ``(U >= drop) / (1 - drop)`` (ones for None/<=0, zeros for >=1)."""
@@ -616,9 +665,26 @@ def _window_index(M: int, nW: int, lengths: Any, device: torch.device, where: st
     return idx, keep
 
 
+_MASK64 = (1 << 64) - 1
+_M64A = 0xC6A4A7935BD1E995
+
+
+def _murmur64a(words: List[int], seed: int = 0) -> int:
+    """MurmurHash64A over the little-endian bytes of 64-bit words (murmurhash's ``hash64``)."""
+    h = (seed ^ (len(words) * 8 * _M64A)) & _MASK64
+    for k in words:
+        k = (k * _M64A) & _MASK64
+        k ^= k >> 47
+        k = (k * _M64A) & _MASK64
+        h = ((h ^ k) * _M64A) & _MASK64
+    h ^= h >> 47
+    h = (h * _M64A) & _MASK64
+    return h ^ (h >> 47)
+
+
 # -- numpy in, numpy out --------------------------------------------------------------------
 _OWN_ARRAYS = ("alloc", "asarray", "to_numpy", "minibatch", "multibatch", "get_dropout_mask")
-_NUMPY_OUT_DTYPE = {"hash": numpy.uint32}  # Thinc's keys are uint32 (torch holds them as int64)
+_NUMPY_OUT_DTYPE = {"hash": numpy.uint32, "ngrams": numpy.uint64}  # Thinc's dtypes (torch holds them as int64)
 
 
 def _numpy_in(x: Any, found: List[bool]) -> Any:
