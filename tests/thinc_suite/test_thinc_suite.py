@@ -12,12 +12,13 @@ So ``P >= Q - len(EXPECTED_FAILURES)`` always holds when this passes.
 """
 from __future__ import annotations
 
+import collections
 import importlib.util
 
 import pytest
 
 from .expected_failures import EXPECTED_FAILURES
-from .runner import divergences, format_table, run, summary
+from .runner import category, divergences, format_table, run, summary
 
 pytestmark = pytest.mark.skipif(
     any(importlib.util.find_spec(m) is None for m in ("thinc", "tensorflow", "mxnet")),
@@ -32,6 +33,9 @@ def test_thinc_suite_matches_the_divergence_table(capsys):
         print("\n" + table)
     p, q, n = summary(rows)
     div = divergences(theirs, ours)
+    groups = collections.Counter(category(m) for m in div.values())
+    with capsys.disabled():
+        print("top divergences:\n" + "\n".join(f"{c:5d}  {m}" for m, c in groups.most_common(10)))
     unlisted = sorted(set(div) - set(EXPECTED_FAILURES))
     now_passing = sorted(k for k in EXPECTED_FAILURES if k in ours and ours[k].outcome == "passed")
     stale = sorted(k for k in EXPECTED_FAILURES if theirs.get(k, (None,))[0] != "passed")
