@@ -209,6 +209,66 @@ def test_bad_inputs_are_named():
 
 def test_ops_cover_thinc_ops_api():
     """Every public NumpyOps name exists on TorchOps except the documented few."""
-    not_here = {"lstm_forward_training", "lstm_forward_inference", "backprop_lstm", "cblas", "use_blis", "name", "xp"}
+    not_here = {"cblas", "use_blis", "name", "xp"}
     missing = {n for n in dir(thinc_api.NumpyOps()) if not n.startswith("_")} - set(dir(TorchOps)) - not_here
     assert not missing, f"TorchOps lacks {sorted(missing)}"
+
+
+@pytest.mark.parametrize("depth,dirs", [(1, 1), (2, 1), (1, 2), (2, 2)])
+def test_lstm_forward_matches_numpy_ops_and_backprop_is_the_gradient(depth, dirs):
+    """Forward and inference as NumpyOps (flat Thinc params, H0/C0 read swapped as there); the
+    backward is autograd's, checked by gradcheck in float64 (NumpyOps' is not the gradient:
+    COMPATIBILITY.md row 42)."""
+    from torchlayers.modules.lstm import lstm_param_size
+
+    nI, nO = 3, 2
+    size_at_t = numpy.array([3, 3, 2, 1], dtype="int32")
+    N = int(size_at_t.sum())
+    P = (rng.normal(size=lstm_param_size(nI, nO, depth, dirs)) * 0.5).astype("float32")
+    H0, C0 = (rng.normal(size=(depth, dirs, nO)).astype("float32") for _ in range(2))
+    Xs = rng.normal(size=(N, nI)).astype("float32")
+    theirs = thinc_api.NumpyOps()
+    Yt, _ = theirs.lstm_forward_training(P, H0, C0, Xs, size_at_t)
+    Y, state = TorchOps().lstm_forward_training(P, H0, C0, Xs, size_at_t)
+    assert isinstance(Y, numpy.ndarray) and Y.shape == (N, dirs * nO)
+    numpy.testing.assert_allclose(Y, Yt, rtol=1e-5, atol=1e-6)
+    numpy.testing.assert_allclose(TorchOps().lstm_forward_inference(P, H0, C0, Xs, size_at_t), Yt, rtol=1e-5, atol=1e-6)
+
+    args = [torch.from_numpy(a.astype("float64")) for a in (P, H0, C0, Xs)]
+    P64, H64, C64, X64_ = args
+    dY64 = torch.randn(N, dirs * nO, dtype=torch.float64)
+    _, st = TorchOps().lstm_forward_training(P64, H64, C64, X64_, torch.from_numpy(size_at_t))
+    dX, dP = TorchOps().backprop_lstm(dY64, torch.from_numpy(size_at_t), P64, st)
+
+    def f(p, x):
+        return (TorchOps()._lstm(p, H64, C64, x, torch.from_numpy(size_at_t), train=True) * dY64).sum()
+
+    p, x = P64.clone().requires_grad_(), X64_.clone().requires_grad_()
+    assert torch.autograd.gradcheck(lambda p, x: TorchOps()._lstm(p, H64, C64, x, torch.from_numpy(size_at_t), train=True), (p, x))
+    gp, gx = torch.autograd.grad(f(p, x), (p, x))
+    assert torch.allclose(dX, gx) and torch.allclose(dP, gp)
+
+
+def test_numpy_ops_lstm_backprop_is_not_the_gradient():
+    """COMPATIBILITY.md row 42: NumpyOps' backprop_lstm differs from the finite-difference gradient
+    of its own forward; ours matches it."""
+    from torchlayers.modules.lstm import lstm_param_size
+
+    nI, nO, size_at_t = 3, 2, numpy.array([2, 2, 1], dtype="int32")
+    P = rng.normal(size=lstm_param_size(nI, nO, 1, 1)) * 0.5
+    H0, C0 = numpy.zeros((1, 1, nO)), numpy.zeros((1, 1, nO))
+    Xs, dYs = rng.normal(size=(5, nI)), rng.normal(size=(5, nO))
+    ops = TorchOps()
+    numeric = numpy.zeros_like(Xs)
+    for i in numpy.ndindex(*Xs.shape):
+        up, down = Xs.copy(), Xs.copy()
+        up[i] += 1e-6
+        down[i] -= 1e-6
+        numeric[i] = ((ops.lstm_forward_inference(P, H0, C0, up, size_at_t) - ops.lstm_forward_inference(P, H0, C0, down, size_at_t)) * dYs).sum() / 2e-6
+    _, state = ops.lstm_forward_training(P, H0, C0, Xs, size_at_t)
+    ours, _ = ops.backprop_lstm(dYs, size_at_t, P, state)
+    numpy.testing.assert_allclose(ours, numeric, rtol=1e-6, atol=1e-8)
+    f32 = [a.astype("float32") for a in (P, H0, C0, Xs)]
+    _, thinc_state = thinc_api.NumpyOps().lstm_forward_training(*f32, size_at_t)
+    theirs, _ = thinc_api.NumpyOps().backprop_lstm(dYs.astype("float32"), size_at_t, f32[0], thinc_state)
+    assert numpy.abs(theirs - numeric).max() > 1e-2

@@ -7,8 +7,8 @@ numpy in, numpy out (the tensors share the numpy memory, so ``inplace=True`` and
 ``scatter_add`` write into the caller's array), tensors in, tensors out. ``list2padded``
 returns torchlayers' ``Padded``, which holds tensors.
 
-Not here: ``lstm_forward_training``/``lstm_forward_inference``/``backprop_lstm`` (Thinc's
-flat-parameter LSTM; ``torchlayers.LSTM`` is the layer) and ``cblas`` (NumpyOps' BLAS handle).
+Not here: ``cblas`` and ``use_blis`` (NumpyOps' BLAS handle). ``lstm_forward_training``'s
+state is an autograd graph (``LSTMState``), not Thinc's (Y, G, C, X) arrays.
 """
 from __future__ import annotations
 
@@ -377,6 +377,51 @@ class TorchOps:
             raise ValueError(f"ops.position_encode: out must have shape ({N}, {D}), got {tuple(out.shape)}")
         return out.copy_(enc)
 
+    # -- Thinc's flat-parameter LSTM ----------------------------------------------------
+    def lstm_forward_training(self, params: Tensor, H0: Tensor, C0: Tensor, X: Tensor,
+                              size_at_t: Tensor) -> Tuple[Tensor, "LSTMState"]:
+        """Thinc's ``ops.lstm_forward_training``: (N, nI) time-major packed rows -> (N, dirs nO).
+
+        ``params`` is Thinc's flat ``LSTM`` vector, ``H0``/``C0`` (depth, dirs, nO) (read as cell
+        and hidden init, swapped as in NumpyOps), ``size_at_t`` (T,) non-increasing batch sizes
+        summing to N. The state for ``backprop_lstm`` is an autograd graph, opaque to the caller.
+        """
+        params_ = params.detach().requires_grad_(True)
+        X_ = X.detach().requires_grad_(True)
+        with torch.enable_grad():
+            Y = self._lstm(params_, H0, C0, X_, size_at_t, train=True)
+        return Y.detach(), LSTMState(Y, params_, X_)
+
+    def lstm_forward_inference(self, params: Tensor, H0: Tensor, C0: Tensor, X: Tensor, size_at_t: Tensor) -> Tensor:
+        with torch.no_grad():
+            return self._lstm(params, H0, C0, X, size_at_t, train=False)
+
+    def backprop_lstm(self, dY: Tensor, lengths: Tensor, params: Tensor, fwd_state: "LSTMState") -> Tuple[Tensor, Tensor]:
+        """(dX (N, nI), d_params like ``params``) from ``lstm_forward_training``'s state."""
+        if not isinstance(fwd_state, LSTMState):
+            raise TypeError(f"ops.backprop_lstm: fwd_state must come from this ops' lstm_forward_training, got {type(fwd_state).__name__}")
+        dX, d_params = torch.autograd.grad(fwd_state.Y, (fwd_state.X, fwd_state.params), dY.to(fwd_state.Y.dtype))
+        return dX, d_params
+
+    def _lstm(self, params: Tensor, H0: Tensor, C0: Tensor, X: Tensor, size_at_t: Tensor, *, train: bool) -> Tensor:
+        # The layout helpers live with the LSTM layer (one definition of Thinc's flat vector).
+        from .modules.lstm import _initial_states, _torch_weights, lstm_param_size, thinc_to_torch_order
+
+        if H0.shape != C0.shape or H0.dim() != 3:
+            raise ValueError(f"ops.lstm_forward_training: H0 and C0 must both be (depth, dirs, nO), got {tuple(H0.shape)} and {tuple(C0.shape)}")
+        depth, dirs, nO = (int(d) for d in H0.shape)
+        nI = int(X.shape[1])
+        if params.numel() != lstm_param_size(nI, nO, depth, dirs):
+            raise ValueError(f"ops.lstm_forward_training: params must have {lstm_param_size(nI, nO, depth, dirs)} "
+                             f"values for nI={nI}, nO={nO}, depth={depth}, dirs={dirs}, got {params.numel()}")
+        steps = torch.as_tensor(size_at_t).to(torch.int64).cpu()
+        if int(steps.sum()) != X.shape[0]:
+            raise ValueError(f"ops.lstm_forward_training: size_at_t must sum to the rows of X ({X.shape[0]}), got {int(steps.sum())}")
+        order = thinc_to_torch_order(nI, nO, depth, dirs, params.device)
+        weights = _torch_weights(params.to(X.dtype), order, nI, nO, depth, dirs)
+        h0, c0 = _initial_states(torch.stack([H0, C0]).to(X.dtype), int(steps[0]) if steps.numel() else 0)
+        return torch._VF.lstm(X, steps[steps > 0], [h0, c0], weights, True, depth, 0.0, train, dirs == 2)[0]
+
     # -- maths ------------------------------------------------------------------------
     def ngrams(self, n: int, keys: Tensor) -> Tensor:
         """(N,) uint64 keys -> (N - n + 1,) uint64 hashes of each run of n keys (MurmurHash64A of
@@ -402,6 +447,51 @@ class TorchOps:
         if tuple(out.shape) != (N, D):
             raise ValueError(f"ops.position_encode: out must have shape ({N}, {D}), got {tuple(out.shape)}")
         return out.copy_(enc)
+
+    # -- Thinc's flat-parameter LSTM ----------------------------------------------------
+    def lstm_forward_training(self, params: Tensor, H0: Tensor, C0: Tensor, X: Tensor,
+                              size_at_t: Tensor) -> Tuple[Tensor, "LSTMState"]:
+        """Thinc's ``ops.lstm_forward_training``: (N, nI) time-major packed rows -> (N, dirs nO).
+
+        ``params`` is Thinc's flat ``LSTM`` vector, ``H0``/``C0`` (depth, dirs, nO) (read as cell
+        and hidden init, swapped as in NumpyOps), ``size_at_t`` (T,) non-increasing batch sizes
+        summing to N. The state for ``backprop_lstm`` is an autograd graph, opaque to the caller.
+        """
+        params_ = params.detach().requires_grad_(True)
+        X_ = X.detach().requires_grad_(True)
+        with torch.enable_grad():
+            Y = self._lstm(params_, H0, C0, X_, size_at_t, train=True)
+        return Y.detach(), LSTMState(Y, params_, X_)
+
+    def lstm_forward_inference(self, params: Tensor, H0: Tensor, C0: Tensor, X: Tensor, size_at_t: Tensor) -> Tensor:
+        with torch.no_grad():
+            return self._lstm(params, H0, C0, X, size_at_t, train=False)
+
+    def backprop_lstm(self, dY: Tensor, lengths: Tensor, params: Tensor, fwd_state: "LSTMState") -> Tuple[Tensor, Tensor]:
+        """(dX (N, nI), d_params like ``params``) from ``lstm_forward_training``'s state."""
+        if not isinstance(fwd_state, LSTMState):
+            raise TypeError(f"ops.backprop_lstm: fwd_state must come from this ops' lstm_forward_training, got {type(fwd_state).__name__}")
+        dX, d_params = torch.autograd.grad(fwd_state.Y, (fwd_state.X, fwd_state.params), dY.to(fwd_state.Y.dtype))
+        return dX, d_params
+
+    def _lstm(self, params: Tensor, H0: Tensor, C0: Tensor, X: Tensor, size_at_t: Tensor, *, train: bool) -> Tensor:
+        # The layout helpers live with the LSTM layer (one definition of Thinc's flat vector).
+        from .modules.lstm import _initial_states, _torch_weights, lstm_param_size, thinc_to_torch_order
+
+        if H0.shape != C0.shape or H0.dim() != 3:
+            raise ValueError(f"ops.lstm_forward_training: H0 and C0 must both be (depth, dirs, nO), got {tuple(H0.shape)} and {tuple(C0.shape)}")
+        depth, dirs, nO = (int(d) for d in H0.shape)
+        nI = int(X.shape[1])
+        if params.numel() != lstm_param_size(nI, nO, depth, dirs):
+            raise ValueError(f"ops.lstm_forward_training: params must have {lstm_param_size(nI, nO, depth, dirs)} "
+                             f"values for nI={nI}, nO={nO}, depth={depth}, dirs={dirs}, got {params.numel()}")
+        steps = torch.as_tensor(size_at_t).to(torch.int64).cpu()
+        if int(steps.sum()) != X.shape[0]:
+            raise ValueError(f"ops.lstm_forward_training: size_at_t must sum to the rows of X ({X.shape[0]}), got {int(steps.sum())}")
+        order = thinc_to_torch_order(nI, nO, depth, dirs, params.device)
+        weights = _torch_weights(params.to(X.dtype), order, nI, nO, depth, dirs)
+        h0, c0 = _initial_states(torch.stack([H0, C0]).to(X.dtype), int(steps[0]) if steps.numel() else 0)
+        return torch._VF.lstm(X, steps[steps > 0], [h0, c0], weights, True, depth, 0.0, train, dirs == 2)[0]
 
     # -- maths ------------------------------------------------------------------------
     def get_dropout_mask(self, shape: Shape, drop: Optional[float]) -> Tensor:
@@ -598,6 +688,13 @@ def ops_for(device: torch.device, _cache: dict = {}) -> TorchOps:  # noqa: B006 
 
 
 # -- helpers ------------------------------------------------------------------------------
+class LSTMState:
+    """``lstm_forward_training``'s state: the output's autograd graph and its leaves (opaque)."""
+
+    def __init__(self, Y: Tensor, params: Tensor, X: Tensor) -> None:
+        self.Y, self.params, self.X = Y, params, X
+
+
 class SizedGenerator:
     """A re-iterable generator with a length (Thinc's ``SizedGenerator``): ``len`` is the batch count."""
 
