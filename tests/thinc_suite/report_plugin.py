@@ -1,11 +1,11 @@
 """pytest plugin for the copied Thinc suite: one JSON line per event, flushed as it happens.
 
 Loaded with ``-p report_plugin`` in each side's run (the runner copies it next to the suite).
-Lines: ``{"start": id}`` before a case runs, ``{"id", "when", "outcome", "message"}`` per
+Lines: ``{"collected": [ids]}`` once, ``{"start": id}`` before a case runs, ``{"id", "when", "outcome", "message"}`` per
 phase, ``{"collect": path, "message"}`` for a file that cannot be imported, ``{"done": true}``
 at the end. A case whose start has no result crashed the interpreter; the runner then
 restarts pytest with the ids in ``THINC_SUITE_SKIP`` left out. A case running longer than
-``THINC_SUITE_CASE_TIMEOUT`` seconds (default 30) ends the process through ``faulthandler``
+``THINC_SUITE_CASE_TIMEOUT`` seconds (default 15; Thinc's slowest case takes 2 s) ends the process through ``faulthandler``
 (exit status 1, traceback in the log), which the runner records as a hang.
 """
 import faulthandler
@@ -39,11 +39,12 @@ def pytest_collection_modifyitems(config, items):
         with open(path) as f:
             skip = set(f.read().splitlines())
         items[:] = [item for item in items if item.nodeid not in skip]
+    _write({"collected": [item.nodeid for item in items]})
 
 
 def pytest_runtest_logstart(nodeid, location):
     _write({"start": nodeid})
-    faulthandler.dump_traceback_later(float(os.environ.get("THINC_SUITE_CASE_TIMEOUT", "30")), exit=True)
+    faulthandler.dump_traceback_later(float(os.environ.get("THINC_SUITE_CASE_TIMEOUT", "15")), exit=True)
 
 
 def pytest_runtest_logfinish(nodeid, location):

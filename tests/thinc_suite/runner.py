@@ -3,9 +3,10 @@
 ``build(root)`` writes two copies of the suite under ``root``: ``theirs/`` unmodified and
 ``ours/`` with every file's ``from thinc... import`` lines rewritten by ``mapping.py``.
 ``run_both(root)`` runs pytest on both (two subprocesses in parallel, ``-q``, no ``-x``, no
-cache) and returns one outcome per test node id and side. ``python -m tests.thinc_suite.runner``
-prints the per-file table, the summary line and (``--table``) a fresh ``expected_failures``
-table grouped by error message.
+cache, ``--hypothesis-seed=0``) and returns one outcome per test node id and side.
+``python -m tests.thinc_suite.runner`` prints the per-file table and the summary line;
+``--table`` adds the divergences grouped by error message, ``--write-table`` rewrites
+``expected_failures.py`` from the run (after a change that fixes or adds many cases).
 
 Outcomes: ``passed``, ``failed`` (call or setup/teardown error), ``skipped``, ``xfailed``,
 ``xpassed``; a file that cannot be imported gives ``failed`` for every case Thinc's copy
@@ -24,9 +25,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Dict, List, NamedTuple, Tuple
+from typing import Dict, List, NamedTuple, Sequence, Tuple
 
-from .mapping import FACE, FACE_SOURCE, ours_module, rewrite_source
+from .mapping import FACE, FACE_SOURCE, rewrite_source
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -100,22 +101,26 @@ def build(root: pathlib.Path) -> Dict[str, int]:
     return moved
 
 
-def _command(side_dir: pathlib.Path) -> List[str]:
+def _command(paths: Sequence[str]) -> List[str]:
     return [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "report_plugin",
-            "-W", "ignore::DeprecationWarning", "--tb=line", "-rN", "--continue-on-collection-errors", PACKAGE]
+            "-W", "ignore::DeprecationWarning", "--tb=line", "-rN", "--continue-on-collection-errors",
+            "--hypothesis-seed=0", *paths]
 
 
-def _read(path: pathlib.Path) -> Tuple[Dict[str, Outcome], List[str], bool]:
-    """(outcome per case, cases started without a result, whether the session finished)."""
+def _read(path: pathlib.Path) -> Tuple[Dict[str, Outcome], List[str], bool, List[str]]:
+    """(outcome per case, cases started without a result, whether the session finished, cases collected)."""
     phases: Dict[str, List[Tuple[str, str]]] = collections.defaultdict(list)
     teardowns: Dict[str, bool] = collections.defaultdict(bool)
     started: List[str] = []
+    collected: List[str] = []
     done = False
     results: Dict[str, Outcome] = {}
     for line in path.read_text().splitlines() if path.exists() else []:
         record = json.loads(line)
         if "start" in record:
             started.append(record["start"])
+        elif "collected" in record:
+            collected += record["collected"]
         elif "id" in record:
             phases[record["id"]].append((record["outcome"], record["message"]))
             teardowns[record["id"]] |= record["when"] == "teardown"
@@ -132,10 +137,10 @@ def _read(path: pathlib.Path) -> Tuple[Dict[str, Outcome], List[str], bool]:
             main = next((o for o in outcomes if o != "passed"), "passed")
             results[node] = Outcome(main, next((m for o, m in seen if o == main), ""))
     finished = {node for node, seen in teardowns.items() if seen}
-    return results, [n for n in started if n not in finished], done
+    return results, [n for n in started if n not in finished], done, collected
 
 
-def _start(root: pathlib.Path, side: str) -> subprocess.Popen:
+def _start(root: pathlib.Path, side: str, paths: Sequence[str] = (PACKAGE,)) -> subprocess.Popen:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(root / side), str(REPO)])
     env["THINC_SUITE_REPORT"] = str(root / f"{side}.jsonl")
@@ -143,8 +148,8 @@ def _start(root: pathlib.Path, side: str) -> subprocess.Popen:
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     env.setdefault("OMP_NUM_THREADS", "1")
     env.pop("HYPOTHESIS_PROFILE", None)  # Thinc's conftest loads its own profile
-    log = open(root / f"{side}.log", "a")
-    return subprocess.Popen(_command(root / side), cwd=root / side, env=env, stdout=log, stderr=subprocess.STDOUT)
+    with open(root / f"{side}.log", "a") as log:  # the child keeps its own handle
+        return subprocess.Popen(_command(paths), cwd=root / side, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def run_both(root: pathlib.Path, max_restarts: int = 5) -> Tuple[Dict[str, Outcome], Dict[str, Outcome], Dict[str, str]]:
@@ -168,7 +173,7 @@ def run_both(root: pathlib.Path, max_restarts: int = 5) -> Tuple[Dict[str, Outco
                 proc.wait()
                 raise RuntimeError(f"thinc suite: the {side} run took over {TIMEOUT_S} s:\n{_tail(root, side)}")
             del procs[side]
-            results, unfinished, done = _read(root / f"{side}.jsonl")
+            results, unfinished, done, collected = _read(root / f"{side}.jsonl")
             if done:
                 continue
             if not unfinished or restarts[side] >= max_restarts:
@@ -176,12 +181,15 @@ def run_both(root: pathlib.Path, max_restarts: int = 5) -> Tuple[Dict[str, Outco
             restarts[side] += 1
             why = "hung (over the per-case timeout)" if rc == 1 else f"crashed the interpreter (rc {rc})"
             crashed[side][unfinished[-1]] = Outcome("failed", why)
+            ran = set(results) | set(crashed[side])
             with open(root / f"{side}.skip", "w") as f:
-                f.write("\n".join(sorted(set(results) | set(crashed[side]))))
-            procs[side] = _start(root, side)
+                f.write("\n".join(sorted(ran)))
+            remaining = sorted({node.split("::")[0] for node in collected if node not in ran})
+            if remaining:  # restart on the files still to run (collecting them only)
+                procs[side] = _start(root, side, remaining)
     final = []
     for side in ("theirs", "ours"):
-        results, _, _ = _read(root / f"{side}.jsonl")
+        results, _, _, _ = _read(root / f"{side}.jsonl")
         results.update(crashed[side])
         final.append(results)
     return final[0], final[1], {side: _tail(root, side) for side in ("theirs", "ours")}
