@@ -95,13 +95,13 @@ CASES = (
 )
 
 
-def _torch(x):
+def _torch(x, device="cpu"):
     if isinstance(x, numpy.ndarray):
-        return torch.from_numpy(x.view(numpy.int64) if x.dtype == numpy.uint64 else x.copy())
+        return torch.from_numpy(x.view(numpy.int64) if x.dtype == numpy.uint64 else x.copy()).to(device)
     if isinstance(x, (list, tuple)):
-        return type(x)(_torch(v) for v in x)
+        return type(x)(_torch(v, device) for v in x)
     if isinstance(x, dict):
-        return {k: _torch(v) for k, v in x.items()}
+        return {k: _torch(v, device) for k, v in x.items()}
     return x
 
 
@@ -121,7 +121,7 @@ def _assert_same(ours, theirs, kind):
     assert len(a) == len(b)
     for u, v in zip(a, b):
         assert isinstance(u, kind), f"expected {kind.__name__} out, got {type(u).__name__}"
-        u = u.numpy() if isinstance(u, torch.Tensor) else numpy.asarray(u)
+        u = u.cpu().numpy() if isinstance(u, torch.Tensor) else numpy.asarray(u)
         v = numpy.asarray(v)
         assert u.shape == v.shape
         if v.dtype.kind == "f":
@@ -137,6 +137,16 @@ def test_matches_numpy_ops(name, args, kwargs):
     _assert_same(ours, theirs, numpy.ndarray)
     ours_t = getattr(TorchOps(), name)(*_torch(args), **_torch(kwargs))
     _assert_same(ours_t, theirs, torch.Tensor)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name,args,kwargs", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_matches_numpy_ops_on_cuda(name, args, kwargs):
+    theirs = getattr(thinc_api.NumpyOps(), name)(*args, **kwargs)
+    ours = getattr(TorchOps("cuda"), name)(*_torch(args, "cuda"), **_torch(kwargs, "cuda"))
+    for leaf in _fields(ours):
+        assert leaf.device.type == "cuda"
+    _assert_same(ours, theirs, torch.Tensor)
 
 
 @pytest.mark.parametrize("name", ["relu", "sigmoid", "swish", "gelu", "mish", "hard_tanh", "dish"])
