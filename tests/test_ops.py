@@ -282,3 +282,9 @@ def test_numpy_ops_lstm_backprop_is_not_the_gradient():
     _, thinc_state = thinc_api.NumpyOps().lstm_forward_training(*f32, size_at_t)
     theirs, _ = thinc_api.NumpyOps().backprop_lstm(dYs.astype("float32"), size_at_t, f32[0], thinc_state)
     assert numpy.abs(theirs - numeric).max() > 1e-2
+
+
+def test_xp_is_thincs_array_module():
+    assert TorchOps().xp is numpy is thinc_api.NumpyOps().xp
+    W = TorchOps().xp.eye(3, dtype="f")
+    numpy.testing.assert_array_equal(TorchOps().relu(W - 0.5), thinc_api.NumpyOps().relu(W - 0.5))

@@ -48,10 +48,24 @@ def as_torch_dtype(dtype: Any) -> torch.dtype:
 
 
 class TorchOps:
-    """Thinc-style ops bound to one device. ``xp`` is ``torch``."""
+    """Thinc's ops bound to one device. ``xp`` is Thinc's array module: numpy on the CPU, cupy on CUDA."""
 
     name = "torch"
-    xp = torch
+
+    @property
+    def xp(self) -> Any:
+        """numpy for a CPU device (as NumpyOps), cupy for CUDA (as CupyOps); user code such as
+        ``init_W=lambda ops, shape: ops.xp.eye(shape[1], dtype="f")`` then runs unchanged."""
+        if self.device.type != "cuda":
+            return numpy
+        try:
+            import cupy
+        except ImportError:
+            raise ImportError(
+                f"TorchOps({self.device}).xp is cupy (Thinc's array module on CUDA), which is not installed; "
+                "install cupy, or use torch directly"
+            ) from None
+        return cupy
 
     def __init__(self, device: Union[str, torch.device, None] = None) -> None:
         self.device = torch.device(device) if device is not None else torch.device("cpu")
