@@ -213,6 +213,8 @@ def test_bad_inputs_are_named():
         ops.unflatten(X, numpy.array([2, 0, 4]), pad=1)
     with pytest.raises(ValueError, match=r"ops.minibatch: expected sequences \(with a length\), got generator"):
         ops.minibatch(2, (i for i in range(3)))
+    with pytest.raises(ValueError, match=r"ops.multibatch: batch sizes must be >= 1, got 0"):
+        ops.multibatch(0, X, X)
     with pytest.raises(ValueError, match=r"ops.pad: every sequence must have the same trailing shapes"):
         ops.pad([X[:2], X[:1, :3]])
 

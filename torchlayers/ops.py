@@ -163,40 +163,11 @@ class TorchOps:
         ``shuffle`` permutes the indices with numpy's global RNG (so ``fix_random_seed`` gives
         Thinc's batches); lists give lists, tuples tuples, arrays/tensors contiguous slices.
         """
-        return self.multibatch(size, sequence, shuffle=shuffle, buffer=buffer, _single=True)
+        return _batches("minibatch", size, (sequence,), shuffle, buffer, single=True)
 
-    def multibatch(self, size: Any, sequence: Any, *others: Any, shuffle: bool = False, buffer: int = 1,
-                   _single: bool = False) -> "SizedGenerator":
+    def multibatch(self, size: Any, sequence: Any, *others: Any, shuffle: bool = False, buffer: int = 1) -> "SizedGenerator":
         """Minibatch one or more sequences together: each batch is a list with one slice per sequence."""
-        sequences = (sequence,) + tuple(others)
-        if not all(hasattr(seq, "__len__") for seq in sequences):
-            got = ", ".join(type(seq).__name__ for seq in sequences)
-            raise ValueError(f"ops.{'minibatch' if _single else 'multibatch'}: expected sequences (with a length), got {got}")
-        sizes_iter = itertools.repeat(size) if isinstance(size, int) else iter(size)
-        sizes: List[int] = []
-        total = 0
-        while total < len(sequence):
-            sizes.append(int(next(sizes_iter)))
-            if sizes[-1] < 1:
-                raise ValueError(f"ops.minibatch: batch sizes must be >= 1, got {sizes[-1]}")
-            total += sizes[-1]
-        indices = numpy.arange(len(sequence))
-
-        def items():
-            if shuffle:
-                numpy.random.shuffle(indices)
-            queue: List[Any] = []
-            i = 0
-            for n in sizes:
-                batch = [_get_batch(seq, indices[i : i + n]) for seq in sequences]
-                queue.append(batch[0] if _single else batch)
-                if len(queue) >= buffer:
-                    yield from queue
-                    queue = []
-                i += n
-            yield from queue
-
-        return SizedGenerator(items, len(sizes))
+        return _batches("multibatch", size, (sequence,) + tuple(others), shuffle, buffer, single=False)
 
     # -- sequences --------------------------------------------------------------------
     def flatten(self, X: Sequence[Tensor], dtype: Any = None, pad: int = 0, ndim_if_empty: int = 2) -> Tensor:
@@ -721,6 +692,38 @@ class SizedGenerator:
 
     def __iter__(self) -> Iterator[Any]:
         yield from self.get_new_generator()
+
+
+def _batches(where: str, size: Any, sequences: Tuple[Any, ...], shuffle: bool, buffer: int, *, single: bool) -> SizedGenerator:
+    """Thinc's minibatch/multibatch: sizes drawn up front, indices shuffled on each iteration."""
+    if not all(hasattr(seq, "__len__") for seq in sequences):
+        got = ", ".join(type(seq).__name__ for seq in sequences)
+        raise ValueError(f"ops.{where}: expected sequences (with a length), got {got}")
+    sizes_iter = itertools.repeat(size) if isinstance(size, int) else iter(size)
+    sizes: List[int] = []
+    total = 0
+    while total < len(sequences[0]):
+        sizes.append(int(next(sizes_iter)))
+        if sizes[-1] < 1:
+            raise ValueError(f"ops.{where}: batch sizes must be >= 1, got {sizes[-1]}")
+        total += sizes[-1]
+    indices = numpy.arange(len(sequences[0]))
+
+    def items() -> Iterator[Any]:
+        if shuffle:
+            numpy.random.shuffle(indices)
+        queue: List[Any] = []
+        i = 0
+        for n in sizes:
+            batch = [_get_batch(seq, indices[i : i + n]) for seq in sequences]
+            queue.append(batch[0] if single else batch)
+            if len(queue) >= buffer:
+                yield from queue
+                queue = []
+            i += n
+        yield from queue
+
+    return SizedGenerator(items, len(sizes))
 
 
 def _get_batch(sequence: Any, indices: numpy.ndarray) -> Any:
