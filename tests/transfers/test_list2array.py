@@ -57,3 +57,36 @@ def test_bad_inputs_are_named(bad, error, words):
         list2array()(bad)
     for word in words:
         assert word in str(info.value)
+
+
+@pytest.mark.parametrize("pad", [0, 1, 2])
+@pytest.mark.parametrize("name", sorted(INPUTS))
+def test_one_flatten_for_ops_and_layers(name, pad):
+    """ops.flatten, list2array and with_array use functional.sequences.flatten: same rows as Thinc's
+    ops.flatten (an empty middle item with pad=1 gets no pad rows: 6 rows for lengths 2, 0, 1)."""
+    from torchlayers import noop, with_array
+    from torchlayers.functional.sequences import flatten, unflatten
+    from torchlayers.ops import TorchOps
+
+    X = INPUTS[name]()
+    theirs = ta.NumpyOps().flatten(to_numpy(X), pad=pad)
+    ours = TorchOps().flatten(X, pad=pad)
+    assert ours.shape == theirs.shape and torch.equal(ours, torch.as_tensor(theirs).to(ours.dtype))
+    assert torch.equal(flatten(X, pad), ours)
+    if pad == 0:
+        assert torch.equal(list2array()(X), ours)
+    lengths = [x.shape[0] for x in X]
+    back = TorchOps().unflatten(ours, lengths, pad=pad)
+    theirs_back = ta.NumpyOps().unflatten(theirs, ta.NumpyOps().asarray1i(lengths), pad=pad)
+    assert [b.shape[0] for b in back] == [b.shape[0] for b in theirs_back] == lengths
+    assert all(torch.equal(b, x) for b, x in zip(unflatten(ours, lengths, pad), X) if x.numel())
+    if X[0].dim() == 2:
+        Ys = with_array(noop(), pad=pad)(X)
+        assert [y.shape for y in Ys] == [x.shape for x in X]
+
+
+def test_pad_one_with_an_empty_middle_item_gives_six_rows():
+    from torchlayers.ops import TorchOps
+
+    X = [torch.ones(2, 3), torch.ones(0, 3), torch.ones(1, 3)]
+    assert TorchOps().flatten(X, pad=1).shape == (6, 3) == ta.NumpyOps().flatten(to_numpy(X), pad=1).shape

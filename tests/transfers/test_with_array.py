@@ -120,7 +120,7 @@ def test_bad_inputs_are_named():
         def forward(self, X):
             return X[1:]
 
-    with pytest.raises(ValueError, match=r"with_array\(noop\): the wrapped layer must return one row per input row \(6 with padding\), got shape \[5, 3\]"):
+    with pytest.raises(ValueError, match=r"with_array\(noop\): the wrapped layer's output: expected 6 rows \(the lengths' sum 3 plus 3 pad rows\), got shape \[5, 3\]"):
         with_array(DropRow(), pad=1)([torch.randn(2, 3), torch.randn(1, 3)])
     with pytest.raises(ValueError, match=r"with_array\(noop\): the wrapped layer must return one row per input row \(3\)"):
         with_array(DropRow())(_ragged([1, 2], 3))

@@ -10,7 +10,7 @@ from torch.jit import unused as torch_unused
 
 from ..model import Model
 from ..registry import registry
-from ..modules.list2array import flatten_list
+from ..functional.sequences import flatten, unflatten
 from ..types import Padded, Ragged
 
 
@@ -95,9 +95,8 @@ class with_array(Model):
                 raise TypeError(f"{self.name}: expected item {i} to be a tensor (n_i, F), got {got}")
         pad = int(self.pad)
         lengths = [x.shape[0] for x in Xs]
-        Xf = flatten_padded(self.name, list(Xs), pad)
-        Yf = layer(Xf)
-        return unflatten_padded(self.name, Yf, lengths, pad)
+        Yf = layer(flatten(list(Xs), pad, self.name))
+        return unflatten(Yf, lengths, pad, f"{self.name}: the wrapped layer's output")
 
     def _initialize(self, X: Any, Y: Any) -> None:
         layer = self.layers[0]
@@ -110,7 +109,7 @@ class with_array(Model):
         if isinstance(X, Padded):
             return X.data
         if isinstance(X, (list, tuple)):
-            return flatten_padded(self.name, list(X), 0)
+            return flatten(list(X), 0, self.name)
         return X
 
 
@@ -138,27 +137,3 @@ class with_array2d(with_array):
         if isinstance(X, Padded):
             return X.data.reshape(X.data.shape[0] * X.data.shape[1], X.data.shape[2])
         return super()._sample(X)
-
-
-def flatten_padded(layer: str, Xs: List[Tensor], pad: int) -> Tensor:
-    """Thinc's ``ops.flatten(Xs, pad=pad)`` (see ``modules.list2array.flatten_list``)."""
-    return flatten_list(layer, Xs, pad)
-
-
-def unflatten_padded(layer: str, Y: Tensor, lengths: List[int], pad: int) -> List[Tensor]:
-    """Thinc's ``ops.unflatten(Y, lengths, pad=pad)``: cut ``Y`` back into items of ``lengths``
-    rows, skipping the pad rows around every non-empty item."""
-    filled = sum(1 for n in lengths if n > 0) if pad else 0
-    expected = sum(lengths) + (pad * (filled + 1) if filled else 0)
-    if isinstance(Y, Tensor) and Y.dim() > 0 and torch.compiler.is_compiling():
-        torch._check(Y.shape[0] == expected)  # sizes may be unbacked (data) while tracing
-    elif not isinstance(Y, Tensor) or Y.dim() == 0 or Y.shape[0] != expected:
-        got = f"shape {list(Y.shape)}" if isinstance(Y, Tensor) else type(Y).__name__
-        raise ValueError(
-            f"{layer}: the wrapped layer must return one row per input row ({expected} with padding), got {got}"
-        )
-    out, start = [], pad
-    for n in lengths:
-        out.append(Y[start : start + n])
-        start += n + pad if (pad == 0 or n > 0) else 0
-    return out
