@@ -211,8 +211,23 @@ def _refuse_thinc_models(obj: Any, where: str) -> None:
         )
 
 
+def _thinc_user_function(registry_name: str, func_name: str) -> Optional[Callable[..., Any]]:
+    """A function a user registered with ``@thinc.registry.<registry_name>`` (not Thinc's own)."""
+    thinc = _thinc_registry()
+    if thinc is None or not thinc.has(registry_name, func_name):
+        return None
+    fn = thinc.get(registry_name, func_name)
+    return None if str(getattr(fn, "__module__", "")).split(".")[0] == "thinc" else fn
+
+
+_ADAPTED: Dict[int, Callable[..., Any]] = {}
+
+
 def _from_thinc_user_function(fn: Callable[..., Any]) -> Callable[..., Any]:
     """A user's ``@thinc.registry`` function, run on Thinc models, its result converted back."""
+
+    if id(fn) in _ADAPTED:
+        return _ADAPTED[id(fn)]
 
     @functools.wraps(fn)
     def adapted(*args: Any, **kwargs: Any) -> Any:
@@ -229,6 +244,7 @@ def _from_thinc_user_function(fn: Callable[..., Any]) -> Callable[..., Any]:
         result = fn(*(down(a) for a in args), **{k: down(v) for k, v in kwargs.items()})
         return from_thinc(result) if _is_thinc_model(result) else result
 
+    _ADAPTED[id(fn)] = adapted
     return adapted
 
 
@@ -304,7 +320,9 @@ def _confection() -> type:
         @classmethod
         def has(cls, registry_name: str, func_name: str) -> bool:
             catalog = getattr(registry, registry_name, None)
-            return isinstance(catalog, Catalog) and func_name in catalog
+            if not isinstance(catalog, Catalog):
+                return False
+            return func_name in catalog or _thinc_user_function(registry_name, func_name) is not None
 
         @classmethod
         def get(cls, registry_name: str, func_name: str) -> Callable[..., Any]:
@@ -314,11 +332,9 @@ def _confection() -> type:
                 raise ValueError(f"torchlayers.registry: unknown namespace '@{registry_name}'; known: {known}")
             if func_name in catalog:
                 return _typed(catalog.get(func_name))
-            thinc = _thinc_registry()
-            if thinc is not None and thinc.has(registry_name, func_name):
-                fn = thinc.get(registry_name, func_name)
-                if not str(getattr(fn, "__module__", "")).startswith("thinc"):
-                    return _from_thinc_user_function(fn)
+            user = _thinc_user_function(registry_name, func_name)
+            if user is not None:
+                return _from_thinc_user_function(user)
             return catalog.get(func_name)  # raises, naming Thinc when Thinc has it
 
     return _Resolver
