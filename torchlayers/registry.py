@@ -311,6 +311,48 @@ def _typed(fn: Callable[..., Any]) -> Callable[..., Any]:
     return build
 
 
+def _promise_paths(config: Any, path: Tuple[str, ...] = ()) -> List[Tuple[Tuple[str, ...], Dict[str, Any]]]:
+    """(full path, block) of every block naming a function, depth first."""
+    found: List[Tuple[Tuple[str, ...], Dict[str, Any]]] = []
+    if isinstance(config, dict):
+        if any(isinstance(k, str) and k.startswith("@") for k in config) and path:
+            found.append((path, config))
+        for key, value in config.items():
+            found += _promise_paths(value, (*path, str(key)))
+    return found
+
+
+def _located(err: Any, config: Any) -> Any:
+    """confection's error with each location made the block's full path (``model -> * -> maxout -> nP``:
+    confection names only the block's own key inside ``*`` blocks)."""
+    refs = {k: v for k, v in (err.config or {}).items() if isinstance(k, str) and k.startswith("@")} \
+        if isinstance(err.config, dict) else {}
+    if not refs or not err.errors:
+        return err
+    errors = []
+    for error in err.errors:
+        loc = [str(p) for p in error.get("loc", [])]
+        head = tuple(loc[0].split(".")) if loc else ()
+        paths = [p for p, block in _promise_paths(dict(config))
+                 if p[-len(head):] == head and all(block.get(k) == v for k, v in refs.items())] if head else []
+        if len(paths) == 1:
+            loc = [*paths[0], *loc[1:]]
+        if loc[:1] == ["__block__"]:  # a config that is one block: locations start inside it
+            loc = loc[1:]
+        errors.append({**error, "loc": loc})
+    return type(err)(config=err.config, errors=errors, title=err.title, desc=err.desc, parent=err.parent,
+                     show_config=err.show_config)
+
+
+def _run(config: Any, call: Callable[[], Any]) -> Any:
+    from confection import ConfigValidationError
+
+    try:
+        return call()
+    except ConfigValidationError as err:
+        raise _located(err, config) from None
+
+
 @functools.lru_cache(maxsize=None)
 def _confection() -> type:
     """confection's registry, looking names up in ours (built on first use: imports pydantic)."""
@@ -378,9 +420,10 @@ class registry:
         _refuse_thinc_models(config, "resolve")
         resolver = _confection()
         if resolver.is_promise(config):
-            built = resolver.resolve({"__block__": config}, overrides=overrides, validate=validate)["__block__"]
+            block = {"__block__": config}
+            built = _run(block, lambda: resolver.resolve(block, overrides=overrides, validate=validate))["__block__"]
         else:
-            built = resolver.resolve(config, schema=schema, overrides=overrides, validate=validate)
+            built = _run(config, lambda: resolver.resolve(config, schema=schema, overrides=overrides, validate=validate))
         _refuse_thinc_models(built, "resolve")
         return built
 
@@ -393,8 +436,9 @@ class registry:
         _refuse_thinc_models(config, "fill")
         resolver = _confection()
         if resolver.is_promise(config):
-            return resolver.fill({"__block__": config}, overrides=overrides, validate=validate)["__block__"]
-        return resolver.fill(config, schema=schema, overrides=overrides, validate=validate)
+            block = {"__block__": config}
+            return _run(block, lambda: resolver.fill(block, overrides=overrides, validate=validate))["__block__"]
+        return _run(config, lambda: resolver.fill(config, schema=schema, overrides=overrides, validate=validate))
 
     @classmethod
     def qualify(cls, config: Any) -> Any:
