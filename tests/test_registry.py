@@ -240,3 +240,19 @@ def test_constant_then_nests_a_schedule():
     theirs = list(itertools.islice(ta.registry.resolve(config)["s"], 4))
     assert ours == theirs == [1.0, 1.0, 0.5, 0.25]
     assert tls.constant(2.0).__next__() == 2.0
+
+
+def test_the_module_docstring_example_runs():
+    module = sys.modules["torchlayers.registry"]  # (torchlayers.registry, the attribute, is the class)
+
+    text = module.__doc__.split("CONFIG = '''", 1)[1].split("'''", 1)[0]
+    model = registry.resolve(text.replace("\n    ", "\n"))["model"]
+    assert model.name == "relu>>softmax" and model.layers[0].get_dim("nO") == 32
+    assert model.layers[0]._param_specs["W"].init is tl.initializers.glorot_uniform_init
+
+
+def test_get_returns_the_registered_function():
+    assert registry.get("layers", "Linear.v1") is tl.Linear
+    assert registry.get("layers", "torchlayers.Maxout.v1") is tl.Maxout
+    assert registry.has("layers", "Linear.v1") and not registry.has("layers", "Linear.v9")
+    assert not registry.has("nonexistent", "Linear.v1")

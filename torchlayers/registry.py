@@ -22,9 +22,9 @@ Use ``torchlayers.registry`` (never ``thinc.registry``) to build torchlayers mod
     '''
     model = registry.resolve(CONFIG)["model"]
 
-It is built like Thinc's (``thinc/config.py``): a subclass of ``confection.registry`` whose namespaces
-are ``catalogue`` registries, here under the ``"torchlayers"`` catalogue namespace so no name collides
-with Thinc's entries. Namespaces: ``layers``, ``initializers``, ``losses``, ``optimizers`` (factories
+It is built like Thinc's (``thinc/config.py``): a class whose namespaces are ``catalogue`` registries,
+here under the ``"torchlayers"`` catalogue namespace so no name collides with Thinc's entries, resolved
+by a subclass of ``confection.registry``. Namespaces: ``layers``, ``initializers``, ``losses``, ``optimizers`` (factories
 of ``torch.optim`` optimizers, ``torchlayers.optimizers``), ``schedules`` and ``architectures`` (spaCy's
 ``spacy.*`` model architectures, ``torchlayers.architectures``); ``registry.create(name)`` adds one.
 Third-party packages register through the entry-point groups ``torchlayers_layers``,
@@ -34,7 +34,8 @@ Third-party packages register through the entry-point groups ``torchlayers_layer
 ``resolve`` takes a ``Config``, a dict, a config string or a path to a ``.cfg`` file: ``${...}``
 interpolation, ``*`` variadic blocks and sections work as in Thinc. ``fill`` adds the defaults of
 every function's signature; both validate argument types against the signatures (pydantic) and raise
-``ConfigValidationError`` naming the block (``model.*.hidden``), the argument and the problem. A
+``ConfigValidationError`` naming the function, the block's path and argument
+(``model -> * -> hidden -> nO``) and the problem. A
 single block (``{"@layers": "Linear.v1", "nO": 3}``) resolves to its object.
 
 Which library builds the model. Thinc's and torchlayers' layer names are the same on purpose
@@ -282,6 +283,7 @@ def _annotation(value: Any, module: Optional[str]) -> Any:
 
 
 _TYPED: Dict[int, Callable[..., Any]] = {}
+_UNTYPED: Dict[int, Callable[..., Any]] = {}
 
 
 def _typed(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -308,6 +310,7 @@ def _typed(fn: Callable[..., Any]) -> Callable[..., Any]:
     build.__annotations__ = {p.name: p.annotation for p in params}
     build.__module__ = __name__  # annotations are objects now: read them here, not in fn's module
     _TYPED[id(fn)] = build
+    _UNTYPED[id(build)] = fn
     return build
 
 
@@ -409,7 +412,9 @@ class registry:
 
     @classmethod
     def get(cls, registry_name: str, func_name: str) -> Callable[..., Any]:
-        return _confection().get(registry_name, func_name)
+        """The registered function (a user's ``@thinc.registry`` function comes adapted, see above)."""
+        built = _confection().get(registry_name, func_name)
+        return _UNTYPED.get(id(built), built)
 
     @classmethod
     def resolve(cls, config: Any, *, schema: Any = None, overrides: Dict[str, Any] = {},
