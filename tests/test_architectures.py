@@ -10,6 +10,7 @@ import numpy
 import pytest
 import thinc.api as ta
 import torch
+from confection import ConfigValidationError
 from thinc.layers.resizable import resize_linear_weighted as thinc_resize_linear_weighted
 
 import torchlayers as tl
@@ -267,3 +268,22 @@ def test_architectures_bad_arguments_are_named():
                               "rows": [10], "include_static_vectors": False})
     with pytest.raises(TypeError, match="extract_features: expected spaCy Docs or Spans .* item 1 of type str"):
         model.predict([FakeDoc(2, 0), "not a doc"])
+
+
+def test_fill_gives_spacys_defaults():
+    filled = registry.fill(TAGGER.replace("nO = 5\n", ""))
+    tagger = filled["components"]["tagger"]["model"]
+    assert tagger["nO"] is None and tagger["normalize"] is False
+    bow = registry.fill({"@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": True, "ngram_size": 1,
+                         "no_output_layer": True})
+    assert bow["length"] == 262144 and bow["nO"] is None
+    with pytest.raises(ConfigValidationError, match=r"spacy.MaxoutWindowEncoder.v2(.|\n)*depth\tat root: 'deep'"):
+        registry.resolve(TAGGER.replace("depth = 2", 'depth = "deep"'))
+
+
+def test_no_output_layer_textcat_is_the_bare_sparse_linear():
+    ours = registry.resolve({"@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": False, "ngram_size": 3,
+                             "no_output_layer": True, "length": 64, "nO": 2})
+    theirs = thinc_textcat_bow_v3(False, 3, True, length=64, nO=2)
+    _compare(ours, theirs, _docs())
+    assert ours.name == theirs.name
