@@ -14,11 +14,11 @@ from confection import ConfigValidationError
 from thinc.layers.resizable import resize_linear_weighted as thinc_resize_linear_weighted
 
 import torchlayers as tl
+from tests.harness import _inject, assert_matches_thinc
 from torchlayers.architectures.extract_ngrams import ngrams
 from torchlayers.registry import registry
-from tests.harness import _inject, assert_matches_thinc
 
-TOL = dict(rtol=1e-5, atol=1e-6)
+TOL = {"rtol": 1e-5, "atol": 1e-6}
 
 
 class FakeDoc:
@@ -32,7 +32,8 @@ class FakeDoc:
         cols = [columns] if isinstance(columns, (str, int)) else list(columns)
         for c in cols:
             if c not in self.table:
-                self.table[c] = self.rng.integers(0, 2**63, size=self.n, dtype=numpy.uint64) * numpy.uint64(2) + numpy.uint64(1)
+                odd = self.rng.integers(0, 2**63, size=self.n, dtype=numpy.uint64) * numpy.uint64(2) + numpy.uint64(1)
+                self.table[c] = odd  # high bits set too
         out = numpy.stack([self.table[c] for c in cols], axis=1)
         return out if len(cols) >= 2 else out.reshape((self.n,))
 
@@ -72,8 +73,8 @@ def thinc_multi_hash_embed(width, attrs, rows, include_static_vectors):
 
 
 def thinc_maxout_window_encoder(width, window_size, maxout_pieces, depth):
-    cnn = ta.chain(ta.expand_window(window_size=window_size),
-                   ta.Maxout(nO=width, nI=width * ((window_size * 2) + 1), nP=maxout_pieces, dropout=0.0, normalize=True))
+    maxout = ta.Maxout(nO=width, nI=width * ((window_size * 2) + 1), nP=maxout_pieces, dropout=0.0, normalize=True)
+    cnn = ta.chain(ta.expand_window(window_size=window_size), maxout)
     model = ta.clone(ta.residual(cnn), depth)
     model.set_dim("nO", width)
     return ta.with_array(model, pad=window_size * depth)
@@ -109,7 +110,8 @@ def thinc_extract_ngrams(ngram_size, attr=65):
             batch_keys.append(keys)
             batch_vals.append(vals)
         lengths = model.ops.asarray([a.shape[0] for a in batch_keys], dtype="int32")
-        return (numpy.concatenate(batch_keys), model.ops.asarray(numpy.concatenate(batch_vals), dtype="f"), lengths), lambda d: []
+        vals = model.ops.asarray(numpy.concatenate(batch_vals), dtype="f")
+        return (numpy.concatenate(batch_keys), vals, lengths), lambda d: []
 
     model = ta.Model("extract_ngrams", forward)
     model.attrs["ngram_size"] = ngram_size
@@ -125,7 +127,8 @@ def thinc_textcat_bow_v3(exclusive_classes, ngram_size, no_output_layer, length=
     if not no_output_layer:
         fill_defaults["b"] = -5000
         output_layer = ta.softmax_activation() if exclusive_classes else ta.Logistic()
-    resizable_layer = ta.resizable(sparse_linear, resize_layer=partial(thinc_resize_linear_weighted, fill_defaults=fill_defaults))
+    resize = partial(thinc_resize_linear_weighted, fill_defaults=fill_defaults)
+    resizable_layer = ta.resizable(sparse_linear, resize_layer=resize)
     model = ta.chain(thinc_extract_ngrams(ngram_size, attr=65), resizable_layer)
     model = ta.with_cpu(model, model.ops)
     if output_layer:
@@ -255,7 +258,7 @@ def test_ngrams_hash_as_thinc():
 
 
 def test_architectures_bad_arguments_are_named():
-    with pytest.raises(ValueError, match="spacy.MultiHashEmbed.v2: Mismatched lengths: 1 vs 2"):
+    with pytest.raises(ValueError, match=r"spacy\.MultiHashEmbed\.v2: Mismatched lengths: 1 vs 2"):
         registry.resolve({"@architectures": "spacy.MultiHashEmbed.v2", "width": 4, "attrs": ["NORM", "SHAPE"],
                           "rows": [10], "include_static_vectors": False})
     with pytest.raises(ValueError, match="include_static_vectors=True needs spaCy's StaticVectors"):
@@ -266,7 +269,7 @@ def test_architectures_bad_arguments_are_named():
                           "no_output_layer": False, "length": 0})
     model = registry.resolve({"@architectures": "spacy.MultiHashEmbed.v2", "width": 4, "attrs": ["NORM"],
                               "rows": [10], "include_static_vectors": False})
-    with pytest.raises(TypeError, match="extract_features: expected spaCy Docs or Spans .* item 1 of type str"):
+    with pytest.raises(TypeError, match=r"extract_features: expected spaCy Docs or Spans .* item 1 of type str"):
         model.predict([FakeDoc(2, 0), "not a doc"])
 
 

@@ -13,9 +13,9 @@ import torch
 from confection import Config, ConfigValidationError
 
 import torchlayers as tl
+from tests.harness import _inject, assert_matches_thinc
 from torchlayers import initializers as tli
 from torchlayers.registry import registry
-from tests.harness import _inject, assert_matches_thinc
 
 CONFIG = """
 [vars]
@@ -125,7 +125,7 @@ def test_config_string_builds_thincs_tree_and_outputs():
     for a, b in zip(ours.walk(), theirs.walk()):
         assert {d: a.maybe_get_dim(d) for d in b.dim_names} == {d: b.maybe_get_dim(d) for d in b.dim_names}, a.name
     _inject(ours, theirs)
-    assert_matches_thinc(ours.predict(torch.from_numpy(X)), theirs.predict(X), dict(rtol=1e-5, atol=1e-6), "config")
+    assert_matches_thinc(ours.predict(torch.from_numpy(X)), theirs.predict(X), {"rtol": 1e-5, "atol": 1e-6}, "config")
 
 
 def test_each_initializer_reaches_its_layer():
@@ -137,9 +137,9 @@ def test_each_initializer_reaches_its_layer():
             used.append(getattr(init, "__name__", ""))
             thinc_init = b.init.args[i] if isinstance(b.init, functools.partial) and len(b.init.args) > i else None
             thinc_init = thinc_init.func if isinstance(thinc_init, functools.partial) else thinc_init
-            if getattr(thinc_init, "__name__", "") in INITIALIZERS[:6] + ["zero_init"]:
+            if getattr(thinc_init, "__name__", "") in [*INITIALIZERS[:6], "zero_init"]:
                 assert init is getattr(tli, thinc_init.__name__), f"{a.name}.{p}: {init} vs thinc {thinc_init.__name__}"
-    for name in INITIALIZERS[:6] + ["zero_init"]:
+    for name in [*INITIALIZERS[:6], "zero_init"]:
         assert name in used, name
     relu, maxout = ours.layers[0].layers[0].layers[0], ours.layers[1]
     b = relu.get_param("b")
@@ -157,7 +157,8 @@ def test_initializer_factories_as_thinc(name):
     if not args:
         assert ours is getattr(tli, name) and getattr(theirs, "func", theirs).__name__ == name
     W = ours(None, (3, 4))
-    assert isinstance(W, torch.Tensor) and W.dtype == torch.float32 and tuple(W.shape) == theirs(ta.NumpyOps(), (3, 4)).shape
+    assert isinstance(W, torch.Tensor) and W.dtype == torch.float32
+    assert tuple(W.shape) == theirs(ta.NumpyOps(), (3, 4)).shape
 
 
 def test_fill_gives_thincs_defaults_and_keeps_variables():
@@ -166,7 +167,8 @@ def test_fill_gives_thincs_defaults_and_keeps_variables():
     theirs = ta.registry.fill(text)
     assert ours["model"]["*"]["relu"]["nO"] == "${vars.width}"  # variables kept
     relu = ours["model"]["*"]["relu"]
-    assert relu["normalize"] is True and relu["dropout"] == 0.0 and relu["init_W"] == {"@initializers": "glorot_uniform_init.v1"}
+    assert relu["normalize"] is True and relu["dropout"] == 0.0
+    assert relu["init_W"] == {"@initializers": "glorot_uniform_init.v1"}
     assert ours["model"]["*"]["out"]["temperature"] == 1.0 and ours["model"]["*"]["out"]["normalize_outputs"] is True
 
     def keys(c, path=""):
@@ -177,10 +179,11 @@ def test_fill_gives_thincs_defaults_and_keeps_variables():
         return out
 
     # the one difference: torchlayers' Linear class takes a name (Softmax and friends reuse it)
-    assert keys(ours) - keys(theirs) == {".model.*.more.orig.name", ".model.*.concat.*.a.name", ".model.*.concat.*.b.name"}
+    extra = {".model.*.more.orig.name", ".model.*.concat.*.a.name", ".model.*.concat.*.b.name"}
+    assert keys(ours) - keys(theirs) == extra
     assert keys(theirs) <= keys(ours)
-    assert registry.fill({"@layers": "Maxout.v1"}) == {"@layers": "Maxout.v1", "nO": None, "nI": None, "nP": 3,
-                                                      "init_W": None, "init_b": None, "dropout": None, "normalize": False}
+    defaults = {"nO": None, "nI": None, "nP": 3, "init_W": None, "init_b": None, "dropout": None, "normalize": False}
+    assert registry.fill({"@layers": "Maxout.v1"}) == {"@layers": "Maxout.v1", **defaults}
 
 
 def test_fill_output_resolves_to_the_same_tree():
@@ -223,7 +226,7 @@ def test_config_file(tmp_path):
 
 
 def test_a_plain_string_is_an_error_not_a_value():
-    with pytest.raises(ValueError, match="neither config text .* nor an existing file"):
+    with pytest.raises(ValueError, match=r"neither config text .* nor an existing file"):
         registry.resolve("chain.v1")
 
 

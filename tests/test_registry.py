@@ -37,8 +37,9 @@ nI = 4
 
 
 def test_namespaces_are_catalogue_registries_of_their_own():
-    assert set(registry.namespaces()) >= {"layers", "initializers", "losses", "optimizers", "schedules", "architectures"}
-    for name in ("layers", "initializers", "losses", "optimizers", "schedules", "architectures"):
+    names = ("layers", "initializers", "losses", "optimizers", "schedules", "architectures")
+    assert set(registry.namespaces()) >= set(names)
+    for name in names:
         catalog = getattr(registry, name)
         assert isinstance(catalog, catalogue.Registry) and catalog.namespace == ("torchlayers", name)
         assert catalog.entry_point_namespace == f"torchlayers_{name}" and catalog.entry_points
@@ -79,7 +80,7 @@ def test_create_namespace():
 
 
 def test_unknown_names_and_namespaces():
-    with pytest.raises(KeyError, match="no function registered as 'Linear.v9'; did you mean"):
+    with pytest.raises(KeyError, match=r"no function registered as 'Linear\.v9'; did you mean"):
         registry.resolve({"@layers": "Linear.v9"})
     with pytest.raises(ValueError, match="unknown namespace '@datasets'"):
         registry.resolve({"x": {"@datasets": "mnist.v1"}})
@@ -92,7 +93,7 @@ def test_prefixed_names_resolve_here_and_fail_in_thinc():
     model = registry.resolve(qualified)["model"]
     assert isinstance(model, tl.Model) and model.name == "relu>>softmax"
     assert registry.layers.get("torchlayers.Relu.v1") is registry.layers.get("Relu.v1")
-    with pytest.raises(catalogue.RegistryError, match="torchlayers.chain.v1"):
+    with pytest.raises(catalogue.RegistryError, match=r"torchlayers\.chain\.v1"):
         ta.registry.resolve(qualified)
 
 
@@ -128,7 +129,7 @@ def test_thincs_own_function_is_refused_naming_thinc():
     fake.__module__ = "thinc.layers.fake"
     ta.registry.layers("fake_thinc_only.v1")(fake)
     try:
-        with pytest.raises(KeyError, match="is in thinc.registry.layers: torchlayers does not provide it"):
+        with pytest.raises(KeyError, match=r"is in thinc\.registry\.layers: torchlayers does not provide it"):
             registry.resolve({"@layers": "fake_thinc_only.v1"})
     finally:
         catalogue.REGISTRY.pop(("thinc", "layers", "fake_thinc_only.v1"))

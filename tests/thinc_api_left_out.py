@@ -17,10 +17,15 @@ _GPU = "device placement is torch's: model.to(device), tensors' devices; there i
 _XP = ("conversion between Thinc's numpy/cupy arrays and framework tensors; torchlayers' data are torch tensors "
        "(tensor.numpy(), torch.from_numpy, DLPack)")
 
+_HOOK = "hook of Model.to_bytes for custom attr types; torchlayers' serialization has no per-type hook"
+_CHECKS = ("Thinc's pydantic input validation; torchlayers layers always check inputs and raise errors naming the "
+           "layer, field, expected and got")
+
 LEFT_OUT: Dict[str, str] = {
-    "serialize_attr": "Thinc's singledispatch hook of Model.to_bytes for custom attr types; torchlayers' serialization has no per-type hook",
-    "deserialize_attr": "Thinc's singledispatch hook of Model.from_bytes for custom attr types; torchlayers' serialization has no per-type hook",
-    "wrap_model_recursive": "Thinc's helper that rewraps every node of a tree; torch code uses module hooks (register_forward_hook) or with_debug",
+    "serialize_attr": "Thinc's singledispatch " + _HOOK,
+    "deserialize_attr": "Thinc's singledispatch " + _HOOK.replace("to_bytes", "from_bytes"),
+    "wrap_model_recursive": ("Thinc's helper that rewraps every node of a tree; torch code uses module hooks "
+                             "(register_forward_hook) or with_debug"),
     "Shim": _SHIM,
     "PyTorchShim": _SHIM,
     "TensorFlowShim": _SHIM,
@@ -44,8 +49,8 @@ LEFT_OUT: Dict[str, str] = {
     "set_gpu_allocator": "one allocator: torch's caching allocator serves every layer",
     "use_pytorch_for_gpu_memory": "one allocator: torch's caching allocator serves every layer",
     "use_tensorflow_for_gpu_memory": "one allocator: torch's caching allocator serves every layer",
-    "DataValidationError": "Thinc's pydantic input validation; torchlayers layers always check inputs and raise errors naming the layer, field, expected and got",
-    "data_validation": "Thinc's pydantic input validation; torchlayers layers always check inputs and raise errors naming the layer, field, expected and got",
+    "DataValidationError": _CHECKS,
+    "data_validation": _CHECKS,
     "to_categorical": "torch.nn.functional.one_hot (label smoothing lives in CategoricalCrossentropy)",
     "get_array_module": _XP,
     "to_numpy": _XP,

@@ -7,4 +7,4 @@ from __future__ import annotations
 
 from confection import VARIABLE_RE, Config, ConfigValidationError, Promise
 
-__all__ = ["Config", "ConfigValidationError", "Promise", "VARIABLE_RE"]
+__all__ = ["VARIABLE_RE", "Config", "ConfigValidationError", "Promise"]

@@ -19,11 +19,24 @@ from torch import Tensor
 from .registry import registry
 
 __all__ = [
-    "glorot_uniform_init", "glorot_normal_init", "he_uniform_init", "he_normal_init",
-    "lecun_uniform_init", "lecun_normal_init", "uniform_init", "normal_init", "zero_init",
-    "configure_normal_init", "configure_uniform_init", "configure_glorot_uniform_init",
-    "configure_glorot_normal_init", "configure_he_uniform_init", "configure_he_normal_init",
-    "configure_lecun_uniform_init", "configure_lecun_normal_init", "configure_zero_init",
+    "configure_glorot_normal_init",
+    "configure_glorot_uniform_init",
+    "configure_he_normal_init",
+    "configure_he_uniform_init",
+    "configure_lecun_normal_init",
+    "configure_lecun_uniform_init",
+    "configure_normal_init",
+    "configure_uniform_init",
+    "configure_zero_init",
+    "glorot_normal_init",
+    "glorot_uniform_init",
+    "he_normal_init",
+    "he_uniform_init",
+    "lecun_normal_init",
+    "lecun_uniform_init",
+    "normal_init",
+    "uniform_init",
+    "zero_init",
 ]
 
 

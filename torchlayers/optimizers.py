@@ -26,7 +26,7 @@ import torch
 
 from .registry import registry
 
-__all__ = ["OptimizerFactory", "Adam", "RAdam", "SGD"]
+__all__ = ["SGD", "Adam", "OptimizerFactory", "RAdam"]
 
 FloatOrSeq = Union[float, Iterable[float]]
 
@@ -42,12 +42,17 @@ class OptimizerFactory:
                                 "for learn_rate only")
         if isinstance(learn_rate, (list, tuple)):
             learn_rate = iter(learn_rate)
-        if isinstance(learn_rate, bool) or not (isinstance(learn_rate, (int, float)) or hasattr(learn_rate, "__next__")):
-            raise TypeError(f"{name}: learn_rate must be a number or a schedule (an iterator of floats), got {learn_rate!r}")
+        is_schedule = hasattr(learn_rate, "__next__")
+        if isinstance(learn_rate, bool) or not (isinstance(learn_rate, (int, float)) or is_schedule):
+            raise TypeError(
+                f"{name}: learn_rate must be a number or a schedule (an iterator of floats), got {learn_rate!r}"
+            )
         self.name = name
         self.learn_rate = learn_rate
-        self.hyper: Dict[str, Any] = dict(L2=float(L2), grad_clip=float(grad_clip), L2_is_weight_decay=bool(L2_is_weight_decay),
-                                          use_averages=bool(use_averages), beta1=float(beta1), beta2=float(beta2), eps=float(eps))
+        self.hyper: Dict[str, Any] = {
+            "L2": float(L2), "grad_clip": float(grad_clip), "L2_is_weight_decay": bool(L2_is_weight_decay),
+            "use_averages": bool(use_averages), "beta1": float(beta1), "beta2": float(beta2), "eps": float(eps),
+        }
 
     def __repr__(self) -> str:
         return f"OptimizerFactory({self.name}, learn_rate={self.learn_rate!r}, {self.hyper})"

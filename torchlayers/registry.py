@@ -24,9 +24,10 @@ Use ``torchlayers.registry`` (never ``thinc.registry``) to build torchlayers mod
 
 It is built like Thinc's (``thinc/config.py``): a class whose namespaces are ``catalogue`` registries,
 here under the ``"torchlayers"`` catalogue namespace so no name collides with Thinc's entries, resolved
-by a subclass of ``confection.registry``. Namespaces: ``layers``, ``initializers``, ``losses``, ``optimizers`` (factories
-of ``torch.optim`` optimizers, ``torchlayers.optimizers``), ``schedules`` and ``architectures`` (spaCy's
-``spacy.*`` model architectures, ``torchlayers.architectures``); ``registry.create(name)`` adds one.
+by a subclass of ``confection.registry``. Namespaces: ``layers``, ``initializers``, ``losses``,
+``optimizers`` (factories of ``torch.optim`` optimizers, ``torchlayers.optimizers``), ``schedules`` and
+``architectures`` (spaCy's ``spacy.*`` model architectures, ``torchlayers.architectures``);
+``registry.create(name)`` adds one.
 Third-party packages register through the entry-point groups ``torchlayers_layers``,
 ``torchlayers_initializers``, ``torchlayers_losses``, ``torchlayers_optimizers``,
 ``torchlayers_schedules`` and ``torchlayers_architectures`` (catalogue's ``<namespace>_<registry>``).
@@ -76,11 +77,10 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import catalogue
 
-__all__ = ["registry", "Catalog", "PREFIX", "NAMESPACES"]
+__all__ = ["PREFIX", "Catalog", "registry"]
 
 #: The explicit spelling of a torchlayers name in a config: ``"torchlayers.chain.v1"``.
 PREFIX = "torchlayers."
-NAMESPACES = ("layers", "initializers", "losses", "optimizers", "schedules", "architectures")
 
 
 #: The module whose import registers a namespace's built-in names (imported on the first lookup).
@@ -356,7 +356,7 @@ def _run(config: Any, call: Callable[[], Any]) -> Any:
         raise _located(err, config) from None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _confection() -> type:
     """confection's registry, looking names up in ours (built on first use: imports pydantic)."""
     import confection
@@ -417,10 +417,12 @@ class registry:
         return _UNTYPED.get(id(built), built)
 
     @classmethod
-    def resolve(cls, config: Any, *, schema: Any = None, overrides: Dict[str, Any] = {},
+    def resolve(cls, config: Any, *, schema: Any = None, overrides: Dict[str, Any] | None = None,
                 validate: bool = True) -> Any:
         """Build the objects a config describes (depth first). A config that is one block returns its
         object; otherwise the dict of sections with every block replaced by its object."""
+        if overrides is None:
+            overrides = {}
         config = _parse(config)
         _refuse_thinc_models(config, "resolve")
         resolver = _confection()
@@ -428,15 +430,18 @@ class registry:
             block = {"__block__": config}
             built = _run(block, lambda: resolver.resolve(block, overrides=overrides, validate=validate))["__block__"]
         else:
-            built = _run(config, lambda: resolver.resolve(config, schema=schema, overrides=overrides, validate=validate))
+            built = _run(config, lambda: resolver.resolve(config, schema=schema, overrides=overrides,
+                                                          validate=validate))
         _refuse_thinc_models(built, "resolve")
         return built
 
     @classmethod
-    def fill(cls, config: Any, *, schema: Any = None, overrides: Dict[str, Any] = {},
+    def fill(cls, config: Any, *, schema: Any = None, overrides: Dict[str, Any] | None = None,
              validate: bool = True) -> Any:
         """The config with every block's missing arguments filled from its function's defaults,
         validated; ``${...}`` variables are kept. A config that is one block returns that block."""
+        if overrides is None:
+            overrides = {}
         config = _parse(config)
         _refuse_thinc_models(config, "fill")
         resolver = _confection()
@@ -465,4 +470,6 @@ class registry:
             return out
 
         qualified = rewrite(dict(config))
-        return Config(qualified, section_order=getattr(config, "section_order", None)) if isinstance(config, Config) else qualified
+        if isinstance(config, Config):
+            return Config(qualified, section_order=config.section_order)
+        return qualified

@@ -10,8 +10,15 @@ from typing import Iterable, Iterator
 
 from .registry import registry
 
-__all__ = ["constant_then", "constant", "decaying", "compounding", "slanted_triangular", "warmup_linear",
-           "cyclic_triangular"]
+__all__ = [
+    "compounding",
+    "constant",
+    "constant_then",
+    "cyclic_triangular",
+    "decaying",
+    "slanted_triangular",
+    "warmup_linear",
+]
 
 
 @registry.schedules("constant_then.v1")

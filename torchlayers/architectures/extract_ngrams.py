@@ -22,7 +22,7 @@ from torch import Tensor
 from ..modules.remap_ids import _Preprocessing
 from .feature_extractor import as_int64_bits, doc_array
 
-__all__ = ["extract_ngrams", "ngrams", "ORTH"]
+__all__ = ["ORTH", "extract_ngrams", "ngrams"]
 
 ORTH = 65  # spacy.attrs.ORTH
 _M = numpy.uint64(0xC6A4A7935BD1E995)

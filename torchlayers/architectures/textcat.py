@@ -19,7 +19,7 @@ from ..modules.sparse_linear import SparseLinear_v2
 from ..registry import registry
 from .extract_ngrams import ORTH, extract_ngrams
 
-__all__ = ["build_bow_text_classifier_v3", "resize_and_set_ref", "NEG_VALUE"]
+__all__ = ["NEG_VALUE", "build_bow_text_classifier_v3", "resize_and_set_ref"]
 
 NEG_VALUE = -5000  # spaCy's fill value of new output biases when an output layer follows
 
@@ -45,7 +45,8 @@ def build_bow_text_classifier_v3(exclusive_classes: bool, ngram_size: int, no_ou
     if not no_output_layer:
         fill_defaults["b"] = NEG_VALUE
         output_layer = softmax_activation() if exclusive_classes else Logistic()
-    resizable_layer = resizable(sparse_linear, resize_layer=partial(resize_linear_weighted, fill_defaults=fill_defaults))
+    resize = partial(resize_linear_weighted, fill_defaults=fill_defaults)
+    resizable_layer = resizable(sparse_linear, resize_layer=resize)
     model = chain(extract_ngrams(ngram_size, attr=ORTH), resizable_layer)
     model = with_cpu(model, model.ops)
     if output_layer is not None:

@@ -18,7 +18,7 @@ from ..modules.ragged2list import ragged2list
 from ..registry import registry
 from .feature_extractor import FeatureExtractor
 
-__all__ = ["build_Tok2Vec_model", "MultiHashEmbed", "MaxoutWindowEncoder"]
+__all__ = ["MaxoutWindowEncoder", "MultiHashEmbed", "build_Tok2Vec_model"]
 
 
 @registry.architectures("spacy.Tok2Vec.v2")
