@@ -10,7 +10,7 @@ import numpy
 import pytest
 import thinc.api as ta
 import torch
-from confection import ConfigValidationError
+from confection import Config, ConfigValidationError
 from thinc.layers.resizable import resize_linear_weighted as thinc_resize_linear_weighted
 
 import torchlayers as tl
@@ -290,3 +290,8 @@ def test_no_output_layer_textcat_is_the_bare_sparse_linear():
     theirs = thinc_textcat_bow_v3(False, 3, True, length=64, nO=2)
     _compare(ours, theirs, _docs())
     assert ours.name == theirs.name
+
+
+def test_thinc_registry_refuses_the_spacy_config():
+    with pytest.raises(ValueError, match="Unknown registry: 'architectures'"):
+        ta.registry.resolve(Config().from_str(TAGGER))

@@ -47,7 +47,8 @@ mix-up:
   To make a config refuse Thinc, write names with the ``torchlayers.`` prefix
   (``@layers = "torchlayers.chain.v1"``): torchlayers accepts both spellings, Thinc raises
   ``RegistryError: Can't find 'torchlayers.chain.v1'``. ``registry.qualify(config)`` rewrites every
-  name torchlayers registers into that spelling.
+  name torchlayers registers into that spelling. spaCy architectures (``@architectures``) need no
+  prefix: ``thinc.registry`` has no such namespace and raises.
 - ``torchlayers.registry.resolve`` never returns or builds with a Thinc model: a Thinc model given as
   a config value raises ``TypeError`` naming where it sits (convert it with ``torchlayers.from_thinc``);
   a name only Thinc registers raises ``KeyError`` saying it is Thinc's.
