@@ -3,11 +3,15 @@
 Each takes ``(ops, shape)`` like Thinc's and returns a float32 tensor, so Thinc configs and
 user code that pass ``init_W=...`` keep working. A Thinc initializer (returning numpy) is
 accepted too: the layer converts its result.
+
+As in Thinc, the registry holds factories: ``registry.initializers.get("he_normal_init.v1")()``
+(a config's ``@initializers = "he_normal_init.v1"`` block) returns ``he_normal_init``;
+``uniform_init.v1`` / ``normal_init.v1`` take their keyword arguments and return a closure.
 """
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 from torch import Tensor
@@ -15,9 +19,24 @@ from torch import Tensor
 from .registry import registry
 
 __all__ = [
-    "glorot_uniform_init", "glorot_normal_init", "he_uniform_init", "he_normal_init",
-    "lecun_uniform_init", "lecun_normal_init", "uniform_init", "normal_init", "zero_init",
-    "configure_normal_init", "configure_uniform_init",
+    "configure_glorot_normal_init",
+    "configure_glorot_uniform_init",
+    "configure_he_normal_init",
+    "configure_he_uniform_init",
+    "configure_lecun_normal_init",
+    "configure_lecun_uniform_init",
+    "configure_normal_init",
+    "configure_uniform_init",
+    "configure_zero_init",
+    "glorot_normal_init",
+    "glorot_uniform_init",
+    "he_normal_init",
+    "he_uniform_init",
+    "lecun_normal_init",
+    "lecun_uniform_init",
+    "normal_init",
+    "uniform_init",
+    "zero_init",
 ]
 
 
@@ -25,42 +44,35 @@ def _empty(shape: Sequence[int]) -> Tensor:
     return torch.empty(tuple(int(s) for s in shape), dtype=torch.float32)
 
 
-@registry.initializers("glorot_uniform_init.v1")
 def glorot_uniform_init(ops: Any, shape: Sequence[int]) -> Tensor:
     """U(-s, s), s = sqrt(6 / (shape[0] + shape[1])) (only the first two dims count, as in Thinc)."""
     scale = math.sqrt(6.0 / (shape[0] + shape[1])) if len(shape) > 1 else math.sqrt(6.0 / shape[0])
     return _empty(shape).uniform_(-scale, scale)
 
 
-@registry.initializers("glorot_normal_init.v1")
 def glorot_normal_init(ops: Any, shape: Sequence[int]) -> Tensor:
     scale = math.sqrt(2.0 / (shape[1] + shape[0]))
     return _empty(shape).normal_(0.0, scale)
 
 
-@registry.initializers("he_uniform_init.v1")
 def he_uniform_init(ops: Any, shape: Sequence[int]) -> Tensor:
     scale = math.sqrt(6.0 / shape[1])
     return _empty(shape).uniform_(-scale, scale)
 
 
-@registry.initializers("he_normal_init.v1")
 def he_normal_init(ops: Any, shape: Sequence[int]) -> Tensor:
     return _empty(shape).normal_(0.0, math.sqrt(2.0 / shape[1]))
 
 
-@registry.initializers("lecun_uniform_init.v1")
 def lecun_uniform_init(ops: Any, shape: Sequence[int]) -> Tensor:
     scale = math.sqrt(3.0 / shape[1])
     return _empty(shape).uniform_(-scale, scale)
 
 
-@registry.initializers("lecun_normal_init.v1")
 def lecun_normal_init(ops: Any, shape: Sequence[int]) -> Tensor:
     return _empty(shape).normal_(0.0, math.sqrt(1.0 / shape[1]))
 
 
-@registry.initializers("zero_init.v1")
 def zero_init(ops: Any, shape: Sequence[int]) -> Tensor:
     return torch.zeros(tuple(int(s) for s in shape), dtype=torch.float32)
 
@@ -82,3 +94,21 @@ def configure_uniform_init(*, lo: float = -0.1, hi: float = 0.1):
 @registry.initializers("normal_init.v1")
 def configure_normal_init(*, mean: float = 0):
     return lambda ops, shape: normal_init(ops, shape, mean=mean)
+
+
+def _configure(init: Callable[[Any, Sequence[int]], Tensor]) -> Callable[[], Callable[[Any, Sequence[int]], Tensor]]:
+    def configure() -> Callable[[Any, Sequence[int]], Tensor]:
+        return init
+
+    configure.__name__ = configure.__qualname__ = f"configure_{init.__name__}"
+    configure.__doc__ = f"The registered factory of ``{init.__name__}`` (Thinc's ``{init.__name__}.v1``)."
+    return configure
+
+
+configure_glorot_uniform_init = registry.initializers("glorot_uniform_init.v1")(_configure(glorot_uniform_init))
+configure_glorot_normal_init = registry.initializers("glorot_normal_init.v1")(_configure(glorot_normal_init))
+configure_he_uniform_init = registry.initializers("he_uniform_init.v1")(_configure(he_uniform_init))
+configure_he_normal_init = registry.initializers("he_normal_init.v1")(_configure(he_normal_init))
+configure_lecun_uniform_init = registry.initializers("lecun_uniform_init.v1")(_configure(lecun_uniform_init))
+configure_lecun_normal_init = registry.initializers("lecun_normal_init.v1")(_configure(lecun_normal_init))
+configure_zero_init = registry.initializers("zero_init.v1")(_configure(zero_init))
