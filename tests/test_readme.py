@@ -89,7 +89,7 @@ def test_claims_onnx_row(tmp_path):
     sparse = (keys, torch.ones(6), torch.tensor([4, 2]))
     for layer, args in ((tl.HashEmbed(8, 50), (torch.randint(0, 1000, (6,)),)), (tl.reduce_sum(), (ragged,)),
                         (tl.SparseLinear(3, length=64), (sparse,))):
-        with pytest.raises(Exception, match="(?i)onnx"):  # torch.onnx's ConversionError: no translation
+        with pytest.raises(Exception, match=r"(?i)onnx"):  # torch.onnx's ConversionError: no translation
             _onnx_export(layer, args, tmp_path)
 
 
