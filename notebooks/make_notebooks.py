@@ -197,7 +197,7 @@ def tagger():
         "log-likelihood of the gold tags and the UPOS accuracy. Both run on one thread (thinc's NumpyOps is "
         "single-threaded); words per second from a small run on a shared machine are noisy: the measured figures "
         "are in notebook 03 and `benchmarks/results/`.",
-        "import time\nepochs = 3 if SMALL else 5\ntorch.set_num_threads(1)\n"
+        "import time\nepochs = 2 if SMALL else 5\ntorch.set_num_threads(1)\n"
         "opt, thinc_opt = torch.optim.Adam(model.parameters(), lr=1e-3), ta.Adam(1e-3)\n"
         "n_words = sum(len(y) for _, y in train_b)\n\n"
         "def dev_scores(predict):\n"
@@ -249,7 +249,7 @@ def textcat():
         "evaluate\n"
         "print(describe_corpus())  # $TORCHLAYERS_EWT, ../shared/data/ud-english-ewt, or the bundled excerpt\n"
         "train, dev = load_split('train'), load_split('dev')\n"
-        "if SMALL:  # a random subset: the corpus files are grouped by genre\n    train, dev = subset(train, 600, 0), "
+        "if SMALL:  # a random subset: the corpus files are grouped by genre\n    train, dev = subset(train, 400, 0), "
         "subset(dev, 200, 1)\n"
         "train_b, dev_b = batches(train, 64, 0), batches(dev, 256, 1)\n"
         "print(len(train), 'train sentences;', len(GENRES), 'genres:', GENRES)",
@@ -267,7 +267,7 @@ def textcat():
         "<md> Train torchlayers in a plain PyTorch loop and thinc in its own, on the same batches in the same order. "
         "After every epoch (and once before training) both are scored on dev: accuracy of each model, and the "
         "ensemble's mean negative log-likelihood (the average of the two models' probabilities).",
-        "epochs = 3\n"
+        "epochs = 2 if SMALL else 3\n"
         "opt = torch.optim.Adam(list(bow.parameters()) + list(cnn.parameters()), lr=1e-3)\nopt_t = ta.Adam(1e-3)\n"
         "eye = numpy.eye(len(GENRES), dtype='f')\n\n"
         "def dev_scores(predict_bow, predict_cnn):\n"
