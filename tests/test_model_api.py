@@ -7,6 +7,7 @@ import torch
 
 import torchlayers as tl
 from torchlayers import Dropout, Linear, Model, Relu, Softmax, chain, noop
+from torchlayers.errors import DimError
 
 
 def test_params_allocated_when_dims_known():
@@ -72,10 +73,16 @@ def test_initialize_infers_labels_width():
     assert model.get_dim("nO") == 7 and model.get_dim("nI") == 3
 
 
-def test_softmax_init_ignores_conflicts_like_thinc():
+def test_softmax_init_raises_on_conflicts_like_linear_where_thinc_ignores_them():
     model = Softmax(4, 3)
-    model.initialize(X=torch.randn(2, 5), Y=torch.randn(2, 9))
+    with pytest.raises(DimError, match=r"softmax: attempt to change dimension 'nI': expected 3 \(already set\), got 5"):
+        model.initialize(X=torch.randn(2, 5))
+    with pytest.raises(DimError, match=r"softmax: attempt to change dimension 'nO': expected 4 \(already set\), got 9"):
+        model.initialize(Y=torch.randn(2, 9))
     assert (model.get_dim("nO"), model.get_dim("nI")) == (4, 3)
+    model.initialize(X=torch.randn(2, 3), Y=torch.randn(2, 4))  # agreeing samples are fine
+    unset = Softmax().initialize(X=torch.randn(2, 5), Y=torch.randn(2, 9))
+    assert (unset.get_dim("nO"), unset.get_dim("nI")) == (9, 5)
 
 
 def test_set_param_checks_shape_and_fills_dims():
@@ -296,3 +303,143 @@ def test_registry_resolves_thinc_names():
         tl.registry.layers.get("Linear.v9")
     init = tl.registry.resolve({"@initializers": "uniform_init.v1", "lo": -1.0, "hi": 1.0})
     assert init(None, (3, 2)).abs().max() <= 1.0
+
+
+# ------------------------------------------------------------------ per-call mode (issue 11.3/12.2)
+def test_thinc_face_mode_is_per_call_and_leaves_train_eval_alone():
+    model = chain(Linear(3, 2), Dropout(1.0))  # Dropout(1.0) zeroes everything in training only
+    X = torch.randn(4, 2)
+    seen = []
+    model.layers[1].register_forward_hook(lambda mod, args, out: seen.append((mod.training, mod.thinc_face)))
+    model.eval()
+    Y, _ = model(X, is_train=True)  # train mode for the call although the model is in eval()
+    assert torch.equal(Y, torch.zeros(4, 3)) and seen[-1] == (True, True)
+    assert not any(m.training for m in model.modules())
+    model.train()
+    assert torch.equal(model.predict(X), model.layers[0](X).detach())  # no dropout in predict
+    assert seen[-1] == (False, True)
+    assert all(m.training for m in model.modules())
+    assert torch.equal(model(X), torch.zeros(4, 3)) and seen[-1] == (True, False)  # the torch face: train()'s flag
+    model.eval()
+    assert torch.equal(model(X), model.layers[0](X)) and seen[-1] == (False, False)
+    assert tl.model.thinc_mode() is None
+
+
+def test_training_flag_still_scripts_and_compiles():
+    model = chain(Linear(3, 2), Dropout(1.0)).eval()
+    X = torch.randn(4, 2)
+    scripted = torch.jit.script(model)
+    assert torch.equal(scripted(X), model(X))
+    scripted.train()
+    assert torch.equal(scripted(X), torch.zeros(4, 3))
+    try:
+        compiled = torch.compile(model, fullgraph=True, backend="eager")
+        assert torch.equal(compiled(X), model(X))
+        model.train()
+        assert torch.equal(compiled(X), torch.zeros(4, 3))  # recompiled on the flag
+    finally:
+        torch._dynamo.reset()  # keep chain's compiled variants from counting against later tests' recompile limit
+
+
+# ------------------------------------------------------------------ autograd accumulation (issue 12.1)
+def test_thinc_face_fires_gradient_and_post_accumulate_hooks():
+    model = chain(Linear(3, 2), Relu(2, 3))
+    W = model.layers[0].weight
+    grads, accumulated = [], []
+    W.register_hook(lambda g: grads.append(g.clone()))
+    W.register_post_accumulate_grad_hook(lambda p: accumulated.append(p.grad.clone()))
+    X, dY = torch.randn(4, 2), torch.randn(4, 2)
+    for _ in range(2):
+        _, backprop = model(X, is_train=True)
+        backprop(dY)
+    assert len(grads) == 2 and len(accumulated) == 2
+    assert torch.equal(accumulated[0], grads[0]) and torch.equal(accumulated[1], grads[0] + grads[1])
+    assert torch.equal(model.layers[0].get_grad("W"), accumulated[1])
+
+
+def test_backprop_guard_is_one_shot_and_a_bad_dY_does_not_use_it():
+    model = Linear(3, 2)
+    _, backprop = model(torch.randn(4, 2), is_train=True)
+    with pytest.raises(ValueError, match="expected dY of shape"):
+        backprop(torch.zeros(5, 3))
+    backprop(torch.zeros(4, 3))
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="linear: this backprop callback was already called"):
+            backprop(torch.zeros(4, 3))
+
+
+# ------------------------------------------------------------------ grads (issue 12.6)
+def test_inc_grad_and_set_grad_reject_a_wrong_shape():
+    model = Linear(3, 2)
+    with pytest.raises(ValueError, match=r"linear: inc_grad\('W'\) expected a gradient of shape \(nO=3, nI=2\) = \(3, 2\), got \(6,\)"):
+        model.inc_grad("W", torch.ones(6))
+    with pytest.raises(ValueError, match=r"linear: set_grad\('W'\) expected a gradient of shape .* = \(3, 2\), got \(2, 3\)"):
+        model.set_grad("W", numpy.ones((2, 3), dtype="f"))
+    assert not model.has_grad("W")
+    with pytest.raises(TypeError, match=r"set_grad\('b'\) expected an array of shape \(3,\) or a number, got str"):
+        model.set_grad("b", "zero")
+
+
+def test_set_grad_and_inc_grad_take_a_number():
+    model = Linear(3, 2)
+    model.set_grad("W", 0.0)
+    assert torch.equal(model.get_grad("W"), torch.zeros(3, 2))
+    model.inc_grad("W", 1.5)
+    model.inc_grad("W", torch.ones(3, 2))
+    assert torch.equal(model.get_grad("W"), torch.full((3, 2), 2.5))
+    model.set_grad("b", numpy.arange(3, dtype="f"))
+    assert torch.equal(model.get_grad("b"), torch.arange(3.0))
+
+
+# ------------------------------------------------------------------ load_state_dict materializes (issue 12.6)
+def test_load_state_dict_materializes_params_whose_dims_come_from_initialize():
+    torch.manual_seed(0)
+    trained = chain(Linear(4), Relu(3)).initialize(X=torch.randn(2, 5))
+    fresh = chain(Linear(4), Relu(3))
+    assert fresh.layers[0].has_param("W") is None
+    fresh.load_state_dict(trained.state_dict())
+    assert (fresh.layers[0].get_dim("nI"), fresh.layers[1].get_dim("nI")) == (5, 4)
+    for (k, a), (_, b) in zip(trained.state_dict().items(), fresh.state_dict().items()):
+        assert torch.equal(a, b), k
+    X = torch.randn(3, 5)
+    assert torch.equal(fresh(X), trained(X))
+    untouched = Linear()  # nothing to infer from but the file: both dims come from W
+    untouched.load_state_dict(Linear(2, 7).state_dict())
+    assert (untouched.get_dim("nO"), untouched.get_dim("nI")) == (2, 7)
+
+
+def test_load_state_dict_with_a_conflicting_tensor_names_layer_and_shapes():
+    with pytest.raises(RuntimeError, match=r"linear: cannot materialize 'weight'.*expected shape \(nO=3, nI=5\) = \(3, 5\), got \(4, 5\)"):
+        Linear(3).load_state_dict({"weight": torch.zeros(4, 5), "bias": torch.zeros(3)})
+
+
+def test_param_shape_is_public_and_none_while_dims_are_unset():
+    from torchlayers import LSTM, SparseLinear
+
+    assert Linear(4).param_shape("W") is None and Linear(4).param_shape("b") == (4,)
+    assert SparseLinear(3, length=8).param_shape("W") == (24,)
+    assert LSTM(4, 3, bi=True).param_shape("HC0") == (2, 1, 2, 2)
+    with pytest.raises(KeyError, match=r"cannot get the shape of param 'Q': the layer has params \['W', 'b'\]"):
+        Linear(4).param_shape("Q")
+
+
+# ------------------------------------------------------------------ Model[InT, OutT] (issue 14.1)
+def test_model_is_subscriptable_in_annotations():
+    import typing
+
+    InT, OutT = typing.TypeVar("InT"), typing.TypeVar("OutT")
+    alias = Model[InT, OutT]
+    assert typing.get_origin(alias) is Model and typing.get_args(alias) == (InT, OutT)
+    assert typing.get_origin(Linear[torch.Tensor, torch.Tensor]) is Linear
+
+    def build(width: int) -> Model[torch.Tensor, torch.Tensor]:
+        return Linear(width, width)
+
+    hints = typing.get_type_hints(build)
+    assert typing.get_origin(hints["return"]) is Model
+    with pytest.raises(TypeError, match=r"Model\[\.\.\.\] takes two type arguments, Model\[InT, OutT\]; got 1"):
+        Model[int]
+    model = build(3)
+    assert isinstance(model, Model) and isinstance(model, torch.nn.Module)
+    X = torch.randn(2, 3)
+    assert torch.equal(torch.jit.script(model)(X), model(X))

@@ -2,13 +2,19 @@
 from __future__ import annotations
 
 import io
+import json
+import pathlib
 import pickle
+import resource
+import struct
 
 import pytest
 import torch
+from safetensors.torch import load as st_load
 
-from torchlayers import Dropout, LayerNorm, Linear, Relu, Softmax, chain
-from torchlayers.serialize import read_header
+from torchlayers import Dropout, Embed, HashEmbed, LayerNorm, Linear, Relu, Softmax, chain
+from torchlayers.errors import ModelFileError
+from torchlayers.serialize import pack_file, read_header, write_file
 
 
 def _mlp(nI=4):
@@ -56,38 +62,40 @@ def test_tied_weights_round_trip():
 
 def test_mismatched_tree_is_named():
     data = _mlp().initialize(X=torch.randn(2, 4)).to_bytes()
-    with pytest.raises(ValueError, match="expected a file with 3 nodes .* got 7 nodes"):
+    with pytest.raises(ModelFileError, match="expected a file with 3 nodes .* got 7 nodes"):
         chain(Linear(3, 2), Linear(2, 3)).from_bytes(data)
     other = chain(Relu(8, normalize=True, dropout=0.1), Linear(3))
-    with pytest.raises(ValueError, match="node 0 expected name 'relu>>layernorm>>dropout>>linear', got 'relu>>layernorm>>dropout>>softmax'"):
+    with pytest.raises(ModelFileError, match="node 0 expected name 'relu>>layernorm>>dropout>>linear', got 'relu>>layernorm>>dropout>>softmax'"):
         other.from_bytes(data)
+
+
+def _forge(data, edit_meta=lambda m: None, edit_entries=lambda e: None, tensors=None):
+    """A hand-edited file with a valid checksum: what a tool (or an attacker) can write."""
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + n])
+    meta = json.loads(header.pop("__metadata__")["torchlayers"])
+    edit_meta(meta)
+    if tensors is not None:
+        return write_file(tensors, meta)
+    edit_entries(header)
+    return pack_file(meta, header, data[8 + n :])
 
 
 def test_mismatched_dims_and_shapes_are_named():
     data = Linear(3, 2).to_bytes()
-    with pytest.raises(ValueError, match="attempt to change dimension 'nO': expected 5 .already set., got 3"):
+    with pytest.raises(ModelFileError, match="attempt to change dimension 'nO': expected 5 .already set., got 3"):
         Linear(5, 2).from_bytes(data)
-    # A hand-edited file whose tensor shape disagrees with its own header.
-    from safetensors.torch import save
-
-    from torchlayers.serialize import read_header as rh
-
-    meta = rh(data)
-    import json
-
-    bad = save({"weight": torch.zeros(3, 7), "bias": torch.zeros(3)}, metadata={"torchlayers": json.dumps(meta)})
-    with pytest.raises(ValueError, match=r"cannot load parameter 'weight': expected shape \(3, 2\) torch.float32, got \(3, 7\)"):
+    bad = _forge(data, tensors={"weight": torch.zeros(3, 7), "bias": torch.zeros(3)})
+    with pytest.raises(ModelFileError, match=r"tensor 'weight': cannot load parameter 'weight': expected shape \(3, 2\) "
+                       r"torch.float32 \(from the header's dims of linear\), got \(3, 7\)"):
         Linear().from_bytes(bad)
-    missing = save({"weight": torch.zeros(3, 2)}, metadata={"torchlayers": json.dumps(meta)})
-    with pytest.raises(ValueError, match=r"missing in file \['bias'\]"):
-        Linear().from_bytes(missing)
-    extra = save({"weight": torch.zeros(3, 2), "bias": torch.zeros(3), "scale": torch.zeros(1)},
-                 metadata={"torchlayers": json.dumps(meta)})
-    with pytest.raises(ValueError, match=r"unexpected in file \['scale'\]"):
+    with pytest.raises(ModelFileError, match=r"missing in file \['bias'\]"):
+        Linear().from_bytes(_forge(data, tensors={"weight": torch.zeros(3, 2)}))
+    extra = _forge(data, tensors={"weight": torch.zeros(3, 2), "bias": torch.zeros(3), "scale": torch.zeros(1)})
+    with pytest.raises(ModelFileError, match=r"unexpected in file \['scale'\]"):
         Linear().from_bytes(extra)
-    wrong_dtype = save({"weight": torch.zeros(3, 2, dtype=torch.float64), "bias": torch.zeros(3)},
-                       metadata={"torchlayers": json.dumps(meta)})
-    with pytest.raises(ValueError, match="expected shape .* torch.float32, got .* torch.float64"):
+    wrong_dtype = _forge(data, tensors={"weight": torch.zeros(3, 2, dtype=torch.float64), "bias": torch.zeros(3)})
+    with pytest.raises(ModelFileError, match="expected shape .* torch.float32.*, got .* torch.float64"):
         Linear().from_bytes(wrong_dtype)
 
 
@@ -101,11 +109,135 @@ def test_hostile_files_are_rejected(capsys):
     buffer = io.BytesIO()
     torch.save({"weight": torch.zeros(2, 2)}, buffer)
     for blob in (payload, buffer.getvalue(), b"", b"\x00" * 4, b"\xff" * 64):
-        with pytest.raises(ValueError, match="not a torchlayers model file"):
+        with pytest.raises(ModelFileError, match="not a torchlayers model file"):
             Linear(2, 2).from_bytes(blob)
     assert "pickle executed" not in capsys.readouterr().out
+
+
+def _snapshot(model):
+    return [(dict(n._dims), {k: repr(v) for k, v in vars(n).items() if not k.startswith("_modules")}) for n in model.walk()], \
+        [(k, t.clone()) for k, t in model.state_dict().items()], [id(p) for p in model.parameters()]
+
+
+def _same(a, b):
+    return a[0] == b[0] and a[2] == b[2] and all(k1 == k2 and torch.equal(t1, t2) for (k1, t1), (k2, t2) in zip(a[1], b[1]))
+
+
+@pytest.mark.parametrize("key,value,words", [
+    ("check_ids", False, "no declared attr 'check_ids'"),
+    ("_dims", {"nV": -7}, r"no declared attr '_dims' \(private names are never loaded\)"),
+    ("__dict__", {}, "no declared attr '__dict__'"),
+    ("dropout_rate", "abc", "expected a float .*got str 'abc'"),
+])
+def test_header_attrs_are_declared_and_typed(key, value, words):
+    """The issue's cases: a header cannot switch off Embed's id check, rewrite _dims or
+    __dict__, or load a string dropout rate; the model stays as it was."""
+    source = Embed(3, 10, dropout=0.1)
+    data = _forge(source.to_bytes(), lambda m: m["nodes"][0]["attrs"].update({key: value}))
+    target = Embed(3, 10, dropout=0.2)
+    before = _snapshot(target)
+    with pytest.raises(ModelFileError, match=r"header.nodes\[0\].attrs\[" + repr(key) + r"\]: .*" + words):
+        target.from_bytes(data)
+    assert _same(before, _snapshot(target)) and target.check_ids is True
+
+
+def test_linear_bytes_do_not_load_into_a_relu_of_the_same_name():
+    data = Linear(3, 4, name="relu").to_bytes()
+    target = Relu()
+    with pytest.raises(ModelFileError, match=r"header.nodes\[0\].class: node 0 \('relu'\) expected class Relu, got Linear"):
+        target.from_bytes(data)
+    assert target.maybe_get_dim("nO") is None and not target.has_param("W")
+
+
+def test_huge_dims_claim_is_rejected_before_allocating():
+    """A small file claiming nO = nI = 16384 (1 GiB of weights) is rejected from its tensor
+    shapes; nothing near that size is allocated and the model keeps its unset dims."""
+    data = _forge(Linear(2, 2).to_bytes(), lambda m: m["nodes"][0]["dims"].update(nO=16384, nI=16384))
+    assert len(data) < 500
+    target = Linear()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ModelFileError, match=r"expected shape \(16384, 16384\).*got \(2, 2\)"):
+        target.from_bytes(data)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak < 200_000  # KiB
+    assert target.maybe_get_dim("nO") is None and not target.has_param("W")
+
+
+def test_every_single_bit_flip_is_detected():
+    """Any one flipped bit (length prefix, header or tensor bytes) raises ModelFileError."""
+    data = Linear(2, 2).to_bytes()
+    target = Linear(2, 2)
+    before = _snapshot(target)
+    for pos in range(len(data)):
+        bad = bytearray(data)
+        bad[pos] ^= 1 << (pos % 8)
+        with pytest.raises(ModelFileError, match="cannot load model file: (length prefix|header|tensor)"):
+            target.from_bytes(bytes(bad))
+    assert _same(before, _snapshot(target))
+    body = bytearray(data)
+    body[-3] ^= 0x10
+    with pytest.raises(ModelFileError, match="header.checksum: checksum mismatch.*corrupted"):
+        target.from_bytes(bytes(body))
+
+
+def test_a_failure_while_loading_rolls_everything_back():
+    """A seed out of range in HashEmbed's _extra_state fails inside load_state_dict, after the
+    weights were copied: the model is restored bitwise (weights, seed, dims, param objects)."""
+    source = HashEmbed(3, 10, seed=7)
+    data = source.to_bytes()
+    bad = _forge(data, tensors={"weight": source.get_param("E").clone(), "_extra_state": torch.tensor([2**40])})
+    target = HashEmbed(3, 10, seed=1)
+    before = _snapshot(target)
+    with pytest.raises(ModelFileError, match="hashembed: cannot load model file: tensors: loading failed and was rolled back"):
+        target.from_bytes(bad)
+    assert _same(before, _snapshot(target)) and target.seed == 1
+
+
+def test_a_failed_load_into_an_uninitialized_model_allocates_nothing():
+    source = chain(Relu(8, 4, normalize=True, dropout=0.1), Softmax(3)).initialize(X=torch.randn(2, 4))
+    data = _forge(source.to_bytes(), lambda m: next(n for n in m["nodes"] if n["name"] == "dropout")["attrs"].update(
+        dropout_rate="abc"))
+    fresh = chain(Relu(8, normalize=True, dropout=0.1), Softmax())
+    before = _snapshot(fresh)
+    with pytest.raises(ModelFileError, match=r"attrs\['dropout_rate'\]"):
+        fresh.from_bytes(data)
+    assert _same(before, _snapshot(fresh))
+    assert [n.maybe_get_dim("nI") for n in fresh.walk() if n.name == "relu"] == [None]
+
+
+@pytest.mark.parametrize("path", ["model.bin", pathlib.Path("model.bin")])
+def test_a_path_given_to_from_bytes_points_to_from_disk(path):
+    with pytest.raises(TypeError, match=r"linear: from_bytes expects the model file's bytes, got a path 'model.bin'; "
+                       r"use from_disk\('model.bin'\)"):
+        Linear().from_bytes(path)
+
+
+def test_files_are_standard_safetensors():
+    """Other tools read the tensors: the layout is safetensors (8-byte length, JSON, bytes)."""
+    model = chain(Linear(3, 2), LayerNorm(3))
+    tensors = st_load(model.to_bytes())
+    assert sorted(tensors) == sorted(model.state_dict())
+    for key, value in model.state_dict().items():
+        assert torch.equal(tensors[key], value)
 
 
 def test_state_dict_uses_torch_names():
     model = chain(Linear(3, 2), LayerNorm(3), Dropout(0.1))
     assert list(model.state_dict()) == ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"]
+
+
+def test_a_valid_file_whose_length_prefix_looks_like_a_pickle_loads():
+    """A header length of 0x0280 starts the file with 80 02, a pickle's protocol-2 opcode:
+    only a prefix that does not lead to a JSON header is called a pickle."""
+    model = Linear(3, 2)
+    data = model.to_bytes()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + n])
+    meta = json.loads(header.pop("__metadata__")["torchlayers"])
+    for pad in range(0, 640):
+        forged = pack_file(dict(meta, note="x" * pad), header, data[8 + n :])
+        if forged[:2] == b"\x80\x02":
+            break
+    assert forged[:2] == b"\x80\x02"
+    assert read_header(forged)["note"] == "x" * pad
+    fresh = Linear().from_bytes(forged)
+    assert torch.equal(fresh.get_param("W"), model.get_param("W"))

@@ -1,6 +1,14 @@
 """Ragged, Padded, ArgsKwargs: validation, helpers, and deployment as NamedTuples."""
 from __future__ import annotations
 
+import copy
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+import zipfile
+
 import pytest
 import torch
 
@@ -54,15 +62,15 @@ def test_ragged_rejects_bad_lengths(data, lengths, error, match):
 
 def test_padded_validation():
     data = torch.randn(3, 2, 4)
-    ok = Padded(data, torch.tensor([2, 2, 1]), torch.tensor([3, 1]), torch.tensor([1, 0]))
+    ok = Padded(data, torch.tensor([2, 1, 1]), torch.tensor([3, 1]), torch.tensor([1, 0]))
     assert ok.num_sequences == 2
     assert torch.equal(ok.copy().data, data) and ok.copy().data is not data
     with pytest.raises(ValueError, match="size_at_t must have T=3 entries, got 2"):
         Padded(data, torch.tensor([2, 2]), torch.tensor([3, 1]), torch.tensor([1, 0]))
     with pytest.raises(ValueError, match="indices must have B=2 entries, got 3"):
-        Padded(data, torch.tensor([2, 2, 1]), torch.tensor([3, 1]), torch.tensor([1, 0, 2]))
+        Padded(data, torch.tensor([2, 1, 1]), torch.tensor([3, 1]), torch.tensor([1, 0, 2]))
     with pytest.raises(ValueError, match="lengths must be <= T=3, got max 4"):
-        Padded(data, torch.tensor([2, 2, 1]), torch.tensor([4, 1]), torch.tensor([1, 0]))
+        Padded(data, torch.tensor([2, 1, 1]), torch.tensor([4, 1]), torch.tensor([1, 0]))
     with pytest.raises(ValueError, match=r"shape \(T, B, ...\)"):
         Padded(torch.randn(3), torch.tensor([1, 1, 1]), torch.tensor([3]), torch.tensor([0]))
 
@@ -103,3 +111,152 @@ def test_ragged_deploys(mode):
     else:
         out = torch.jit.script(module)(r)
     assert torch.equal(out[0], r.data * 2) and torch.equal(out[1], r.lengths)
+
+
+# ---------------------------------------------------------------------------------- bypasses
+def test_ragged_replace_and_make_validate():
+    """NamedTuple's _replace/_make skip __new__; a bad Ragged built that way gave reduce_sum wrong rows."""
+    r = Ragged(torch.randn(5, 2), torch.tensor([2, 3]))
+    with pytest.raises(ValueError, match=r"expected sum\(lengths\) == 5, got 4"):
+        r._replace(lengths=torch.tensor([2, 2]))
+    with pytest.raises(ValueError, match="non-negative, got min -1"):
+        Ragged._make([r.data, torch.tensor([6, -1])])
+    with pytest.raises(TypeError, match="lengths must be a tensor"):
+        r._replace(lengths=[2, 3])
+    moved = r._replace(data=r.data * 2)
+    assert type(moved) is Ragged and torch.equal(moved.data, r.data * 2) and moved.lengths is r.lengths
+    assert type(Ragged._make(iter(r))) is Ragged
+
+
+def test_ragged_pickle_and_copy_round_trip_through_the_constructor():
+    r = Ragged(torch.randn(5, 2), torch.tensor([2, 3]))
+    for back in (pickle.loads(pickle.dumps(r)), copy.deepcopy(r), copy.copy(r)):
+        assert type(back) is Ragged and torch.equal(back.data, r.data) and torch.equal(back.lengths, r.lengths)
+
+
+def _padded_fields():
+    # list2padded of lengths (2, 3, 1): columns sorted by length, original positions 1, 0, 2
+    return torch.randn(3, 3, 2), torch.tensor([3, 2, 1]), torch.tensor([3, 2, 1]), torch.tensor([1, 0, 2])
+
+
+@pytest.mark.parametrize(
+    "field,value,match",
+    [
+        ("size_at_t", torch.tensor([3, 3, 1]), r"size_at_t disagrees with lengths: expected \[3, 2, 1\] .*got \[3, 3, 1\]"),
+        ("lengths", torch.tensor([2, 3, 1]), r"sorted by decreasing length .*got lengths \[2, 3, 1\]"),
+        ("indices", torch.tensor([1, 1, 2]), r"indices must be a permutation of range\(B=3\) .*got \[1, 1, 2\]"),
+        ("indices", torch.tensor([1, 0, 3]), r"indices must be a permutation of range\(B=3\) .*got \[1, 0, 3\]"),
+        ("indices", torch.tensor([1, 0, -2]), "Padded.indices: lengths must be non-negative"),
+    ],
+)
+def test_padded_rejects_inconsistent_fields_on_every_path(field, value, match):
+    data, size_at_t, lengths, indices = _padded_fields()
+    ok = Padded(data, size_at_t, lengths, indices)
+    fields = ok._asdict()
+    fields[field] = value
+    with pytest.raises(ValueError, match=match):
+        Padded(**fields)
+    with pytest.raises(ValueError, match=match):
+        ok._replace(**{field: value})
+    with pytest.raises(ValueError, match=match):
+        Padded._make(fields.values())
+
+
+def test_padded_rechecks_fields_written_in_place():
+    """A rebuilt Padded around the same, unchanged fields skips the value check; a write to them is seen."""
+    data, size_at_t, lengths, indices = _padded_fields()
+    Padded(data, size_at_t, lengths, indices)
+    assert torch.equal(Padded(data * 2, size_at_t, lengths, indices).data, data * 2)
+    size_at_t[1] += 1
+    with pytest.raises(ValueError, match=r"size_at_t disagrees with lengths: expected \[3, 2, 1\] .*got \[3, 3, 1\]"):
+        Padded(data, size_at_t, lengths, indices)
+    with torch.inference_mode():
+        fields = [t.clone() for t in _padded_fields()]
+        Padded(*fields)
+        fields[3][0] = 0
+        with pytest.raises(ValueError, match="indices must be a permutation"):
+            Padded(*fields)
+
+
+def test_padded_from_list2padded_and_empty_batches_pass():
+    seqs = [torch.randn(n, 2) for n in (2, 4, 0, 4, 1)]
+    p = list2padded(seqs)
+    assert torch.equal(Padded(*p).size_at_t, p.size_at_t)
+    Padded(torch.zeros(0, 0, 2), torch.zeros(0, dtype=torch.int32), torch.zeros(0, dtype=torch.int32),
+           torch.zeros(0, dtype=torch.int32))
+    Padded(torch.zeros(2, 0, 2), torch.zeros(2, dtype=torch.int32), torch.zeros(0, dtype=torch.int32),
+           torch.zeros(0, dtype=torch.int32))
+    with pytest.raises(ValueError, match=r"size_at_t disagrees with lengths: expected \[0, 0\] .*got \[1, 0\]"):
+        Padded(torch.zeros(2, 0, 2), torch.tensor([1, 0]), torch.zeros(0, dtype=torch.int32),
+               torch.zeros(0, dtype=torch.int32))
+
+
+def test_bypassed_ragged_no_longer_reaches_reduce_sum():
+    from torchlayers import reduce_sum
+
+    r = Ragged(torch.randn(5, 2), torch.tensor([2, 3]))
+    with pytest.raises(ValueError, match="lengths must sum to the data rows"):
+        reduce_sum()(r._replace(lengths=torch.tensor([1, 1])))
+
+
+# ---------------------------------------------------------------------------------- export save / load
+class _Pad(torch.nn.Module):
+    def forward(self, X: Ragged, P: Padded) -> Ragged:
+        return Ragged(X.data * 2 + P.data.sum(), X.lengths)
+
+
+def _samples():
+    r = Ragged(torch.arange(10.0).reshape(5, 2), torch.tensor([2, 3]))
+    p = list2padded([torch.ones(2, 2), torch.ones(1, 2)])
+    return r, p
+
+
+def test_pytree_names_are_stable():
+    import torch.utils._pytree as pytree
+
+    assert pytree.SUPPORTED_SERIALIZED_TYPES[Ragged].serialized_type_name == "torchlayers.Ragged"
+    assert pytree.SUPPORTED_SERIALIZED_TYPES[Padded].serialized_type_name == "torchlayers.Padded"
+
+
+def test_export_save_load_round_trips_ragged_and_padded(tmp_path):
+    r, p = _samples()
+    ep = torch.export.export(_Pad(), (r, p))
+    path = tmp_path / "pad.pt2"
+    torch.export.save(ep, path)
+    with zipfile.ZipFile(path) as archive:
+        specs = b"".join(archive.read(n) for n in archive.namelist() if n.endswith("model.json"))
+    assert b'"torchlayers.Ragged"' in specs and b'"torchlayers.Padded"' in specs  # the stable names, saved
+    out = torch.export.load(path).module()(r, p)
+    expected = _Pad()(r, p)
+    assert type(out) is Ragged
+    assert torch.equal(out.data, expected.data) and torch.equal(out.lengths, expected.lengths)
+
+
+_SAVE = """
+import sys, torch
+sys.path.insert(0, {root!r})
+from tests.test_types import _Pad, _samples
+torch.export.save(torch.export.export(_Pad(), _samples()), {path!r})
+"""
+_LOAD = """
+import sys, torch
+import torchlayers
+from torchlayers.functional.sequences import list2padded
+r = torchlayers.Ragged(torch.arange(10.0).reshape(5, 2), torch.tensor([2, 3]))
+p = list2padded([torch.ones(2, 2), torch.ones(1, 2)])
+out = torch.export.load({path!r}).module()(r, p)
+assert type(out) is torchlayers.Ragged, type(out)
+assert torch.equal(out.data, r.data * 2 + 6.0) and torch.equal(out.lengths, r.lengths)
+print("loaded")
+"""
+
+
+def test_export_save_and_load_in_fresh_processes(tmp_path):
+    """The serialized names resolve in a process that only imported torchlayers."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    path = str(tmp_path / "pad.pt2")
+    for script in (_SAVE, _LOAD):
+        done = subprocess.run([sys.executable, "-c", textwrap.dedent(script).format(root=root, path=path)],
+                              capture_output=True, text=True, timeout=300, cwd=root)
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "loaded"

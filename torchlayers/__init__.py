@@ -6,6 +6,32 @@ Thinc's function returns something other than one node of the class (``Maxout(no
 ``concatenate()``, ``a | b | c``), the name is the facade function of ``torchlayers.api``; the
 classes themselves are in ``torchlayers.modules`` / ``torchlayers.combinators`` / ``torchlayers.interop``.
 """
+from .api import ClippedLinear as ClippedLinear
+from .api import Dish as Dish
+from .api import Gelu as Gelu
+from .api import HardSigmoid as HardSigmoid
+from .api import HardSwish as HardSwish
+from .api import HardSwishMobilenet as HardSwishMobilenet
+from .api import HardTanh as HardTanh
+from .api import ReluK as ReluK
+from .api import Sigmoid as Sigmoid
+from .api import Swish as Swish
+from .api import sigmoid_activation as sigmoid_activation
+from .api import softmax_activation as softmax_activation
+from .combinators.map_list import map_list as map_list
+from .combinators.resizable import resizable as resizable
+from .combinators.resizable import resize_linear_weighted as resize_linear_weighted
+from .combinators.resizable import resize_model as resize_model
+from .combinators.tuplify import tuplify as tuplify
+from .combinators.with_cpu import with_cpu as with_cpu
+from .combinators.with_nvtx_range import with_nvtx_range as with_nvtx_range
+from .combinators.with_signpost_interval import with_signpost_interval as with_signpost_interval
+from .losses import CategoricalCrossentropy as CategoricalCrossentropy
+from .losses import CosineDistance as CosineDistance
+from .losses import L2Distance as L2Distance
+from .losses import SequenceCategoricalCrossentropy as SequenceCategoricalCrossentropy
+from .modules.parametric_attention_v2 import ParametricAttention_v2 as ParametricAttention_v2
+from .modules.premap_ids import premap_ids as premap_ids
 from .api import HashEmbed as HashEmbed
 from .api import Embed as Embed
 from .api import Maxout as Maxout

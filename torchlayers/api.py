@@ -41,12 +41,22 @@ from .modules import maxout as _maxout
 from .modules import mish as _mish
 from .modules import relu as _relu
 from .modules import static_vectors as _static_vectors
+from .modules import clipped_linear as _clipped_linear
+from .modules import dish as _dish
+from .modules import gelu as _gelu
+from .modules import hard_swish as _hard_swish
+from .modules import hard_swish_mobilenet as _hard_swish_mobilenet
+from .modules import sigmoid as _sigmoid
+from .modules import sigmoid_activation as _sigmoid_activation
+from .modules import softmax_activation as _softmax_activation
+from .modules import swish as _swish
 from .modules.array_getitem import ints_getitem
 from .modules.dropout import Dropout
 from .modules.layernorm import LayerNorm
 from .registry import registry
 
-__all__ = ["Relu", "Mish", "Maxout", "Embed", "HashEmbed", "StaticVectors", "add", "concatenate", "chain", "noop",
+__all__ = ["Relu", "Mish", "Maxout", "Gelu", "Swish", "HardSwish", "HardSwishMobilenet", "Dish", "ClippedLinear",
+           "HardSigmoid", "HardTanh", "ReluK", "Sigmoid", "sigmoid_activation", "softmax_activation", "Embed", "HashEmbed", "StaticVectors", "add", "concatenate", "chain", "noop",
            "clone", "TensorFlowWrapper", "MXNetWrapper", "normalize_dropout", "select_column"]
 
 
@@ -109,6 +119,23 @@ def _facade(cls: type, name: str, step: Callable[..., Model], **options: Any) ->
 Relu = _facade(_relu.Relu, "Relu.v1", normalize_dropout, dropout=None, normalize=False)
 Mish = _facade(_mish.Mish, "Mish.v1", normalize_dropout, dropout=None, normalize=False)
 Maxout = _facade(_maxout.Maxout, "Maxout.v1", normalize_dropout, dropout=None, normalize=False)
+# Dense + activation layers (``modules/dense_activation.py``): Thinc's normalize/dropout trees.
+Gelu = _facade(_gelu.Gelu, "Gelu.v1", normalize_dropout, dropout=None, normalize=False)
+Swish = _facade(_swish.Swish, "Swish.v1", normalize_dropout, dropout=None, normalize=False)
+HardSwish = _facade(_hard_swish.HardSwish, "HardSwish.v1", normalize_dropout, dropout=None, normalize=False)
+HardSwishMobilenet = _facade(_hard_swish_mobilenet.HardSwishMobilenet, "HardSwishMobilenet.v1", normalize_dropout,
+                             dropout=None, normalize=False)
+Dish = _facade(_dish.Dish, "Dish.v1", normalize_dropout, dropout=None, normalize=False)
+ClippedLinear = _facade(_clipped_linear.ClippedLinear, "ClippedLinear.v1", normalize_dropout, dropout=None,
+                        normalize=False)
+HardSigmoid = _facade(_clipped_linear.HardSigmoid, "HardSigmoid.v1", normalize_dropout, dropout=None, normalize=False)
+HardTanh = _facade(_clipped_linear.HardTanh, "HardTanh.v1", normalize_dropout, dropout=None, normalize=False)
+ReluK = _facade(_clipped_linear.ReluK, "ReluK.v1", normalize_dropout, dropout=None, normalize=False)
+# Thinc's Sigmoid has no normalize/dropout options, and the activations no params: the classes are the functions.
+Sigmoid = registry.layers("Sigmoid.v1")(_sigmoid.Sigmoid)
+sigmoid_activation = registry.layers("sigmoid_activation.v1")(_sigmoid_activation.sigmoid_activation)
+softmax_activation = registry.layers("softmax_activation.v1")(_softmax_activation.softmax_activation)
+
 Embed = _facade(_embed.Embed, "Embed.v1", select_column, column=None)
 HashEmbed = _facade(_hash_embed.HashEmbed, "HashEmbed.v1", functools.partial(select_column, keep_on_layer=True),
                     column=None)

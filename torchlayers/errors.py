@@ -15,6 +15,17 @@ class ParamError(KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class ModelFileError(ValueError):
+    """A model file (bytes) is truncated, corrupted, foreign or does not fit the model it is
+    loaded into. The message names the part of the file (``length prefix``, ``header``,
+    ``header.nodes[2].attrs['dropout_rate']``, ``tensor 'weight'``, ``tensor bytes``) and the
+    problem; the model is left unchanged."""
+
+    def __init__(self, model: str, part: str, problem: str) -> None:
+        self.model, self.part, self.problem = model, part, problem
+        super().__init__(f"{model}: cannot load model file: {part}: {problem}")
+
+
 def shape_of(x: Any) -> str:
     shape = getattr(x, "shape", None)
     if shape is not None:

@@ -7,7 +7,21 @@ Two faces, one implementation:
   ``Ragged``/``Padded`` NamedTuples or lists and returns the same; no closures.
 - **Thinc face** -- ``model(X, is_train=True)`` returns ``(Y, backprop)``; ``backprop(dY)``
   returns dX and accumulates parameter gradients into ``.grad`` (Thinc's ``inc_grad``). It is
-  built from ``forward`` and ``torch.autograd.grad``, so every layer gets it for free.
+  built from ``forward`` and ``torch.autograd.backward(..., inputs=...)``, so every layer gets it
+  for free, and gradients reach ``.grad`` through autograd's own accumulation: tensor hooks,
+  post-accumulate-grad hooks, DDP's and FSDP's reducers all see them, and concurrent backprops
+  accumulate safely (autograd locks each ``.grad``).
+
+Per-call mode: a Thinc-face call never writes the shared module. Its ``is_train`` lives in a
+context variable for the duration of the forward (per thread and per asyncio task), and layers
+read it through ``self.training`` (a property: the call's mode inside a Thinc-face call, else the
+flag ``train()``/``eval()`` set) and ``self.thinc_face`` (True inside a Thinc-face call: layers
+with a Thinc backprop convention read it). TorchScript and torch.compile see the stored flag.
+
+Hooks for layers whose Thinc face is not "forward + autograd" (documented on ``Model``):
+``thinc_forward`` (a Thinc-convention forward, e.g. framework wrappers with Thinc converters),
+``thinc_dX`` (what backprop returns instead of autograd's dX), and ``foreign_params`` (weights
+outside Thinc's param table that a Thinc optimizer updates). Every backprop callback is one-shot.
 
 Parameters carry torch names in ``state_dict`` (``weight``, ``bias``); ``get_param``/``set_param``
 expose Thinc's names, shapes and layouts (``W``, ``b``...). Dims use Thinc's names (``nO``,
@@ -17,8 +31,10 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import dataclasses
 import itertools
 import threading
+import types
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterator, List, MutableMapping, Optional, Sequence, Tuple, Union
 
@@ -31,7 +47,17 @@ from .convert import get_width, is_float_tensor, to_torch
 from .errors import DimError, ParamError
 from .ops import TorchOps, ops_for
 
-__all__ = ["Model", "ParamSpec"]
+__all__ = ["Model", "ParamSpec", "thinc_mode"]
+
+#: The running Thinc-face call's ``is_train`` (None outside one). A context variable, so each
+#: thread and asyncio task has its own: concurrent calls on one model never see each other's mode.
+_THINC_MODE: contextvars.ContextVar[Optional[bool]] = contextvars.ContextVar("torchlayers_thinc_mode", default=None)
+
+
+def thinc_mode() -> Optional[bool]:
+    """The ``is_train`` of the Thinc-face call running in this thread/task, or None outside one."""
+    return _THINC_MODE.get()
+
 
 _OPERATORS: contextvars.ContextVar[Dict[str, Callable[..., Any]]] = contextvars.ContextVar(
     "torchlayers_operators", default={}
@@ -45,13 +71,30 @@ def _next_id() -> int:
         return next(_ids)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ParamSpec:
-    """A Thinc-named parameter: its torch attribute, its shape in dims, its initializer."""
+    """A Thinc-named parameter, declared once by ``Model.declare_param``; nothing is overridden.
+
+    - ``attr``: the torch attribute (its ``state_dict`` name).
+    - ``dims``: the dims its shape depends on, in order (ints are fixed sizes).
+    - ``init``: ``(ops, shape) -> array``, the initializer.
+    - ``shape``: ``{dim: int} -> shape`` in Thinc's layout; default: the dims' values in order.
+    - ``infer``: ``(value shape, {dim: int or None}) -> {dim: int}``, the unset dims a value in
+      Thinc's layout determines (``set_param``, ``load_state_dict``); default: positional. It
+      raises a clear error when the value cannot fit.
+    - ``text``: the shape as errors print it, a ``str.format`` template over the dims (unset
+      ones print as ``?``); default ``"(nO={nO}, nI={nI})"``.
+    - ``on_store``: ``model -> None``, run after a value is stored (rebuilds buffers derived
+      from the layout, e.g. LSTM's Thinc-to-torch gate order).
+    """
 
     attr: str
-    shape: Tuple[Union[str, int], ...]
+    dims: Tuple[Union[str, int], ...]
     init: Callable[[Any, Sequence[int]], Any]
+    shape: Optional[Callable[[Dict[str, int]], Tuple[int, ...]]] = None
+    infer: Optional[Callable[[Tuple[int, ...], Dict[str, Optional[int]]], Dict[str, int]]] = None
+    text: Optional[str] = None
+    on_store: Optional[Callable[["Model"], None]] = None
 
 
 class LiveAttrs(MutableMapping):
@@ -84,14 +127,19 @@ class LiveAttrs(MutableMapping):
 
 
 class Model(nn.Module):
-    """Base of every torchlayers layer and combinator (Thinc's ``Model`` on ``nn.Module``)."""
+    """Base of every torchlayers layer and combinator (Thinc's ``Model`` on ``nn.Module``).
+
+    ``Model[InT, OutT]`` works in annotations (a ``types.GenericAlias``, like Thinc's
+    ``Model[InT, OutT]``); at runtime it is ``Model``.
+    """
 
     #: Thinc's registry name, e.g. ``"Linear.v1"`` (None for unregistered helpers).
     registry_name: Optional[str] = None
     #: True for layers whose Thinc-face backprop follows a Thinc convention instead of the
-    #: true gradient (Softmax takes d_logits); the base sets ``thinc_face`` on them.
+    #: true gradient (Softmax takes d_logits); such a layer's forward reads ``self.thinc_face``.
     thinc_convention: bool = False
-    __jit_unused_properties__ = ["attrs", "ops", "device", "dim_names", "param_names", "grad_names", "ref_names", "id"]
+    __jit_unused_properties__ = ["attrs", "ops", "device", "dim_names", "param_names", "grad_names", "ref_names", "id",
+                                 "training", "thinc_face"]
 
     def __init__(
         self,
@@ -110,10 +158,38 @@ class Model(nn.Module):
         self._param_specs: Dict[str, ParamSpec] = {}
         self._attr_names: List[str] = []
         self._refs: Dict[str, Optional["Model"]] = {}
-        self.thinc_face = False
         self.layers = nn.ModuleList(layers)
         for key, value in (attrs or {}).items():
             self.set_attr(key, value)
+
+    def __class_getitem__(cls, params: Any) -> Any:
+        """``Model[InT, OutT]``: an annotation-only alias (``typing.get_origin`` gives the class)."""
+        if not isinstance(params, tuple) or len(params) != 2:
+            got = len(params) if isinstance(params, tuple) else 1
+            raise TypeError(f"{cls.__name__}[...] takes two type arguments, Model[InT, OutT]; got {got}")
+        return types.GenericAlias(cls, params)
+
+    # ------------------------------------------------------------------ mode
+    @property
+    def training(self) -> bool:  # type: ignore[override]
+        """The mode ``forward`` runs in: inside a Thinc-face call, that call's ``is_train``
+        (per thread/task; the module is not written); otherwise nn.Module's flag, which only
+        ``train()``/``eval()`` change. TorchScript and torch.compile read the flag."""
+        if not torch.compiler.is_compiling():
+            mode = _THINC_MODE.get()
+            if mode is not None:
+                return mode
+        return self.__dict__["training"]
+
+    @training.setter
+    def training(self, value: bool) -> None:
+        self.__dict__["training"] = value  # the attribute TorchScript and nn.Module.train() use
+
+    @property
+    def thinc_face(self) -> bool:
+        """True while this thread/task runs a Thinc-face call: layers with a Thinc backprop
+        convention (``thinc_convention``) switch to it. False on the torch face."""
+        return not torch.compiler.is_compiling() and _THINC_MODE.get() is not None
 
     # ------------------------------------------------------------------ Thinc face
     def __call__(self, *args: Any, is_train: Optional[bool] = None, **kwargs: Any) -> Any:
@@ -133,37 +209,53 @@ class Model(nn.Module):
         """Thinc's ``predict``: the output of ``model(X, is_train=False)``."""
         return self._thinc_call(X, False)[0]
 
+    def thinc_forward(self, X: Any, is_train: bool) -> Optional[Tuple[Any, Callable[[Any], Any]]]:
+        """Hook: a Thinc-convention forward for this node when it is called on the Thinc face.
+
+        Return None (the default) to build the face from ``forward`` and autograd, or
+        ``(Y, backprop)`` with ``backprop(dY) -> dX`` (framework wrappers running Thinc-style
+        converters do). It runs under the call's mode (``self.training``/``self.thinc_face``);
+        the base makes ``backprop`` one-shot and replaces it after ``is_train=False``.
+        """
+        return None
+
+    def thinc_dX(self, X: Any, dX: Any) -> Any:
+        """Hook: what the Thinc face's backprop returns, given the call's input ``X`` (as passed)
+        and autograd's ``dX``. Default ``dX``; Thinc's preprocessing layers return ``[]`` and
+        SparseLinear the input tuple itself, and so do ours."""
+        return dX
+
+    def foreign_params(self) -> List[Tuple[str, nn.Parameter]]:
+        """Hook: ``(torch_name, parameter)`` pairs outside Thinc's param table (a wrapped
+        framework's weights) that ``finish_update`` with a Thinc optimizer updates, with key
+        ``(model.id, torch_name)`` (Thinc's shim keys). Default none."""
+        return []
+
     def _thinc_call(self, X: Any, is_train: bool) -> Tuple[Any, Callable[[Any], Any]]:
-        device = self.device
-        X = to_torch(X, device)
-        modules = list(self.modules())  # one traversal: modes, conventions and the train flag
-        modes = [m.training for m in modules]
-        conventions = [m for m in modules if isinstance(m, Model) and m.thinc_convention]
+        token = _THINC_MODE.set(is_train)
         try:
-            for m in modules:  # what self.train(is_train) does (no module here overrides train())
-                m.training = is_train
-            for m in conventions:
-                m.thinc_face = True
+            custom = self.thinc_forward(X, is_train)
+            if custom is not None:
+                Y, backprop = custom
+                return Y, (_OneShot(self.name, backprop) if is_train else _no_backprop(self.name))
+            device = self.device
+            Xt = to_torch(X, device)
             if not is_train:
                 with torch.no_grad():
-                    Y = nn.Module.__call__(self, X)
-                return Y, _no_backprop(self.name)
-            leaves, spec = tree_flatten(X)
+                    return self(Xt), _no_backprop(self.name)  # the torch face, under the call's mode
+            leaves, spec = tree_flatten(Xt)
             tracked = [leaf.detach().requires_grad_(True) if is_float_tensor(leaf) else leaf for leaf in leaves]
             with torch.enable_grad():
-                Y = nn.Module.__call__(self, tree_unflatten(tracked, spec))
+                Y = self(tree_unflatten(tracked, spec))
         finally:
-            for m, mode in zip(modules, modes):
-                m.training = mode
-            for m in conventions:
-                m.thinc_face = False
-        return tree_map(_detach, Y), _Backprop(self, leaves, tracked, spec, Y, device)
+            _THINC_MODE.reset(token)
+        return tree_map(_detach, Y), _AutogradBackprop(self, X, leaves, tracked, spec, Y, device).guarded()
 
     # ------------------------------------------------------------------ initialize
     def initialize(self, X: Any = None, Y: Any = None) -> "Model":
         """Infer unset dims from samples (Thinc's ``get_width``), then (re)draw parameters.
 
-        Raises ValueError when a sample conflicts with a dim that is already set.
+        Raises ValueError (DimError) when a sample conflicts with a dim that is already set.
         """
         device = self.device
         X = to_torch(X, device) if X is not None else None
@@ -182,14 +274,20 @@ class Model(nn.Module):
 
     def reset_parameters(self) -> None:
         """Draw every declared parameter with its initializer (needs all its dims)."""
-        for name, spec in self._param_specs.items():
-            shape = self._param_shape(name, spec, strict=True)
-            value = _as_float_tensor(spec.init(self.ops, shape), self.name, name)
-            if tuple(value.shape) != shape:
-                raise ValueError(
-                    f"{self.name}: initializer for {name} returned shape {tuple(value.shape)}, expected {shape}"
-                )
-            self._store_param(spec.attr, value)
+        for name in self._param_specs:
+            self.reset_param(name)
+
+    def reset_param(self, name: str) -> None:
+        """Draw param ``name`` with its initializer (needs all its dims)."""
+        spec = self._spec(name, "reset")
+        shape = self._param_shape(name, spec, strict=True)
+        value = _as_float_tensor(spec.init(self.ops, shape), self.name, name)
+        if tuple(value.shape) != shape:
+            raise ValueError(
+                f"{self.name}: initializer for {name} returned shape {tuple(value.shape)}, expected {shape}"
+            )
+        with torch.no_grad():
+            self._store_param(name, value)
 
     # ------------------------------------------------------------------ dims
     @property
@@ -222,7 +320,7 @@ class Model(nn.Module):
         value = None if value is None else _as_dim(self.name, name, value)
         old = self._dims[name]
         if old is not None and value != old:
-            allocated = [p for p, s in self._param_specs.items() if name in s.shape and self.has_param(p)]
+            allocated = [p for p, s in self._param_specs.items() if name in s.dims and self.has_param(p)]
             if force and allocated and not all(self.has_param(p) for p in self._param_specs):
                 # Partially allocated at construction (some dims were unknown): nothing is
                 # "set" in Thinc's sense yet, so drop what depends on this dim.
@@ -238,17 +336,25 @@ class Model(nn.Module):
         self._dims[name] = value
 
     # ------------------------------------------------------------------ params
-    def declare_param(self, name: str, attr: str, shape: Tuple[Union[str, int], ...], init: Callable) -> None:
-        """Register Thinc param ``name`` stored as torch attribute ``attr`` with ``shape`` in dims.
+    def declare_param(self, name: str, attr: str, dims: Tuple[Union[str, int], ...], init: Callable, *,
+                      shape: Optional[Callable[[Dict[str, int]], Tuple[int, ...]]] = None,
+                      infer: Optional[Callable[[Tuple[int, ...], Dict[str, Optional[int]]], Dict[str, int]]] = None,
+                      text: Optional[str] = None, on_store: Optional[Callable[["Model"], None]] = None) -> None:
+        """Register Thinc param ``name`` stored as torch attribute ``attr`` (see ``ParamSpec``).
 
-        Allocated now if every dim is known, otherwise on ``initialize``.
+        Allocated now if every dim is known, otherwise on ``initialize``. Redeclaring a param
+        with the same ``attr`` and ``dims`` and no other field replaces only its initializer
+        (and redraws it).
         """
-        self._param_specs[name] = ParamSpec(attr, tuple(shape), init)
+        old = self._param_specs.get(name)
+        if old is not None and (old.attr, old.dims) == (attr, tuple(dims)) and shape is infer is text is on_store is None:
+            self._param_specs[name] = dataclasses.replace(old, init=init)
+        else:
+            self._param_specs[name] = ParamSpec(attr, tuple(dims), init, shape, infer, text, on_store)
         if attr not in self._parameters:
             self.register_parameter(attr, None)
-        if self._param_shape(name, self._param_specs[name], strict=False) is not None:
-            with torch.no_grad():
-                self._store_param(attr, _as_float_tensor(init(self.ops, self._param_shape(name, self._param_specs[name])), self.name, name))
+        if self.param_shape(name) is not None:
+            self.reset_param(name)
 
     @property
     def param_names(self) -> Tuple[str, ...]:
@@ -259,6 +365,10 @@ class Model(nn.Module):
             return False
         return None if getattr(self, self._param_specs[name].attr) is None else True
 
+    def param_shape(self, name: str) -> Optional[Tuple[int, ...]]:
+        """Param ``name``'s shape in Thinc's layout, or None while a dim it depends on is unset."""
+        return self._param_shape(name, self._spec(name, "get the shape of"), strict=False)
+
     def _spec(self, name: str, action: str) -> ParamSpec:
         if name not in self._param_specs:
             raise ParamError(f"{self.name}: cannot {action} param {name!r}: the layer has params {list(self._param_specs)}")
@@ -268,7 +378,7 @@ class Model(nn.Module):
         spec = self._spec(name, action)
         value = getattr(self, spec.attr)
         if value is None:
-            missing = [d for d in spec.shape if isinstance(d, str) and self._dims.get(d) is None]
+            missing = [d for d in spec.dims if isinstance(d, str) and self._dims.get(d) is None]
             raise ParamError(
                 f"Parameter '{name}' for model '{self.name}' has not been allocated yet"
                 + (f" (dims {missing} are unset)" if missing else "")
@@ -286,44 +396,61 @@ class Model(nn.Module):
     def set_param(self, name: str, value: Any) -> None:
         """Copy ``value`` (Thinc layout; numpy or torch) into param ``name``, checking its shape.
 
-        Unset dims named by the param's shape are set from ``value``.
+        Unset dims the value determines (the spec's ``infer``) are set from it first.
         """
         spec = self._spec(name, "set")
         if value is None:
             setattr(self, spec.attr, None)
             return
         value = _as_float_tensor(to_torch(value), self.name, name)
-        if value.dim() != len(spec.shape):
-            raise ValueError(
-                f"{self.name}: cannot set param {name!r}: expected a {len(spec.shape)}-D tensor of shape "
-                f"{self._shape_text(spec)}, got shape {tuple(value.shape)}"
-            )
-        for dim, size in zip(spec.shape, value.shape):
-            if isinstance(dim, str) and self._dims.get(dim) is None:
-                self.set_dim(dim, int(size))
+        got = tuple(value.shape)
+        dims = {d: self._dims.get(d) for d in spec.dims if isinstance(d, str)}
+        if any(v is None for v in dims.values()):
+            inferred = spec.infer(got, dims) if spec.infer is not None else self._infer_positional(name, spec, got, dims)
+            for dim, size in inferred.items():
+                if self._dims.get(dim) is None:
+                    self.set_dim(dim, int(size))
         shape = self._param_shape(name, spec, strict=True)
-        if tuple(value.shape) != shape:
+        if len(got) != len(shape):
             raise ValueError(
-                f"{self.name}: cannot set param {name!r}: expected shape {self._shape_text(spec)} = {shape}, "
-                f"got {tuple(value.shape)}"
+                f"{self.name}: cannot set param {name!r}: expected a {len(shape)}-D tensor of shape "
+                f"{self._shape_text(spec)}, got shape {got}"
+            )
+        if got != shape:
+            raise ValueError(
+                f"{self.name}: cannot set param {name!r}: expected shape {self._shape_text(spec)} = {shape}, got {got}"
             )
         with torch.no_grad():
-            self._store_param(spec.attr, value)
+            self._store_param(name, value)
 
-    def _store_param(self, attr: str, value: Tensor) -> None:
-        current = getattr(self, attr, None)
+    def _infer_positional(self, name: str, spec: ParamSpec, got: Tuple[int, ...], dims: Dict[str, Optional[int]]) -> Dict[str, int]:
+        if len(got) != len(spec.dims):
+            raise ValueError(
+                f"{self.name}: cannot set param {name!r}: expected a {len(spec.dims)}-D tensor of shape "
+                f"{self._shape_text(spec)}, got shape {got}"
+            )
+        return {d: size for d, size in zip(spec.dims, got) if isinstance(d, str) and dims[d] is None}
+
+    def _store_param(self, name: str, value: Tensor) -> None:
+        """Store ``value`` (already checked) as param ``name`` (or, for compatibility, its torch attr)."""
+        spec = self._param_specs.get(name)
+        if spec is None:  # called with the torch attribute name (older callers)
+            spec = next(s for s in self._param_specs.values() if s.attr == name)
+        current = getattr(self, spec.attr, None)
         if isinstance(current, nn.Parameter) and current.shape == value.shape:
             current.copy_(value)
         else:
             device = current.device if isinstance(current, Tensor) else self.device
             dtype = current.dtype if isinstance(current, Tensor) else value.dtype
-            setattr(self, attr, nn.Parameter(value.to(device=device, dtype=dtype).clone()))
+            setattr(self, spec.attr, nn.Parameter(value.to(device=device, dtype=dtype).clone()))
+        if spec.on_store is not None:
+            spec.on_store(self)
 
-    def _param_shape(self, name: str, spec: ParamSpec, strict: bool = True) -> Optional[Tuple[int, ...]]:
-        shape = []
-        for d in spec.shape:
+    def _param_shape(self, name: str, spec: Optional[ParamSpec] = None, strict: bool = True) -> Optional[Tuple[int, ...]]:
+        spec = spec if spec is not None else self._spec(name, "get the shape of")
+        values: Dict[str, int] = {}
+        for d in spec.dims:
             if isinstance(d, int):
-                shape.append(d)
                 continue
             value = self._dims.get(d)
             if value is None:
@@ -334,11 +461,29 @@ class Model(nn.Module):
                     f"is unset (expected an int, got None); pass {d}= to the constructor or call "
                     f"initialize(X=..., Y=...) with sample data"
                 )
-            shape.append(value)
-        return tuple(shape)
+            values[d] = value
+        if spec.shape is not None:
+            return tuple(int(n) for n in spec.shape(values))
+        return tuple(d if isinstance(d, int) else values[d] for d in spec.dims)
 
     def _shape_text(self, spec: ParamSpec) -> str:
-        return "(" + ", ".join(f"{d}={self._dims.get(d, '?') if isinstance(d, str) else d}" if isinstance(d, str) else str(d) for d in spec.shape) + ")"
+        dims = {d: ("?" if self._dims.get(d) is None else self._dims[d]) for d in self._dims}
+        if spec.text is not None:
+            return spec.text.format_map(dims)
+        return "(" + ", ".join(f"{d}={dims.get(d, '?')}" if isinstance(d, str) else str(d) for d in spec.dims) + ")"
+
+    def _load_from_state_dict(self, state_dict: Any, prefix: str, local_metadata: Any, strict: bool,
+                              missing_keys: List[str], unexpected_keys: List[str], error_msgs: List[str]) -> None:
+        # Like torch's Lazy modules: a param not allocated yet (dims from initialize()) is
+        # materialized from the loaded tensor, setting the dims it determines.
+        for name, spec in self._param_specs.items():
+            key = prefix + spec.attr
+            if getattr(self, spec.attr) is None and key in state_dict:
+                try:
+                    self.set_param(name, state_dict[key])
+                except (ValueError, TypeError) as e:
+                    error_msgs.append(f"{self.name}: cannot materialize {key!r} from the loaded tensor: {e}")
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
 
     # ------------------------------------------------------------------ grads
     @property
@@ -355,20 +500,37 @@ class Model(nn.Module):
         return grad
 
     def set_grad(self, name: str, value: Any) -> None:
+        """Replace param ``name``'s gradient: an array of the param's shape (Thinc layout) or a
+        number, which fills it (``set_grad("W", 0.0)`` zeroes the gradient)."""
         param = self._param_tensor(name, "set grad of")
-        param.grad = to_torch(value, param.device).to(param.dtype).reshape(param.shape).clone()
+        param.grad = self._grad_value(name, param, value, "set_grad").clone()
 
     def inc_grad(self, name: str, value: Any) -> None:
+        """Add ``value`` (an array of the param's shape, or a number) to param ``name``'s gradient."""
         param = self._param_tensor(name, "inc grad of")
-        value = to_torch(value, param.device).to(param.dtype).reshape(param.shape)
+        value = self._grad_value(name, param, value, "inc_grad")
         if param.grad is None:
             param.grad = value.clone()
         else:
             param.grad += value
 
+    def _grad_value(self, name: str, param: Tensor, value: Any, action: str) -> Tensor:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return torch.full_like(param, float(value))
+        t = to_torch(value, param.device)
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{self.name}: {action}({name!r}) expected an array of shape {tuple(param.shape)} or a number, got {type(value).__name__}")
+        if tuple(t.shape) != tuple(param.shape):
+            raise ValueError(
+                f"{self.name}: {action}({name!r}) expected a gradient of shape {self._shape_text(self._param_specs[name])} "
+                f"= {tuple(param.shape)}, got {tuple(t.shape)}; gradients are never reshaped"
+            )
+        return t.to(param.dtype)
+
     def finish_update(self, optimizer: Any) -> None:
         """Apply a torch optimizer (``step`` then ``zero_grad``), or a Thinc optimizer
-        (called per param as ``optimizer((id, name), param, grad)`` in walk order)."""
+        (called per param as ``optimizer((id, name), param, grad)`` in walk order, then on each
+        node's ``foreign_params()``)."""
         if isinstance(optimizer, torch.optim.Optimizer):
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
@@ -382,9 +544,7 @@ class Model(nn.Module):
                     new_param, _ = optimizer((node.id, name), param.cpu().numpy().copy(), grad.cpu().numpy().copy())
                     node.set_param(name, new_param)
                     node._param_tensor(name, "update").grad = None
-            extra = getattr(node, "_finish_foreign_update", None)
-            if extra is not None:  # framework wrappers (interop/): weights outside Thinc's params
-                extra(optimizer)
+            apply_thinc_optimizer(node, optimizer, node.foreign_params())
 
     # ------------------------------------------------------------------ attrs, refs, tree
     @property
@@ -541,17 +701,45 @@ class Model(nn.Module):
     __hash__ = nn.Module.__hash__
 
 
-class _Backprop:
-    """The Thinc-face backprop callback: dY -> dX, parameter grads accumulated into ``.grad``."""
+class _OneShot:
+    """The one backprop guard: ``fn`` runs once; a second call raises (atomic under threads).
 
-    def __init__(self, model: Model, leaves: List[Any], tracked: List[Any], spec: Any, Y: Any, device: torch.device) -> None:
-        self.model, self.leaves, self.tracked, self.spec, self.Y, self.device = model, leaves, tracked, spec, Y, device
-        self.used = False
+    ``prepare(dY)`` (optional) checks dY first: a bad dY raises without using up the call.
+    """
+
+    __slots__ = ("_name", "_fn", "_prepare", "_lock")
+
+    def __init__(self, name: str, fn: Callable[[Any], Any], prepare: Optional[Callable[[Any], Any]] = None) -> None:
+        self._name, self._fn, self._prepare, self._lock = name, fn, prepare, threading.Lock()
 
     def __call__(self, dY: Any) -> Any:
+        prepare = self._prepare  # None once used
+        args = prepare(dY) if prepare is not None else dY
+        if not self._lock.acquire(blocking=False):  # atomic: one of two racing calls wins
+            raise RuntimeError(f"{self._name}: this backprop callback was already called; run the forward pass again")
+        fn, self._fn, self._prepare = self._fn, None, None  # drop the graph once used
+        return fn(args)
+
+
+class _AutogradBackprop:
+    """The Thinc-face backprop built from autograd: dY -> dX (via ``model.thinc_dX``).
+
+    ``torch.autograd.backward(..., inputs=tracked inputs + params)`` accumulates into ``.grad``
+    through autograd's AccumulateGrad (hooks, DDP/FSDP reducers, thread-safe accumulation);
+    dX is read from the call's own tracked input leaves.
+    """
+
+    __slots__ = ("model", "X", "leaves", "tracked", "spec", "Y", "device")
+
+    def __init__(self, model: Model, X: Any, leaves: List[Any], tracked: List[Any], spec: Any, Y: Any, device: torch.device) -> None:
+        self.model, self.X, self.leaves, self.tracked, self.spec, self.Y, self.device = model, X, leaves, tracked, spec, Y, device
+
+    def guarded(self) -> _OneShot:
+        return _OneShot(self.model.name, self.run, self.prepare)
+
+    def prepare(self, dY: Any) -> Tuple[List[Tensor], List[Tensor]]:
+        """Check dY against Y: the (output, cotangent) pairs that carry a graph."""
         name = self.model.name
-        if self.used:
-            raise RuntimeError(f"{name}: this backprop callback was already called; run the forward pass again")
         dY = to_torch(dY, self.device)
         y_leaves, y_spec = tree_flatten(self.Y)
         if isinstance(dY, Tensor) and len(y_leaves) > 1 and is_float_tensor(y_leaves[0]):
@@ -570,32 +758,37 @@ class _Backprop:
                 raise ValueError(f"{name}: backprop expected dY of shape {tuple(y.shape)}, got {tuple(dy.shape)}")
             outputs.append(y)
             grads.append(dy.to(y.dtype))
-        inputs = [t for t in self.tracked if isinstance(t, Tensor) and t.requires_grad]
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        self.used = True
-        if outputs:
-            found = torch.autograd.grad(outputs, inputs + params, grads, allow_unused=True)
-        else:
-            found = (None,) * (len(inputs) + len(params))
-        for p, g in zip(params, found[len(inputs):]):
-            if g is not None:
-                if p.grad is None:
-                    p.grad = g.detach().clone()
-                else:
-                    p.grad += g
-        input_grads = iter(found[: len(inputs)])
+        return outputs, grads
+
+    def run(self, prepared: Tuple[List[Tensor], List[Tensor]]) -> Any:
+        outputs, grads = prepared
+        targets = [t for t in self.tracked if isinstance(t, Tensor) and t.requires_grad]
+        targets += [p for p in self.model.parameters() if p.requires_grad]
+        self.Y = None
+        if outputs and targets:
+            torch.autograd.backward(outputs, grads, inputs=targets)
         top_level = len(self.leaves) == 1
         dX = []
         for leaf, t in zip(self.leaves, self.tracked):
             if isinstance(t, Tensor) and t.requires_grad:
-                g = next(input_grads)
-                dX.append(torch.zeros_like(leaf) if g is None else g)
+                dX.append(torch.zeros_like(leaf) if t.grad is None else t.grad)
             elif top_level and isinstance(leaf, Tensor):
                 dX.append(torch.zeros_like(leaf))  # Thinc returns zeros for integer ids
             else:
                 dX.append(leaf)
-        self.Y = None
-        return tree_unflatten(dX, self.spec)
+        return self.model.thinc_dX(self.X, tree_unflatten(dX, self.spec))
+
+
+def apply_thinc_optimizer(model: Model, optimizer: Any, named_params: List[Tuple[str, nn.Parameter]]) -> None:
+    """Thinc's shim ``finish_update``: ``optimizer((model.id, name), param, grad)`` for every
+    parameter with a gradient, written back in place, then the gradient is dropped."""
+    for name, p in named_params:
+        if p.grad is None:
+            continue
+        new, _ = optimizer((model.id, name), p.detach().cpu().numpy().copy(), p.grad.detach().cpu().numpy().copy())
+        with torch.no_grad():
+            p.copy_(to_torch(new, p.device).to(p.dtype).reshape(p.shape))
+        p.grad = None
 
 
 def _no_backprop(name: str) -> Callable[[Any], Any]:

@@ -75,6 +75,7 @@ class Registry:
     def __init__(self) -> None:
         self.layers = Catalog("layers")
         self.initializers = Catalog("initializers")
+        self.losses = Catalog("losses")
 
     def resolve(self, config: Any) -> Any:
         """Build the objects a nested config describes (depth first, like confection)."""
@@ -88,7 +89,7 @@ class Registry:
             namespace = refs[0][1:]
             catalog = getattr(self, namespace, None)
             if not isinstance(catalog, Catalog):
-                raise KeyError(f"registry.resolve: unknown namespace {refs[0]!r}; known: @layers, @initializers")
+                raise KeyError(f"registry.resolve: unknown namespace {refs[0]!r}; known: @layers, @initializers, @losses")
             fn = catalog.get(config[refs[0]])
             variadic = args.pop("*", None)  # confection's variadic block: {"*": {"1": ..., "2": ...}}
             positional = list(variadic.values()) if isinstance(variadic, dict) else list(variadic or [])

@@ -1,17 +1,29 @@
 """Data types shared by every layer: Ragged, Padded and ArgsKwargs.
 
 They are ``typing.NamedTuple`` subclasses, so ``torch.compile``, ``torch.export`` and
-``torch.jit.script`` accept them as inputs and outputs. The constructors validate their
-fields (lengths are non-negative integers that add up to the data rows; Padded fields are
-consistent) except while compiling or exporting, when fields are fake tensors.
+``torch.jit.script`` accept them as inputs and outputs, and they are registered with pytree under
+stable names (``torchlayers.Ragged``, ``torchlayers.Padded``) so that ``torch.export.save`` /
+``load`` round-trip programs that take or return them.
+
+Every construction path validates in eager mode: the constructor, ``_make`` and ``_replace``
+(which NamedTuple would otherwise build without ``__new__``), pickling and copying. Ragged:
+lengths are non-negative integers summing to the data rows. Padded: lengths are sorted by
+decreasing length and at most T, size_at_t[t] is the number of sequences longer than t, and
+indices is a permutation of range(B). Validation is skipped while tracing (fake tensors, see
+``torchlayers._tracing``), while capturing a CUDA graph (no host reads then) and for the
+dynamic-shapes specs torch builds out of the same NamedTuples.
 
 Thinc silently drops rows when ``lengths`` sums short; we reject that.
 """
 
-from typing import Any, Dict, List, NamedTuple, Tuple
+import weakref
+from typing import Any, Dict, Iterable, List, NamedTuple, Tuple
 
 import torch
+import torch.utils._pytree as pytree
 from torch import Tensor
+
+from ._tracing import values_readable
 
 __all__ = ["Ragged", "Padded", "ArgsKwargs"]
 
@@ -21,21 +33,12 @@ def _is_spec_leaf(field: Any) -> bool:
     return field is None or isinstance(field, dict) or type(field).__module__.startswith("torch.export")
 
 
-def _is_fake(*tensors: Any) -> bool:
-    """Skip validation while tracing (fake/meta tensors) and for dynamic-shapes specs, which torch
-    rebuilds as the same NamedTuple with spec leaves in every field."""
-    if torch.compiler.is_compiling():
+def _skip_validation(*fields: Any) -> bool:
+    """Dynamic-shapes specs (torch rebuilds the NamedTuple with spec leaves in every field), and
+    fields whose values cannot be read now (tracing, CUDA graph capture)."""
+    if all(_is_spec_leaf(f) for f in fields):
         return True
-    if all(type(t) is Tensor and not t.is_meta for t in tensors):  # the common eager case, cheaply
-        return False
-    if all(_is_spec_leaf(t) for t in tensors):
-        return True
-    from torch._subclasses.fake_tensor import FakeTensor
-
-    for t in tensors:
-        if isinstance(t, FakeTensor) or (isinstance(t, Tensor) and t.device.type == "meta"):
-            return True
-    return False
+    return not values_readable(*fields)
 
 
 def _check_lengths(owner: str, lengths: Any) -> Tensor:
@@ -64,7 +67,7 @@ class Ragged(_RaggedFields):
     """
 
     def __new__(cls, data: Tensor, lengths: Tensor) -> "Ragged":
-        if not _is_fake(data, lengths):
+        if not _skip_validation(data, lengths):
             if not isinstance(data, Tensor):
                 raise TypeError(f"Ragged: data must be a tensor, got {type(data).__name__}")
             _check_lengths("Ragged", lengths)
@@ -77,6 +80,11 @@ class Ragged(_RaggedFields):
                     f"{data.shape[0]}, got {total}"
                 )
         return super().__new__(cls, data, lengths)
+
+    @classmethod
+    def _make(cls, iterable: Iterable[Any]) -> "Ragged":
+        """NamedTuple's ``_make`` (and so ``_replace``) through the validating constructor."""
+        return cls(*iterable)
 
     # -- Thinc-compatible helpers -----------------------------------------------------
     @property
@@ -125,6 +133,85 @@ class Ragged(_RaggedFields):
         return list(torch.split(self.data, [int(n) for n in self.lengths.tolist()]))
 
 
+class _LastChecked:
+    """The (size_at_t, lengths, indices) whose values the last Padded check passed, with their
+    version counters: layers rebuild a Padded around new data and the same three tensors, and
+    those need no second look (no host read) while nobody has written to them. Inference-mode
+    tensors have no version counter: they are always checked."""
+
+    last: Tuple[Tuple[Any, ...], Tuple[int, ...]] = ((), ())
+
+    @staticmethod
+    def _versions(fields: Tuple[Tensor, ...]) -> Tuple[int, ...]:
+        return () if any(f.is_inference() for f in fields) else tuple(f._version for f in fields)
+
+    @classmethod
+    def holds(cls, fields: Tuple[Tensor, ...]) -> bool:
+        refs, versions = cls.last
+        return (len(refs) == len(fields) and all(r() is f for r, f in zip(refs, fields))
+                and versions == cls._versions(fields))
+
+    @classmethod
+    def record(cls, fields: Tuple[Tensor, ...]) -> None:
+        versions = cls._versions(fields)
+        cls.last = (tuple(weakref.ref(f) for f in fields), versions) if versions else ((), ())
+
+
+def _check_padded(data: Any, size_at_t: Any, lengths: Any, indices: Any) -> None:
+    """Shapes first, then the values with one host read (a GPU Padded syncs once), skipped when
+    ``_LastChecked`` holds them; the messages are worked out only when something is wrong.
+    ``sort``/``searchsorted``, not ``bincount``: CUDA's bincount refuses deterministic mode."""
+    if not isinstance(data, Tensor) or data.dim() < 2:
+        raise ValueError(
+            f"Padded: data must be a tensor of shape (T, B, ...), got "
+            f"{tuple(data.shape) if isinstance(data, Tensor) else type(data).__name__}"
+        )
+    for owner, t in (("Padded", lengths), ("Padded.size_at_t", size_at_t), ("Padded.indices", indices)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{owner}: lengths must be a tensor of integers, got {type(t).__name__}")
+        if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:
+            raise TypeError(f"{owner}: lengths must have an integer dtype, got {t.dtype}")
+        if t.dim() != 1:
+            raise ValueError(f"{owner}: lengths must be 1-D (B,), got shape {tuple(t.shape)}")
+    T, B = data.shape[0], data.shape[1]
+    if size_at_t.shape[0] != T:
+        raise ValueError(f"Padded: size_at_t must have T={T} entries, got {size_at_t.shape[0]}")
+    for field, t in (("lengths", lengths), ("indices", indices)):
+        if t.shape[0] != B:
+            raise ValueError(f"Padded: {field} must have B={B} entries, got {t.shape[0]}")
+    if _LastChecked.holds((size_at_t, lengths, indices)):
+        return
+    L, S, I = (t.to(device=lengths.device, dtype=torch.int64) for t in (lengths, size_at_t, indices))
+    steps = torch.arange(T, device=L.device)
+    expected = torch.searchsorted((-L).contiguous(), -steps, side="left")  # sequences longer than t (L sorted)
+    faults = torch.stack([
+        (L < 0).any(), (S < 0).any(), (I < 0).any(), (L > T).any(), (L[1:] > L[:-1]).any(),
+        (S != expected).any(), (torch.sort(I).values != torch.arange(B, device=L.device)).any(),
+    ])
+    if not bool(faults.any()):
+        _LastChecked.record((size_at_t, lengths, indices))
+        return
+    bad = faults.tolist()
+    for owner, t, fault in (("Padded", L, bad[0]), ("Padded.size_at_t", S, bad[1]), ("Padded.indices", I, bad[2])):
+        if fault:
+            raise ValueError(f"{owner}: lengths must be non-negative, got min {int(t.min())}")
+    if bad[3]:
+        raise ValueError(f"Padded: lengths must be <= T={T}, got max {int(L.max())}")
+    if bad[4]:
+        raise ValueError(
+            f"Padded: columns must be sorted by decreasing length (as list2padded makes them), got lengths {L.tolist()}"
+        )
+    if bad[5]:
+        raise ValueError(
+            f"Padded: size_at_t disagrees with lengths: expected {expected.tolist()} (the number of sequences "
+            f"longer than t), got {S.tolist()}"
+        )
+    raise ValueError(
+        f"Padded: indices must be a permutation of range(B={B}) (each column's original position, once), "
+        f"got {I.tolist()}"
+    )
+
+
 class _PaddedFields(NamedTuple):
     data: Tensor
     size_at_t: Tensor
@@ -143,24 +230,14 @@ class Padded(_PaddedFields):
     """
 
     def __new__(cls, data: Tensor, size_at_t: Tensor, lengths: Tensor, indices: Tensor) -> "Padded":
-        if not _is_fake(data, size_at_t, lengths, indices):
-            if not isinstance(data, Tensor) or data.dim() < 2:
-                raise ValueError(
-                    f"Padded: data must be a tensor of shape (T, B, ...), got "
-                    f"{tuple(data.shape) if isinstance(data, Tensor) else type(data).__name__}"
-                )
-            _check_lengths("Padded", lengths)
-            _check_lengths("Padded.size_at_t", size_at_t)
-            _check_lengths("Padded.indices", indices)
-            T, B = data.shape[0], data.shape[1]
-            if size_at_t.shape[0] != T:
-                raise ValueError(f"Padded: size_at_t must have T={T} entries, got {size_at_t.shape[0]}")
-            for field, t in (("lengths", lengths), ("indices", indices)):
-                if t.shape[0] != B:
-                    raise ValueError(f"Padded: {field} must have B={B} entries, got {t.shape[0]}")
-            if B and int(lengths.max()) > T:
-                raise ValueError(f"Padded: lengths must be <= T={T}, got max {int(lengths.max())}")
+        if not _skip_validation(data, size_at_t, lengths, indices):
+            _check_padded(data, size_at_t, lengths, indices)
         return super().__new__(cls, data, size_at_t, lengths, indices)
+
+    @classmethod
+    def _make(cls, iterable: Iterable[Any]) -> "Padded":
+        """NamedTuple's ``_make`` (and so ``_replace``) through the validating constructor."""
+        return cls(*iterable)
 
     @property
     def num_sequences(self) -> int:
@@ -193,3 +270,12 @@ class ArgsKwargs(_ArgsKwargsFields):
 
     def items(self) -> List[Tuple[Any, Any]]:
         return list(enumerate(self.args)) + list(self.kwargs.items())
+
+
+# Stable serialized names: torch.export.save writes them into the program's tree specs and
+# torch.export.load looks them up, so importing torchlayers makes a saved program loadable. The
+# program's example inputs are pickled too, and loaded with weights_only=True: allow the two
+# classes there (tuples of tensors, rebuilt through the validating constructor).
+pytree._register_namedtuple(Ragged, serialized_type_name="torchlayers.Ragged")
+pytree._register_namedtuple(Padded, serialized_type_name="torchlayers.Padded")
+torch.serialization.add_safe_globals([Ragged, Padded])

@@ -1,7 +1,7 @@
 """Case rows for Thinc's Dense+activation layers (Gelu, Swish, HardSwish, HardSwishMobilenet, Dish,
 ClippedLinear, HardSigmoid, HardTanh, ReluK, Sigmoid) and the parameterless sigmoid_activation and
 softmax_activation, and ParametricAttention_v2. Tree-building options (normalize/dropout) go through
-``torchlayers.api_activations``."""
+``torchlayers.api``."""
 from __future__ import annotations
 
 import thinc.api as ta
@@ -9,7 +9,7 @@ import torch
 from thinc.api import ParametricAttention_v2 as thinc_pa_v2
 
 from torchlayers import Linear, chain
-from torchlayers import api_activations as api
+from torchlayers import api
 from torchlayers.modules.clipped_linear import ClippedLinear, HardSigmoid, HardTanh, ReluK
 from torchlayers.modules.dish import Dish
 from torchlayers.modules.gelu import Gelu

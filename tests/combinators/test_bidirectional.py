@@ -151,7 +151,8 @@ def test_bad_inputs():
             super().__init__("shorter")
 
         def forward(self, X):
-            return tl.Padded(X.data[:1], X.size_at_t[:1], torch.ones_like(X.lengths), X.indices)
+            size_at_t = torch.full_like(X.size_at_t[:1], X.lengths.shape[0])
+            return tl.Padded(X.data[:1], size_at_t, torch.ones_like(X.lengths), X.indices)
 
     with pytest.raises(ValueError, match=r"bicumsum: both directions must keep the \(T, B\) of X=\[4, 5\]"):
         bidirectional(CumSum(), Shorter())(list2padded(_seqs()))

@@ -234,3 +234,55 @@ def test_pytorch_lstm_builds_thincs_tree():
     assert rnn.get_dim("nO") == 6 and rnn.get_dim("nI") == 3
     Y = model([torch.randn(4, 3), torch.randn(2, 3)])
     assert [tuple(y.shape) for y in Y] == [(4, 6), (2, 6)]
+
+
+@pytest.mark.parametrize("converters", ["default", "thinc"])
+def test_thinc_face_runs_the_module_in_the_calls_mode_and_restores_its_flags(converters):
+    """Plain torch modules read their own flags: the wrapper sets them for the call, as Thinc's
+    shim does, and puts back what train()/eval() set (nn.Dropout(1.0) zeroes only in training)."""
+    io = {} if converters == "default" else {"convert_inputs": thinc_default_inputs, "convert_outputs": thinc_default_outputs}
+    module = nn.Sequential(nn.Linear(3, 2), nn.Dropout(1.0))
+    model = PyTorchWrapper(module, **io)
+    X = numpy.ones((4, 3), dtype="f")
+    with torch.no_grad():
+        kept = module[0](torch.from_numpy(X)).numpy()
+    module.train()
+    numpy.testing.assert_array_equal(numpy.asarray(model.predict(X)), kept)
+    assert all(m.training for m in module.modules())
+    module.eval()
+    Y, backprop = model(X, is_train=True)
+    assert not numpy.asarray(Y).any()
+    backprop(numpy.ones((4, 2), dtype="f"))
+    assert not any(m.training for m in module.modules())
+    assert all(p.grad is not None for p in module.parameters())
+
+
+def test_backprop_with_thinc_converters_is_one_shot_and_fires_grad_hooks():
+    module = mlp()
+    model = PyTorchWrapper(module, convert_inputs=thinc_default_inputs, convert_outputs=thinc_default_outputs)
+    fired = []
+    for p in module.parameters():
+        p.register_post_accumulate_grad_hook(lambda p: fired.append(p))
+    X, dY = numpy.random.randn(4, 3).astype("f"), numpy.random.randn(4, 2).astype("f")
+    _, backprop = model(X, is_train=True)
+    backprop(dY)
+    assert len(fired) == len(list(module.parameters()))
+    with pytest.raises(RuntimeError, match="pytorch: this backprop callback was already called"):
+        backprop(dY)
+
+
+def test_rnn_wrapper_runs_the_torch_rnn_in_the_calls_mode():
+    """nn.LSTM(dropout=...) reads its own flag: predict runs it in eval, begin_update in train,
+    whatever train()/eval() set, and the flag is left as it was."""
+    model = PyTorchLSTM(4, 3, depth=2, dropout=0.5)
+    lstm = next(m for m in model.modules() if isinstance(m, nn.LSTM))
+    seen = []
+    lstm.register_forward_pre_hook(lambda mod, args: seen.append(mod.training))
+    X = [torch.randn(5, 3), torch.randn(2, 3)]
+    lstm.train()
+    first, second = model.predict(X), model.predict(X)
+    assert all(torch.equal(a, b) for a, b in zip(first, second))  # no dropout in predict
+    lstm.eval()
+    _, backprop = model.begin_update(X)
+    backprop([torch.ones(5, 4), torch.ones(2, 4)])
+    assert seen == [False, False, True] and lstm.training is False

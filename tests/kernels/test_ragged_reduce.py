@@ -276,6 +276,66 @@ def test_op_rejects_bad_inputs():
         R.ragged_reduce_forward_triton(data, torch.tensor([5]), R.SUM, chunk=3)
 
 
+BAD_LENGTHS = {  # (lengths, N): what a bypassed Ragged or a plain tensor can bring
+    "sum_short": ([2, 2], 5),
+    "sum_long": ([3, 4], 5),
+    "negative": ([6, -1], 5),
+    "rows_without_sequences": ([], 3),
+}
+
+
+@pytest.mark.parametrize("case", BAD_LENGTHS.keys())
+@pytest.mark.parametrize("op", ["ragged_sum", "ragged_mean", "ragged_max"])
+def test_ops_reject_lengths_that_do_not_cover_the_rows(op, case):
+    """Eager, lengths on the CPU: the op re-checks what Ragged checks (it used to return wrong rows)."""
+    lengths, N = BAD_LENGTHS[case]
+    data = torch.randn(N, 3)
+    match = "non-negative lengths, got -1 for sequence 1" if case == "negative" else rf"lengths summing to the N={N} data rows, got sum\(lengths\)={sum(lengths)}"
+    with pytest.raises(ValueError, match=f"torchlayers::{op}: expected {match}"):
+        getattr(torch.ops.torchlayers, op)(data, torch.tensor(lengths, dtype=torch.int64))
+
+
+@pytest.mark.parametrize("case", BAD_LENGTHS.keys())
+def test_backward_ops_and_eager_cpu_path_reject_bad_lengths(case):
+    lengths, N = BAD_LENGTHS[case]
+    L = torch.tensor(lengths, dtype=torch.int64)
+    dY = torch.randn(len(lengths), 3)
+    for op in ("ragged_sum_backward", "ragged_mean_backward"):
+        with pytest.raises(ValueError, match=f"torchlayers::{op}: expected"):
+            getattr(torch.ops.torchlayers, op)(dY, L, N)
+    which = torch.zeros(len(lengths), 3, dtype=torch.int64)
+    with pytest.raises(ValueError, match="torchlayers::ragged_max_backward: expected"):
+        torch.ops.torchlayers.ragged_max_backward(dY, which, L, N)
+    for mode, name in ((R.SUM, "sum"), (R.MEAN, "mean")):
+        with pytest.raises(ValueError, match=f"torchlayers::ragged_{name}: expected"):
+            R.ragged_sum_mean_eager_cpu(torch.randn(N, 3), L, mode)
+
+
+@pytest.mark.parametrize("backend", ["aot_eager", "inductor"])
+def test_compiled_op_asserts_bad_lengths_without_reading_them_while_tracing(backend):
+    """Traced (CPU lengths): a torch._assert_async in the graph, no host read, no recompile."""
+    def f(x, n):
+        return torch.ops.torchlayers.ragged_sum(x, n) * 2.0
+
+    data, good = sample([2, 3], 4)
+    torch._dynamo.reset()
+    compiled = torch.compile(f, fullgraph=True, backend=backend)
+    torch.testing.assert_close(compiled(data, good), f(data, good), atol=1e-6, rtol=1e-6)
+    with pytest.raises(RuntimeError, match="torchlayers::ragged_sum: expected non-negative lengths summing to the N"):
+        compiled(data, torch.tensor([2, 2], dtype=torch.int32))
+
+
+def test_exported_program_rechecks_bad_lengths():
+    class M(torch.nn.Module):
+        def forward(self, data, lengths):
+            return torch.ops.torchlayers.ragged_mean(data, lengths)
+
+    data, lengths = sample([3, 1, 4], 5)
+    ep = torch.export.export(M(), (data, lengths))
+    with pytest.raises(ValueError, match="torchlayers::ragged_mean: expected lengths summing to the N=8"):
+        ep.module()(data, torch.tensor([3, 1, 3], dtype=torch.int32))
+
+
 def _graph_ops(fn, *args):
     graphs = []
 
@@ -392,6 +452,43 @@ def test_interpreted_non_contiguous_and_int64_lengths():
         torch.testing.assert_close(dX, backward_reference(dY, L, which_ref, data.shape[0], mode), atol=1e-6, rtol=1e-6)
 
 
+def _clamped(lengths, N: int):
+    """What the Triton plan makes of any lengths: spans cut at the N rows, negative ones empty."""
+    out, start = [], 0
+    for n in lengths:
+        n = max(int(n), 0)
+        out.append(min(start + n, N) - min(start, N))
+        start += n
+    return out
+
+
+@pytest.mark.interpret
+@needs_interpreter
+@pytest.mark.parametrize("case", ["sum_short", "sum_long", "negative", "past_the_end"])
+@pytest.mark.parametrize("mode", MODES.values(), ids=MODES.keys())
+def test_interpreted_kernels_stay_in_bounds_with_bad_lengths(mode, case):
+    """The launchers are unchecked (the GPU fast path): bad lengths must not make a kernel read
+    past the N rows (it used to: values like 1.9e31 came out). The rows after the data hold a
+    sentinel; every sequence reads only its clamped span of the data."""
+    lengths = {"sum_short": [2, 2], "sum_long": [3, 4], "negative": [6, -1], "past_the_end": [5, 300, 7]}[case]
+    N, nO = 5, 3
+    buf = torch.full((N + 600, nO), 1e30)
+    buf[:N] = torch.randn(N, nO)
+    data = buf[:N]
+    L = torch.tensor(lengths, dtype=torch.int64)
+    Y, which = R.ragged_reduce_forward_triton(data, L, mode, chunk=2)
+    Y_ref, which_ref = forward_reference(data[: sum(_clamped(lengths, N))], torch.tensor(_clamped(lengths, N)), mode)
+    assert bool((Y.abs() < 1e29).all()), Y
+    torch.testing.assert_close(Y, Y_ref, atol=1e-6, rtol=1e-6)
+    if mode == R.MAX:
+        assert torch.equal(which, which_ref)
+    dY = torch.randn(len(lengths), nO)
+    dX = R.ragged_reduce_backward_triton(dY, L, which, N, mode, chunk=2)
+    covered = sum(_clamped(lengths, N))
+    dX_ref = backward_reference(dY, torch.tensor(_clamped(lengths, N)), which_ref, covered, mode)
+    torch.testing.assert_close(dX[:covered], dX_ref, atol=1e-6, rtol=1e-6)
+
+
 # ------------------------------------------------------------------------------ CUDA suite
 GPU_SHAPES = {  # name -> (lengths builder, nO)
     "train": (lambda g: torch.randint(1, 60, (32,), generator=g), 96),
@@ -498,3 +595,23 @@ def test_gpu_int64_offsets():
     dY = torch.randn(3, nO, device="cuda", dtype=torch.bfloat16)
     dX = torch.ops.torchlayers.ragged_sum_backward(dY, lengths, N)
     assert torch.equal(dX[-1], dY[2]) and torch.equal(dX[N - 3000], dY[1])
+
+
+@pytest.mark.gpu
+@cuda
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])  # the Triton path, the reference path
+@pytest.mark.parametrize("case", BAD_LENGTHS.keys())
+def test_gpu_bad_lengths_are_unchecked_but_in_bounds(case, dtype):
+    """GPU lengths are the unchecked fast path (no host sync): every path clamps to the rows, so
+    no kernel faults (a device-side assert would poison the context) and nothing is read past them."""
+    lengths, N = BAD_LENGTHS[case]
+    buf = torch.full((N + 64, 4), 1e30, device="cuda", dtype=dtype)
+    buf[:N] = torch.randn(N, 4, device="cuda", dtype=dtype)
+    L = torch.tensor(lengths, dtype=torch.int64, device="cuda")
+    for name in ("ragged_sum", "ragged_mean", "ragged_max"):
+        out = getattr(torch.ops.torchlayers, name)(buf[:N], L)
+        Y = out[0] if name == "ragged_max" else out
+        assert bool((Y.abs() < 1e29).all()), (name, Y)
+    dX = torch.ops.torchlayers.ragged_sum_backward(torch.randn(len(lengths), 4, device="cuda", dtype=dtype), L, N)
+    torch.cuda.synchronize()
+    assert dX.shape == (N, 4)

@@ -220,6 +220,20 @@ def test_op_rejects_bad_inputs():
         f(W[:0], keys, values, L, 3, 0, True)
 
 
+def test_compiled_op_asserts_bad_lengths():
+    """Traced, the lengths cannot be read: a torch._assert_async in the graph checks them."""
+    W, keys, values, L = sample([2, 3], 3, 16)
+
+    def f(k, v, lengths):
+        return op.sparse_linear(W, k, v, lengths, 3, 16, False) * 2.0
+
+    torch._dynamo.reset()
+    compiled = torch.compile(f, fullgraph=True, backend="aot_eager")
+    torch.testing.assert_close(compiled(keys, values, L), f(keys, values, L))
+    with pytest.raises(RuntimeError, match="torchlayers::sparse_linear: expected non-negative lengths summing to the N keys"):
+        compiled(keys, values, torch.tensor([2, 2], dtype=torch.int32))
+
+
 def test_compile_sees_one_op_without_graph_breaks():
     W = torch.nn.Parameter(torch.randn(4 * 32))
     _, keys, values, L = sample([3, 0, 5], 4, 32, seed=4)
@@ -307,6 +321,29 @@ def test_interpreted_deterministic_backward_with_many_duplicates_and_int32_keys(
         b = S.sparse_linear_backward_weights_triton(dY, keys, values, L, 8, v1, True)
         assert torch.equal(a, b)
         torch.testing.assert_close(a, ref)
+
+
+@pytest.mark.interpret
+@needs_interpreter
+@pytest.mark.parametrize("lengths", [[3, 4], [6, -1], [2, 2]], ids=["sum_long", "negative", "sum_short"])
+def test_interpreted_forward_kernel_reads_only_the_n_keys_whatever_the_lengths(lengths):
+    """Traced on a GPU the lengths go unchecked: the kernel itself keeps to keys [0, N). Called
+    directly (the launcher checks first); the values past N hold a sentinel."""
+    from torchlayers.kernels.triton_support import triton_kernels
+
+    N, nO, length = 5, 3, 16
+    W, keys, _, _ = sample([N + 8], nO, length, seed=1)
+    values = torch.full((N + 8,), 1e30)
+    values[:N] = torch.randn(N)
+    L = torch.tensor(lengths, dtype=torch.int64)
+    starts = torch.cumsum(L, 0) - L
+    out = torch.empty((len(lengths), nO))
+    triton_kernels("sparse_linear").fwd_kernel[(len(lengths), 1)](
+        keys, values, starts, L, W, out, N, nO, length, V1=False, BLOCK_K=32, BLOCK_C=16)
+    cut = [min(max(int(s) + int(n), min(max(int(s), 0), N)), N) - min(max(int(s), 0), N) for s, n in zip(starts, L)]
+    expected = S.sparse_linear_reference(W, keys[: sum(cut)], values[: sum(cut)], torch.tensor(cut), nO, length, False)
+    assert bool((out.abs() < 1e29).all()), out
+    torch.testing.assert_close(out, expected)
 
 
 # ------------------------------------------------------------------------------ CUDA

@@ -7,7 +7,7 @@ import thinc.api as ta
 import torch
 from thinc.api import NumpyOps
 
-from torchlayers import api_activations as api
+from torchlayers import api
 from torchlayers.modules.clipped_linear import ClippedLinear, HardSigmoid, HardTanh, ReluK
 
 OPS = NumpyOps()

@@ -9,7 +9,7 @@ import thinc.api as ta
 import torch
 from thinc.api import NumpyOps
 
-from torchlayers import api_activations as api
+from torchlayers import api
 from torchlayers.modules.clipped_linear import ClippedLinear, HardSigmoid, HardTanh, ReluK
 from torchlayers.modules.dense_activation import DenseActivation
 from torchlayers.modules.dish import Dish

@@ -128,3 +128,18 @@ def test_backprop_scatter_adds_duplicates_like_thinc():
 def test_empty_ids():
     model = Embed(4, 10)
     assert model(torch.zeros(0, dtype=torch.int64)).shape == (0, 4)
+
+
+def test_empty_batch_through_column_gives_zero_rows_where_thinc_gives_3d():
+    """An empty (0, C) batch with column= gives (0, nO) on both faces (ints_getitem passes an
+    empty input on unchanged, like Thinc's); Thinc's Embed indexes E with the (0, C) array and
+    returns (0, C, nO). See COMPATIBILITY.md."""
+    ours = Embed(4, 10, column=1)
+    X = torch.zeros((0, 2), dtype=torch.int64)
+    assert tuple(ours(X).shape) == (0, 4) and tuple(ours.predict(X).shape) == (0, 4)
+    Y, backprop = ours(X, is_train=True)
+    assert tuple(backprop(torch.zeros_like(Y)).shape) == (0, 2)
+    theirs = ta.Embed(4, 10, column=1).initialize()
+    assert theirs.predict(numpy.zeros((0, 2), dtype="uint64")).shape == (0, 2, 4)
+    with pytest.raises(ValueError, match=r"embed: expected ids of shape \(N,\), got a 2-D tensor of shape \[3, 2\]; .*column="):
+        Embed(4, 10)(torch.zeros((3, 2), dtype=torch.int64))

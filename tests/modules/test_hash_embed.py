@@ -242,3 +242,13 @@ def test_backprop_checks_dY_shape():
     _, backprop = model(any_ids(3), is_train=True)
     with pytest.raises(ValueError, match=r"backprop expected dY of shape \(3, 4\), got \(3, 5\)"):
         backprop(torch.zeros(3, 5))
+
+
+def test_empty_batch_through_column_gives_zero_rows_like_thinc():
+    ours = HashEmbed(4, 10, column=1)
+    X = torch.zeros((0, 2), dtype=torch.int64)
+    assert tuple(ours(X).shape) == (0, 4) and tuple(ours.predict(X).shape) == (0, 4)
+    Y, backprop = ours(X, is_train=True)
+    assert tuple(backprop(torch.zeros_like(Y)).shape) == (0, 2)
+    theirs = ta.HashEmbed(4, 10, column=1).initialize()
+    assert theirs.predict(numpy.zeros((0, 2), dtype="uint64")).shape == (0, 4)

@@ -189,7 +189,7 @@ def test_set_param_checks():
         model.set_param("LSTM", torch.zeros(size + 1))
     with pytest.raises(ValueError, match="flat 1-D vector"):
         model.set_param("LSTM", torch.zeros(2, size // 2))
-    with pytest.raises(ValueError, match=r"HC0.*\(2, depth=1, dirs=2, nH\), got \(2, 1, 1, 2\)"):
+    with pytest.raises(ValueError, match=r"HC0.*\(2, depth=1, dirs=2, nH=nO/dirs=4/2\) = \(2, 1, 2, 2\), got \(2, 1, 1, 2\)"):
         model.set_param("HC0", torch.zeros(2, 1, 1, 2))
     with pytest.raises(TypeError, match="floating point"):
         model.set_param("LSTM", torch.zeros(size, dtype=torch.int64))

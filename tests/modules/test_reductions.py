@@ -206,11 +206,11 @@ def test_bad_inputs_are_named(name):
         model([torch.randn(4, 3)])
     with pytest.raises(TypeError, match="Ragged: lengths must have an integer dtype"):
         Ragged(torch.randn(4, 3), torch.tensor([4.0]))
-    # a Ragged built without validation (NamedTuple._make) still meets the layer's check
+    # a Ragged built without validation (tuple.__new__, since _make validates) still meets the layer's check
     with pytest.raises(TypeError, match=f"{name}: expected integer Ragged lengths, got dtype torch.float32"):
-        model(Ragged._make((torch.randn(4, 3), torch.tensor([4.0]))))
+        model(tuple.__new__(Ragged, (torch.randn(4, 3), torch.tensor([4.0]))))
     with pytest.raises(ValueError, match=rf"{name}: expected Ragged lengths of shape \(B,\)"):
-        model(Ragged._make((torch.randn(4, 3), torch.tensor([[4]]))))
+        model(tuple.__new__(Ragged, (torch.randn(4, 3), torch.tensor([[4]]))))
     with pytest.raises(TypeError, match=f"{name}: expected floating point Ragged data, got dtype torch.int64"):
         model(Ragged(torch.ones(4, 3, dtype=torch.long), torch.tensor([4])))
     _, backprop = model(Ragged(torch.randn(4, 3), torch.tensor([1, 3])), is_train=True)

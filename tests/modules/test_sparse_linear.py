@@ -128,9 +128,9 @@ def test_set_param_W_checks_size_and_infers_nO():
     model = SparseLinear(length=8)
     model.set_param("W", torch.randn(24))
     assert model.get_dim("nO") == 3
-    with pytest.raises(ValueError, match=r"expected shape \(nO\*length,\) = \(24,\), got \(16,\)"):
+    with pytest.raises(ValueError, match=r"sparse_linear: cannot set param 'W': expected shape \(nO\*length=3\*8,\) = \(24,\), got \(16,\)"):
         model.set_param("W", torch.randn(16))
-    with pytest.raises(ValueError, match=r"1-D tensor of shape \(nO\*length,\), got shape \(3, 8\)"):
+    with pytest.raises(ValueError, match=r"1-D tensor of shape \(nO\*length=3\*8,\), got shape \(3, 8\)"):
         model.set_param("W", torch.randn(3, 8))
     with pytest.raises(ValueError, match="divisible by length=8"):
         SparseLinear(length=8).set_param("W", torch.randn(20))

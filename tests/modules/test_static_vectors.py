@@ -108,3 +108,11 @@ def test_conflicting_vectors_width():
     model = StaticVectors(2, torch.randn(3, 4))
     with pytest.raises(ValueError, match="nV"):
         model.set_vectors(torch.randn(5, 4))
+
+
+def test_empty_batch_through_column_gives_zero_rows():
+    model = StaticVectors(3, torch.randn(5, 4), column=1).initialize()
+    X = torch.zeros((0, 2), dtype=torch.int64)
+    assert tuple(model(X).shape) == (0, 3) and tuple(model.predict(X).shape) == (0, 3)
+    Y, backprop = model(X, is_train=True)
+    assert tuple(backprop(torch.zeros_like(Y)).shape) == (0, 2)

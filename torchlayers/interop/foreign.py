@@ -23,9 +23,9 @@ from torch import Tensor, nn
 from torch.utils._pytree import tree_flatten, tree_unflatten
 
 from ..convert import to_torch
-from ..model import Model, _no_backprop
+from ..model import Model
 from ..types import ArgsKwargs
-from .pytorch_wrapper import _is_args_kwargs, apply_thinc_optimizer, as_args_kwargs, map_tensors, same_kind
+from .pytorch_wrapper import _is_args_kwargs, as_args_kwargs, map_tensors, same_kind
 
 __all__ = ["ForeignWrapper", "convert_foreign_default_inputs", "convert_foreign_default_outputs",
            "convert_foreign_default_outputs_xy"]
@@ -308,9 +308,11 @@ class ForeignWrapper(Model):
     def _uses_custom_io(self) -> bool:
         return self.convert_inputs is not self._default_converters[0] or self.convert_outputs is not self._default_converters[1]
 
-    def _thinc_call(self, X: Any, is_train: bool) -> Tuple[Any, Callable[[Any], Any]]:
+    def thinc_forward(self, X: Any, is_train: bool) -> Optional[Tuple[Any, Callable[[Any], Any]]]:
+        """With custom converters, Thinc's wrapper forward (``_thinc_converters_call``); otherwise
+        None, the face built from ``forward`` and ``_ForeignCall``."""
         if not self._uses_custom_io():
-            return super()._thinc_call(X, is_train)
+            return None
         return self._thinc_converters_call(X, is_train)
 
     def _thinc_converters_call(self, X: Any, is_train: bool) -> Tuple[Any, Callable[[Any], Any]]:
@@ -319,23 +321,12 @@ class ForeignWrapper(Model):
         Xraw, get_dX = self.convert_inputs(self, X, is_train)
         Xf = as_args_kwargs(Xraw)
         watched = [x for x in self._foreign_leaves(Xf) if self._is_float_foreign(x)]
-        training = self.training
-        self.train(is_train)
-        try:
-            Yf, state = self._run_foreign(Xf, watched, is_train, is_train)
-        finally:
-            self.train(training)
+        Yf, state = self._run_foreign(Xf, watched, is_train, is_train)
         if is_train:
             self._pull_states()
         Y, get_dYf = self.convert_outputs(self, (X, Yf) if self.outputs_take_X else Yf, is_train)
-        if not is_train:
-            return Y, _no_backprop(self.name)
-        used: List[bool] = []
 
-        def backprop(dY: Any) -> Any:
-            if used:
-                raise RuntimeError(f"{self.name}: this backprop callback was already called; run the forward pass again")
-            used.append(True)
+        def backprop(dY: Any) -> Any:  # the base (thinc_forward) makes it one-shot
             dYf = get_dYf(dY)
             if _is_args_kwargs(dYf):  # MXNet/PyTorch style: ArgsKwargs(args=(heads,), kwargs={"head_grads": ...})
                 heads = self._foreign_leaves(dYf.args)
@@ -344,10 +335,9 @@ class ForeignWrapper(Model):
                 heads, grads = self._foreign_leaves(Yf), self._foreign_leaves(dYf)
             d_watched, d_vars = self._foreign_grads(state, heads, grads, watched)
             self._pull_states()
-            for p, d in zip(self._trainable(), d_vars):
-                if d is not None:
-                    g = self._from_foreign(d).clone()
-                    p.grad = g if p.grad is None else p.grad + g
+            params = [(p, self._from_foreign(d).clone()) for p, d in zip(self._trainable(), d_vars) if d is not None]
+            if params:  # through autograd's accumulation, so .grad hooks and reducers see them
+                torch.autograd.backward([p for p, _ in params], [g for _, g in params], inputs=[p for p, _ in params])
             by_id = {id(x): d for x, d in zip(watched, d_watched)}
             dXf = map_tensors(lambda x: by_id.get(id(x)), Xf, self._is_foreign)
             return get_dX(same_kind(Xraw, dXf))
@@ -360,12 +350,12 @@ class ForeignWrapper(Model):
     def finish_update(self, optimizer: Any) -> None:
         """Torch optimizer: step, zero grads, write the new weights into the foreign model.
         Thinc optimizer: per mirror, key ``(model.id, name)``, then sync."""
-        super().finish_update(optimizer)  # a Thinc optimizer reaches _finish_foreign_update
+        super().finish_update(optimizer)  # a Thinc optimizer reaches foreign_params()
         self.sync_to_foreign()
 
-    def _finish_foreign_update(self, optimizer: Any) -> None:
-        """Called by ``Model.finish_update`` with a Thinc optimizer (keys ``(model.id, name)``)."""
-        apply_thinc_optimizer(self, optimizer, list(self.params.items()))
+    def foreign_params(self) -> List[Tuple[str, nn.Parameter]]:
+        """The trainable mirrors: a Thinc optimizer updates them with key ``(model.id, name)``."""
+        return list(self.params.items())
 
     def _initialize(self, X: Any, Y: Any) -> None:
         """Thinc's framework wrappers have no init: the foreign model keeps its weights."""

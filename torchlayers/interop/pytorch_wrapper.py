@@ -15,14 +15,15 @@ as they return live tensors.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable, List, Optional, Tuple
+import threading
+from typing import Any, Callable, Iterator, List, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
 from torch.utils._pytree import tree_flatten
 
 from ..convert import to_torch
-from ..model import Model, _no_backprop
+from ..model import Model, apply_thinc_optimizer
 from ..registry import registry
 from ..types import ArgsKwargs
 
@@ -127,16 +128,28 @@ def convert_pytorch_default_outputs(model: Model, X_Ytorch: Any, is_train: bool)
     return Y, reverse
 
 
-def apply_thinc_optimizer(model: Model, optimizer: Any, named_params: List[Tuple[str, nn.Parameter]]) -> None:
-    """Thinc's shim ``finish_update``: ``optimizer((model.id, name), param, grad)`` for every
-    parameter with a gradient, written back in place, then the gradient is dropped."""
-    for name, p in named_params:
-        if p.grad is None:
-            continue
-        new, _ = optimizer((model.id, name), p.detach().cpu().numpy().copy(), p.grad.detach().cpu().numpy().copy())
-        with torch.no_grad():
-            p.copy_(to_torch(new, p.device).to(p.dtype).reshape(p.shape))
-        p.grad = None
+#: Serializes the Thinc-face calls that set a wrapped module's train/eval flags (see
+#: ``_module_mode``); re-entrant for wrappers nested in one call.
+_MODULE_MODE_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def _module_mode(module: nn.Module, is_train: bool) -> Iterator[None]:
+    """Run a foreign ``nn.Module`` in the Thinc-face call's mode, as Thinc's shim does.
+
+    Plain torch modules (``nn.Dropout``, ``nn.BatchNorm``...) read their own ``training`` flag,
+    so the flags are set for the call and restored after it, under a process-wide lock: Thinc-face
+    calls into wrapped modules run one at a time (their backprops do not), and the flags
+    ``train()``/``eval()`` set are never left changed.
+    """
+    with _MODULE_MODE_LOCK:
+        modes = [(m, m.training) for m in module.modules()]
+        module.train(is_train)
+        try:
+            yield
+        finally:
+            for m, mode in modes:
+                m.training = mode
 
 
 class _ShimView:
@@ -191,6 +204,14 @@ class PyTorchWrapper(Model):
         self.grad_scaler = grad_scaler
 
     # -------------------------------------------------------------- torch face
+    def __call__(self, *args: Any, is_train: Optional[bool] = None, **kwargs: Any) -> Any:
+        # Inside a Thinc-face call the wrapped module runs in the call's mode, however the
+        # subclass's forward reaches it (see _module_mode); the torch face is untouched.
+        if is_train is None and self.thinc_face:
+            with _module_mode(self.module, self.training):
+                return super().__call__(*args, **kwargs)
+        return super().__call__(*args, is_train=is_train, **kwargs)
+
     def forward(self, X):  # unannotated: TorchScript reads Tensor -> module's output
         if not torch.jit.is_scripting():
             if self._uses_custom_io() or not isinstance(X, Tensor):
@@ -222,28 +243,18 @@ class PyTorchWrapper(Model):
     def shims(self) -> List[_ShimView]:
         return [_ShimView(self)]
 
-    def _thinc_call(self, X: Any, is_train: bool) -> Tuple[Any, Callable[[Any], Any]]:
+    def thinc_forward(self, X: Any, is_train: bool) -> Optional[Tuple[Any, Callable[[Any], Any]]]:
+        """With custom converters: Thinc's forward + PyTorchShim, step by step (the base makes
+        the backprop one-shot); otherwise None, the face built from ``forward``."""
         if not self._uses_custom_io():
-            return super()._thinc_call(X, is_train)
-        # Thinc's forward + PyTorchShim, step by step, with the user's converters.
+            return None
         Xraw, get_dX = self.convert_inputs(self, X, is_train)
         Xtorch = as_args_kwargs(Xraw)
-        training = self.module.training
-        self.module.train(is_train)
-        try:
-            with torch.set_grad_enabled(is_train):
-                Ytorch = self._run(Xtorch)
-        finally:
-            self.module.train(training)
+        with torch.set_grad_enabled(is_train), _module_mode(self.module, is_train):
+            Ytorch = self._run(Xtorch)
         Y, get_dYtorch = self.convert_outputs(self, (X, Ytorch), is_train)
-        if not is_train:
-            return Y, _no_backprop(self.name)
-        used = []
 
         def backprop(dY: Any) -> Any:
-            if used:
-                raise RuntimeError(f"{self.name}: this backprop callback was already called; run the forward pass again")
-            used.append(True)
             grads = get_dYtorch(dY)
             torch.autograd.backward(*grads.args, **grads.kwargs)
             dXtorch = map_tensors(lambda t: t.grad, Xtorch, lambda t: isinstance(t, Tensor))
@@ -254,10 +265,9 @@ class PyTorchWrapper(Model):
     def _initialize(self, X: Any, Y: Any) -> None:
         """Thinc's wrapper has no init: dims stay as they are, the module keeps its weights."""
 
-    def _finish_foreign_update(self, optimizer: Any) -> None:
-        """Called by ``Model.finish_update`` with a Thinc optimizer: each module parameter is
-        updated with key ``(model.id, torch_name)`` (Thinc's shim keys)."""
-        apply_thinc_optimizer(self, optimizer, list(self.module.named_parameters()))
+    def foreign_params(self) -> List[Tuple[str, nn.Parameter]]:
+        """The module's parameters: a Thinc optimizer updates them with key ``(model.id, torch_name)``."""
+        return list(self.module.named_parameters())
 
 
 @registry.layers("PyTorchWrapper.v2")

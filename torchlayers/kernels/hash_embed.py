@@ -19,24 +19,24 @@ Semantics table (every path):
 
 All offsets are int64 (rows x width may exceed 2**31). Nothing syncs with the host.
 
-``torch.ops.torchlayers.hash_embed`` is a ``torch.library.triton_op`` whose body branches on the
-device (the torch reference on CPU, ``wrap_triton(kernel)`` on CUDA), with registered autograd
-(through ``torch.ops.torchlayers.hash_embed_backward``, itself differentiable) and fake impls,
-so ``torch.compile(fullgraph=True)`` and ``torch.export`` see one op. ``hash_embed_forward_triton``
+``torch.ops.torchlayers.hash_embed`` is a ``torch.library.triton_op`` (defined by ``kernel_op``)
+whose body branches on the device (the torch reference on CPU, ``wrap_triton(kernel)`` on
+CUDA), with registered autograd (through ``torch.ops.torchlayers.hash_embed_backward``, itself
+differentiable) and fake impls, so ``torch.compile(fullgraph=True)`` and ``torch.export`` see
+one op. ``hash_embed_forward_triton``
 / ``hash_embed_backward_triton`` are the plain launchers (usable under ``TRITON_INTERPRET=1``).
-Triton is imported on first launch only.
+The kernels live in ``kernels/_triton/hash_embed.py``; Triton is imported on the first launch.
 """
 from __future__ import annotations
 
-import functools
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .murmur3_x64 import check_seed, get_murmur3_x64_128_tl, murmur3_x64_128_keys
-from .triton_support import triton_available, use_triton
+from .murmur3_x64 import check_seed, murmur3_x64_128_keys
+from .triton_support import block_size, cdiv, identity, kernel_op, triton_available, triton_kernels, use_triton
 
 __all__ = [
     "hash_rows_reference", "hash_embed_reference", "hash_embed_backward_reference", "hash_embed_eager_cpu",
@@ -131,116 +131,10 @@ def hash_embed_eager_cpu(table: Tensor, ids: Tensor, seed: int) -> Tensor:
     return _HashedRowsSum.apply(table, hash_rows_reference(ids, seed, table.shape[0]))
 
 
-# ------------------------------------------------------------------------------ triton kernels
-@functools.lru_cache(maxsize=None)
-def _kernels() -> Any:
-    """Define the Triton kernels on first use (Triton stays optional; TRITON_INTERPRET is read here)."""
-    import triton
-    import triton.language as tl
-
-    # Triton (its interpreter especially) resolves names in the module globals, not closures.
-    globals().update(triton=triton, tl=tl)
-
-    # Triton resolves a kernel's callees by name in the module globals (the interpreter only
-    # there), so the device functions are published as module globals before any launch.
-    globals()["murmur3_x64_128_tl"] = get_murmur3_x64_128_tl()
-
-    @triton.jit
-    def _rows4(ids_ptr, offs_n, mask_n, seed, nV):
-        """4 int64 row indices per id for a block of ids."""
-        ids = tl.load(ids_ptr + offs_n, mask=mask_n, other=0).to(tl.uint64, bitcast=True)
-        h1, h2 = murmur3_x64_128_tl(ids, seed.to(tl.uint64))
-        nv = nV.to(tl.uint64)
-        r0 = ((h1 & 0xFFFFFFFF) % nv).to(tl.int64)
-        r1 = ((h1 >> 32) % nv).to(tl.int64)
-        r2 = ((h2 & 0xFFFFFFFF) % nv).to(tl.int64)
-        r3 = ((h2 >> 32) % nv).to(tl.int64)
-        return r0, r1, r2, r3
-
-    @triton.jit(do_not_specialize=["seed", "nV"])
-    def hash_embed_fwd_kernel(ids_ptr, table_ptr, out_ptr, N, nO, nV, seed, stride_t, stride_o,
-                              BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
-        offs_n = tl.program_id(0).to(tl.int64) * BLOCK_N + tl.arange(0, BLOCK_N)
-        offs_d = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
-        mask_n = offs_n < N
-        mask = mask_n[:, None] & (offs_d < nO)[None, :]
-        r0, r1, r2, r3 = _rows4(ids_ptr, offs_n, mask_n, seed, nV)
-        cols = offs_d[None, :]
-        acc = tl.load(table_ptr + r0[:, None] * stride_t + cols, mask=mask, other=0.0).to(tl.float32)
-        acc += tl.load(table_ptr + r1[:, None] * stride_t + cols, mask=mask, other=0.0).to(tl.float32)
-        acc += tl.load(table_ptr + r2[:, None] * stride_t + cols, mask=mask, other=0.0).to(tl.float32)
-        acc += tl.load(table_ptr + r3[:, None] * stride_t + cols, mask=mask, other=0.0).to(tl.float32)
-        tl.store(out_ptr + offs_n[:, None] * stride_o + cols, acc.to(out_ptr.dtype.element_ty), mask=mask)
-
-    @triton.jit(do_not_specialize=["seed", "nV"])
-    def hash_embed_bwd_atomic_kernel(ids_ptr, dy_ptr, dtable_ptr, N, nO, nV, seed, stride_dy, stride_dt,
-                                     BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
-        offs_n = tl.program_id(0).to(tl.int64) * BLOCK_N + tl.arange(0, BLOCK_N)
-        offs_d = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
-        mask_n = offs_n < N
-        mask = mask_n[:, None] & (offs_d < nO)[None, :]
-        r0, r1, r2, r3 = _rows4(ids_ptr, offs_n, mask_n, seed, nV)
-        cols = offs_d[None, :]
-        g = tl.load(dy_ptr + offs_n[:, None] * stride_dy + cols, mask=mask, other=0.0).to(tl.float32)
-        tl.atomic_add(dtable_ptr + r0[:, None] * stride_dt + cols, g, mask=mask, sem="relaxed")
-        tl.atomic_add(dtable_ptr + r1[:, None] * stride_dt + cols, g, mask=mask, sem="relaxed")
-        tl.atomic_add(dtable_ptr + r2[:, None] * stride_dt + cols, g, mask=mask, sem="relaxed")
-        tl.atomic_add(dtable_ptr + r3[:, None] * stride_dt + cols, g, mask=mask, sem="relaxed")
-
-    @triton.jit(do_not_specialize=["seed", "nV"])
-    def hash_rows_kernel(ids_ptr, rows_ptr, N, nV, seed, BLOCK_N: tl.constexpr):
-        offs_n = tl.program_id(0).to(tl.int64) * BLOCK_N + tl.arange(0, BLOCK_N)
-        mask_n = offs_n < N
-        r0, r1, r2, r3 = _rows4(ids_ptr, offs_n, mask_n, seed, nV)
-        dst = rows_ptr + offs_n * 4
-        tl.store(dst + 0, r0.to(rows_ptr.dtype.element_ty), mask=mask_n)
-        tl.store(dst + 1, r1.to(rows_ptr.dtype.element_ty), mask=mask_n)
-        tl.store(dst + 2, r2.to(rows_ptr.dtype.element_ty), mask=mask_n)
-        tl.store(dst + 3, r3.to(rows_ptr.dtype.element_ty), mask=mask_n)
-
-    @triton.jit
-    def segment_sum_rows_kernel(offsets_ptr, perm_ptr, dy_ptr, dtable_ptr, nO, stride_dy, stride_dt,
-                                BLOCK_J: tl.constexpr, BLOCK_D: tl.constexpr):
-        """dtable[v] = sum of dY[perm[j] // 4] for j in [offsets[v], offsets[v+1]), in a fixed order."""
-        v = tl.program_id(0).to(tl.int64)
-        offs_d = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
-        mask_d = offs_d < nO
-        start = tl.load(offsets_ptr + v)
-        end = tl.load(offsets_ptr + v + 1)
-        acc = tl.zeros([BLOCK_D], dtype=tl.float32)
-        for j in range(start, end, BLOCK_J):
-            offs_j = j + tl.arange(0, BLOCK_J)
-            mask_j = offs_j < end
-            src = tl.load(perm_ptr + offs_j, mask=mask_j, other=0) // 4
-            g = tl.load(dy_ptr + src[:, None] * stride_dy + offs_d[None, :],
-                        mask=mask_j[:, None] & mask_d[None, :], other=0.0)
-            acc += tl.sum(g.to(tl.float32), axis=0)
-        tl.store(dtable_ptr + v * stride_dt + offs_d, acc.to(dtable_ptr.dtype.element_ty), mask=mask_d)
-
-    globals()["_rows4"] = _rows4
-
-    class K:
-        pass
-
-    K.fwd = hash_embed_fwd_kernel
-    K.bwd_atomic = hash_embed_bwd_atomic_kernel
-    K.rows = hash_rows_kernel
-    K.segment_sum = segment_sum_rows_kernel
-    return K
-
-
-def _blocks(nO: int) -> tuple:
-    block_d = min(128, max(16, 1 << max(0, (nO - 1).bit_length())))
-    block_n = max(8, 4096 // block_d)
-    return block_n, block_d
-
-
-def _cdiv(a: int, b: int) -> int:
-    return (a + b - 1) // b
-
-
-def _identity(kernel: Any) -> Any:
-    return kernel
+# ------------------------------------------------------------------------------ launchers
+def _blocks(nO: int) -> Tuple[int, int]:
+    block_d = block_size(nO)
+    return max(8, 4096 // block_d), block_d
 
 
 def _ids64(ids: Tensor) -> Tensor:
@@ -248,7 +142,7 @@ def _ids64(ids: Tensor) -> Tensor:
 
 
 def hash_embed_forward_triton(table: Tensor, ids: Tensor, seed: int, *,
-                              launch: Callable[[Any], Any] = _identity) -> Tensor:
+                              launch: Callable[[Any], Any] = identity) -> Tensor:
     """Fused forward launcher: (nV, nO) table, (N,) ids -> (N, nO) in the table's dtype (fp32 accumulation)."""
     _check("hash_embed_forward_triton", table, ids, seed, table.shape[0])
     nV, nO = table.shape
@@ -258,23 +152,25 @@ def hash_embed_forward_triton(table: Tensor, ids: Tensor, seed: int, *,
         return out
     table = table.contiguous()
     block_n, block_d = _blocks(nO)
-    grid = (_cdiv(N, block_n), _cdiv(nO, block_d))
-    launch(_kernels().fwd)[grid](_ids64(ids), table, out, N, nO, nV, seed, table.stride(0), out.stride(0),
-                                 BLOCK_N=block_n, BLOCK_D=block_d)
+    grid = (cdiv(N, block_n), cdiv(nO, block_d))
+    kernel = triton_kernels("hash_embed").hash_embed_fwd_kernel
+    launch(kernel)[grid](_ids64(ids), table, out, N, nO, nV, seed, table.stride(0), out.stride(0),
+                         BLOCK_N=block_n, BLOCK_D=block_d)
     return out
 
 
-def hash_rows_triton(ids: Tensor, seed: int, nV: int, *, launch: Callable[[Any], Any] = _identity) -> Tensor:
+def hash_rows_triton(ids: Tensor, seed: int, nV: int, *, launch: Callable[[Any], Any] = identity) -> Tensor:
     """(N,) ids -> (N, 4) rows (int32 when nV < 2**31, else int64), computed by one kernel."""
     N = ids.shape[0]
     rows = torch.empty((N, 4), dtype=torch.int32 if nV < 2**31 else torch.int64, device=ids.device)
     if N:
-        launch(_kernels().rows)[(_cdiv(N, 256),)](_ids64(ids), rows, N, nV, seed, BLOCK_N=256)
+        kernel = triton_kernels("hash_embed").hash_rows_kernel
+        launch(kernel)[(cdiv(N, 256),)](_ids64(ids), rows, N, nV, seed, BLOCK_N=256)
     return rows
 
 
 def hash_embed_backward_triton(dY: Tensor, ids: Tensor, seed: int, nV: int, deterministic: bool = False, *,
-                               launch: Callable[[Any], Any] = _identity) -> Tensor:
+                               launch: Callable[[Any], Any] = identity) -> Tensor:
     """Backward launcher: (N, nO) dY -> (nV, nO) dtable in dY's dtype.
 
     ``deterministic=False``: atomic scatter-add into an fp32 buffer. ``True``: rows sorted
@@ -287,23 +183,25 @@ def hash_embed_backward_triton(dY: Tensor, ids: Tensor, seed: int, nV: int, dete
         if N and nO:
             dY = dY.contiguous()
             block_n, block_d = _blocks(nO)
-            grid = (_cdiv(N, block_n), _cdiv(nO, block_d))
-            launch(_kernels().bwd_atomic)[grid](_ids64(ids), dY, dE, N, nO, nV, seed, dY.stride(0), dE.stride(0),
-                                                BLOCK_N=block_n, BLOCK_D=block_d)
+            grid = (cdiv(N, block_n), cdiv(nO, block_d))
+            kernel = triton_kernels("hash_embed").hash_embed_bwd_atomic_kernel
+            launch(kernel)[grid](_ids64(ids), dY, dE, N, nO, nV, seed, dY.stride(0), dE.stride(0),
+                                 BLOCK_N=block_n, BLOCK_D=block_d)
         return dE if dY.dtype == torch.float32 else dE.to(dY.dtype)
     dY = dY.contiguous()
     rows = hash_rows_triton(ids, seed, nV, launch=launch).reshape(-1)
     sorted_rows, perm = torch.sort(rows, stable=True)
     offsets = torch.searchsorted(sorted_rows, torch.arange(nV + 1, device=dY.device, dtype=sorted_rows.dtype))
     dE = torch.empty((nV, nO), dtype=dY.dtype, device=dY.device)
-    block_d = min(128, max(16, 1 << max(0, (nO - 1).bit_length())))
-    launch(_kernels().segment_sum)[(nV, _cdiv(nO, block_d))](offsets, perm, dY, dE, nO, dY.stride(0), dE.stride(0),
-                                                              BLOCK_J=16, BLOCK_D=block_d)
+    block_d = block_size(nO)
+    kernel = triton_kernels("hash_embed").segment_sum_rows_kernel
+    launch(kernel)[(nV, cdiv(nO, block_d))](offsets, perm, dY, dE, nO, dY.stride(0), dE.stride(0),
+                                            BLOCK_J=16, BLOCK_D=block_d)
     return dE
 
 
 # ------------------------------------------------------------------------------ torch.library ops
-@torch.library.triton_op("torchlayers::hash_embed", mutates_args=())
+@kernel_op("torchlayers::hash_embed", mutates_args=())
 def hash_embed(table: Tensor, ids: Tensor, seed: int) -> Tensor:
     """(nV, nO) table, (N,) integer ids, uint32 seed -> (N, nO) sum of the 4 hashed rows."""
     _check("torchlayers::hash_embed", table, ids, seed, table.shape[0])
@@ -312,7 +210,7 @@ def hash_embed(table: Tensor, ids: Tensor, seed: int) -> Tensor:
     return hash_embed_reference(table, ids, seed)
 
 
-@torch.library.triton_op("torchlayers::hash_embed_backward", mutates_args=())
+@kernel_op("torchlayers::hash_embed_backward", mutates_args=())
 def hash_embed_backward(dY: Tensor, ids: Tensor, seed: int, nV: int, deterministic: bool) -> Tensor:
     """(N, nO) dY -> (nV, nO) dtable; ``deterministic`` picks the sorted path on CUDA."""
     _check("torchlayers::hash_embed_backward", dY, ids, seed, nV)

@@ -1,4 +1,5 @@
-"""MurmurHash3_x64_128 of 64-bit ids: a pure-torch reference and a Triton device function.
+"""MurmurHash3_x64_128 of 64-bit ids: the pure-torch reference (the Triton device function
+``murmur3_x64_128_tl`` is in ``kernels/_triton/murmur3.py``).
 
 Shape:
     - ids: (N,) integer tensor (int32 or int64). Each id is hashed as the 8 little-endian bytes
@@ -13,18 +14,16 @@ Quirk kept: id 0 with seed 8 hashes to ``[0, 0, 0, 0]``.
 
 The torch reference works on int64 tensors: multiplication and left shifts wrap exactly like
 uint64 ones (two's complement), and logical right shifts are arithmetic shifts with the sign
-bits masked off. The Triton device function (``murmur3_x64_128_tl``, defined on first use so
-``import torchlayers`` never needs Triton) does the same on ``tl.uint64``.
+bits masked off. The Triton device function does the same on ``tl.uint64``.
 """
 from __future__ import annotations
 
-import functools
-from typing import Any, Tuple
+from typing import Tuple
 
 import torch
 from torch import Tensor
 
-__all__ = ["murmur3_x64_128_keys", "murmur3_x64_128_halves", "check_seed", "get_murmur3_x64_128_tl"]
+__all__ = ["murmur3_x64_128_keys", "murmur3_x64_128_halves", "check_seed"]
 
 _C1 = 0x87C37B91114253D5
 _C2 = 0x4CF5AD432745937F
@@ -108,49 +107,3 @@ def murmur3_x64_128_keys(ids: Tensor, seed: int) -> Tensor:
     h[..., 0].add_(h[..., 1])
     h[..., 1].add_(h[..., 0])
     return h.view(torch.int32).to(torch.int64).bitwise_and_(_MASK32)
-
-
-@functools.lru_cache(maxsize=None)
-def get_murmur3_x64_128_tl() -> Any:
-    """The ``@triton.jit`` device function ``murmur3_x64_128_tl(ids_u64, seed_u64) -> (h1, h2)``.
-
-    Both inputs and outputs are ``tl.uint64`` blocks (or scalars). Defined on first call, so
-    ``TRITON_INTERPRET`` set before that call is honoured and Triton stays optional.
-    """
-    import triton
-    import triton.language as tl
-
-    # Triton (its interpreter especially) resolves names in the module globals, not closures.
-    globals().update(triton=triton, tl=tl)
-
-    @triton.jit
-    def murmur3_x64_128_tl(ids, seed):
-        k1 = ids * 0x87C37B91114253D5
-        k1 = (k1 << 31) | (k1 >> 33)
-        k1 = k1 * 0x4CF5AD432745937F
-        s8 = seed ^ 8
-        h1 = k1 ^ s8
-        h2 = tl.zeros_like(h1) + s8
-        h1 = h1 + h2
-        h2 = h2 + h1
-        h1 = h1 ^ (h1 >> 33)
-        h1 = h1 * 0xFF51AFD7ED558CCD
-        h1 = h1 ^ (h1 >> 33)
-        h1 = h1 * 0xC4CEB9FE1A85EC53
-        h1 = h1 ^ (h1 >> 33)
-        h2 = h2 ^ (h2 >> 33)
-        h2 = h2 * 0xFF51AFD7ED558CCD
-        h2 = h2 ^ (h2 >> 33)
-        h2 = h2 * 0xC4CEB9FE1A85EC53
-        h2 = h2 ^ (h2 >> 33)
-        h1 = h1 + h2
-        h2 = h2 + h1
-        return h1, h2
-
-    return murmur3_x64_128_tl
-
-
-def __getattr__(name: str) -> Any:  # PEP 562: ``from .murmur3_x64 import murmur3_x64_128_tl``
-    if name == "murmur3_x64_128_tl":
-        return get_murmur3_x64_128_tl()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,5 @@
-"""MurmurHash3_x86_32: pure Python over bytes, pure torch over uint64 keys, and a Triton device function.
+"""MurmurHash3_x86_32: pure Python over bytes and pure torch over uint64 keys (the Triton device
+function ``murmur3_x86_32_u64_tl`` is in ``kernels/_triton/murmur3.py``).
 
 Shape:
     - ``murmurhash3_x86_32_bytes(data: bytes, seed=0) -> int``: one signed int32, equal to
@@ -9,16 +10,13 @@ Shape:
       that Thinc's ``SparseLinear`` (``sparse_linear.pyx``) calls. int64 keys are hashed by their
       bits (negative ids are the uint64 two's complement), int32 keys are sign-extended first.
       A sequence of S seeds gives (N, S), sharing the seed-independent key mixing.
-    - ``get_murmur3_x86_32_tl()``: the ``@triton.jit`` function ``murmur3_x86_32_u64_tl(lo, hi, seed)``
-      on ``tl.uint32`` blocks (the key's low and high words) returning the ``tl.uint32`` hash.
 
 The torch reference works in int64 with every intermediate masked to 32 bits, so products of
 two 32-bit values never overflow (< 2**64 bits wrap exactly like uint64 anyway).
 """
 from __future__ import annotations
 
-import functools
-from typing import Any, Sequence, Union
+from typing import Sequence, Union
 
 import torch
 from torch import Tensor
@@ -27,7 +25,6 @@ __all__ = [
     "murmurhash3_x86_32_bytes",
     "murmur3_x86_32_keys",
     "check_seed32",
-    "get_murmur3_x86_32_tl",
 ]
 
 _C1 = 0xCC9E2D51
@@ -131,51 +128,3 @@ def murmur3_x86_32_keys(keys: Tensor, seed: Union[int, Sequence[int]]) -> Tensor
     h = h ^ (h >> 13)
     h = (h * _F2) & _M32
     return h ^ (h >> 16)
-
-
-# ----------------------------------------------------------------------------- triton
-
-
-@functools.lru_cache(maxsize=None)
-def get_murmur3_x86_32_tl() -> Any:
-    """The ``@triton.jit`` device function ``murmur3_x86_32_u64_tl(lo, hi, seed) -> h``.
-
-    ``lo``/``hi`` are the key's low/high 32-bit words and ``seed`` the seed, all ``tl.uint32``;
-    returns the ``tl.uint32`` hash. Defined on first call so ``TRITON_INTERPRET`` set before it
-    is honoured and ``import torchlayers`` never needs Triton.
-    """
-    import triton
-    import triton.language as tl
-
-    # Triton (its interpreter especially) resolves names in the module globals, not closures.
-    globals().update(triton=triton, tl=tl)
-
-    @triton.jit
-    def murmur3_x86_32_u64_tl(lo, hi, seed):
-        k = lo * 0xCC9E2D51
-        k = (k << 15) | (k >> 17)
-        k = k * 0x1B873593
-        h = seed ^ k
-        h = (h << 13) | (h >> 19)
-        h = h * 5 + 0xE6546B64
-        k = hi * 0xCC9E2D51
-        k = (k << 15) | (k >> 17)
-        k = k * 0x1B873593
-        h = h ^ k
-        h = (h << 13) | (h >> 19)
-        h = h * 5 + 0xE6546B64
-        h = h ^ 8
-        h = h ^ (h >> 16)
-        h = h * 0x85EBCA6B
-        h = h ^ (h >> 13)
-        h = h * 0xC2B2AE35
-        h = h ^ (h >> 16)
-        return h
-
-    return murmur3_x86_32_u64_tl
-
-
-def __getattr__(name: str) -> Any:  # PEP 562: ``from .murmur3_x86 import murmur3_x86_32_u64_tl``
-    if name == "murmur3_x86_32_u64_tl":
-        return get_murmur3_x86_32_tl()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -32,24 +32,31 @@ may exceed 2**31) and are computed on the device: nothing syncs with the host, t
 ``B + N // CHUNK`` bounds the number of chunks without reading the lengths. Three launches per
 forward (plan, reduce, combine), two per backward (plan, broadcast).
 
+Bad lengths (negative, or not summing to N: a ``Ragged`` bypassed, or plain tensors passed to an
+op) are caught without a host sync where that is possible (``check_lengths_cover``): eager with
+lengths on the CPU, a ``ValueError``; traced with CPU lengths, a ``torch._assert_async`` in the
+graph. Lengths on a GPU are unchecked (the fast path): the Triton plan clamps every sequence to
+the N rows and every later kernel reads the clamped lengths, the references make them cover the
+N rows, so the rows come out unspecified but nothing reads or writes out of bounds.
+
 ``torch.ops.torchlayers.ragged_{sum,mean,max}`` and their ``*_backward`` ops are
-``torch.library.triton_op``s whose bodies branch on the device (the torch reference on CPU,
-``wrap_triton(kernel)`` on CUDA), with registered autograd (each backward op is differentiable:
-sum and mean are self-adjoint pairs, max's backward is a gather) and fake impls, so
-``torch.compile(fullgraph=True)`` and ``torch.export`` see one op each. The ``*_triton`` functions
-are the plain launchers (usable under ``TRITON_INTERPRET=1``). Triton is imported on first launch.
+``torch.library.triton_op``s (defined by ``kernel_op``) whose bodies branch on the device (the
+torch reference on CPU, ``wrap_triton(kernel)`` on CUDA), with registered autograd (each
+backward op is differentiable: sum and mean are self-adjoint pairs, max's backward is a gather)
+and fake impls, so ``torch.compile(fullgraph=True)`` and ``torch.export`` see one op each. The ``*_triton`` functions
+are the plain launchers (usable under ``TRITON_INTERPRET=1``); the kernels live in
+``kernels/_triton/ragged_reduce.py`` and Triton is imported on the first launch.
 """
 from __future__ import annotations
 
-import functools
 from typing import Any, Callable, Optional, Tuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from .triton_support import is_tracing as _is_fake
-from .triton_support import triton_available, use_triton
+from .._tracing import is_tracing, values_readable
+from .lengths import check_lengths_cover, covering_lengths
+from .triton_support import block_size, cdiv, identity, kernel_op, triton_available, triton_kernels, use_triton
 
 __all__ = [
     "SUM", "MEAN", "MAX", "CHUNK",
@@ -57,7 +64,8 @@ __all__ = [
     "ragged_sum_backward_reference", "ragged_mean_backward_reference", "ragged_max_backward_reference",
     "ragged_reduce_forward_triton", "ragged_reduce_backward_triton",
     "ragged_sum", "ragged_mean", "ragged_max", "ragged_sum_backward", "ragged_mean_backward",
-    "ragged_max_backward", "check_ragged_reduce_input", "check_nonempty", "rows2d", "triton_available",
+    "ragged_max_backward", "check_ragged_reduce_input", "check_nonempty", "check_lengths_cover", "rows2d",
+    "triton_available",
 ]
 
 SUM, MEAN, MAX = 0, 1, 2
@@ -116,9 +124,7 @@ def check_nonempty(layer: str, lengths: Tensor) -> None:
 
     Eager only: skipped while compiling, exporting or capturing a CUDA graph (it reads the
     lengths on the host, one sync when they live on the GPU)."""
-    if lengths.numel() == 0 or _is_fake(lengths):
-        return
-    if lengths.is_cuda and torch.cuda.is_current_stream_capturing():
+    if lengths.numel() == 0 or not values_readable(lengths):
         return
     empty = lengths <= 0
     if bool(empty.any()):
@@ -144,10 +150,6 @@ def _acc(dtype: torch.dtype) -> torch.dtype:
     return torch.float32 if dtype in _HALF else dtype
 
 
-def _lengths64(lengths: Tensor, device: torch.device) -> Tensor:
-    return lengths.to(device=device, dtype=torch.int64)
-
-
 def _offsets(L: Tensor) -> Tensor:
     return torch.cumsum(L, 0) - L
 
@@ -165,7 +167,7 @@ def _segment_reduce(data: Tensor, lengths: Tensor, mode: int) -> Tensor:
     N, nO = data.shape
     if B == 0 or nO == 0:
         return data.new_zeros((B, nO))
-    L = _lengths64(lengths, data.device)
+    L = covering_lengths(lengths, data.device, N)
     if N == 0:
         return data.new_zeros((B, nO))
     out, _ = _bag(data.to(acc), L, mode)
@@ -224,11 +226,11 @@ def ragged_max_reference(data: Tensor, lengths: Tensor, with_argmax: bool = True
     which = torch.full((B, nO if with_argmax else 0), -1, dtype=torch.int64, device=data.device)
     if B == 0 or nO == 0 or N == 0:
         return data.new_zeros((B, nO)), which
-    L = _lengths64(lengths, data.device)
+    L = covering_lengths(lengths, data.device, N)
     x = data.to(acc)
     if not with_argmax:
         return _max_values(x, L).to(data.dtype), which
-    if data.device.type == "cpu" and not _is_fake(data, lengths) and not bool(torch.isnan(x.sum())):
+    if data.device.type == "cpu" and not is_tracing(data, lengths) and not bool(torch.isnan(x.sum())):
         Y, idx = _bag(x, L, MAX)
         empty = (L == 0)[:, None]
         return Y.to(data.dtype), torch.where(empty, which, idx)
@@ -238,12 +240,16 @@ def ragged_max_reference(data: Tensor, lengths: Tensor, with_argmax: bool = True
 
 def ragged_sum_backward_reference(dY: Tensor, lengths: Tensor, N: int) -> Tensor:
     """(B, nO) dY -> (N, nO) dX: ``dY[b]`` on every row of sequence b."""
-    return torch.repeat_interleave(dY, _lengths64(lengths, dY.device), dim=0, output_size=N)
+    if lengths.shape[0] == 0:
+        return dY.new_zeros((N, dY.shape[1]))
+    return torch.repeat_interleave(dY, covering_lengths(lengths, dY.device, N), dim=0, output_size=N)
 
 
 def ragged_mean_backward_reference(dY: Tensor, lengths: Tensor, N: int) -> Tensor:
     """(B, nO) dY -> (N, nO) dX: ``dY[b] / lengths[b]`` on every row of sequence b."""
-    L = _lengths64(lengths, dY.device)
+    if lengths.shape[0] == 0:
+        return dY.new_zeros((N, dY.shape[1]))
+    L = covering_lengths(lengths, dY.device, N)
     acc = _acc(dY.dtype)
     scaled = (dY.to(acc) / L.clamp(min=1).to(acc)[:, None]).to(dY.dtype)
     return torch.repeat_interleave(scaled, L, dim=0, output_size=N)
@@ -254,7 +260,7 @@ def ragged_max_backward_reference(dY: Tensor, which: Tensor, N: int) -> Tensor:
     dX = dY.new_zeros((N, dY.shape[1]))
     if N == 0 or dY.shape[0] == 0 or dY.shape[1] == 0:
         return dX
-    if dY.device.type == "cpu" and not _is_fake(dY, which) and int(which.min()) >= 0:
+    if dY.device.type == "cpu" and not is_tracing(dY, which) and int(which.min()) >= 0:
         return dX.scatter_(0, which, dY)  # the usual case (no empty sequence): rows are distinct per column
     valid = which >= 0
     return dX.scatter_add_(0, which.clamp(min=0), dY.masked_fill(~valid, 0))
@@ -280,194 +286,15 @@ class _SumMeanEagerCPU(torch.autograd.Function):
 
 def ragged_sum_mean_eager_cpu(data: Tensor, lengths: Tensor, mode: int) -> Tensor:
     """``torchlayers::ragged_sum`` (mode SUM) or ``ragged_mean`` (MEAN) for eager CPU calls."""
-    _check(f"torchlayers::ragged_{_NAMES[mode]}", data, lengths)
+    where = f"torchlayers::ragged_{_NAMES[mode]}"
+    _check(where, data, lengths)
+    check_lengths_cover(where, lengths, data.shape[0])
     return _SumMeanEagerCPU.apply(data, lengths, mode)
 
 
-# ------------------------------------------------------------------------------ triton kernels
-@functools.lru_cache(maxsize=None)
-def _kernels() -> Any:
-    """Define the Triton kernels on first use (Triton stays optional; TRITON_INTERPRET is read here)."""
-    import triton
-    import triton.language as tl
-
-    # Triton (its interpreter especially) resolves names in the module globals, not closures.
-    globals().update(triton=triton, tl=tl)
-
-    @triton.jit
-    def plan_kernel(lengths_ptr, starts_ptr, extra_ends_ptr, B, CHUNK: tl.constexpr, BLOCK: tl.constexpr):
-        """One program: starts[b] = sum(lengths[:b]) (int64); extra_ends[b] = sum over sequences
-        <= b of their chunks beyond the first, max(cdiv(length, CHUNK), 1) - 1."""
-        rows = tl.program_id(0).to(tl.int64) * 0
-        extras = rows
-        for i in range(0, B, BLOCK):
-            offs = i + tl.arange(0, BLOCK)
-            mask = offs < B
-            L = tl.load(lengths_ptr + offs, mask=mask, other=0).to(tl.int64)
-            extra = tl.maximum((L + CHUNK - 1) // CHUNK, 1) - 1
-            ends = tl.cumsum(L, 0) + rows
-            tl.store(starts_ptr + offs, ends - L, mask=mask)
-            tl.store(extra_ends_ptr + offs, tl.cumsum(extra, 0) + extras, mask=mask)
-            rows += tl.sum(L, 0)
-            extras += tl.sum(extra, 0)
-
-    @triton.jit
-    def _locate(p, lengths_ptr, starts_ptr, extra_ends_ptr, B, CHUNK: tl.constexpr):
-        """Program p -> (sequence b, its length, rows [r0, r1), single-chunk flag, multi-chunk flag).
-
-        Programs 0..B-1 take the first chunk of sequence p (no search); program B + q takes the
-        q-th extra chunk (sequences longer than CHUNK), found by a binary search over extra_ends;
-        the programs past the last extra chunk do nothing."""
-        first = p < B
-        q = p - B
-        total_extra = tl.load(extra_ends_ptr + B - 1)
-        lo = p * 0
-        hi = tl.where(first | (q >= total_extra), lo, lo + B)
-        while lo < hi:  # first b with extra_ends[b] > q
-            mid = (lo + hi) // 2
-            right = tl.load(extra_ends_ptr + mid) <= q
-            lo = tl.where(right, mid + 1, lo)
-            hi = tl.where(right, hi, mid)
-        valid = first | (q < total_extra)
-        b = tl.minimum(tl.where(first, p, lo), B - 1)
-        L = tl.load(lengths_ptr + b).to(tl.int64)
-        start = tl.load(starts_ptr + b)
-        nch = tl.maximum((L + CHUNK - 1) // CHUNK, 1)
-        k = tl.where(first, 0, 1 + q - (tl.load(extra_ends_ptr + b) - (nch - 1)))
-        r0 = start + k * CHUNK
-        r1 = tl.where(valid, tl.minimum(r0 + CHUNK, start + L), r0)
-        single = (valid & (nch == 1)).to(tl.int32)
-        multi = (valid & (nch > 1)).to(tl.int32)
-        return b, L, r0, r1, single, multi
-
-    @triton.jit
-    def _take(m, w, v, i):
-        """Running max update in row order: first value, a strictly larger one, or a first NaN."""
-        return (w < 0) | (v > m) | ((v != v) & (m == m))
-
-    @triton.jit
-    def fwd_kernel(x_ptr, lengths_ptr, starts_ptr, extra_ends_ptr, out_ptr, which_ptr, part_ptr, part_w_ptr,
-                   B, nO, stride_x, MODE: tl.constexpr, CHUNK: tl.constexpr, BLOCK_R: tl.constexpr,
-                   BLOCK_D: tl.constexpr):
-        p = tl.program_id(0).to(tl.int64)
-        offs_d = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
-        mask_d = offs_d < nO
-        b, L, r0, r1, single_i, multi_i = _locate(p, lengths_ptr, starts_ptr, extra_ends_ptr, B, CHUNK)
-        single = mask_d & ((offs_d * 0 + single_i) != 0)
-        multi = mask_d & ((offs_d * 0 + multi_i) != 0)
-        if MODE == 2:
-            m = tl.full([BLOCK_D], float("-inf"), tl.float32)
-            w = tl.full([BLOCK_D], -1, tl.int64)
-            for r in range(r0, r1, BLOCK_R):
-                rows = r + tl.arange(0, BLOCK_R).to(tl.int64)
-                mask = (rows < r1)[:, None] & mask_d[None, :]
-                x = tl.load(x_ptr + rows[:, None] * stride_x + offs_d[None, :], mask=mask, other=float("-inf"))
-                x = x.to(tl.float32)
-                isnan = (x != x) & mask
-                nan_row = tl.min(tl.where(isnan, rows[:, None], r1), axis=0)
-                xc = tl.where(isnan, float("-inf"), x)
-                tmax = tl.max(xc, axis=0)
-                t_row = tl.min(tl.where(mask & (xc == tmax[None, :]), rows[:, None], r1), axis=0)
-                has_nan = nan_row < r1
-                tv = tl.where(has_nan, float("nan"), tmax)
-                ti = tl.where(has_nan, nan_row, t_row)
-                take = _take(m, w, tv, ti)
-                m = tl.where(take, tv, m)
-                w = tl.where(take, ti, w)
-            res = tl.where(w < 0, 0.0, m)
-            tl.store(out_ptr + b * nO + offs_d, res.to(out_ptr.dtype.element_ty), mask=single)
-            tl.store(which_ptr + b * nO + offs_d, w, mask=single)
-            tl.store(part_ptr + p * nO + offs_d, m, mask=multi)
-            tl.store(part_w_ptr + p * nO + offs_d, w, mask=multi)
-        else:
-            acc = tl.zeros([BLOCK_D], dtype=tl.float32)
-            for r in range(r0, r1, BLOCK_R):
-                rows = r + tl.arange(0, BLOCK_R).to(tl.int64)
-                mask = (rows < r1)[:, None] & mask_d[None, :]
-                x = tl.load(x_ptr + rows[:, None] * stride_x + offs_d[None, :], mask=mask, other=0.0)
-                acc += tl.sum(x.to(tl.float32), axis=0)
-            res = acc
-            if MODE == 1:
-                res = acc / tl.maximum(L, 1).to(tl.float32)
-            tl.store(out_ptr + b * nO + offs_d, res.to(out_ptr.dtype.element_ty), mask=single)
-            tl.store(part_ptr + p * nO + offs_d, acc, mask=multi)
-
-    @triton.jit
-    def combine_kernel(lengths_ptr, extra_ends_ptr, out_ptr, which_ptr, part_ptr, part_w_ptr, B, nO,
-                       MODE: tl.constexpr, CHUNK: tl.constexpr, BLOCK_D: tl.constexpr):
-        """Sequences split into several chunks: fold their partials in chunk order."""
-        b = tl.program_id(0).to(tl.int64)
-        offs_d = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
-        mask_d = offs_d < nO
-        L = tl.load(lengths_ptr + b).to(tl.int64)
-        nch = tl.maximum((L + CHUNK - 1) // CHUNK, 1)
-        c1 = B + tl.load(extra_ends_ptr + b)  # partial rows: b (first chunk), then [c0, c1) (the others)
-        c0 = c1 - (nch - 1)
-        multi = mask_d & ((offs_d * 0 + (nch > 1).to(tl.int32)) != 0)
-        if MODE == 2:
-            m = tl.load(part_ptr + b * nO + offs_d, mask=multi, other=0.0)
-            w = tl.load(part_w_ptr + b * nO + offs_d, mask=multi, other=0)
-            for j in range(c0, c1):
-                v = tl.load(part_ptr + j * nO + offs_d, mask=mask_d, other=float("-inf"))
-                i = tl.load(part_w_ptr + j * nO + offs_d, mask=mask_d, other=0)
-                take = _take(m, w, v, i)
-                m = tl.where(take, v, m)
-                w = tl.where(take, i, w)
-            tl.store(out_ptr + b * nO + offs_d, m.to(out_ptr.dtype.element_ty), mask=multi)
-            tl.store(which_ptr + b * nO + offs_d, w, mask=multi)
-        else:
-            acc = tl.load(part_ptr + b * nO + offs_d, mask=multi, other=0.0)
-            for j in range(c0, c1):
-                acc += tl.load(part_ptr + j * nO + offs_d, mask=mask_d, other=0.0)
-            if MODE == 1:
-                acc = acc / tl.maximum(L, 1).to(tl.float32)
-            tl.store(out_ptr + b * nO + offs_d, acc.to(out_ptr.dtype.element_ty), mask=multi)
-
-    @triton.jit
-    def bwd_kernel(dy_ptr, which_ptr, lengths_ptr, starts_ptr, extra_ends_ptr, dx_ptr, B, nO,
-                   MODE: tl.constexpr, CHUNK: tl.constexpr, BLOCK_R: tl.constexpr, BLOCK_D: tl.constexpr):
-        """Each chunk writes its rows once: dY[b] (sum), dY[b] / L (mean), dY[b] on the argmax row (max)."""
-        p = tl.program_id(0).to(tl.int64)
-        offs_d = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
-        mask_d = offs_d < nO
-        b, L, r0, r1, _single, _multi = _locate(p, lengths_ptr, starts_ptr, extra_ends_ptr, B, CHUNK)
-        g = tl.load(dy_ptr + b * nO + offs_d, mask=mask_d, other=0.0).to(tl.float32)
-        if MODE == 1:
-            g = g / tl.maximum(L, 1).to(tl.float32)
-        if MODE == 2:
-            w = tl.load(which_ptr + b * nO + offs_d, mask=mask_d, other=-1)
-        for r in range(r0, r1, BLOCK_R):
-            rows = r + tl.arange(0, BLOCK_R).to(tl.int64)
-            mask = (rows < r1)[:, None] & mask_d[None, :]
-            if MODE == 2:
-                val = tl.where(rows[:, None] == w[None, :], g[None, :], 0.0)
-            else:
-                val = tl.zeros([BLOCK_R, BLOCK_D], dtype=tl.float32) + g[None, :]
-            tl.store(dx_ptr + rows[:, None] * nO + offs_d[None, :], val.to(dx_ptr.dtype.element_ty), mask=mask)
-
-    globals().update(_locate=_locate, _take=_take)
-
-    class K:
-        pass
-
-    K.plan, K.fwd, K.combine, K.bwd = plan_kernel, fwd_kernel, combine_kernel, bwd_kernel
-    return K
-
-
-def _block_d(nO: int) -> int:
-    return min(128, max(16, 1 << max(0, (nO - 1).bit_length())))
-
-
+# ------------------------------------------------------------------------------ launchers
 def _block_r(block_d: int, chunk: int) -> int:
     return max(1, min(chunk, 4096 // block_d))
-
-
-def _cdiv(a: int, b: int) -> int:
-    return (a + b - 1) // b
-
-
-def _identity(kernel: Any) -> Any:
-    return kernel
 
 
 def _check_chunk(chunk: int) -> None:
@@ -475,17 +302,20 @@ def _check_chunk(chunk: int) -> None:
         raise ValueError(f"ragged_reduce: chunk must be a power of 2 >= 1, got {chunk}")
 
 
-def _plan(lengths: Tensor, device: torch.device, chunk: int, launch: Callable[[Any], Any]) -> Tuple[Tensor, Tensor, Tensor]:
+def _plan(lengths: Tensor, N: int, device: torch.device, chunk: int,
+          launch: Callable[[Any], Any]) -> Tuple[Tensor, Tensor, Tensor]:
+    """(B,) lengths -> (lens, starts, extra_ends), int64 on ``device``: each sequence's rows
+    clamped to the N data rows (``plan_kernel``), what every later kernel reads."""
     lengths = lengths.to(device).contiguous()
     B = lengths.shape[0]
-    starts = torch.empty(B, dtype=torch.int64, device=device)
-    extra_ends = torch.empty(B, dtype=torch.int64, device=device)
-    launch(_kernels().plan)[(1,)](lengths, starts, extra_ends, B, CHUNK=chunk, BLOCK=1024)
-    return lengths, starts, extra_ends
+    lens, starts, extra_ends = torch.empty((3, B), dtype=torch.int64, device=device).unbind(0)
+    launch(triton_kernels("ragged_reduce").plan_kernel)[(1,)](lengths, lens, starts, extra_ends, B, N,
+                                                              CHUNK=chunk, BLOCK=1024)
+    return lens, starts, extra_ends
 
 
 def ragged_reduce_forward_triton(data: Tensor, lengths: Tensor, mode: int, *, chunk: int = CHUNK,
-                                 launch: Callable[[Any], Any] = _identity) -> Tuple[Tensor, Optional[Tensor]]:
+                                 launch: Callable[[Any], Any] = identity) -> Tuple[Tensor, Optional[Tensor]]:
     """Forward launcher: (N, nO) data, (B,) lengths -> (Y (B, nO) in data's dtype, which (B, nO) int64 or None).
 
     ``mode`` is SUM, MEAN or MAX; fp32 accumulation; ``chunk`` (a power of 2) rows per program.
@@ -501,23 +331,24 @@ def ragged_reduce_forward_triton(data: Tensor, lengths: Tensor, mode: int, *, ch
         return out, which
     if data.stride(1) != 1:
         data = data.contiguous()
-    lengths, starts, extra_ends = _plan(lengths, device, chunk, launch)
-    bound = N // chunk + B
+    lens, starts, extra_ends = _plan(lengths, N, device, chunk, launch)
+    bound = N // chunk + B  # chunks of sequences that fit the N rows (the plan clamps the others)
     part = torch.empty((bound, nO), dtype=torch.float32, device=device)
     part_w = torch.empty((bound, nO), dtype=torch.int64, device=device) if mode == MAX else part
-    block_d = _block_d(nO)
-    grid = (bound, _cdiv(nO, block_d))
+    block_d = block_size(nO)
+    grid = (bound, cdiv(nO, block_d))
     which_arg = which if which is not None else out
-    launch(_kernels().fwd)[grid](data, lengths, starts, extra_ends, out, which_arg, part, part_w, B, nO,
-                                 data.stride(0), MODE=mode, CHUNK=chunk, BLOCK_R=_block_r(block_d, chunk),
-                                 BLOCK_D=block_d)
-    launch(_kernels().combine)[(B, grid[1])](lengths, extra_ends, out, which_arg, part, part_w, B, nO,
-                                            MODE=mode, CHUNK=chunk, BLOCK_D=block_d)
+    kernels = triton_kernels("ragged_reduce")
+    launch(kernels.fwd_kernel)[grid](data, lens, starts, extra_ends, out, which_arg, part, part_w, B, nO,
+                                     data.stride(0), MODE=mode, CHUNK=chunk, BLOCK_R=_block_r(block_d, chunk),
+                                     BLOCK_D=block_d)
+    launch(kernels.combine_kernel)[(B, grid[1])](lens, extra_ends, out, which_arg, part, part_w, B, nO,
+                                                 MODE=mode, CHUNK=chunk, BLOCK_D=block_d)
     return out, which
 
 
 def ragged_reduce_backward_triton(dY: Tensor, lengths: Tensor, which: Optional[Tensor], N: int, mode: int, *,
-                                  chunk: int = CHUNK, launch: Callable[[Any], Any] = _identity) -> Tensor:
+                                  chunk: int = CHUNK, launch: Callable[[Any], Any] = identity) -> Tensor:
     """Backward launcher: (B, nO) dY -> (N, nO) dX in dY's dtype, every row written once (no memset)."""
     _check_lengths("ragged_reduce_backward_triton", lengths)
     _check_grad("ragged_reduce_backward_triton", dY, lengths.shape[0], N)
@@ -528,72 +359,79 @@ def ragged_reduce_backward_triton(dY: Tensor, lengths: Tensor, which: Optional[T
     if N == 0 or nO == 0 or B == 0:
         return dX
     dY = dY.contiguous()
-    lengths, starts, extra_ends = _plan(lengths, device, chunk, launch)
+    lens, starts, extra_ends = _plan(lengths, N, device, chunk, launch)
     which_arg = which.contiguous() if which is not None else dY
-    block_d = _block_d(nO)
-    grid = (N // chunk + B, _cdiv(nO, block_d))
-    launch(_kernels().bwd)[grid](dY, which_arg, lengths, starts, extra_ends, dX, B, nO, MODE=mode, CHUNK=chunk,
-                                 BLOCK_R=_block_r(block_d, chunk), BLOCK_D=block_d)
+    block_d = block_size(nO)
+    grid = (N // chunk + B, cdiv(nO, block_d))
+    launch(triton_kernels("ragged_reduce").bwd_kernel)[grid](dY, which_arg, lens, starts, extra_ends, dX, B, nO,
+                                                             MODE=mode, CHUNK=chunk, BLOCK_R=_block_r(block_d, chunk),
+                                                             BLOCK_D=block_d)
     return dX
 
 
 # ------------------------------------------------------------------------------ torch.library ops
-@torch.library.triton_op("torchlayers::ragged_sum", mutates_args=())
+@kernel_op("torchlayers::ragged_sum", mutates_args=())
 def ragged_sum(data: Tensor, lengths: Tensor) -> Tensor:
     """(N, nO) data, (B,) lengths -> (B, nO) per-sequence sums (0 for an empty sequence)."""
     _check("torchlayers::ragged_sum", data, lengths)
+    check_lengths_cover("torchlayers::ragged_sum", lengths, data.shape[0])
     if use_triton(data):
         return ragged_reduce_forward_triton(data, lengths, SUM, launch=torch.library.wrap_triton)[0]
     return ragged_sum_reference(data, lengths)
 
 
-@torch.library.triton_op("torchlayers::ragged_mean", mutates_args=())
+@kernel_op("torchlayers::ragged_mean", mutates_args=())
 def ragged_mean(data: Tensor, lengths: Tensor) -> Tensor:
     """(N, nO) data, (B,) lengths -> (B, nO) per-sequence means (0 for an empty sequence)."""
     _check("torchlayers::ragged_mean", data, lengths)
+    check_lengths_cover("torchlayers::ragged_mean", lengths, data.shape[0])
     if use_triton(data):
         return ragged_reduce_forward_triton(data, lengths, MEAN, launch=torch.library.wrap_triton)[0]
     return ragged_mean_reference(data, lengths)
 
 
-@torch.library.triton_op("torchlayers::ragged_max", mutates_args=())
+@kernel_op("torchlayers::ragged_max", mutates_args=())
 def ragged_max(data: Tensor, lengths: Tensor, with_argmax: bool = True) -> Tuple[Tensor, Tensor]:
     """(N, nO) data, (B,) lengths -> (Y (B, nO) maxima, which (B, nO) int64 absolute argmax rows).
 
     ``with_argmax=False`` (inference) skips the argmax: ``which`` is (B, 0) and Y is not differentiable.
     """
     _check("torchlayers::ragged_max", data, lengths)
+    check_lengths_cover("torchlayers::ragged_max", lengths, data.shape[0])
     if use_triton(data):
         Y, which = ragged_reduce_forward_triton(data, lengths, MAX, launch=torch.library.wrap_triton)
         return Y, (which if with_argmax else which[:, :0].clone())
     return ragged_max_reference(data, lengths, with_argmax)
 
 
-@torch.library.triton_op("torchlayers::ragged_sum_backward", mutates_args=())
+@kernel_op("torchlayers::ragged_sum_backward", mutates_args=())
 def ragged_sum_backward(dY: Tensor, lengths: Tensor, N: int) -> Tensor:
     """(B, nO) dY -> (N, nO) dX, ``dY[b]`` on every row of sequence b."""
     _check_lengths("torchlayers::ragged_sum_backward", lengths)
     _check_grad("torchlayers::ragged_sum_backward", dY, lengths.shape[0], N)
+    check_lengths_cover("torchlayers::ragged_sum_backward", lengths, N)
     if use_triton(dY):
         return ragged_reduce_backward_triton(dY, lengths, None, N, SUM, launch=torch.library.wrap_triton)
     return ragged_sum_backward_reference(dY, lengths, N)
 
 
-@torch.library.triton_op("torchlayers::ragged_mean_backward", mutates_args=())
+@kernel_op("torchlayers::ragged_mean_backward", mutates_args=())
 def ragged_mean_backward(dY: Tensor, lengths: Tensor, N: int) -> Tensor:
     """(B, nO) dY -> (N, nO) dX, ``dY[b] / lengths[b]`` on every row of sequence b."""
     _check_lengths("torchlayers::ragged_mean_backward", lengths)
     _check_grad("torchlayers::ragged_mean_backward", dY, lengths.shape[0], N)
+    check_lengths_cover("torchlayers::ragged_mean_backward", lengths, N)
     if use_triton(dY):
         return ragged_reduce_backward_triton(dY, lengths, None, N, MEAN, launch=torch.library.wrap_triton)
     return ragged_mean_backward_reference(dY, lengths, N)
 
 
-@torch.library.triton_op("torchlayers::ragged_max_backward", mutates_args=())
+@kernel_op("torchlayers::ragged_max_backward", mutates_args=())
 def ragged_max_backward(dY: Tensor, which: Tensor, lengths: Tensor, N: int) -> Tensor:
     """(B, nO) dY, (B, nO) argmax rows -> (N, nO) dX, ``dY[b, c]`` on row ``which[b, c]``, zeros elsewhere."""
     _check_lengths("torchlayers::ragged_max_backward", lengths)
     _check_grad("torchlayers::ragged_max_backward", dY, lengths.shape[0], N)
+    check_lengths_cover("torchlayers::ragged_max_backward", lengths, N)
     if which.shape != dY.shape or which.dtype != torch.int64:
         raise ValueError(f"torchlayers::ragged_max_backward: expected int64 which of shape {list(dY.shape)}, got {which.dtype} {list(which.shape)}")
     if use_triton(dY):

@@ -27,23 +27,25 @@ Paths (all positions are int64: nO * length may exceed 2**31):
 | CUDA fp32/bf16/fp16 | Triton: one program per (example, block of classes), no atomics | atomic scatter-add (fp32 buffer) | fp32 |
 | CUDA, ``torch.are_deterministic_algorithms_enabled()`` | same | slots sorted (stable), one segment-sum program per slot, then torch: bitwise reproducible | fp32 |
 
-``torch.ops.torchlayers.sparse_linear`` is a ``torch.library.triton_op`` whose body branches on
-the device, with registered autograd (through ``sparse_linear_backward_weights`` and
+``torch.ops.torchlayers.sparse_linear`` is a ``torch.library.triton_op`` (defined by
+``kernel_op``) whose body branches on the device, with registered autograd (through ``sparse_linear_backward_weights`` and
 ``sparse_linear_backward_values``, themselves differentiable, so double backward works) and fake
 impls. The ``*_triton`` functions are the plain launchers (usable under ``TRITON_INTERPRET=1``).
-Triton is imported on first launch only.
+Lengths are checked as in ``kernels/lengths.py`` when traced (eager: on the host, on any device);
+the forward kernel keeps to the N keys and the example ids stay in [0, B) whatever they are.
+The kernels live in ``kernels/_triton/sparse_linear.py``; Triton is imported on the first launch.
 """
 from __future__ import annotations
 
-import functools
 from typing import Any, Callable, Tuple
 
 import torch
 from torch import Tensor
 
-from .murmur3_x86 import get_murmur3_x86_32_tl, murmur3_x86_32_keys
-from .triton_support import is_tracing as _is_fake
-from .triton_support import triton_available, use_triton
+from .._tracing import is_tracing
+from .lengths import check_lengths_cover, covering_lengths
+from .murmur3_x86 import murmur3_x86_32_keys
+from .triton_support import block_size, cdiv, identity, kernel_op, triton_available, triton_kernels, use_triton
 
 __all__ = [
     "sparse_linear_slots", "sparse_linear_reference", "sparse_linear_backward_weights_reference",
@@ -70,7 +72,8 @@ def check_sparse_linear_inputs(where: str, keys: Tensor, values: Tensor, lengths
             raise ValueError(f"{where}: expected {field} of shape {shape}, got a {t.dim()}-D tensor of shape {list(t.shape)}")
     if values.shape[0] != keys.shape[0]:
         raise ValueError(f"{where}: expected values of shape (N={keys.shape[0]},) like keys, got {list(values.shape)}")
-    if _is_fake(keys, values, lengths):
+    if is_tracing(keys, values, lengths):
+        check_lengths_cover(where, lengths, keys.shape[0], rows="keys")  # traced: torch._assert_async
         return
     if lengths.numel():
         lo = int(lengths.min())
@@ -103,9 +106,11 @@ def sparse_linear_slots(keys: Tensor, length: int, v1_indexing: bool) -> Tensor:
 
 
 def _segments(lengths: Tensor, n: int) -> Tensor:
-    """(B,) lengths -> (n,) int64 example of each key (static size: compile/export friendly)."""
+    """(B,) lengths -> (n,) int64 example of each key (static size: compile/export friendly; in
+    [0, B) whatever the lengths, see ``covering_lengths``)."""
     B = lengths.shape[0]
-    return torch.repeat_interleave(torch.arange(B, device=lengths.device), lengths.to(torch.int64), output_size=n)
+    return torch.repeat_interleave(torch.arange(B, device=lengths.device), covering_lengths(lengths, lengths.device, n),
+                                   output_size=n)
 
 
 def _acc(dtype: torch.dtype) -> torch.dtype:
@@ -167,145 +172,9 @@ def sparse_linear_backward_values_reference(dY: Tensor, W: Tensor, keys: Tensor,
     return (w * dY.to(acc).index_select(0, _segments(lengths, N))).sum(1).to(W.dtype)
 
 
-# ------------------------------------------------------------------------------ triton kernels
-@functools.lru_cache(maxsize=None)
-def _kernels() -> Any:
-    """Define the Triton kernels on first use (Triton stays optional; TRITON_INTERPRET is read here)."""
-    import triton
-    import triton.language as tl
-
-    # Triton (its interpreter especially) resolves names in the module globals, not closures.
-    globals().update(triton=triton, tl=tl)
-    globals()["murmur3_x86_32_u64_tl"] = get_murmur3_x86_32_tl()
-
-    @triton.jit
-    def _slots2(keys_ptr, offs_k, mask_k, length, V1: tl.constexpr):
-        """int64 slots of a block of keys for seeds 0 and 1."""
-        key = tl.load(keys_ptr + offs_k, mask=mask_k, other=0)
-        lo = (key & 0xFFFFFFFF).to(tl.uint32)
-        hi = ((key >> 32) & 0xFFFFFFFF).to(tl.uint32)
-        h0 = murmur3_x86_32_u64_tl(lo, hi, lo * 0).to(tl.int64)
-        h1 = murmur3_x86_32_u64_tl(lo, hi, lo * 0 + 1).to(tl.int64)
-        if V1:
-            s0 = h0 & (length - 1)
-            s1 = h1 & (length - 1)
-        else:
-            s0 = h0 % length
-            s1 = h1 % length
-        return s0, s1
-
-    @triton.jit
-    def _pos(slots, offs_c, length, V1: tl.constexpr):
-        if V1:
-            return slots[:, None] + offs_c[None, :]
-        return offs_c[None, :].to(tl.int64) * length + slots[:, None]
-
-    @triton.jit(do_not_specialize=["length", "nO"])
-    def fwd_kernel(keys_ptr, values_ptr, starts_ptr, lengths_ptr, w_ptr, out_ptr, nO, length,
-                   V1: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_C: tl.constexpr):
-        """out[b, cblock] = sum over the keys of example b, in order: v * (W[pos_0] + W[pos_1])."""
-        b = tl.program_id(0).to(tl.int64)
-        offs_c = tl.program_id(1) * BLOCK_C + tl.arange(0, BLOCK_C)
-        mask_c = offs_c < nO
-        start = tl.load(starts_ptr + b)
-        end = start + tl.load(lengths_ptr + b).to(tl.int64)
-        acc = tl.zeros([BLOCK_C], dtype=tl.float32)
-        for k0 in range(start, end, BLOCK_K):
-            offs_k = k0 + tl.arange(0, BLOCK_K)
-            mask_k = offs_k < end
-            s0, s1 = _slots2(keys_ptr, offs_k, mask_k, length, V1)
-            mask = mask_k[:, None] & mask_c[None, :]
-            w = tl.load(w_ptr + _pos(s0, offs_c, length, V1), mask=mask, other=0.0).to(tl.float32)
-            w += tl.load(w_ptr + _pos(s1, offs_c, length, V1), mask=mask, other=0.0).to(tl.float32)
-            v = tl.load(values_ptr + offs_k, mask=mask_k, other=0.0).to(tl.float32)
-            acc += tl.sum(w * v[:, None], axis=0)
-        tl.store(out_ptr + b * nO + offs_c, acc.to(out_ptr.dtype.element_ty), mask=mask_c)
-
-    @triton.jit(do_not_specialize=["length", "nO", "N"])
-    def bwd_atomic_kernel(keys_ptr, values_ptr, seg_ptr, dy_ptr, dw_ptr, N, nO, length,
-                          V1: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_C: tl.constexpr):
-        """dW[pos_s(k, c)] += v[k] * dY[b(k), c] with fp32 atomics."""
-        offs_k = tl.program_id(0).to(tl.int64) * BLOCK_K + tl.arange(0, BLOCK_K)
-        offs_c = tl.program_id(1) * BLOCK_C + tl.arange(0, BLOCK_C)
-        mask_k = offs_k < N
-        mask = mask_k[:, None] & (offs_c < nO)[None, :]
-        s0, s1 = _slots2(keys_ptr, offs_k, mask_k, length, V1)
-        seg = tl.load(seg_ptr + offs_k, mask=mask_k, other=0)
-        v = tl.load(values_ptr + offs_k, mask=mask_k, other=0.0).to(tl.float32)
-        g = tl.load(dy_ptr + seg[:, None] * nO + offs_c[None, :], mask=mask, other=0.0).to(tl.float32) * v[:, None]
-        tl.atomic_add(dw_ptr + _pos(s0, offs_c, length, V1), g, mask=mask, sem="relaxed")
-        tl.atomic_add(dw_ptr + _pos(s1, offs_c, length, V1), g, mask=mask, sem="relaxed")
-
-    @triton.jit(do_not_specialize=["length", "N"])
-    def slots_kernel(keys_ptr, slots_ptr, N, length, V1: tl.constexpr, BLOCK_K: tl.constexpr):
-        """slots[2k + s] = slot of key k under seed s (int64)."""
-        offs_k = tl.program_id(0).to(tl.int64) * BLOCK_K + tl.arange(0, BLOCK_K)
-        mask_k = offs_k < N
-        s0, s1 = _slots2(keys_ptr, offs_k, mask_k, length, V1)
-        tl.store(slots_ptr + 2 * offs_k, s0, mask=mask_k)
-        tl.store(slots_ptr + 2 * offs_k + 1, s1, mask=mask_k)
-
-    @triton.jit(do_not_specialize=["length", "nO"])
-    def slot_sum_kernel(offsets_ptr, perm_ptr, values_ptr, seg_ptr, dy_ptr, t_ptr, nO, length,
-                        ROWS: tl.constexpr, BLOCK_J: tl.constexpr, BLOCK_C: tl.constexpr):
-        """T[j, c] = sum over entries e of slot j (fixed order): v[k] * dY[b(k), c], k = perm[e] // 2."""
-        offs_c = tl.program_id(1) * BLOCK_C + tl.arange(0, BLOCK_C)
-        mask_c = offs_c < nO
-        for r in range(ROWS):
-            j = tl.program_id(0).to(tl.int64) * ROWS + r
-            inside = (tl.zeros([BLOCK_C], dtype=tl.int64) + j) < length
-            jj = tl.minimum(j, length)  # rows past the end read offsets[length] twice: no entries
-            start = tl.load(offsets_ptr + jj)
-            end = tl.load(offsets_ptr + tl.minimum(j + 1, length))
-            acc = tl.zeros([BLOCK_C], dtype=tl.float32)
-            for e0 in range(start, end, BLOCK_J):
-                offs_e = e0 + tl.arange(0, BLOCK_J)
-                mask_e = offs_e < end
-                k = tl.load(perm_ptr + offs_e, mask=mask_e, other=0) // 2
-                seg = tl.load(seg_ptr + k, mask=mask_e, other=0)
-                v = tl.load(values_ptr + k, mask=mask_e, other=0.0).to(tl.float32)
-                g = tl.load(dy_ptr + seg[:, None] * nO + offs_c[None, :], mask=mask_e[:, None] & mask_c[None, :], other=0.0)
-                acc += tl.sum(g.to(tl.float32) * v[:, None], axis=0)
-            tl.store(t_ptr + j * nO + offs_c, acc, mask=mask_c & inside)
-
-    @triton.jit(do_not_specialize=["length", "nO", "N"])
-    def bwd_values_kernel(keys_ptr, seg_ptr, dy_ptr, w_ptr, dv_ptr, N, nO, length,
-                          V1: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_C: tl.constexpr):
-        """dvalues[k] = sum_c dY[b(k), c] * (W[pos_0] + W[pos_1]), classes in a fixed order."""
-        offs_k = tl.program_id(0).to(tl.int64) * BLOCK_K + tl.arange(0, BLOCK_K)
-        mask_k = offs_k < N
-        s0, s1 = _slots2(keys_ptr, offs_k, mask_k, length, V1)
-        seg = tl.load(seg_ptr + offs_k, mask=mask_k, other=0)
-        acc = tl.zeros([BLOCK_K], dtype=tl.float32)
-        for c0 in range(0, nO, BLOCK_C):
-            offs_c = c0 + tl.arange(0, BLOCK_C)
-            mask = mask_k[:, None] & (offs_c < nO)[None, :]
-            w = tl.load(w_ptr + _pos(s0, offs_c, length, V1), mask=mask, other=0.0).to(tl.float32)
-            w += tl.load(w_ptr + _pos(s1, offs_c, length, V1), mask=mask, other=0.0).to(tl.float32)
-            g = tl.load(dy_ptr + seg[:, None] * nO + offs_c[None, :], mask=mask, other=0.0).to(tl.float32)
-            acc += tl.sum(w * g, axis=1)
-        tl.store(dv_ptr + offs_k, acc.to(dv_ptr.dtype.element_ty), mask=mask_k)
-
-    globals().update(_slots2=_slots2, _pos=_pos)
-
-    class K:
-        pass
-
-    K.fwd, K.bwd_atomic, K.slots, K.slot_sum, K.bwd_values = (
-        fwd_kernel, bwd_atomic_kernel, slots_kernel, slot_sum_kernel, bwd_values_kernel)
-    return K
-
-
+# ------------------------------------------------------------------------------ launchers
 def _block_c(nO: int) -> int:
-    return min(64, max(16, 1 << max(0, (nO - 1).bit_length())))
-
-
-def _cdiv(a: int, b: int) -> int:
-    return (a + b - 1) // b
-
-
-def _identity(kernel: Any) -> Any:
-    return kernel
+    return block_size(nO, hi=64)
 
 
 def _prep(keys: Tensor, values: Tensor, lengths: Tensor, dtype: torch.dtype) -> Tuple[Tensor, Tensor, Tensor]:
@@ -313,7 +182,7 @@ def _prep(keys: Tensor, values: Tensor, lengths: Tensor, dtype: torch.dtype) -> 
 
 
 def sparse_linear_forward_triton(W: Tensor, keys: Tensor, values: Tensor, lengths: Tensor, nO: int, length: int,
-                                 v1_indexing: bool, *, launch: Callable[[Any], Any] = _identity) -> Tensor:
+                                 v1_indexing: bool, *, launch: Callable[[Any], Any] = identity) -> Tensor:
     """Forward launcher: -> (B, nO) in W's dtype, fp32 accumulation, one program per (example, class block)."""
     _check_dims("sparse_linear_forward_triton", W, nO, length)
     check_sparse_linear_inputs("sparse_linear_forward_triton", keys, values, lengths)
@@ -324,14 +193,15 @@ def sparse_linear_forward_triton(W: Tensor, keys: Tensor, values: Tensor, length
     keys, values, lengths = _prep(keys, values, lengths, W.dtype)
     starts = torch.cumsum(lengths, 0) - lengths
     block_c = _block_c(nO)
-    launch(_kernels().fwd)[(B, _cdiv(nO, block_c))](keys, values, starts, lengths, W.contiguous(), out, nO, length,
-                                                     V1=bool(v1_indexing), BLOCK_K=32, BLOCK_C=block_c)
+    kernel = triton_kernels("sparse_linear").fwd_kernel
+    launch(kernel)[(B, cdiv(nO, block_c))](keys, values, starts, lengths, W.contiguous(), out, keys.shape[0], nO,
+                                           length, V1=bool(v1_indexing), BLOCK_K=32, BLOCK_C=block_c)
     return out
 
 
 def sparse_linear_backward_weights_triton(dY: Tensor, keys: Tensor, values: Tensor, lengths: Tensor, length: int,
                                           v1_indexing: bool, deterministic: bool = False, *,
-                                          launch: Callable[[Any], Any] = _identity) -> Tensor:
+                                          launch: Callable[[Any], Any] = identity) -> Tensor:
     """Backward launcher into W: (B, nO) dY -> (nO * length,) dW in dY's dtype.
 
     ``deterministic=False``: atomic scatter-add into an fp32 buffer. ``True``: the 2N slots are
@@ -345,21 +215,23 @@ def sparse_linear_backward_weights_triton(dY: Tensor, keys: Tensor, values: Tens
     keys, values, lengths = _prep(keys, values, lengths, dY.dtype)
     seg = _segments(lengths, N)
     V1 = bool(v1_indexing)
-    if N == 0 or nO == 0 or not deterministic:
+    if N == 0 or nO == 0 or lengths.shape[0] == 0 or not deterministic:
         dW = torch.zeros(nO * length, dtype=torch.float32, device=dY.device)
-        if N and nO:
+        if N and nO and lengths.shape[0]:  # no example (bad lengths): no dY row to read
             block_c = _block_c(nO)
-            grid = (_cdiv(N, 64), _cdiv(nO, block_c))
-            launch(_kernels().bwd_atomic)[grid](keys, values, seg, dY, dW, N, nO, length, V1=V1, BLOCK_K=64, BLOCK_C=block_c)
+            grid = (cdiv(N, 64), cdiv(nO, block_c))
+            kernel = triton_kernels("sparse_linear").bwd_atomic_kernel
+            launch(kernel)[grid](keys, values, seg, dY, dW, N, nO, length, V1=V1, BLOCK_K=64, BLOCK_C=block_c)
         return dW if dY.dtype == torch.float32 else dW.to(dY.dtype)
     slots = torch.empty(2 * N, dtype=torch.int64, device=dY.device)
-    launch(_kernels().slots)[(_cdiv(N, 256),)](keys, slots, N, length, V1=V1, BLOCK_K=256)
+    kernels = triton_kernels("sparse_linear")
+    launch(kernels.slots_kernel)[(cdiv(N, 256),)](keys, slots, N, length, V1=V1, BLOCK_K=256)
     sorted_slots, perm = torch.sort(slots, stable=True)
     offsets = torch.searchsorted(sorted_slots, torch.arange(length + 1, device=dY.device, dtype=torch.int64))
     T = torch.empty((length, nO), dtype=torch.float32, device=dY.device)
     block_c = _block_c(nO)
     rows = 4
-    launch(_kernels().slot_sum)[(_cdiv(length, rows), _cdiv(nO, block_c))](
+    launch(kernels.slot_sum_kernel)[(cdiv(length, rows), cdiv(nO, block_c))](
         offsets, perm, values, seg, dY, T, nO, length, ROWS=rows, BLOCK_J=16, BLOCK_C=block_c)
     if V1:  # dW[p] = sum_c T[p - c, c]: shear T into U[j + c, c], then sum each row in a fixed order
         U = torch.zeros((length + nO - 1, nO), dtype=torch.float32, device=dY.device)
@@ -372,24 +244,25 @@ def sparse_linear_backward_weights_triton(dY: Tensor, keys: Tensor, values: Tens
 
 
 def sparse_linear_backward_values_triton(dY: Tensor, W: Tensor, keys: Tensor, lengths: Tensor, length: int,
-                                         v1_indexing: bool, *, launch: Callable[[Any], Any] = _identity) -> Tensor:
+                                         v1_indexing: bool, *, launch: Callable[[Any], Any] = identity) -> Tensor:
     """Backward launcher into values: -> (N,) in W's dtype (no atomics: deterministic)."""
     N, nO = keys.shape[0], dY.shape[1]
     dv = torch.empty(N, dtype=W.dtype, device=W.device)
     if N == 0:
         return dv
-    if nO == 0:
+    if nO == 0 or lengths.shape[0] == 0:  # no example (bad lengths): no dY row to read
         return dv.zero_()
     keys, _, lengths = _prep(keys, W[:0], lengths, W.dtype)
     seg = _segments(lengths, N)
     block_c = _block_c(nO)
-    launch(_kernels().bwd_values)[(_cdiv(N, 64),)](keys, seg, dY.contiguous(), W.contiguous(), dv, N, nO, length,
-                                                   V1=bool(v1_indexing), BLOCK_K=64, BLOCK_C=block_c)
+    kernel = triton_kernels("sparse_linear").bwd_values_kernel
+    launch(kernel)[(cdiv(N, 64),)](keys, seg, dY.contiguous(), W.contiguous(), dv, N, nO, length,
+                                   V1=bool(v1_indexing), BLOCK_K=64, BLOCK_C=block_c)
     return dv
 
 
 # ------------------------------------------------------------------------------ torch.library ops
-@torch.library.triton_op("torchlayers::sparse_linear", mutates_args=())
+@kernel_op("torchlayers::sparse_linear", mutates_args=())
 def sparse_linear(W: Tensor, keys: Tensor, values: Tensor, lengths: Tensor, nO: int, length: int,
                   v1_indexing: bool) -> Tensor:
     """(nO*length,) W, (N,) keys, (N,) values, (B,) lengths -> (B, nO) hashed sparse scores (no bias)."""
@@ -400,7 +273,7 @@ def sparse_linear(W: Tensor, keys: Tensor, values: Tensor, lengths: Tensor, nO: 
     return sparse_linear_reference(W, keys, values, lengths, nO, length, v1_indexing)
 
 
-@torch.library.triton_op("torchlayers::sparse_linear_backward_weights", mutates_args=())
+@kernel_op("torchlayers::sparse_linear_backward_weights", mutates_args=())
 def sparse_linear_backward_weights(dY: Tensor, keys: Tensor, values: Tensor, lengths: Tensor, length: int,
                                    v1_indexing: bool, deterministic: bool) -> Tensor:
     """(B, nO) dY -> (nO*length,) dW; ``deterministic`` picks the sorted path on CUDA."""
@@ -411,7 +284,7 @@ def sparse_linear_backward_weights(dY: Tensor, keys: Tensor, values: Tensor, len
     return sparse_linear_backward_weights_reference(dY, keys, values, lengths, length, v1_indexing)
 
 
-@torch.library.triton_op("torchlayers::sparse_linear_backward_values", mutates_args=())
+@kernel_op("torchlayers::sparse_linear_backward_values", mutates_args=())
 def sparse_linear_backward_values(dY: Tensor, W: Tensor, keys: Tensor, lengths: Tensor, length: int,
                                   v1_indexing: bool) -> Tensor:
     """(B, nO) dY, (nO*length,) W -> (N,) dvalues."""

@@ -13,11 +13,8 @@ import numpy
 from torch import Tensor
 
 from ..convert import to_torch
-from ..registry import Catalog, registry
+from ..registry import registry
 
-if not isinstance(getattr(registry, "losses", None), Catalog):
-    # Thinc's namespace for losses ("@losses" in configs); registry.resolve finds it by name.
-    registry.losses = Catalog("losses")
 
 
 class Loss:

@@ -24,7 +24,6 @@ class ClippedLinear(DenseActivation):
     Params: ``W`` (nO, nI) = ``weight``, glorot uniform; ``b`` (nO,) = ``bias``, zeros.
     """
 
-    registry_name = "ClippedLinear.v1"
     thinc_node = "clipped_linear"
     default_init_W = staticmethod(glorot_uniform_init)
 
@@ -50,7 +49,6 @@ class HardSigmoid(ClippedLinear):
     """``clip(0.2 z + 0.5, 0, 1)``: ``HardSigmoid(nO, nI, *, init_W, init_b)`` (Thinc "HardSigmoid.v1";
     node ``clipped_linear``). ``init_b`` is honoured (thinc 8.3.14 drops it; COMPATIBILITY.md)."""
 
-    registry_name = "HardSigmoid.v1"
 
     def __init__(self, nO: Optional[int] = None, nI: Optional[int] = None, *, init_W: Optional[Callable] = None,
                  init_b: Optional[Callable] = None) -> None:
@@ -61,7 +59,6 @@ class HardTanh(ClippedLinear):
     """``clip(z, -1, 1)``: ``HardTanh(nO, nI, *, init_W, init_b)`` (Thinc "HardTanh.v1"; node
     ``clipped_linear``). ``init_b`` is honoured (thinc 8.3.14 drops it; COMPATIBILITY.md)."""
 
-    registry_name = "HardTanh.v1"
 
     def __init__(self, nO: Optional[int] = None, nI: Optional[int] = None, *, init_W: Optional[Callable] = None,
                  init_b: Optional[Callable] = None) -> None:
@@ -72,7 +69,6 @@ class ReluK(ClippedLinear):
     """``clip(z, 0, k)``: ``ReluK(nO, nI, *, init_W, init_b, k=6.0)`` (Thinc "ReluK.v1"; node
     ``clipped_linear``). ``init_b`` is honoured (thinc 8.3.14 drops it; COMPATIBILITY.md)."""
 
-    registry_name = "ReluK.v1"
 
     def __init__(self, nO: Optional[int] = None, nI: Optional[int] = None, *, init_W: Optional[Callable] = None,
                  init_b: Optional[Callable] = None, k: float = 6.0) -> None:

@@ -22,7 +22,6 @@ class Dish(DenseActivation):
     Params: ``W`` (nO, nI) = ``weight``, he normal; ``b`` (nO,) = ``bias``, zeros.
     """
 
-    registry_name = "Dish.v1"
     thinc_node = "dish"
     default_init_W = staticmethod(he_normal_init)
 

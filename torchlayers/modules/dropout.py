@@ -29,7 +29,9 @@ class Dropout(Model):
     """Zero each element with probability ``rate`` and scale the rest by ``1 / (1 - rate)``.
 
     Identity (returns X itself) in eval mode, when ``rate == 0`` or ``attrs["is_enabled"]`` is
-    False. Attrs are live: ``model.attrs["dropout_rate"] = 0.5`` applies on the next call.
+    False. The mode is ``self.training``: on the Thinc face the call's ``is_train`` (predict never
+    drops, begin_update always does, whatever ``train()``/``eval()`` set), on the torch face the
+    module's flag. Attrs are live: ``model.attrs["dropout_rate"] = 0.5`` applies on the next call.
 
     Shape:
         - Input: a tensor of any shape, a Ragged, a Padded (padding included) or a list

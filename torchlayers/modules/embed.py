@@ -36,14 +36,22 @@ def check_id_range(layer: str, ids: Tensor, nV: int) -> None:
 
 
 def check_ids_1d(layer: str, ids: Tensor) -> None:
-    """ids must be an integer tensor of shape (N,)."""
+    """ids must be an integer tensor of shape (N,), or an empty (0, C) batch (what the
+    ``column=`` tree's ints_getitem passes on for an empty input, like Thinc)."""
     check_int_dtype(layer, ids)
-    if ids.dim() != 1:
+    if ids.dim() != 1 and not (ids.dim() == 2 and ids.shape[0] == 0):
         raise ValueError(
             f"{layer}: expected ids of shape (N,), got a {ids.dim()}-D tensor of shape {list(ids.shape)}; "
             f"for (N, C) ids build it with column=<int> through the facade (torchlayers.Embed, HashEmbed or "
             f"StaticVectors(..., column=c))"
         )
+
+
+def ids_1d(layer: str, ids: Tensor) -> Tensor:
+    """``check_ids_1d``, then the ids as (N,): an empty (0, C) batch becomes (0,), so the
+    layer returns (0, nO)."""
+    check_ids_1d(layer, ids)
+    return ids if ids.dim() == 1 else ids.reshape([0])
 
 
 def shared_dropout_mask(n: int, rate: float, like: Tensor) -> Tensor:
@@ -90,7 +98,7 @@ class Embed(Model):
 
     def forward(self, ids: Tensor) -> Tensor:
         E = check_param(self.name, self.weight, "E")
-        check_ids_1d(self.name, ids)
+        ids = ids_1d(self.name, ids)
         if self.check_ids:
             if torch.jit.is_scripting():
                 check_id_range(self.name, ids, E.shape[0])

@@ -1,4 +1,4 @@
-"""Gelu: Y = gelu(X W^T + b) (Thinc "Gelu.v1"; ``normalize``/``dropout`` trees: ``torchlayers.api_activations``)."""
+"""Gelu: Y = gelu(X W^T + b) (Thinc "Gelu.v1"; ``normalize``/``dropout`` trees: ``torchlayers.api``)."""
 from __future__ import annotations
 
 import torch.nn.functional as F
@@ -20,7 +20,6 @@ class Gelu(DenseActivation):
     Params: ``W`` (nO, nI) = ``weight``, he normal; ``b`` (nO,) = ``bias``, zeros.
     """
 
-    registry_name = "Gelu.v1"
     thinc_node = "gelu"
     default_init_W = staticmethod(he_normal_init)
 

@@ -20,7 +20,6 @@ class HardSwish(DenseActivation):
     Params: ``W`` (nO, nI) = ``weight``, he normal; ``b`` (nO,) = ``bias``, zeros.
     """
 
-    registry_name = "HardSwish.v1"
     thinc_node = "hardswish"
     default_init_W = staticmethod(he_normal_init)
 

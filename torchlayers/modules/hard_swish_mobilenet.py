@@ -20,7 +20,6 @@ class HardSwishMobilenet(DenseActivation):
     Params: ``W`` (nO, nI) = ``weight``, he normal; ``b`` (nO,) = ``bias``, zeros.
     """
 
-    registry_name = "HardSwishMobilenet.v1"
     thinc_node = "hardswishmobilenet"
     default_init_W = staticmethod(he_normal_init)
 

@@ -14,7 +14,7 @@ from ..kernels.hash_embed import hash_embed_eager_cpu
 from ..kernels.murmur3_x64 import check_seed
 from ..kernels.triton_support import eager_cpu
 from ..model import Model
-from .embed import check_ids_1d, shared_dropout_mask
+from .embed import ids_1d, shared_dropout_mask
 
 
 class HashEmbed(Model):
@@ -58,7 +58,7 @@ class HashEmbed(Model):
 
     def forward(self, ids: Tensor) -> Tensor:
         E = check_param(self.name, self.weight, "E")
-        check_ids_1d(self.name, ids)
+        ids = ids_1d(self.name, ids)
         seed = self.seed
         if seed < 0 or seed >= 4294967296:
             raise OverflowError(f"{self.name}: attr seed must fit a uint32, i.e. be in [0, 2**32), got {seed}")

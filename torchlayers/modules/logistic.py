@@ -6,6 +6,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ..functional.checks import check_floats
 from ..model import Model
 from ..registry import registry
 
@@ -62,8 +63,7 @@ class Logistic(Model):
         super().__init__("logistic")
 
     def forward(self, X: Tensor) -> Tensor:
-        if not X.is_floating_point():
-            raise TypeError(f"{self.name}: expected a floating point X, got dtype {X.dtype}; cast with .float()")
+        check_floats(self.name, X)
         if not torch.jit.is_scripting():
             return self._fused(X)
         return thinc_sigmoid(X)

@@ -18,18 +18,17 @@ Gradients are autograd's, i.e. the true gradient; Thinc's NumpyOps backward is n
 """
 from __future__ import annotations
 
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..convert import to_torch
 from ..errors import DimError
 from ..functional.checks import check_param
 from ..initializers import glorot_uniform_init, zero_init
 from ..kernels.fused_lstm import lstm_reference  # also registers torch.ops.torchlayers.fused_lstm
-from ..model import Model, ParamSpec, _as_float_tensor
+from ..model import Model, _as_float_tensor
 from ..registry import registry
 from ..types import Padded
 
@@ -238,37 +237,16 @@ class LSTM(Model):
         self._init_W = init_W or glorot_uniform_init
         self._init_b = init_b or zero_init
         self.register_buffer("torch_order", None, persistent=False)
-        self.declare_param("LSTM", "weight", ("nO", "nI", "depth", "dirs"), self._draw_lstm)
-        self.declare_param("HC0", "initial_state", (2, "depth", "dirs", "nO"), zero_init)
+        self.declare_param("LSTM", "weight", ("nO", "nI", "depth", "dirs"), self._draw_lstm, shape=_flat_shape,
+                           infer=_infer_from_flat, text="(flat 1-D vector: nO={nO}, nI={nI}, depth={depth}, dirs={dirs})",
+                           on_store=_store_torch_order)
+        self.declare_param("HC0", "initial_state", (2, "depth", "dirs", "nO"), zero_init, shape=_hc0_shape,
+                           infer=_infer_from_hc0, text="(2, depth={depth}, dirs={dirs}, nH=nO/dirs={nO}/{dirs})")
 
     # ------------------------------------------------------------------ Thinc's layout
     def _nH(self) -> Optional[int]:
-        nO, dirs = self._dims.get("nO"), self.get_dim("dirs")
-        if nO is None:
-            return None
-        if nO % dirs:
-            raise DimError(
-                f"{self.name}: nO={nO} must be divisible by dirs={dirs} (bi=True gives each direction nO // 2 "
-                f"units); got nO={nO}, use nO={nO - nO % dirs} or {nO + dirs - nO % dirs}"
-            )
-        return nO // dirs
-
-    def _param_shape(self, name: str, spec: ParamSpec, strict: bool = True) -> Optional[Tuple[int, ...]]:
-        shape = super()._param_shape(name, spec, strict)
-        if shape is None:
-            return None
-        nH = self._nH()
-        assert nH is not None
-        depth, dirs = self.get_dim("depth"), self.get_dim("dirs")
-        if name == "LSTM":
-            return (lstm_param_size(self.get_dim("nI"), nH, depth, dirs),)
-        return (2, depth, dirs, nH)
-
-    def _shape_text(self, spec: ParamSpec) -> str:
-        d = {k: ("?" if v is None else v) for k, v in self._dims.items()}
-        if spec.attr == "weight":
-            return f"(flat: nO={d['nO']}, nI={d['nI']}, depth={d['depth']}, dirs={d['dirs']})"
-        return f"(2, depth={d['depth']}, dirs={d['dirs']}, nH=nO/dirs={d['nO']}/{d['dirs']})"
+        nO = self._dims.get("nO")
+        return None if nO is None else _nH(nO, self.get_dim("dirs"))
 
     def _draw_lstm(self, ops: Any, shape: Tuple[int, ...]) -> Tensor:
         """Thinc's init: per block, 4 x init_W (nH, nI_i), 4 x init_b (nH,), 4 x init_W (nH, nH),
@@ -281,49 +259,6 @@ class LSTM(Model):
                 for _ in range(4):
                     parts.append(_as_float_tensor(init(ops, piece), self.name, "LSTM").to(torch.float32).reshape(-1))
         return torch.cat(parts) if parts else torch.zeros(0)
-
-    def _store_param(self, attr: str, value: Tensor) -> None:
-        super()._store_param(attr, value)
-        if attr == "weight":
-            nH = self._nH()
-            assert nH is not None
-            self.torch_order = thinc_to_torch_order(
-                self.get_dim("nI"), nH, self.get_dim("depth"), self.get_dim("dirs"), self.weight.device
-            )
-
-    def set_param(self, name: str, value: Any) -> None:
-        """As ``Model.set_param``, in Thinc's layout: ``LSTM`` is the flat vector (nO and nI must
-        be set: its size alone cannot tell them apart), ``HC0`` is (2, depth, dirs, nH) and sets
-        an unset nO to ``dirs * nH``."""
-        if value is None or name not in ("LSTM", "HC0"):
-            return super().set_param(name, value)
-        value = _as_float_tensor(to_torch(value), self.name, name)
-        depth, dirs = self.get_dim("depth"), self.get_dim("dirs")
-        if name == "LSTM":
-            if value.dim() != 1:
-                raise ValueError(f"{self.name}: cannot set param 'LSTM': expected Thinc's flat 1-D vector, got shape {tuple(value.shape)}")
-            unset = [d for d in ("nO", "nI") if self._dims.get(d) is None]
-            if unset:
-                raise DimError(
-                    f"{self.name}: cannot set param 'LSTM' of size {value.shape[0]}: dims {unset} are unset "
-                    f"(expected ints, got None); set them first (the flat size alone does not determine them)"
-                )
-        else:
-            if value.dim() != 4 or tuple(value.shape[:3]) != (2, depth, dirs):
-                raise ValueError(
-                    f"{self.name}: cannot set param 'HC0': expected shape (2, depth={depth}, dirs={dirs}, nH), "
-                    f"got {tuple(value.shape)}"
-                )
-            if self._dims.get("nO") is None:
-                self.set_dim("nO", int(value.shape[3]) * dirs)
-        expected = self._param_shape(name, self._param_specs[name])
-        if tuple(value.shape) != expected:
-            raise ValueError(
-                f"{self.name}: cannot set param {name!r}: expected shape {self._shape_text(self._param_specs[name])} "
-                f"= {expected}, got {tuple(value.shape)}"
-            )
-        with torch.no_grad():
-            self._store_param(self._param_specs[name].attr, value)
 
     def torch_lstm_weights(self) -> List[Tensor]:
         """The weights in torch's order, ``[w_ih_l0, w_hh_l0, b_ih_l0, b_hh_l0, (…_reverse), …]``
@@ -406,6 +341,53 @@ class LSTM(Model):
                 f"{self.name}: Padded size_at_t disagrees with lengths: expected {expected.tolist()} "
                 f"(the number of sequences longer than t), got {Xp.size_at_t.tolist()}"
             )
+
+
+def _nH(nO: int, dirs: int) -> int:
+    if nO % dirs:
+        raise DimError(
+            f"lstm: nO={nO} must be divisible by dirs={dirs} (bi=True gives each direction nO // 2 "
+            f"units); got nO={nO}, use nO={nO - nO % dirs} or {nO + dirs - nO % dirs}"
+        )
+    return nO // dirs
+
+
+def _flat_shape(d: Dict[str, int]) -> Tuple[int]:
+    """``LSTM``: Thinc's flat vector, ``lstm_param_size`` long."""
+    return (lstm_param_size(d["nI"], _nH(d["nO"], d["dirs"]), d["depth"], d["dirs"]),)
+
+
+def _hc0_shape(d: Dict[str, int]) -> Tuple[int, int, int, int]:
+    """``HC0``: (2, depth, dirs, nH)."""
+    return (2, d["depth"], d["dirs"], _nH(d["nO"], d["dirs"]))
+
+
+def _infer_from_flat(shape: Tuple[int, ...], dims: Dict[str, Optional[int]]) -> Dict[str, int]:
+    """The flat size alone cannot tell nO and nI apart: they must be set first."""
+    if len(shape) != 1:
+        raise ValueError(f"lstm: cannot set param 'LSTM': expected Thinc's flat 1-D vector, got shape {shape}")
+    unset = [d for d in ("nO", "nI") if dims[d] is None]
+    raise DimError(
+        f"lstm: cannot set param 'LSTM' of size {shape[0]}: dims {unset} are unset (expected ints, got None); "
+        f"set them first (the flat size alone does not determine them)"
+    )
+
+
+def _infer_from_hc0(shape: Tuple[int, ...], dims: Dict[str, Optional[int]]) -> Dict[str, int]:
+    """An unset nO from HC0 (2, depth, dirs, nH): ``nO = dirs * nH``."""
+    depth, dirs = dims["depth"], dims["dirs"]
+    assert depth is not None and dirs is not None  # set at construction
+    if len(shape) != 4 or tuple(shape[:3]) != (2, depth, dirs):
+        raise ValueError(f"lstm: cannot set param 'HC0': expected shape (2, depth={depth}, dirs={dirs}, nH), got {shape}")
+    return {"nO": shape[3] * dirs}
+
+
+def _store_torch_order(model: "LSTM") -> None:
+    """After the flat vector is stored: the permutation that gathers it into torch's order."""
+    nH = model._nH()
+    assert nH is not None
+    model.torch_order = thinc_to_torch_order(model.get_dim("nI"), nH, model.get_dim("depth"), model.get_dim("dirs"),
+                                             model.weight.device)
 
 
 def BiLSTM(nO: Optional[int] = None, nI: Optional[int] = None, *, depth: int = 1, dropout: float = 0.0,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..kernels.triton_support import eager_cpu
+from .._tracing import eager_cpu
 from ..registry import registry
 from ..types import Ragged
 from .ragged_reduction import RaggedReduction

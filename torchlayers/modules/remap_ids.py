@@ -5,7 +5,7 @@ torch.export and torch.jit.script do not apply; put them before the deployable p
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 import torch
 from torch import Tensor
@@ -24,15 +24,9 @@ class _Preprocessing(Model):
     def _initialize(self, X: Any, Y: Any) -> None:
         return None
 
-    def _thinc_call(self, X: Any, is_train: bool) -> Tuple[Any, Callable[[Any], Any]]:
-        Y, backprop = super()._thinc_call(X, is_train)
-        if not is_train:
-            return Y, backprop
-        return Y, _empty_backprop
-
-
-def _empty_backprop(dY: Any) -> List[Any]:
-    return []
+    def thinc_dX(self, X: Any, dX: Any) -> List[Any]:
+        """Thinc's backprop for these layers returns ``[]``."""
+        return []
 
 
 def _keys(layer: str, inputs: Any, column: Optional[int]) -> List[Any]:

@@ -24,7 +24,6 @@ class Sigmoid(DenseActivation):
     Params: ``W`` (nO, nI) = ``weight``, zeros; ``b`` (nO,) = ``bias``, zeros.
     """
 
-    registry_name = "Sigmoid.v1"
     thinc_node = "sigmoid"
     default_init_W = staticmethod(zero_init)
 

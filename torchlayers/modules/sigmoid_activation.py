@@ -15,7 +15,6 @@ class sigmoid_activation(Logistic):
         - Output: the same shape and dtype
     """
 
-    registry_name = "sigmoid_activation.v1"
 
     def __init__(self) -> None:
         Model.__init__(self, "sigmoid_activation")

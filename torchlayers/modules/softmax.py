@@ -6,7 +6,6 @@ from typing import Any, Callable, Optional
 import torch
 from torch import Tensor
 
-from ..convert import get_width
 from ..functional.checks import check_floats2d, check_param
 from ..initializers import zero_init
 from ..model import Model
@@ -39,6 +38,10 @@ class Softmax(Model):
         - Input: (B, nI) float
         - Output: (B, nO)
     Params: ``W`` (nO, nI) = ``weight``; ``b`` (nO,) = ``bias``.
+
+    ``initialize(X, Y)`` fills unset nI/nO from the samples and raises DimError when a sample
+    conflicts with a dim already set, like Linear (Thinc's Softmax silently ignores the
+    conflict; COMPATIBILITY.md).
     """
 
     registry_name = "Softmax.v1"
@@ -55,14 +58,6 @@ class Softmax(Model):
         self.set_attr("softmax_temperature", float(temperature))
         self.declare_param("W", "weight", ("nO", "nI"), init_W or zero_init)
         self.declare_param("b", "bias", ("nO",), init_b or zero_init)
-
-    def _initialize(self, X: Any, Y: Any) -> None:
-        # Thinc: only unset dims are filled; a conflicting sample is ignored.
-        if X is not None and self.has_dim("nI") is None:
-            self.set_dim("nI", get_width(X))
-        if Y is not None and self.has_dim("nO") is None:
-            self.set_dim("nO", get_width(Y))
-        self.reset_parameters()
 
     def forward(self, X: Tensor) -> Tensor:
         W = check_param(self.name, self.weight, "W")

@@ -20,7 +20,6 @@ class softmax_activation(Model):
         - Output: the same shape; each row along the last axis sums to 1
     """
 
-    registry_name = "softmax_activation.v1"
 
     def __init__(self) -> None:
         super().__init__("softmax_activation")

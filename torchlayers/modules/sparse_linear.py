@@ -1,18 +1,18 @@
 """SparseLinear: a linear layer over hashed sparse features (Thinc "SparseLinear.v1" and ".v2")."""
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 from torch import Tensor
 
-from ..convert import get_width, to_torch
+from ..convert import get_width
 from ..errors import DimError
 from ..functional.checks import check_param
 from ..initializers import zero_init
 from ..kernels import sparse_linear as _sparse_linear_op  # noqa: F401  (registers torch.ops.torchlayers.sparse_linear)
 from ..kernels.sparse_linear import check_sparse_linear_inputs
-from ..model import Model, ParamSpec
+from ..model import Model
 from ..registry import registry
 
 __all__ = ["SparseLinear", "SparseLinear_v2"]
@@ -51,44 +51,10 @@ class SparseLinear(Model):
                 f"sparse_linear: dim 'length' must be an int >= 1 (the number of hash slots, 2**18 by default), got {length!r}"
             )
         super().__init__("sparse_linear", dims={"nO": nO, "length": length}, attrs={"v1_indexing": self._v1_indexing})
-        # W is one flat (nO*length,) vector: its shape entry lists the dims it depends on and
-        # _param_shape multiplies them.
-        self.declare_param("W", "weight", ("nO", "length"), zero_init)
+        # W is Thinc's one flat (nO*length,) vector: it depends on both dims, its shape is their product.
+        self.declare_param("W", "weight", ("nO", "length"), zero_init, shape=_flat_shape, infer=_infer_nO,
+                           text="(nO*length={nO}*{length},)")
         self.declare_param("b", "bias", ("nO",), zero_init)
-
-    # ------------------------------------------------------------------ W's flat shape
-    def _param_shape(self, name: str, spec: ParamSpec, strict: bool = True) -> Optional[Tuple[int, ...]]:
-        shape = super()._param_shape(name, spec, strict)
-        if name == "W" and shape is not None:
-            return (shape[0] * shape[1],)
-        return shape
-
-    def _shape_text(self, spec: ParamSpec) -> str:
-        if spec.attr == "weight":
-            return f"(nO*length={self._dims.get('nO') or '?'}*{self._dims.get('length')},)"
-        return super()._shape_text(spec)
-
-    def set_param(self, name: str, value: Any) -> None:
-        """As ``Model.set_param``; W is (nO*length,) and an unset nO is inferred from its size."""
-        if name != "W" or value is None:
-            return super().set_param(name, value)
-        value = to_torch(value)
-        if not isinstance(value, Tensor) or not value.is_floating_point():
-            raise TypeError(f"{self.name}: cannot set param 'W': expected a float tensor, got {getattr(value, 'dtype', type(value).__name__)}")
-        length = self.get_dim("length")
-        if value.dim() != 1:
-            raise ValueError(f"{self.name}: cannot set param 'W': expected a 1-D tensor of shape (nO*length,), got shape {tuple(value.shape)}")
-        if self._dims.get("nO") is None:
-            if value.shape[0] % length:
-                raise ValueError(
-                    f"{self.name}: cannot set param 'W': expected a size divisible by length={length} (nO*length), got {value.shape[0]}"
-                )
-            self.set_dim("nO", value.shape[0] // length)
-        expected = self._param_shape("W", self._param_specs["W"])
-        if tuple(value.shape) != expected:
-            raise ValueError(f"{self.name}: cannot set param 'W': expected shape (nO*length,) = {expected}, got {tuple(value.shape)}")
-        with torch.no_grad():
-            self._store_param("weight", value)
 
     # ------------------------------------------------------------------ init and forward
     def _initialize(self, X: Any, Y: Any) -> None:
@@ -116,22 +82,24 @@ class SparseLinear(Model):
         scores = torch.ops.torchlayers.sparse_linear(W, keys, values.to(W.dtype), lengths, nO, length, self.v1_indexing)
         return scores + b
 
-    def _thinc_call(self, X: Any, is_train: bool) -> Tuple[Any, Callable[[Any], Any]]:
-        Y, backprop = super()._thinc_call(X, is_train)
-        if not is_train:
-            return Y, backprop
-        return Y, _ReturnInputs(backprop, X)
+    def thinc_dX(self, X: Any, dX: Any) -> Any:
+        """Thinc's SparseLinear backprop returns the input tuple itself (no input gradient)."""
+        return X
 
 
-class _ReturnInputs:
-    """Thinc's SparseLinear backprop: accumulate dW and db, return the input tuple itself."""
+def _flat_shape(dims: Dict[str, int]) -> Tuple[int]:
+    return (dims["nO"] * dims["length"],)
 
-    def __init__(self, backprop: Callable[[Any], Any], X: Any) -> None:
-        self.backprop, self.X = backprop, X
 
-    def __call__(self, dY: Any) -> Any:
-        self.backprop(dY)
-        return self.X
+def _infer_nO(shape: Tuple[int, ...], dims: Dict[str, Optional[int]]) -> Dict[str, int]:
+    """An unset nO from W's size: it must be a multiple of ``length``."""
+    length = dims["length"]
+    assert length is not None  # set at construction
+    if len(shape) != 1:
+        raise ValueError(f"sparse_linear: cannot set param 'W': expected a 1-D tensor of shape (nO*length,), got shape {shape}")
+    if shape[0] % length:
+        raise ValueError(f"sparse_linear: cannot set param 'W': expected a size divisible by length={length} (nO*length), got {shape[0]}")
+    return {"nO": shape[0] // length}
 
 
 @registry.layers("SparseLinear.v2")

@@ -11,7 +11,7 @@ from ..convert import get_width, to_torch
 from ..functional.checks import check_param
 from ..initializers import glorot_uniform_init
 from ..model import Model
-from .embed import check_ids_1d, shared_dropout_mask
+from .embed import ids_1d, shared_dropout_mask
 
 
 def check_no_negative_ids(layer: str, ids: Tensor) -> None:
@@ -81,7 +81,7 @@ class StaticVectors(Model):
         if V is None:
             raise ValueError(f"{self.name}: vectors are unset; pass vectors= or call set_vectors()")
         W = check_param(self.name, self.weight, "W")
-        check_ids_1d(self.name, ids)
+        ids = ids_1d(self.name, ids)
         if torch.jit.is_scripting():
             check_no_negative_ids(self.name, ids)
         elif not torch.compiler.is_compiling():

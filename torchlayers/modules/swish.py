@@ -20,7 +20,6 @@ class Swish(DenseActivation):
     Params: ``W`` (nO, nI) = ``weight``, he normal; ``b`` (nO,) = ``bias``, zeros.
     """
 
-    registry_name = "Swish.v1"
     thinc_node = "swish"
     default_init_W = staticmethod(he_normal_init)
 
