@@ -89,7 +89,8 @@ def test_claims_onnx_row(tmp_path):
     sparse = (keys, torch.ones(6), torch.tensor([4, 2]))
     for layer, args in ((tl.HashEmbed(8, 50), (torch.randint(0, 1000, (6,)),)), (tl.reduce_sum(), (ragged,)),
                         (tl.SparseLinear(3, length=64), (sparse,))):
-        with pytest.raises(Exception, match=r"(?i)onnx"):  # torch.onnx's ConversionError: no translation
+        # step 3/3 (the exported program to ONNX) fails: torch.export itself passes, the custom op has no translation
+        with pytest.raises(Exception, match="convert the exported program to an ONNX model"):
             _onnx_export(layer, args, tmp_path)
 
 
