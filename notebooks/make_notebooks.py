@@ -1,11 +1,20 @@
-"""Write the numbered notebooks from the cell sources below (run: python notebooks/make_notebooks.py).
+"""Write the numbered notebooks from the cell sources below, executed, with their outputs and plots.
 
-Notebooks read ``TORCHLAYERS_SMALL=1`` (set by the test suite) to run on small settings. The EWT notebooks read
+Run ``python notebooks/make_notebooks.py`` (all) or name some (``... 03_kernels_and_benchmarks.ipynb``): each
+notebook is executed top to bottom in small mode with nbclient and stored with its outputs, so readers see
+the printed results and the inline plots without running anything. The test suite reruns them and checks the
+committed sources match these (outputs vary from run to run: timings, training noise).
+
+Notebooks read ``TORCHLAYERS_SMALL=1`` (set here and by the test suite) to run on small settings. The EWT notebooks read
 the corpus ``examples.ewt.resolve_corpus`` picks: ``$TORCHLAYERS_EWT``, ``../shared/data/ud-english-ewt`` when
 present, else the excerpt in ``examples/data/ud-english-ewt``.
 """
 from __future__ import annotations
 
+import argparse
+import os
+import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -30,6 +39,23 @@ def cells(*items):
 
     return [cell(s) for s in items]
 
+
+# One plotting cell for the training curves of 01 and 02: ``curves`` maps an implementation to its per-epoch
+# (dev loss, dev accuracy) pairs, epoch 0 being the untrained model.
+PLOT_CURVES = (
+    "%matplotlib inline\n"
+    "import matplotlib.pyplot as plt\n"
+    "fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(9, 3.2))\n"
+    "for (impl, points), style in zip(curves.items(), ('-o', '--s')):  # dashed: thinc (the curves overlap)\n"
+    "    loss_ax.plot(range(len(points)), [p[0] for p in points], style, label=impl)\n"
+    "    acc_ax.plot(range(len(points)), [p[1] for p in points], style, label=impl)\n"
+    "loss_ax.set(xlabel='epoch', ylabel='dev loss (NLL)', title='{title} loss')\n"
+    "acc_ax.set(xlabel='epoch', ylabel='{metric}', title='{title} {metric}')\n"
+    "for ax in (loss_ax, acc_ax):\n"
+    "    ax.set_xticks(range(len(points))); ax.grid(alpha=0.3); ax.legend()\n"
+    "fig.tight_layout()\n"
+    "plt.show()"
+)
 
 SETUP = """
 import os, sys
@@ -167,10 +193,23 @@ def tagger():
         "print('max |torchlayers - thinc| on dev:', float((model.predict(X).data - "
         "torch.from_numpy(theirs.predict(to_thinc_ragged(X)).data)).abs().max()))",
         "<md> Train both side by side on the same batches: torchlayers through a plain PyTorch loop, thinc through "
-        "its own.",
-        "import time\nepochs = 1 if SMALL else 5\n"
+        "its own. After every epoch (and once before training) both are scored on dev: the mean negative "
+        "log-likelihood of the gold tags and the UPOS accuracy. Both run on one thread (thinc's NumpyOps is "
+        "single-threaded); words per second from a small run on a shared machine are noisy: the measured figures "
+        "are in notebook 03 and `benchmarks/results/`.",
+        "import time\nepochs = 2 if SMALL else 5\ntorch.set_num_threads(1)\n"
         "opt, thinc_opt = torch.optim.Adam(model.parameters(), lr=1e-3), ta.Adam(1e-3)\n"
-        "n_words = sum(len(y) for _, y in train_b)\n"
+        "n_words = sum(len(y) for _, y in train_b)\n\n"
+        "def dev_scores(predict):\n"
+        "    \"\"\"(mean dev NLL, dev UPOS accuracy) of a function from a batch to tag probabilities.\"\"\"\n"
+        "    nll = n = 0.0\n"
+        "    for X, y in dev_b:\n"
+        "        probs = torch.as_tensor(numpy.asarray(predict(X)))\n"
+        "        nll += float(-probs.clamp_min(1e-9).log()[torch.arange(len(y)), y].sum()); n += len(y)\n"
+        "    return nll / n, accuracy(predict, dev_b)\n\n"
+        "ours_predict = lambda X: model.predict(X).data\n"
+        "thinc_predict = lambda X: theirs.predict(to_thinc_ragged(X)).data\n"
+        "curves = {'torchlayers': [dev_scores(ours_predict)], 'thinc': [dev_scores(thinc_predict)]}\n"
         "for epoch in range(epochs):\n"
         "    start = time.perf_counter()\n"
         "    model.train()\n"
@@ -179,10 +218,12 @@ def tagger():
         "    start = time.perf_counter()\n"
         "    for X, y in train_b:\n        thinc_step(theirs, thinc_opt, to_thinc_ragged(X), y.numpy())\n"
         "    thinc_s = time.perf_counter() - start\n"
-        "    ours_acc = accuracy(lambda X: model.predict(X).data, dev_b)\n"
-        "    thinc_acc = accuracy(lambda X: theirs.predict(to_thinc_ragged(X)).data, dev_b)\n"
-        "    print(f'epoch {epoch + 1}: dev UPOS torchlayers {ours_acc:.4f} ({n_words / ours_s:,.0f} w/s) | thinc "
-        "{thinc_acc:.4f} ({n_words / thinc_s:,.0f} w/s)')",
+        "    curves['torchlayers'].append(dev_scores(ours_predict))\n"
+        "    curves['thinc'].append(dev_scores(thinc_predict))\n"
+        "    (ours_loss, ours_acc), (thinc_loss, thinc_acc) = curves['torchlayers'][-1], curves['thinc'][-1]\n"
+        "    print(f'epoch {epoch + 1}: dev UPOS torchlayers {ours_acc:.4f} (loss {ours_loss:.3f}, "
+        "{n_words / ours_s:,.0f} w/s) | thinc {thinc_acc:.4f} (loss {thinc_loss:.3f}, {n_words / thinc_s:,.0f} w/s)')",
+        PLOT_CURVES.format(title="tagger, dev", metric="UPOS accuracy"),
         "<md> Save and reload bitwise.",
         "import tempfile, os\npath = os.path.join(tempfile.mkdtemp(), 'tagger.safetensors')\nmodel.to_disk(path)\n"
         "reloaded = build_tagger(tl).from_disk(path)\nX = dev_b[0][0]\n"
@@ -208,7 +249,7 @@ def textcat():
         "evaluate\n"
         "print(describe_corpus())  # $TORCHLAYERS_EWT, ../shared/data/ud-english-ewt, or the bundled excerpt\n"
         "train, dev = load_split('train'), load_split('dev')\n"
-        "if SMALL:  # a random subset: the corpus files are grouped by genre\n    train, dev = subset(train, 600, 0), "
+        "if SMALL:  # a random subset: the corpus files are grouped by genre\n    train, dev = subset(train, 400, 0), "
         "subset(dev, 200, 1)\n"
         "train_b, dev_b = batches(train, 64, 0), batches(dev, 256, 1)\n"
         "print(len(train), 'train sentences;', len(GENRES), 'genres:', GENRES)",
@@ -223,10 +264,24 @@ def textcat():
         "torch.from_numpy(thinc_bow.predict(thinc_bow_input(bow_X)))).abs().max()))\n"
         "print('cnn max diff', float((cnn.predict(cnn_X) - "
         "torch.from_numpy(thinc_cnn.predict(thinc_cnn_input(cnn_X)))).abs().max()))",
-        "<md> Train torchlayers in a plain PyTorch loop and thinc in its own, on the same batches in the same order.",
-        "epochs = 1 if SMALL else 3\n"
+        "<md> Train torchlayers in a plain PyTorch loop and thinc in its own, on the same batches in the same order. "
+        "After every epoch (and once before training) both are scored on dev: accuracy of each model, and the "
+        "ensemble's mean negative log-likelihood (the average of the two models' probabilities).",
+        "epochs = 2 if SMALL else 3\n"
         "opt = torch.optim.Adam(list(bow.parameters()) + list(cnn.parameters()), lr=1e-3)\nopt_t = ta.Adam(1e-3)\n"
-        "eye = numpy.eye(len(GENRES), dtype='f')\n"
+        "eye = numpy.eye(len(GENRES), dtype='f')\n\n"
+        "def dev_scores(predict_bow, predict_cnn):\n"
+        "    \"\"\"(the ensemble's mean dev NLL, {model: dev accuracy}).\"\"\"\n"
+        "    nll = n = 0.0\n"
+        "    for bow_X, cnn_X, y in dev_b:\n"
+        "        p_bow = torch.softmax(torch.as_tensor(numpy.asarray(predict_bow(bow_X))), -1)\n"
+        "        p = (p_bow + torch.as_tensor(numpy.asarray(predict_cnn(cnn_X)))) / 2\n"
+        "        nll += float(-p.clamp_min(1e-9).log()[torch.arange(len(y)), y].sum()); n += len(y)\n"
+        "    return nll / n, evaluate(predict_bow, predict_cnn, dev_b)\n\n"
+        "ours_fns = (bow.predict, cnn.predict)\n"
+        "thinc_fns = (lambda X: thinc_bow.predict(thinc_bow_input(X)),\n"
+        "             lambda X: thinc_cnn.predict(thinc_cnn_input(X)))\n"
+        "scores = {'torchlayers': [dev_scores(*ours_fns)], 'thinc': [dev_scores(*thinc_fns)]}\n"
         "for epoch in range(epochs):\n"
         "    bow.train(); cnn.train()\n"
         "    for bow_X, cnn_X, y in train_b:\n"
@@ -238,11 +293,13 @@ def textcat():
         "        probs, bp = thinc_cnn(thinc_cnn_input(cnn_X), is_train=True)\n"
         "        bp((probs - truth) / len(y))\n"
         "        thinc_bow.finish_update(opt_t); thinc_cnn.finish_update(opt_t)\n"
-        "    ours = evaluate(bow.predict, cnn.predict, dev_b)\n"
-        "    theirs = evaluate(lambda X: thinc_bow.predict(thinc_bow_input(X)), lambda X: "
-        "thinc_cnn.predict(thinc_cnn_input(X)), dev_b)\n"
-        "    print(f'epoch {epoch + 1}: torchlayers', {k: round(v, 3) for k, v in ours.items()}, '| thinc', {k: "
-        "round(v, 3) for k, v in theirs.items()})",
+        "    scores['torchlayers'].append(dev_scores(*ours_fns))\n"
+        "    scores['thinc'].append(dev_scores(*thinc_fns))\n"
+        "    print(f'epoch {epoch + 1}: torchlayers', "
+        "{k: round(v, 3) for k, v in scores['torchlayers'][-1][1].items()}, "
+        "'| thinc', {k: round(v, 3) for k, v in scores['thinc'][-1][1].items()})\n"
+        "curves = {impl: [(loss, acc['ensemble']) for loss, acc in points] for impl, points in scores.items()}",
+        PLOT_CURVES.format(title="genre ensemble, dev", metric="accuracy"),
         "<md> The bag-of-words model exports like any tensor model: its input is the `(keys, values, lengths)` tuple.",
         "exported = torch.export.export(bow.eval(), (dev_b[0][0],))\n"
         "torch.testing.assert_close(exported.module()(dev_b[0][0]), bow.predict(dev_b[0][0]))\nprint('exported "
@@ -259,31 +316,60 @@ def kernels():
         "references "
         "and plots the recorded benchmark JSON (`benchmarks/results/*.json`) against thinc and torch-native peers.",
         SETUP,
-        "import json, glob\nimport matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+        "%matplotlib inline\nimport json, glob\nimport matplotlib.pyplot as plt\n"
         "results = {os.path.basename(p): json.load(open(p)) for p in "
         "sorted(glob.glob('../benchmarks/results/*.json'))}\n"
-        "print(sorted(results))",
+        "for name, data in results.items():\n"
+        "    meta = data.get('meta', data.get('versions', {}))\n"
+        "    what = f\"{len(data['rows'])} rows\" if 'rows' in data else data.get('command', '')\n"
+        "    print(f\"{name}: {what}; torch {meta.get('torch', '?')}\")",
         "from torchlayers import HashEmbed\nids = torch.randint(0, 2**40, (1000,))\nlayer = HashEmbed(96, 5000, "
         "seed=8)\n"
         "print(torch.ops.torchlayers.hash_embed)\nY = layer(ids)\nprint(Y.shape, Y.dtype)",
-        "def rows_of(name):\n    data = results.get(name, {})\n    return data.get('rows', data if isinstance(data, "
-        "list) else [])\n"
-        "tagger = rows_of('tagger_cpu.json')\n"
-        "if tagger:\n"
-        "    fig, ax = plt.subplots(figsize=(7, 3))\n"
-        "    impls = sorted({r['impl'] for r in tagger})\n"
-        "    sizes = sorted({r['words_per_batch'] for r in tagger})\n"
+        "<md> ## End to end: the EWT tagger\nWords per second through training and prediction, thinc 8.3.14 (NumpyOps) "
+        "against torchlayers eager, through the Thinc face and compiled, at three batch sizes "
+        "(`benchmarks/bench_tagger.py`, same weights and batches, CPU).",
+        "tagger = results['tagger_cpu.json']['rows']\n"
+        "impls = list(dict.fromkeys(r['impl'] for r in tagger))\n"
+        "sizes = sorted({r['words_per_batch'] for r in tagger})\n"
+        "fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))\n"
+        "for ax, key in zip(axes, ('train_words_per_s', 'predict_words_per_s')):\n"
+        "    width = 0.8 / len(impls)\n"
         "    for i, impl in enumerate(impls):\n"
-        "        vals = [next((r['train_words_per_s'] for r in tagger if r['impl'] == impl and r['words_per_batch'] "
-        "== s), 0) for s in sizes]\n"
-        "        ax.bar([j + i * 0.2 for j in range(len(sizes))], vals, width=0.2, label=impl)\n"
-        "    ax.set_xticks(range(len(sizes)), [f'{s} words/batch' for s in sizes]); ax.set_ylabel('train words/s'); "
-        "ax.legend()\n"
-        "    fig.savefig('/tmp/tagger_words_per_s.png')\n"
-        "    print('plotted', len(tagger), 'rows')\n"
-        "else:\n    print('no tagger benchmark recorded yet: python -m benchmarks.bench_tagger')",
-        "for name, data in results.items():\n    rows = data.get('rows', data if isinstance(data, list) else [])\n"
-        "    print(f'{name}: {len(rows)} rows')",
+        "        vals = [next((r[key] for r in tagger if r['impl'] == impl and r['words_per_batch'] == s), 0) "
+        "for s in sizes]\n"
+        "        ax.bar([j + i * width for j in range(len(sizes))], vals, width=width, label=impl)\n"
+        "    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(sizes))],\n"
+        "                  [f'{s // 1000}k words/batch' for s in sizes])\n"
+        "    ax.set(ylabel=key.replace('_', ' '), title=key.split('_')[0]); ax.grid(axis='y', alpha=0.3)\n"
+        "axes[0].legend(fontsize=8)\nfig.tight_layout()\nplt.show()",
+        "<md> ## Layers and ops against thinc\nSpeed-up = thinc's time / ours for the same forward + backward (or the "
+        "one pass named), per size; 1 is parity, right of the line is faster. Where a benchmark has the layer's "
+        "own eager CPU path (`torchlayers_layer`, what calling the layer runs on CPU) that row is used, else the op.",
+        "ops = []\n"
+        "for name in ('dense_layers_cpu.json', 'lstm_cpu.json', 'hash_embed_cpu.json', 'sparse_linear_cpu.json', "
+        "'ragged_reduce_cpu.json'):\n"
+        "    rows = results.get(name, {}).get('rows', [])\n"
+        "    for key in dict.fromkeys((r.get('op') or r.get('layer'), r['size']) for r in rows):\n"
+        "        ms = {r['impl']: r['ms'] for r in rows if (r.get('op') or r.get('layer'), r['size']) == key}\n"
+        "        ours = ms.get('torchlayers_layer', ms.get('torchlayers'))\n"
+        "        if 'thinc' in ms and ours:\n"
+        "            ops.append((f'{key[0]} ({key[1]})', ms['thinc'] / ours))\n"
+        "fig, ax = plt.subplots(figsize=(7, 0.22 * len(ops) + 1))\n"
+        "ax.barh([n for n, _ in ops], [r for _, r in ops],\n"
+        "        color=['tab:green' if r >= 1 else 'tab:red' for _, r in ops])\n"
+        "ax.axvline(1, color='k', lw=0.8); ax.set_xscale('log'); ax.invert_yaxis()\n"
+        "ax.set(xlabel='speed-up over thinc (thinc ms / torchlayers ms, log scale)', title='CPU, 1 thread')\n"
+        "ax.tick_params(axis='y', labelsize=7); fig.tight_layout()\nplt.show()",
+        "<md> ## Accuracy on the full treebank\nDev UPOS per epoch from identical initial weights "
+        "(`python -m examples.tagger --epochs 6 --with-thinc`, recorded in `tagger_ewt_accuracy_cpu.json`).",
+        "run = results['tagger_ewt_accuracy_cpu.json']\n"
+        "fig, ax = plt.subplots(figsize=(5, 3))\n"
+        "for impl, points in run['per_epoch_dev'].items():\n"
+        "    ax.plot(range(1, len(points) + 1), points, marker='o', label=impl)\n"
+        "ax.set(xlabel='epoch', ylabel='dev UPOS accuracy',\n"
+        "       title=f\"EWT tagger, {run['train_words']:,} train words\")\n"
+        "ax.grid(alpha=0.3); ax.legend(); fig.tight_layout()\nplt.show()",
     )
 
 
@@ -323,15 +409,48 @@ def interop():
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
-def main() -> None:
-    for name, fn in NOTEBOOKS.items():
-        nb_cells = fn()
-        for i, cell in enumerate(nb_cells):  # stable ids: regenerating leaves unchanged notebooks unchanged
-            cell["id"] = f"{name[:2]}-{i:02d}"
-        nb = new_notebook(cells=nb_cells, metadata={"kernelspec": KERNELSPEC})
+def build(name: str) -> nbformat.NotebookNode:
+    """The notebook ``name`` from its cell sources, not executed (stable cell ids)."""
+    nb_cells = NOTEBOOKS[name]()
+    for i, cell in enumerate(nb_cells):  # stable ids: regenerating leaves unchanged sources unchanged
+        cell["id"] = f"{name[:2]}-{i:02d}"
+    return new_notebook(cells=nb_cells, metadata={"kernelspec": KERNELSPEC})
+
+
+# The stored outputs read the bundled EWT excerpt (a path relative to notebooks/), so any clone reproduces them.
+STORED_ENV = {"TORCHLAYERS_EWT": "../examples/data/ud-english-ewt"}
+
+
+def execute(nb: nbformat.NotebookNode, timeout: int = 900) -> nbformat.NotebookNode:
+    """Run ``nb`` top to bottom in small mode (``TORCHLAYERS_SMALL=1``) from notebooks/, on the bundled EWT
+    excerpt, in place; a cell that raises stops the run with nbclient's CellExecutionError."""
+    import nbclient
+
+    client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+                                     resources={"metadata": {"path": str(HERE)}})
+    client.execute(env={**os.environ, "TORCHLAYERS_SMALL": "1", **STORED_ENV})
+    return nb
+
+
+def main(argv: list) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*",
+                        help="notebooks to write (default: all), e.g. 03_kernels_and_benchmarks.ipynb")
+    parser.add_argument("--no-execute", action="store_true",
+                        help="write the sources without outputs (the committed notebooks are executed)")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.names) - set(NOTEBOOKS))
+    if unknown:
+        parser.error(f"unknown notebooks {unknown}; known: {sorted(NOTEBOOKS)}")
+    for name in args.names or NOTEBOOKS:
+        nb = build(name)
+        if not args.no_execute:
+            start = time.perf_counter()
+            execute(nb)
+            print(f"executed {name} in {time.perf_counter() - start:.0f} s")
         nbformat.write(nb, HERE / name)
         print("wrote", name)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -1,0 +1,122 @@
+"""Test-matrix #31: the README tells the truth at every commit.
+
+Every ```python block of README.md runs, top to bottom, in a fresh namespace. A block that uses sample
+variables it does not define names its setup in an HTML comment right above it,
+``<!-- readme-setup: NAME -->``; ``SETUPS[NAME]`` below is that code, run first in the block's namespace.
+The claims table's deployment rows are pinned by ``test_claims_*``: when one fails, the README's row
+(and this test) must change with the code.
+"""
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+
+README = Path(__file__).parents[1] / "README.md"
+
+# Setup code per name: the sample data a README block assumes a reader already has.
+SETUPS = {
+    # Thinc's intro MLP on random data: 10 features, 4 classes, one-hot truth.
+    "mlp-samples": (
+        "import torch\n"
+        "torch.manual_seed(0)\n"
+        "X = torch.randn(32, 10)\n"
+        "Y = torch.nn.functional.one_hot(torch.randint(0, 4, (32,)), 4).float()\n"
+        "X_sample, Y_sample = X[:5], Y[:5]\n"
+    ),
+}
+
+_BLOCK = re.compile(r"(?:<!--\s*readme-setup:\s*(?P<setup>[\w-]+)[^>]*-->\s*\n)?```python\n(?P<code>.*?)```", re.S)
+
+
+def readme_blocks():
+    text = README.read_text(encoding="utf8")
+    return [(m.group("setup"), m.group("code"), text[: m.start()].count("\n") + 1) for m in _BLOCK.finditer(text)]
+
+
+BLOCKS = readme_blocks()
+
+
+def test_readme_has_python_blocks_and_known_setups():
+    assert BLOCKS, "README.md has no ```python block"
+    unknown = sorted({s for s, _, _ in BLOCKS if s and s not in SETUPS})
+    assert not unknown, f"README names setups {unknown} that tests/test_readme.py SETUPS does not define"
+
+
+@pytest.mark.parametrize("setup,code,line", BLOCKS, ids=[f"line{line}" for _, _, line in BLOCKS])
+def test_readme_block_runs(setup, code, line):
+    namespace: dict = {"__name__": "readme"}
+    if setup:
+        exec(compile(SETUPS[setup], f"<readme setup {setup}>", "exec"), namespace)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # TorchScript's deprecation and torch.export's notices
+        exec(compile(code, f"README.md:{line}", "exec"), namespace)
+
+
+def _onnx_export(model, args, tmp_path):
+    pytest.importorskip("onnxscript")
+    onnxruntime = pytest.importorskip("onnxruntime")
+    path = tmp_path / "model.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model.eval(), args, str(path), dynamo=True)
+    return onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+def _readme_row(label: str) -> str:
+    rows = [line for line in README.read_text(encoding="utf8").splitlines() if line.startswith(f"| {label}")]
+    assert len(rows) == 1, f"README.md: expected one claims row starting with {label!r}, found {len(rows)}"
+    return rows[0]
+
+
+def test_claims_onnx_row(tmp_path):
+    """ONNX: tensor layers without custom ops export; HashEmbed, SparseLinear and the ragged reductions
+    do not yet (their torch.library ops have no ONNX translation)."""
+    import torchlayers as tl
+
+    row = _readme_row("ONNX")
+    for name in ("HashEmbed", "SparseLinear", "reductions"):
+        assert name in row, f"README's ONNX row should name {name} among the layers that do not export"
+    X, linear = torch.randn(5, 4), tl.Linear(3, 4)
+    session = _onnx_export(linear, (X,), tmp_path)
+    (out,) = session.run(None, {session.get_inputs()[0].name: X.numpy()})
+    torch.testing.assert_close(torch.from_numpy(out), linear(X), atol=1e-5, rtol=1e-5)
+    ragged = tl.Ragged(torch.randn(5, 3), torch.tensor([2, 3]))
+    keys = torch.randint(0, 2**31, (6,), dtype=torch.int64)
+    sparse = (keys, torch.ones(6), torch.tensor([4, 2]))
+    for layer, args in ((tl.HashEmbed(8, 50), (torch.randint(0, 1000, (6,)),)), (tl.reduce_sum(), (ragged,)),
+                        (tl.SparseLinear(3, length=64), (sparse,))):
+        # step 3/3 (the exported program to ONNX) fails: torch.export itself passes, the custom op has no translation
+        with pytest.raises(Exception, match="convert the exported program to an ONNX model"):
+            _onnx_export(layer, args, tmp_path)
+
+
+def test_claims_torchscript_row():
+    """TorchScript: tensor layers, and the reductions and LSTM over Ragged/Padded; not the with_* wrappers
+    over Ragged/Padded/lists (their forward is typed once, as Tensor; strict xfails in the case table)."""
+    import torchlayers as tl
+
+    row = _readme_row("TorchScript")
+    assert "with_*" in row and "Ragged" in row
+    ragged = tl.Ragged(torch.randn(5, 3), torch.tensor([2, 3]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        X = torch.randn(5, 4)
+        linear = tl.Linear(3, 4)
+        torch.testing.assert_close(torch.jit.script(linear)(X), linear(X))
+        reduce = tl.reduce_sum()
+        torch.testing.assert_close(torch.jit.script(reduce)(ragged), reduce(ragged))
+        wrapper = tl.with_array(tl.Linear(2, 3))
+        scripted = torch.jit.script(wrapper)
+        with pytest.raises(RuntimeError, match="Ragged"):
+            scripted(ragged)
+
+
+def test_claims_thinc_code_row():
+    """'Thinc code runs unchanged' is not claimed: Thinc's own suite passes partly, measured by tests/thinc_suite."""
+    row = _readme_row("Thinc's own test suite")
+    assert "partly" in row and "tests/thinc_suite" in row
+    assert "runs unchanged" not in README.read_text(encoding="utf8")
