@@ -230,7 +230,7 @@ def test_ops_cover_thinc_ops_api():
 def test_lstm_forward_matches_numpy_ops_and_backprop_is_the_gradient(depth, dirs):
     """Forward and inference as NumpyOps (flat Thinc params, H0/C0 read swapped as there); the
     backward is autograd's, checked by gradcheck in float64 (NumpyOps' is not the gradient:
-    COMPATIBILITY.md row 42)."""
+    COMPATIBILITY.md row 56)."""
     from torchlayers.modules.lstm import lstm_param_size
 
     nI, nO = 3, 2
@@ -262,7 +262,7 @@ def test_lstm_forward_matches_numpy_ops_and_backprop_is_the_gradient(depth, dirs
 
 
 def test_numpy_ops_lstm_backprop_is_not_the_gradient():
-    """COMPATIBILITY.md row 42: NumpyOps' backprop_lstm differs from the finite-difference gradient
+    """COMPATIBILITY.md row 56: NumpyOps' backprop_lstm differs from the finite-difference gradient
     of its own forward; ours matches it."""
     from torchlayers.modules.lstm import lstm_param_size
 
