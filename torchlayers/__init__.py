@@ -64,6 +64,18 @@ from .initializers import glorot_uniform_init as glorot_uniform_init
 from .initializers import normal_init as normal_init
 from .initializers import uniform_init as uniform_init
 from .initializers import zero_init as zero_init
+from .initializers import configure_normal_init as configure_normal_init
+from .initializers import configure_uniform_init as configure_uniform_init
+from .optimizers import SGD as SGD
+from .optimizers import Adam as Adam
+from .optimizers import RAdam as RAdam
+from .schedules import compounding as compounding
+from .schedules import constant as constant
+from .schedules import constant_then as constant_then
+from .schedules import cyclic_triangular as cyclic_triangular
+from .schedules import decaying as decaying
+from .schedules import slanted_triangular as slanted_triangular
+from .schedules import warmup_linear as warmup_linear
 from .interop.pytorch_rnn_wrapper import PyTorchLSTM as PyTorchLSTM
 from .interop.pytorch_rnn_wrapper import PyTorchRNNWrapper as PyTorchRNNWrapper
 from .interop.pytorch_wrapper import PyTorchWrapper as PyTorchWrapper
@@ -114,3 +126,11 @@ from .util import fix_random_seed as fix_random_seed
 from .util import set_dropout_rate as set_dropout_rate
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):  # Config, ConfigValidationError: confection (and pydantic) load on first use
+    if name in ("Config", "ConfigValidationError"):
+        from . import config
+
+        return getattr(config, name)
+    raise AttributeError(f"module 'torchlayers' has no attribute {name!r}")
