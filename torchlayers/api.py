@@ -200,3 +200,16 @@ def MXNetWrapper(mxnet_model: Any, convert_inputs: Optional[Callable] = None, co
     one of ``model_class`` (a subclass of it) when given."""
     cls = _wrapper_class(_mxnet.MXNetWrapper, model_class)
     return cls(mxnet_model, convert_inputs, convert_outputs, model_name=model_name)
+
+
+def __getattr__(name: str) -> Any:
+    """``torchlayers.api`` is thinc.api's namespace: the creation functions above, and every other
+    public name of ``torchlayers`` (``from torchlayers.api import Linear, Ragged, registry``)."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    import torchlayers
+
+    try:
+        return getattr(torchlayers, name)
+    except AttributeError:
+        raise AttributeError(f"module 'torchlayers.api' has no attribute {name!r} (nor has torchlayers)") from None

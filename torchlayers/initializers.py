@@ -88,11 +88,13 @@ def normal_init(ops: Any, shape: Sequence[int], *, mean: float = 0) -> Tensor:
 
 @registry.initializers("uniform_init.v1")
 def configure_uniform_init(*, lo: float = -0.1, hi: float = 0.1):
+    """Thinc's ``uniform_init.v1`` factory: ``(ops, shape) -> array`` drawing uniform values in [lo, hi)."""
     return lambda ops, shape: uniform_init(ops, shape, lo=lo, hi=hi)
 
 
 @registry.initializers("normal_init.v1")
 def configure_normal_init(*, mean: float = 0):
+    """Thinc's ``normal_init.v1`` factory: ``(ops, shape) -> array`` drawing normal values around ``mean`` (std from fan-in, as Thinc)."""
     return lambda ops, shape: normal_init(ops, shape, mean=mean)
 
 

@@ -398,6 +398,7 @@ class registry:
 
     @classmethod
     def namespaces(cls) -> Tuple[str, ...]:
+        """The registry's namespaces (``layers``, ``initializers``, ``losses``, ...), each a Catalog."""
         return tuple(n for n in dir(cls) if isinstance(getattr(cls, n, None), Catalog))
 
     @classmethod
@@ -409,6 +410,7 @@ class registry:
 
     @classmethod
     def has(cls, registry_name: str, func_name: str) -> bool:
+        """Whether namespace ``registry_name`` has a function registered as ``func_name``."""
         return _confection().has(registry_name, func_name)
 
     @classmethod
