@@ -8,7 +8,7 @@ from torch.utils._pytree import tree_map
 
 from torchlayers.convert import to_numpy
 
-from ..harness import MATMUL, _inject, assert_matches_thinc
+from .harness import MATMUL, _inject, assert_matches_thinc
 
 
 def run_both(ours: Any, theirs: Any, X: Any, dY: Callable[[Any], Any] = None, thinc_dY: Callable[[Any, Any], Any] = None,
