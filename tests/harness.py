@@ -443,13 +443,19 @@ def rows_by_registered_name(cases: Sequence[Case]) -> Dict[str, List[str]]:
     """Registry name -> ids of the rows whose ``build`` makes it.
 
     A row makes a name when a node of its built model (``walk()``) is exactly that name's node
-    class, or when the name's facade function runs while the row builds (facades that build a
-    tree and have no node class of their own, like ``clone`` or ``PyTorchLSTM``).
+    class, or, for the facades that build a tree and have no node class of their own (``clone``,
+    ``PyTorchLSTM``), when the facade's code runs while the row builds (traced with
+    ``sys.setprofile``; the facades made by ``torchlayers.api``'s factory share one code object
+    and all have node classes, so only the walk counts for them).
     """
     from torchlayers import registry
 
     node_names = {cls: name for name, cls in registry.layers.node_classes().items()}
-    facades = {fn.__code__: name for name, fn in registered_layers().items() if hasattr(fn, "__code__")}
+    registered = registered_layers()
+    facades = {fn.__code__: name for name, fn in registered.items() if name not in registry.layers.node_classes()}
+    shared = [name for name, fn in registered.items() if getattr(fn, "__code__", None) in facades
+              and facades[fn.__code__] != name]
+    assert not shared, f"tree-building facades must have code of their own to be traced: {shared}"
     rows: Dict[str, List[str]] = {}
     for case in cases:
         called: Set[str] = set()
