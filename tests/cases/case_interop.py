@@ -4,7 +4,9 @@ Thinc's wrapper keeps its weights in a shim, so ``set_param`` injection cannot r
 each row's ``thinc`` factory wraps a deep copy of the torch module the row's ``build`` just made
 (the harness always builds ours first). ``build`` draws fresh weights every call, so the
 bytes/state_dict round trips load into a model whose weights really differ.
-"""
+
+
+Grouping: by package folder: torchlayers/interop/ {pytorch_wrapper, pytorch_rnn_wrapper}.py."""
 from __future__ import annotations
 
 import copy
