@@ -5,8 +5,9 @@ Each ``check_*`` function takes a ``Case`` and asserts; ``CHECKS`` names them fo
 from __future__ import annotations
 
 import io
+import sys
 import warnings
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Set, Tuple
 
 import numpy
 import torch
@@ -428,3 +429,48 @@ def check_layer(case: Case) -> None:
     for name, fn in CHECKS.items():
         if applies(name, case):
             fn(case)
+
+
+def registered_layers() -> Dict[str, Any]:
+    """The package's own ``registry.layers`` entries (name -> class or facade; third-party entry points left out)."""
+    from torchlayers import registry
+
+    return {name: fn for name, fn in registry.layers.get_all().items()
+            if getattr(fn, "__module__", "").split(".")[0] == "torchlayers"}
+
+
+def rows_by_registered_name(cases: Sequence[Case]) -> Dict[str, List[str]]:
+    """Registry name -> ids of the rows whose ``build`` makes it.
+
+    A row makes a name when a node of its built model (``walk()``) is exactly that name's node
+    class, or, for the facades that build a tree and have no node class of their own (``clone``,
+    ``PyTorchLSTM``), when the facade's code runs while the row builds (traced with
+    ``sys.setprofile``; the facades made by ``torchlayers.api``'s factory share one code object
+    and all have node classes, so only the walk counts for them).
+    """
+    from torchlayers import registry
+
+    node_names = {cls: name for name, cls in registry.layers.node_classes().items()}
+    registered = registered_layers()
+    facades = {fn.__code__: name for name, fn in registered.items() if name not in registry.layers.node_classes()}
+    shared = [name for name, fn in registered.items() if getattr(fn, "__code__", None) in facades
+              and facades[fn.__code__] != name]
+    assert not shared, f"tree-building facades must have code of their own to be traced: {shared}"
+    rows: Dict[str, List[str]] = {}
+    for case in cases:
+        called: Set[str] = set()
+
+        def profile(frame: Any, event: str, arg: Any, called: Set[str] = called) -> None:
+            if event == "call" and frame.f_code in facades:
+                called.add(facades[frame.f_code])
+
+        previous = sys.getprofile()
+        sys.setprofile(profile)
+        try:
+            model = case.build()
+        finally:
+            sys.setprofile(previous)
+        names = called | {node_names[type(node)] for node in model.walk() if type(node) in node_names}
+        for name in names:
+            rows.setdefault(name, []).append(case.id)
+    return rows

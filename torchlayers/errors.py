@@ -1,7 +1,7 @@
-"""Error helpers: every message names the layer, the dim or field, what was expected and what came."""
-from __future__ import annotations
+"""The package's exception classes; the input checks that raise are in ``torchlayers/functional/checks.py``.
 
-from typing import Any
+Every message names the layer, the dim or field, what was expected and what came."""
+from __future__ import annotations
 
 
 class DimError(ValueError):
@@ -25,18 +25,3 @@ class ModelFileError(ValueError):
         self.model, self.part, self.problem = model, part, problem
         super().__init__(f"{model}: cannot load model file: {part}: {problem}")
 
-
-def shape_of(x: Any) -> str:
-    shape = getattr(x, "shape", None)
-    if shape is not None:
-        return str(tuple(shape))
-    return type(x).__name__
-
-
-def expect_rank(layer: str, field: str, x: Any, ranks: tuple, hint: str = "") -> None:
-    """Raise ValueError unless ``x`` is a tensor whose rank is in ``ranks``."""
-    dim = getattr(x, "dim", None)
-    if dim is None or dim() not in ranks:
-        want = " or ".join(f"{r}-D" for r in ranks)
-        got = f"{x.dim()}-D {tuple(x.shape)}" if dim is not None else type(x).__name__
-        raise ValueError(f"{layer}: expected {field} to be {want}, got {got}{'; ' + hint if hint else ''}")

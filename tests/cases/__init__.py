@@ -1,6 +1,12 @@
 """The case table: one row per layer configuration; the shared harness runs every check on it.
 
 Adding a layer = adding a ``Case`` to a ``case_*.py`` module in this folder (collected here).
+
+The ``case_*.py`` files group rows by layer family, not by package file as tests/modules/ and
+tests/combinators/ do (a family's rows share samples and helpers); each file's docstring says its
+grouping and the package files its subjects are defined in. Where a layer's rows are does not matter
+to the checks: ``tests/test_case_table.py::test_every_registered_layer_has_a_case_row`` finds them
+by what each row builds (``tests/harness.py::rows_by_registered_name``).
 """
 from __future__ import annotations
 

@@ -1,7 +1,11 @@
 """Case rows for Thinc's Dense+activation layers (Gelu, Swish, HardSwish, HardSwishMobilenet, Dish,
 ClippedLinear, HardSigmoid, HardTanh, ReluK, Sigmoid) and the parameterless sigmoid_activation and
 softmax_activation, and ParametricAttention_v2. Tree-building options (normalize/dropout) go through
-``torchlayers.api``."""
+``torchlayers.api``.
+
+Grouping: by family (the Dense+activation layers), not by package file: the subjects are defined in
+torchlayers/modules/ {clipped_linear, dish, gelu, hard_swish, hard_swish_mobilenet,
+parametric_attention_v2, sigmoid, sigmoid_activation, softmax_activation, swish}.py."""
 from __future__ import annotations
 
 import thinc.api as ta

@@ -1,6 +1,10 @@
 """Case rows for the combinators (add, concatenate, residual, clone, siamese, uniqued,
 bidirectional) and expand_window. The siamese row needs CauchySimilarity (written elsewhere) and
-is added only when that module exists."""
+is added only when that module exists.
+
+Grouping: by family (the combinators that take several layers), not by package file:
+torchlayers/combinators/ {add, bidirectional, clone, concatenate, residual, siamese, uniqued}.py and
+torchlayers/modules/expand_window.py."""
 from __future__ import annotations
 
 import importlib

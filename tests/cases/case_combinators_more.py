@@ -1,5 +1,9 @@
 """Case rows for tuplify, map_list, premap_ids, resizable, with_cpu, with_nvtx_range and
-with_signpost_interval."""
+with_signpost_interval.
+
+Grouping: by family (the one-layer combinators and wrappers), not by package file:
+torchlayers/combinators/ {map_list, resizable, tuplify, with_cpu, with_nvtx_range,
+with_signpost_interval}.py and torchlayers/modules/premap_ids.py."""
 from __future__ import annotations
 
 import contextlib

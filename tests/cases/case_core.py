@@ -1,4 +1,7 @@
-"""Case rows for the foundation layers: Linear, Relu, Softmax, Dropout, LayerNorm, chain, noop."""
+"""Case rows for the foundation layers: Linear, Relu, Softmax, Dropout, LayerNorm, chain, noop.
+
+Grouping: by family (the foundation layers), not by package file: torchlayers/modules/ {linear,
+relu, softmax, dropout, layernorm}.py and torchlayers/combinators/ {chain, noop}.py."""
 from __future__ import annotations
 
 import thinc.api as ta

@@ -1,5 +1,9 @@
 """Case rows for the dense and embedding weight layers: Maxout, Mish, Logistic, CauchySimilarity,
-MultiSoftmax, ParametricAttention, Embed, StaticVectors and the array_getitem family."""
+MultiSoftmax, ParametricAttention, Embed, StaticVectors and the array_getitem family.
+
+Grouping: by family (the dense and embedding weight layers), not by package file:
+torchlayers/modules/ {array_getitem, cauchy_similarity, embed, logistic, maxout, mish,
+multi_softmax, parametric_attention, static_vectors}.py."""
 from __future__ import annotations
 
 import thinc.api as ta

@@ -1,4 +1,6 @@
-"""Case rows for HashEmbed (hashing-trick embedding; torch.ops.torchlayers.hash_embed)."""
+"""Case rows for HashEmbed (hashing-trick embedding; torch.ops.torchlayers.hash_embed).
+
+Grouping: by package file: torchlayers/modules/hash_embed.py."""
 from __future__ import annotations
 
 import thinc.api as ta

@@ -4,7 +4,9 @@ Thinc's wrapper keeps its weights in a shim, so ``set_param`` injection cannot r
 each row's ``thinc`` factory wraps a deep copy of the torch module the row's ``build`` just made
 (the harness always builds ours first). ``build`` draws fresh weights every call, so the
 bytes/state_dict round trips load into a model whose weights really differ.
-"""
+
+
+Grouping: by package folder: torchlayers/interop/ {pytorch_wrapper, pytorch_rnn_wrapper}.py."""
 from __future__ import annotations
 
 import copy
@@ -13,7 +15,7 @@ import thinc.api as ta
 import torch
 from torch import nn
 
-from torchlayers.interop.pytorch_rnn_wrapper import PyTorchRNNWrapper
+from torchlayers.interop.pytorch_rnn_wrapper import PyTorchLSTM, PyTorchRNNWrapper
 from torchlayers.interop.pytorch_wrapper import PyTorchWrapper, PyTorchWrapper_v2, PyTorchWrapper_v3
 
 from . import Case
@@ -46,6 +48,27 @@ _lstm = Twin(lambda: nn.LSTM(3, 4, 1), PyTorchRNNWrapper, ta.PyTorchRNNWrapper)
 _bilstm = Twin(lambda: nn.LSTM(3, 2, 2, bidirectional=True), PyTorchRNNWrapper, ta.PyTorchRNNWrapper)
 _gru = Twin(lambda: nn.GRU(2, 3), PyTorchRNNWrapper, ta.PyTorchRNNWrapper)
 
+
+class LSTMTwin:
+    """PyTorchLSTM builds its own nn.LSTM: Thinc's gets a copy of our weights (load_state_dict into its shim)."""
+
+    def __init__(self, **kwargs) -> None:
+        self.kwargs, self.last = kwargs, None
+
+    def ours(self):
+        model = PyTorchLSTM(**self.kwargs)
+        self.last = model.layers[0].module
+        return model
+
+    def theirs(self):
+        assert self.last is not None, "build ours first"
+        model = ta.PyTorchLSTM(**self.kwargs)
+        model.layers[0].shims[0]._model.load_state_dict(self.last.state_dict())
+        return model
+
+
+_pytorch_lstm = LSTMTwin(nO=4, nI=3, bi=True, depth=2)
+
 CASES = [
     Case("PyTorchWrapper/mlp", _v1.ours, lambda: floats(5, 4), _v1.theirs, dynamic=batch_dim),
     Case("PyTorchWrapper_v2/linear", _v2.ours, lambda: floats(3, 5), _v2.theirs, dynamic=batch_dim),
@@ -54,4 +77,9 @@ CASES = [
          notes="Dynamo refuses nn.LSTM/GRU unless torch._dynamo.config.allow_rnn=True"),
     Case("PyTorchRNNWrapper/bilstm2", _bilstm.ours, lambda: padded([3, 3, 1], 3), _bilstm.theirs),
     Case("PyTorchRNNWrapper/gru", _gru.ours, lambda: padded([2, 5], 2), _gru.theirs),
+    Case("PyTorchLSTM/bi_depth2", _pytorch_lstm.ours, lambda: padded([3, 3, 1], 3), _pytorch_lstm.theirs,
+         deploy=("export",),
+         notes="compile: Dynamo refuses nn.LSTM unless torch._dynamo.config.allow_rnn=True (the PyTorchRNNWrapper "
+               "rows' xfail); script: TorchScript types with_padded's forward as Tensor and rejects a Padded "
+               "argument (the with_array/ragged script xfail)"),
 ]

@@ -5,7 +5,9 @@ gradient (COMPATIBILITY.md). Forward parity with Thinc and our true gradients (f
 differences, torch.nn.LSTM autograd) are pinned in tests/modules/test_lstm.py, and so is
 torch.export with dynamic T and B (a dynamic_shapes spec cannot be given here: torch.export
 rebuilds the Padded NamedTuple with None leaves while checking it, which Padded rejects).
-"""
+
+
+Grouping: by package file: torchlayers/modules/lstm.py."""
 from __future__ import annotations
 
 import thinc.api as ta

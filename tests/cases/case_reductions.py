@@ -3,7 +3,10 @@
 Ragged -> (B, nO), no params. Zero-length sequences appear in the sum/mean rows only (max, first
 and last raise on them, as in Thinc: tests/modules/test_reductions.py). A Ragged with no rows at
 all has no thinc parity (Thinc stores its data as (0, 0) and returns width 0; COMPATIBILITY.md).
-"""
+
+
+Grouping: by family (the ragged reductions): torchlayers/modules/ reduce_{sum, mean, max, first,
+last}.py."""
 from __future__ import annotations
 
 import thinc.api as ta

@@ -3,7 +3,9 @@
 Input is the tuple (keys, values, lengths). Weights are drawn uniformly (Thinc's zeros would make
 forward parity trivial) except in the ``zero_init`` rows; empty examples (length 0) are included.
 The Thinc face returns the input tuple as dX (Thinc's convention), so ``convention=True``.
-"""
+
+
+Grouping: by package file: torchlayers/modules/sparse_linear.py."""
 from __future__ import annotations
 
 from typing import Callable, Sequence, Tuple

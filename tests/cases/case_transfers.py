@@ -1,4 +1,9 @@
-"""Case rows for the data-type transfers (list2array ... strings2arrays) and the with_* wrappers."""
+"""Case rows for the data-type transfers (list2array ... strings2arrays) and the with_* wrappers.
+
+Grouping: by family (the data-type transfers and the with_* wrappers), not by package file:
+torchlayers/modules/ {list2array, list2ragged, ragged2list, list2padded, padded2list, remap_ids,
+strings2arrays}.py and torchlayers/combinators/ with_{array, list, ragged, padded, flatten, getitem,
+reshape, debug}.py."""
 from __future__ import annotations
 
 import thinc.api as ta

@@ -7,21 +7,19 @@ import torch
 from torch import Tensor
 from torch.jit import unused as torch_unused
 
+from ..functional.dropout import dropout_mask
 from ..model import Model
 from ..registry import registry
 from ..types import Padded, Ragged
 
 
 def inverted_dropout(X: Tensor, rate: float) -> Tensor:
-    """``X * mask / (1 - rate)`` with ``mask = uniform(0, 1) > rate`` (Thinc's ``get_dropout_mask``).
+    """``X * dropout_mask(X.shape, rate, X)``: one uniform draw per element and one multiply.
 
-    A uniform draw and one multiply: about 1.8x faster than ``F.dropout`` on CPU (its
-    ``bernoulli_``), and it compiles, exports and scripts. ``rate >= 1`` zeroes everything.
+    About 1.8x faster than ``F.dropout`` on CPU (its ``bernoulli_``), and it compiles, exports
+    and scripts. ``rate >= 1`` zeroes everything.
     """
-    if rate >= 1.0:
-        return X * 0.0
-    keep = torch.rand(X.shape, dtype=X.dtype, device=X.device) > rate
-    return X * (keep.to(X.dtype) * (1.0 / (1.0 - rate)))
+    return X * dropout_mask(X.shape, rate, X)
 
 
 @registry.layers("Dropout.v1")

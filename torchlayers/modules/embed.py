@@ -10,6 +10,7 @@ from torch import Tensor
 from ..convert import get_width
 from ..functional.checks import check_ids as check_int_dtype
 from ..functional.checks import check_param
+from ..functional.dropout import dropout_mask
 from ..initializers import uniform_init
 from ..model import Model
 
@@ -52,15 +53,6 @@ def ids_1d(layer: str, ids: Tensor) -> Tensor:
     layer returns (0, nO)."""
     check_ids_1d(layer, ids)
     return ids if ids.dim() == 1 else ids.reshape([0])
-
-
-def shared_dropout_mask(n: int, rate: float, like: Tensor) -> Tensor:
-    """Thinc's ``get_dropout_mask((n,), rate)``: ``(U >= rate) / (1 - rate)``, one mask shared by
-    every row (whole embedding dimensions are dropped); zeros for rate >= 1."""
-    if rate >= 1.0:
-        return torch.zeros(n, dtype=like.dtype, device=like.device)
-    keep = torch.rand(n, device=like.device) >= rate
-    return keep.to(like.dtype) / (1.0 - rate)
 
 
 class Embed(Model):
@@ -107,5 +99,5 @@ class Embed(Model):
         Y = F.embedding(ids, E)
         rate = self.dropout_rate
         if self.training and rate is not None and rate > 0.0:
-            Y = Y * shared_dropout_mask(E.shape[1], rate, Y)
+            Y = Y * dropout_mask([E.shape[1]], rate, Y)
         return Y

@@ -8,13 +8,14 @@ from torch import Tensor
 from torch.jit import unused as torch_unused
 
 from ..functional.checks import check_param
+from ..functional.dropout import dropout_mask
 from ..initializers import uniform_init
 from ..kernels import hash_embed as _hash_embed_op  # noqa: F401  (registers torch.ops.torchlayers.hash_embed)
 from ..kernels.hash_embed import hash_embed_eager_cpu
 from ..kernels.murmur3_x64 import check_seed
 from ..kernels.triton_support import eager_cpu
 from ..model import Model
-from .embed import ids_1d, shared_dropout_mask
+from .embed import ids_1d
 
 
 class HashEmbed(Model):
@@ -90,8 +91,8 @@ class HashEmbed(Model):
 
     @torch_unused
     def _dropout(self, Y: Tensor) -> Tensor:
-        """One (nO,) mask ``(U >= rate) / (1 - rate)`` shared by every row (Thinc's Embed convention)."""
+        """One (nO,) ``dropout_mask`` shared by every row (Thinc's Embed convention)."""
         rate = self.dropout_rate if "dropout_rate" in self._attr_names else None
         if rate is None or rate <= 0.0:
             return Y
-        return Y * shared_dropout_mask(Y.shape[1], rate, Y)
+        return Y * dropout_mask([Y.shape[1]], rate, Y)

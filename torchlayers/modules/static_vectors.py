@@ -9,9 +9,10 @@ from torch import Tensor
 
 from ..convert import get_width, to_torch
 from ..functional.checks import check_param
+from ..functional.dropout import dropout_mask
 from ..initializers import glorot_uniform_init
 from ..model import Model
-from .embed import ids_1d, shared_dropout_mask
+from .embed import ids_1d
 
 
 def check_no_negative_ids(layer: str, ids: Tensor) -> None:
@@ -90,5 +91,5 @@ class StaticVectors(Model):
         Y = F.linear(F.embedding(rows, V), W)
         rate = self.dropout_rate
         if self.training and rate is not None and rate > 0.0:
-            Y = Y * shared_dropout_mask(W.shape[0], rate, Y)
+            Y = Y * dropout_mask([W.shape[0]], rate, Y)
         return Y

@@ -9,7 +9,7 @@ import torchlayers as tl
 from torchlayers.combinators.with_getitem import with_getitem
 
 from ..harness import MATMUL, assert_matches_thinc
-from ._parity import run_both
+from ..parity import run_both
 
 
 def test_matches_thinc_and_other_items_pass_through():

@@ -1,4 +1,4 @@
-"""remap_ids (v1, v2) and strings2arrays: values equal to thinc's, Thinc-face backprop, bad inputs."""
+"""remap_ids (v1, v2): values equal to thinc's, Thinc-face backprop, bad inputs."""
 from __future__ import annotations
 
 import numpy
@@ -8,7 +8,6 @@ import torch
 
 from torchlayers.convert import to_numpy
 from torchlayers.modules.remap_ids import remap_ids, remap_ids_v2
-from torchlayers.modules.strings2arrays import strings2arrays
 
 
 @pytest.mark.parametrize("keys", [["a", "zz", "b", "a"], [], [3, 5, 9]])
@@ -56,8 +55,6 @@ def test_remap_ids_v2_column_matches_thinc():
 def test_thinc_face_backprop_returns_empty_list_like_thinc():
     Y, backprop = remap_ids({"a": 1})(["a", "b"], is_train=True)
     assert backprop(torch.zeros_like(Y)) == []
-    _, backprop = strings2arrays()([["a"]], is_train=True)
-    assert backprop([torch.zeros(1, 1)]) == []
     _, backprop = remap_ids({"a": 1})(["a"], is_train=False)
     with pytest.raises(RuntimeError, match="is_train=True"):
         backprop(Y)
@@ -76,26 +73,3 @@ def test_bad_inputs_are_named():
         remap_ids({"a": 1})("a")
     with pytest.raises(TypeError, match="unsupported dtype"):
         remap_ids({}, dtype="complex")
-
-
-WORDS = [["hello", "world", ""], [], ["naïve", "日本語", "a", "hello"], ["\U0001F600"]]
-
-
-def test_strings2arrays_matches_thinc_bit_for_bit():
-    Y = strings2arrays()(WORDS)
-    Yt = ta.strings2arrays()(WORDS, is_train=False)[0]
-    assert len(Y) == len(Yt)
-    for ours, theirs in zip(Y, Yt):
-        assert ours.dtype == torch.int64 and ours.shape == theirs.shape
-        assert theirs.dtype == numpy.uint64
-        assert numpy.array_equal(to_numpy(ours).view(numpy.uint64), theirs)
-    assert any((t > 2**63).any() for t in Yt)  # negative hashes are covered (2**64 + h)
-
-
-def test_strings2arrays_bad_inputs_are_named():
-    with pytest.raises(TypeError, match=r"strings2arrays: expected item 0 to be a sequence of strings, got str"):
-        strings2arrays()(["hello", "world"])
-    with pytest.raises(TypeError, match=r"strings2arrays: expected strings in item 0, got int"):
-        strings2arrays()([[1, 2]])
-    with pytest.raises(TypeError, match=r"strings2arrays: expected a sequence of sequences"):
-        strings2arrays()("hello")

@@ -13,7 +13,7 @@ from torchlayers.modules.list2array import list2array
 from torchlayers.modules.remap_ids import remap_ids
 
 from ..harness import MATMUL, _inject, assert_matches_thinc
-from ._parity import run_both
+from ..parity import run_both
 
 
 def _rows(counts, width=4):
