@@ -17,8 +17,8 @@ _DISH_BACKWARD = (
 )
 
 XFAIL: Dict[Tuple[str, str], str] = {
-    ('thinc_parity', 'with_flatten'): 'thinc 8.3.14 with_flatten (v1) backprop splits dX along the last axis (COMPATIBILITY.md); forward parity and our nested dX are pinned in tests/transfers/test_with_flatten.py',
-    ('thinc_parity', 'with_reshape'): 'thinc 8.3.14 with_reshape backprop reshapes dY to the input shape and hands a 3-D array to the layer (raises here, nO != F; COMPATIBILITY.md); forward parity and our dX are pinned in tests/transfers/test_with_reshape.py',
+    ('thinc_parity', 'with_flatten'): 'thinc 8.3.14 with_flatten (v1) backprop splits dX along the last axis (COMPATIBILITY.md); forward parity and our nested dX are pinned in tests/combinators/test_with_flatten.py',
+    ('thinc_parity', 'with_reshape'): 'thinc 8.3.14 with_reshape backprop reshapes dY to the input shape and hands a 3-D array to the layer (raises here, nO != F; COMPATIBILITY.md); forward parity and our dX are pinned in tests/combinators/test_with_reshape.py',
     ('dtype', 'list2array/empty'): "an empty list carries no dtype: [] gives (0, 0) float32 like Thinc's ops.flatten, whatever the (parameterless) model was cast to",
     ('dtype', 'list2ragged/empty'): "an empty list carries no dtype: [] gives data (0, 0) float32 like Thinc's ops.flatten, whatever the (parameterless) model was cast to",
     ('script', 'list2padded'): "Thinc's (length, index) ordering comes from functional.sequences.list2padded (Python sorted with a key), which TorchScript cannot compile; compile and export pass",
