@@ -6,6 +6,8 @@ Thinc's function returns something other than one node of the class (``Maxout(no
 ``concatenate()``, ``a | b | c``), the name is the facade function of ``torchlayers.api``; the
 classes themselves are in ``torchlayers.modules`` / ``torchlayers.combinators`` / ``torchlayers.interop``.
 """
+from types import ModuleType as _ModuleType
+
 from .api import ClippedLinear as ClippedLinear
 from .api import Dish as Dish
 from .api import Gelu as Gelu
@@ -126,6 +128,12 @@ from .util import fix_random_seed as fix_random_seed
 from .util import set_dropout_rate as set_dropout_rate
 
 __version__ = "0.1.0"
+
+#: The public names: every re-export above (thinc.api's names), plus the lazily loaded config classes.
+__all__ = sorted(
+    [name for name, value in list(globals().items()) if not name.startswith("_") and not isinstance(value, _ModuleType)]
+    + ["Config", "ConfigValidationError"]
+)
 
 
 def __getattr__(name: str):  # Config, ConfigValidationError: confection (and pydantic) load on first use
