@@ -17,7 +17,8 @@ Hashing is bit-exact with the torch references: MurmurHash3_x64_128 (HashEmbed) 
 implements both for the unsigned types, not ``BitShift`` for signed ones). Ids are cast to
 int64 first (int32 ids sign-extend, as in the reference) and then to uint64 (same bits).
 Segment ids come from a scatter of ones at the sequence ends and a cumsum (no searchsorted,
-no host reads); every reduction is a ``ScatterElements`` into a (B, nO) buffer, so N and B
+no host reads; the same translation serves ``aten.repeat_interleave.Tensor(output_size=N)``, which
+torchlib rejects); every reduction is a ``ScatterElements`` into a (B, nO) buffer, so N and B
 stay dynamic axes. The backward ops have no translation: ONNX export is for inference.
 """
 from __future__ import annotations
@@ -243,9 +244,49 @@ def sparse_linear_onnx(W: Any, keys: Any, values: Any, lengths: Any, nO: int, le
     return _segment_scatter(op, contrib, lengths, seg, base, "add")
 
 
+# ------------------------------------------------------------------------------ uniqued
+def uniqued_keys_onnx(keys: Any) -> Any:
+    """``torchlayers::uniqued_keys``: (N,) keys -> (first (U,), inverse (N,), counts (U,)) int64, by
+    ONNX ``Unique(sorted=1)`` (its ``indices`` are the first occurrences, as numpy's ``return_index``)."""
+    op = _op()
+    _, first, inverse, counts = op.Unique(keys, sorted=1)
+    return first, inverse, counts
+
+
+def uniqued_gather_onnx(X: Any, first: Any, inverse: Any, counts: Any) -> Any:
+    """``torchlayers::uniqued_gather``: ``X[first]``."""
+    return _op().Gather(X, first, axis=0)
+
+
+# ------------------------------------------------------------------------------ aten ops torchlib lacks
+def repeat_interleave_onnx(repeats: Any, output_size: Any = None) -> Any:
+    """``aten.repeat_interleave.Tensor(repeats, output_size=N)``: (B,) counts -> (N,) int64 index of each
+    repeat (torchlib's translation takes no ``output_size``). The segment ids above."""
+    op = _op()
+    total = op.ReduceSum(op.Cast(repeats, to=_INT64), keepdims=1) if output_size is None else op.Reshape(
+        op.Cast(output_size, to=_INT64), _i64([1]))
+    return segment_ids_onnx(op, repeats, total)
+
+
+def searchsorted_onnx(sorted_sequence: Any, values: Any, out_int32: bool = False, right: bool = False,
+                      side: Any = None, sorter: Any = None) -> Any:
+    """``aten.searchsorted.Tensor`` over a 1-D sorted table (K,): the count of entries < v (``right``:
+    <= v) for every value, by one (numel, K) comparison (tables of vocabulary size, not sequences)."""
+    if sorter is not None:
+        raise NotImplementedError("torchlayers.deploy.onnx: searchsorted with a sorter has no translation; sort the table first")
+    op = _op()
+    right = right or side == "right"
+    flat = op.Reshape(values, _i64([-1, 1]))
+    cmp = op.LessOrEqual(sorted_sequence, flat) if right else op.Less(sorted_sequence, flat)
+    count = op.ReduceSum(op.Cast(cmp, to=_INT64), _i64([1]), keepdims=0)
+    out = op.Reshape(count, op.Shape(values))
+    return op.Cast(out, to=6) if out_int32 else out  # 6: INT32
+
+
 # ------------------------------------------------------------------------------ public
 def custom_translation_table() -> Dict[Callable, Callable]:
     """{torch op overload: onnxscript translation} for ``torch.onnx.export(..., custom_translation_table=...)``."""
+    from ..combinators import uniqued  # noqa: F401  (registers the uniqued ops)
     from ..kernels import hash_embed, ragged_reduce, sparse_linear  # noqa: F401  (registers the ops)
 
     ops = torch.ops.torchlayers
@@ -255,6 +296,10 @@ def custom_translation_table() -> Dict[Callable, Callable]:
         ops.ragged_sum.default: ragged_sum_onnx,
         ops.ragged_mean.default: ragged_mean_onnx,
         ops.ragged_max.default: ragged_max_onnx,
+        ops.uniqued_keys.default: uniqued_keys_onnx,
+        ops.uniqued_gather.default: uniqued_gather_onnx,
+        torch.ops.aten.repeat_interleave.Tensor: repeat_interleave_onnx,
+        torch.ops.aten.searchsorted.Tensor: searchsorted_onnx,
     }
 
 
