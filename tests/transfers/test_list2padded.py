@@ -81,3 +81,26 @@ def test_bad_inputs_are_named():
         list2padded()(torch.randn(2, 3))
     with pytest.raises(TypeError, match=r"padded2list: expected a Padded.*got list"):
         padded2list()([torch.randn(2, 3)])
+
+
+def test_traced_form_equals_eager_and_compiles_once_for_every_lengths_order():
+    """``list2padded_traced`` (used while compiling/exporting) == ``functional.sequences.list2padded``
+    bit for bit (ties by index, zero-length items) and one dynamic graph serves all lengths."""
+    from torch._dynamo.testing import CompileCounterWithBackend
+
+    from torchlayers.functional.sequences import list2padded as eager_list2padded
+    from torchlayers.modules.list2padded import list2padded_traced
+
+    batches = [(2, 4, 6), (7, 2, 8), (9, 10, 11), (11, 10, 9), (5, 5, 2), (0, 4, 4)]
+    for lengths in batches:
+        seqs = [torch.randn(n, 3) for n in lengths]
+        for a, b in zip(list2padded_traced(seqs), eager_list2padded(seqs)):
+            assert a.dtype == b.dtype and torch.equal(a, b), lengths
+    torch._dynamo.reset()
+    counter = CompileCounterWithBackend("aot_eager")
+    compiled = torch.compile(list2padded_traced, fullgraph=True, dynamic=True, backend=counter)
+    for lengths in batches[:5]:
+        seqs = [torch.randn(n, 3) for n in lengths]
+        for a, b in zip(compiled(seqs), eager_list2padded(seqs)):
+            assert torch.equal(a, b), lengths
+    assert counter.frame_count == 1, f"recompiled: {counter.frame_count} frames"

@@ -84,3 +84,44 @@ def test_bad_inputs_are_named():
         with_ragged(Data())([torch.randn(2, 3)])
     with pytest.raises(ValueError, match=r"with_ragged\(.*\): every item must have shape \(n_i, 3\)"):
         model([torch.randn(2, 3), torch.randn(1, 4)])
+
+
+def test_list_input_compiles_fullgraph_dynamic_without_recompiling_per_lengths():
+    """The list path reads the lengths from the items' (symbolic) sizes, never from the lengths
+    tensor's values: one graph serves every batch of 3 docs."""
+    from torch._dynamo.testing import CompileCounterWithBackend
+
+    import torchlayers as tl
+
+    model = tl.with_ragged(tl.with_array(tl.Linear(5, 3)))
+    model.initialize(X=[torch.randn(n, 3) for n in (2, 4, 6)])
+    torch._dynamo.reset()
+    counter = CompileCounterWithBackend("aot_eager")
+    compiled = torch.compile(model, fullgraph=True, dynamic=True, backend=counter)
+    with torch.no_grad():
+        for lengths in ((2, 4, 6), (7, 2, 8), (9, 10, 11)):  # not 3 (the width: duck sizing shares the symbol)
+            Xs = [torch.randn(n, 3) for n in lengths]
+            Ys = compiled(Xs)
+            ref = model(Xs)
+            assert [y.shape[0] for y in Ys] == list(lengths)
+            for y, r in zip(Ys, ref):
+                torch.testing.assert_close(y, r, atol=1e-6, rtol=1e-6)
+    assert counter.frame_count == 1, f"recompiled: {counter.frame_count} frames"
+
+
+def test_list_input_layer_that_changes_lengths_is_reported():
+    import torchlayers as tl
+    from torchlayers import Ragged
+
+    class Drop(tl.Model):
+        def __init__(self):
+            super().__init__("drop_last")
+
+        def forward(self, X):
+            return Ragged(X.data[:-1], torch.tensor([1, 1], dtype=torch.int32))
+
+        def _initialize(self, X, Y):
+            return None
+
+    with pytest.raises(ValueError, match=r"with_ragged\(drop_last\): on a list the wrapped layer must keep the lengths \[1, 2\], got \[1, 1\]"):
+        tl.with_ragged(Drop())([torch.randn(1, 2), torch.randn(2, 2)])

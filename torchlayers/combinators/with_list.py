@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 
-from ..functional.sequences import list2padded
+from ..modules.list2padded import pad_list as list2padded  # the traced form while compiling
 from ..modules.padded2list import unpad as padded2list
 from ..model import Model
 from ..registry import registry

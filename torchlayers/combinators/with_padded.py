@@ -7,7 +7,7 @@ import torch
 from torch import Tensor
 from torch.jit import unused as torch_unused
 
-from ..functional.sequences import list2padded
+from ..modules.list2padded import pad_list as list2padded  # the traced form while compiling
 from ..modules.padded2list import unpad as padded2list
 from ..model import Model
 from ..registry import registry

@@ -6,7 +6,7 @@ from typing import Any, List
 import torch
 from torch import Tensor
 
-from ..functional.sequences import list2padded
+from ..modules.list2padded import pad_list as list2padded  # the traced form while compiling
 from ..modules.padded2list import unpad as padded2list
 from ..model import Model
 from ..registry import registry
@@ -17,7 +17,9 @@ from .with_array import check_layer
 
 
 def _lengths(Xs: List[Tensor], device: torch.device) -> Tensor:
-    return torch.tensor([int(x.shape[0]) for x in Xs], dtype=torch.int32, device=device)
+    """(B,) int32 item lengths, from the items' (symbolic when traced) sizes: no ``int()``, which
+    would specialize a traced graph to this batch's lengths."""
+    return torch.tensor([x.shape[0] for x in Xs], dtype=torch.int32, device=device)
 
 
 @registry.layers("with_ragged.v1")
@@ -51,7 +53,7 @@ class with_ragged(Model):
         if isinstance(X, (list, tuple)):
             data = flatten_list(self.name, X)
             Yr = self._call(Ragged(data, _lengths(list(X), data.device)))
-            return unflatten_ragged(Yr.data, Yr.lengths)
+            return self._split_like(Yr, list(X))
         raise TypeError(
             f"{self.name}: expected a Ragged, Padded, list of (n_i, F) tensors or (data, lengths) tuple, "
             f"got {type(X).__name__}"
@@ -62,6 +64,20 @@ class with_ragged(Model):
         if not isinstance(Yr, Ragged):
             raise TypeError(f"{self.name}: the wrapped layer must return a Ragged, got {type(Yr).__name__}")
         return Yr
+
+    def _split_like(self, Yr: Ragged, Xs: List[Tensor]) -> List[Tensor]:
+        """Split the output by the input items' sizes (known to a traced graph, unlike the values of
+        ``Yr.lengths``); eagerly, the layer must have kept them."""
+        sizes = [x.shape[0] for x in Xs]
+        if not torch.compiler.is_compiling():
+            if Yr.lengths.shape[0] != len(sizes) or Yr.lengths.tolist() != [int(n) for n in sizes]:
+                raise ValueError(
+                    f"{self.name}: on a list the wrapped layer must keep the lengths {[int(n) for n in sizes]}, "
+                    f"got {Yr.lengths.tolist()}"
+                )
+        if len(sizes) == 0:
+            return []
+        return list(torch.split(Yr.data, sizes, dim=0))
 
     def _initialize(self, X: Any, Y: Any) -> None:
         self.layers[0]._initialize(_get_ragged(self.name, X), _get_ragged(self.name, Y))

@@ -51,10 +51,13 @@ class expand_window(Model):
         w = self.window_size
         if X.data.shape[0] == 0 or w == 0:
             return Ragged(_windows(X.data, w), X.lengths)
+        N = X.data.shape[0]
         lengths = X.lengths.to(device=X.data.device, dtype=torch.int64)
         ends = torch.cumsum(lengths, 0)
-        row = torch.arange(X.data.shape[0], device=X.data.device)
-        seq = torch.searchsorted(ends, row, right=True)  # right=True skips zero-length sequences
+        row = torch.arange(N, device=X.data.device)
+        # the sequence of each row (zero-length sequences own none): static size N, no searchsorted
+        # (ONNX has none) and no host read, so compile/export keep N and B symbolic
+        seq = torch.repeat_interleave(torch.arange(lengths.shape[0], device=row.device), lengths, output_size=N)
         end = ends.gather(0, seq).unsqueeze(1)
         start = end - lengths.gather(0, seq).unsqueeze(1)
         src = row.unsqueeze(1) + torch.arange(-w, w + 1, device=row.device).unsqueeze(0)
@@ -78,7 +81,10 @@ class _RaggedWindows(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, X: Tensor, w: int, outside: Tensor) -> Tensor:
         Y = _windows(X, w)
-        Y.view(X.shape[0], 2 * w + 1, -1)[outside] = 0.0  # boolean index_put: faster than a broadcast masked_fill on CPU
+        if torch.compiler.is_compiling():  # traced: a static-shape fill (a boolean index_put is data-dependent)
+            Y = Y.view(X.shape[0], 2 * w + 1, -1).masked_fill(outside.unsqueeze(2), 0.0).view(Y.shape)
+        else:
+            Y.view(X.shape[0], 2 * w + 1, -1)[outside] = 0.0  # boolean index_put: faster than a broadcast masked_fill on CPU
         ctx.w = w
         ctx.save_for_backward(outside)
         return Y
@@ -88,8 +94,7 @@ class _RaggedWindows(torch.autograd.Function):
         (outside,) = ctx.saved_tensors
         w = ctx.w
         N = dY.shape[0]
-        blocks = dY.reshape(N, 2 * w + 1, -1).clone()
-        blocks[outside] = 0.0
+        blocks = dY.reshape(N, 2 * w + 1, -1).masked_fill(outside.unsqueeze(2), 0.0)
         dP = dY.new_zeros((N + 2 * w, blocks.shape[2]))
         for k in range(2 * w + 1):
             dP[k : k + N] += blocks[:, k]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import List
 
+import torch
 from torch import Tensor
 from torch.jit import unused as torch_unused
 
@@ -35,10 +36,42 @@ class list2padded(Model):
     @torch_unused
     def _pad(self, Xs):
         check_list2d(self.name, Xs)
-        return _list2padded(list(Xs))
+        return pad_list(list(Xs))
 
     def _initialize(self, X, Y) -> None:
         return None
+
+
+def pad_list(seqs: List[Tensor]) -> Padded:
+    """``functional.sequences.list2padded``, or its traced form while compiling/exporting."""
+    if torch.compiler.is_compiling() and len(seqs) > 0:
+        return list2padded_traced(seqs)
+    return _list2padded(seqs)
+
+
+def list2padded_traced(seqs: List[Tensor]) -> Padded:
+    """List of B (n_i, *F) -> Padded, equal to ``functional.sequences.list2padded`` (same order,
+    same int32 fields), with no Python sort over the lengths: T is ``sym_max`` of the item sizes,
+    the (length, index) descending order an ``argsort`` of ``length * B + index``, rows placed by one
+    ``index_put`` at (item, row - item start) from ``repeat_interleave(output_size=N)``. So a traced
+    graph keeps every n_i symbolic (no guard, no recompile when lengths or their order change)."""
+    B = len(seqs)
+    dev = seqs[0].device
+    lens = torch.tensor([s.shape[0] for s in seqs], dtype=torch.int64, device=dev)
+    T = seqs[0].shape[0]
+    for s in seqs[1:]:
+        T = torch.sym_max(T, s.shape[0])
+    rows = torch.cat(seqs, 0)
+    N = rows.shape[0]
+    item = torch.repeat_interleave(torch.arange(B, device=dev), lens, output_size=N)
+    starts = torch.cumsum(lens, 0) - lens
+    t = torch.arange(N, device=dev) - starts.index_select(0, item)
+    batch_major = rows.new_zeros((B, T, *rows.shape[1:])).index_put((item, t), rows)
+    order = torch.argsort(lens * B + torch.arange(B, device=dev), descending=True)
+    data = batch_major.index_select(0, order).transpose(0, 1).contiguous()
+    sorted_lens = lens.index_select(0, order)
+    size_at_t = (sorted_lens.unsqueeze(0) > torch.arange(T, device=dev).unsqueeze(1)).sum(1).to(torch.int32)
+    return Padded(data, size_at_t, sorted_lens.to(torch.int32), order.to(torch.int32))
 
 
 def check_list2d(layer: str, Xs) -> None:

@@ -21,8 +21,11 @@ class ragged2list(Model):
     Shape:
         - Input: Ragged with data (N, *F), lengths (B,)
         - Output: list of B tensors (lengths[i], *F)
-    Scriptable: ``forward`` is typed ``Ragged -> List[Tensor]``. Under ``torch.compile`` the
-    split sizes are data (the lengths tensor), see the xfail table.
+    Scriptable: ``forward`` is typed ``Ragged -> List[Tensor]``. A list is a boundary type: under
+    ``torch.compile`` / ``torch.export`` the split sizes are data (the lengths tensor's values),
+    so a model that passes lists between layers is deployed through its Ragged form,
+    ``torchlayers.deploy.ragged_form(model)`` / ``torchlayers.deploy.export(model, docs)``, which
+    keeps the packed Ragged and N, B symbolic.
     """
 
     def __init__(self) -> None:

@@ -1,0 +1,146 @@
+"""The Ragged form of a list-of-docs model: lists as a boundary type, symbolic sizes inside.
+
+A model such as spaCy's ``list2ragged >> with_array(embed) >> ragged2list >>
+with_array(residual(expand_window >> Maxout), pad=4)`` passes Python lists between layers; a
+list of B tensors has B fixed in a traced graph, and ``ragged2list`` reads the lengths on the
+host. ``ragged_form(model)`` returns a module computing the same thing on the packed form of
+every list, ``Ragged(data, lengths)``:
+
+| layer, on a list (packed) | Ragged form |
+|---|---|
+| ``list2ragged`` | identity (the packed list is the Ragged) |
+| ``ragged2list`` (on a Ragged) | identity (the Ragged is the packed list) |
+| ``with_array(layer, pad=p)`` | Thinc's list layout ``[p zeros, x0, p zeros, x1, ..., p zeros]`` built by
+  one ``index_copy`` at positions ``row + p * (rank + 1)`` (rank: non-empty sequences before this one, by
+  ``cumsum``; sequence ids by ``repeat_interleave(output_size=N)``), then one ``index_select`` back |
+| ``chain`` | its layers, each rewritten |
+| any other layer (on a Ragged / tensor) | itself |
+
+Shapes: input Ragged (N, *F) data with (B,) lengths (the list it packs); output the model's
+output, a list being returned packed as a Ragged. N and B are sizes of tensors the graph holds:
+no ``.tolist()``, no data-dependent shape, so ``torch.compile(fullgraph=True, dynamic=True)``
+and ``torch.export`` with dynamic N and B work on it. Difference from the list form: the padded
+buffer of ``with_array(pad=p)`` holds ``p * (B - K)`` trailing zero rows when K < B sequences
+are non-empty (its size must not depend on data); only layers that mix rows farther apart than
+``p`` (none of Thinc's sequence layers) could see them.
+
+``export(model, example)`` converts a list example to the Ragged once at the boundary and
+exports the Ragged form with dynamic N and B: the program takes ``Ragged(data, lengths)``.
+"""
+from __future__ import annotations
+
+from typing import Any, List, Tuple
+
+import torch
+from torch import Tensor, nn
+
+from ..types import Ragged
+
+__all__ = ["ragged_form", "export", "packed_list_layout", "RaggedForm"]
+
+
+def packed_list_layout(lengths: Tensor, n_rows: int, pad: int) -> Tuple[Tensor, int]:
+    """(B,) lengths, N -> ((N,) int64 row positions in Thinc's padded list layout, its row count).
+
+    Row r of sequence b goes to ``starts[b] + r + pad * (rank[b] + 1)``; the buffer has
+    ``N + pad * (B + 1)`` rows (``N`` with ``pad=0``)."""
+    L = lengths.to(torch.int64)
+    rows = torch.arange(n_rows, device=L.device)
+    if pad == 0:
+        return rows, n_rows
+    B = L.shape[0]
+    seg = torch.repeat_interleave(torch.arange(B, device=L.device), L, output_size=n_rows)
+    nonempty = (L > 0).to(torch.int64)
+    rank = torch.cumsum(nonempty, 0) - nonempty
+    return rows + pad * (rank.index_select(0, seg) + 1), n_rows + pad * (B + 1)
+
+
+class PackedWithArray(nn.Module):
+    """``with_array(layer, pad)`` applied to a list given packed as a Ragged: Ragged -> Ragged."""
+
+    def __init__(self, wrapper: nn.Module) -> None:
+        super().__init__()
+        self.wrapper = wrapper  # the original with_array (its layer and live pad)
+
+    def forward(self, X: Ragged) -> Ragged:
+        layer = self.wrapper.layers[0]
+        pad = int(self.wrapper.pad)
+        data = X.data
+        N = data.shape[0]
+        if pad == 0:
+            return Ragged(self.wrapper._rows(layer(data), N), X.lengths)
+        pos, total = packed_list_layout(X.lengths, N, pad)
+        buf = data.new_zeros((total, *data.shape[1:])).index_copy(0, pos, data)
+        Y = layer(buf)
+        if not isinstance(Y, Tensor) or Y.dim() == 0 or Y.shape[0] != total:
+            got = f"shape {list(Y.shape)}" if isinstance(Y, Tensor) else type(Y).__name__
+            raise ValueError(f"{self.wrapper.name}: the wrapped layer must return one row per input row ({total} with padding), got {got}")
+        return Ragged(Y.index_select(0, pos), X.lengths)
+
+
+class RaggedForm(nn.Module):
+    """The rewritten steps of a model (see the module docstring): Ragged -> the model's output."""
+
+    def __init__(self, steps: List[nn.Module], source: nn.Module) -> None:
+        super().__init__()
+        self.steps = nn.ModuleList(steps)
+        self.source_name = getattr(source, "name", type(source).__name__)
+
+    def forward(self, X: Any) -> Any:
+        if not isinstance(X, Ragged):
+            raise TypeError(
+                f"ragged_form({self.source_name}): expected a Ragged(data, lengths) (the packed list of docs), "
+                f"got {type(X).__name__}; convert a list once with torchlayers.list2ragged()(docs)"
+            )
+        for step in self.steps:
+            X = step(X)
+        return X
+
+
+def _rewrite(model: nn.Module, kind: str, steps: List[nn.Module]) -> str:
+    """Append ``model``'s Ragged-form steps; ``kind`` is what flows in ('list' packed, or 'value')."""
+    from ..combinators.chain import chain
+    from ..combinators.with_array import with_array
+    from ..modules.list2ragged import list2ragged
+    from ..modules.ragged2list import ragged2list
+
+    if isinstance(model, chain):
+        for layer in model.layers:
+            kind = _rewrite(layer, kind, steps)
+        return kind
+    if isinstance(model, list2ragged):
+        if kind != "list":
+            raise TypeError(f"ragged_form: {model.name} expects a list, but it follows a layer that returns a {kind}")
+        return "value"
+    if isinstance(model, ragged2list):
+        return "list"
+    if isinstance(model, with_array) and kind == "list":
+        steps.append(PackedWithArray(model))
+        return "list"
+    if kind == "list":
+        raise TypeError(
+            f"ragged_form: {model.name} takes a list, which the Ragged form has no rule for "
+            "(rules: list2ragged, ragged2list, with_array, chain); call the model eagerly on the list instead"
+        )
+    steps.append(model)
+    return "value"
+
+
+def ragged_form(model: nn.Module) -> RaggedForm:
+    """A module equal to ``model`` on lists of docs, taking and returning their packed Ragged form."""
+    steps: List[nn.Module] = []
+    _rewrite(model, "list", steps)
+    return RaggedForm(steps, model)
+
+
+def export(model: nn.Module, example: Any, *, strict: bool = False) -> torch.export.ExportedProgram:
+    """``torch.export`` of ``ragged_form(model)`` with dynamic N and B; a list example is converted to a
+    Ragged once here. The program takes ``Ragged(data, lengths)`` and returns packed lists as Ragged."""
+    from ..modules.list2ragged import list2ragged
+
+    X = list2ragged()(list(example)) if isinstance(example, (list, tuple)) else example
+    if not isinstance(X, Ragged):
+        raise TypeError(f"torchlayers.deploy.export: expected a list of tensors or a Ragged example, got {type(example).__name__}")
+    N, B = torch.export.Dim("N", min=2), torch.export.Dim("B", min=2)
+    dynamic = (Ragged({0: N, **{d: None for d in range(1, X.data.dim())}}, {0: B}),)
+    return torch.export.export(ragged_form(model).eval(), (X,), dynamic_shapes=dynamic, strict=strict)
