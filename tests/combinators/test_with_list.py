@@ -13,7 +13,7 @@ from torchlayers.convert import to_numpy
 from torchlayers.functional.sequences import list2padded
 
 from ..harness import MATMUL, assert_matches_thinc
-from ._parity import run_both
+from ..parity import run_both
 
 
 def _pair():
