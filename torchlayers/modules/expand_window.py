@@ -7,6 +7,7 @@ import torch
 from torch import Tensor
 from torch.jit import unused as torch_unused
 
+from ..functional.checks import describe, tensor_fix
 from ..model import Model
 from ..registry import registry
 from ..types import Ragged
@@ -46,7 +47,8 @@ class expand_window(Model):
     @torch_unused
     def _ragged(self, X: Any) -> Any:
         if not isinstance(X, Ragged):
-            raise TypeError(f"{self.name}: expected a (N, F) float tensor or a Ragged, got {type(X).__name__}")
+            raise TypeError(f"{self.name}: expected a (N, F) float torch.Tensor or a Ragged, got {describe(X)}; "
+                            f"{tensor_fix(X)}")
         _check_floats2d(self.name, "X.data", X.data)
         w = self.window_size
         if X.data.shape[0] == 0 or w == 0:

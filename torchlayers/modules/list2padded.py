@@ -7,6 +7,7 @@ import torch
 from torch import Tensor
 from torch.jit import unused as torch_unused
 
+from ..functional.checks import describe, tensor_fix
 from ..functional.sequences import list2padded as _list2padded
 from ..model import Model
 from ..registry import registry
@@ -79,9 +80,11 @@ def check_list2d(layer: str, Xs) -> None:
     if not isinstance(Xs, (list, tuple)):
         raise TypeError(f"{layer}: expected a list of (n_i, F) tensors, got {type(Xs).__name__}")
     for i, x in enumerate(Xs):
-        if not isinstance(x, Tensor) or x.dim() != 2:
-            got = f"shape {list(x.shape)}" if isinstance(x, Tensor) else type(x).__name__
-            raise ValueError(f"{layer}: expected item {i} to be a 2-D tensor (n_i, F), got {got}")
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{layer}: expected item {i} to be a 2-D torch.Tensor (n_i, F), got {describe(x)}; "
+                            f"{tensor_fix(x)}")
+        if x.dim() != 2:
+            raise ValueError(f"{layer}: expected item {i} to be a 2-D tensor (n_i, F), got shape {list(x.shape)}")
         if x.shape[1] != Xs[0].shape[1]:
             raise ValueError(
                 f"{layer}: every item must have width F={Xs[0].shape[1]} like item 0, got item {i} of shape {list(x.shape)}"

@@ -85,7 +85,7 @@ def test_bad_inputs():
         m(torch.ones(4, 2, dtype=torch.int64))
     with pytest.raises(ValueError, match=r"expand_window: expected X.data of shape \(N, F\), got a 3-D tensor"):
         m(tl.Ragged(torch.randn(3, 2, 2), torch.tensor([3])))
-    with pytest.raises(TypeError, match="expand_window: expected a .N, F. float tensor or a Ragged, got list"):
+    with pytest.raises(TypeError, match="expand_window: expected a .N, F. float torch.Tensor or a Ragged, got a list of 1 items of Tensor; stack it"):
         m([torch.randn(2, 2)])
     with pytest.raises(ValueError, match="expand_window: window_size must be a non-negative int, got -1"):
         expand_window(-1)
