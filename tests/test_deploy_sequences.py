@@ -10,7 +10,7 @@ import torch
 
 import torchlayers as tl
 from torchlayers import Ragged
-from torchlayers.combinators.with_array import flatten_padded
+from torchlayers.functional.sequences import flatten
 from torchlayers.deploy import export, onnx_export, packed_list_layout, ragged_form
 
 BATCHES = [(3, 0, 5, 2), (1, 7), (4, 4, 4, 1, 1, 2), (9, 3, 6)]
@@ -56,7 +56,7 @@ def test_packed_layout_is_thincs_padded_list_layout():
         data = torch.cat(Xs)
         pos, total = packed_list_layout(torch.tensor(lengths), data.shape[0], 3)
         buf = data.new_zeros((total, 2)).index_copy(0, pos, data)
-        thinc = flatten_padded("test", Xs, 3)
+        thinc = flatten(Xs, 3, "test")
         assert total == data.shape[0] + 3 * (len(lengths) + 1)
         assert torch.equal(buf[: thinc.shape[0]], thinc)  # then 3 * (#empty) trailing zero rows
         assert not buf[thinc.shape[0]:].any()

@@ -9,7 +9,7 @@ from ..modules.padded2list import unpad as padded2list
 from ..model import Model
 from ..registry import registry
 from ..types import Padded, Ragged
-from ..modules.list2array import flatten_list
+from ..functional.sequences import flatten
 from ..modules.ragged2list import unflatten_ragged
 from .with_array import check_layer, child_dims
 
@@ -36,7 +36,7 @@ class with_list(Model):
             return list2padded(list(self._items(layer(padded2list(X)), X.num_sequences)))
         if isinstance(X, Ragged):
             Ys = self._items(layer(unflatten_ragged(X.data, X.lengths)), X.num_sequences)
-            data = flatten_list(self.name, list(Ys))
+            data = flatten(list(Ys), 0, self.name)
             if data.shape[0] != X.data.shape[0]:
                 raise ValueError(
                     f"{self.name}: the wrapped layer must keep each item's rows (total {X.data.shape[0]}), got {data.shape[0]}"

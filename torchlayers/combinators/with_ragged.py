@@ -11,7 +11,7 @@ from ..modules.padded2list import unpad as padded2list
 from ..model import Model
 from ..registry import registry
 from ..types import Padded, Ragged
-from ..modules.list2array import flatten_list
+from ..functional.sequences import flatten
 from ..modules.ragged2list import unflatten_ragged
 from .with_array import check_layer
 
@@ -45,13 +45,13 @@ class with_ragged(Model):
             return self._call(X)
         if isinstance(X, Padded):
             Xs = padded2list(X)
-            Yr = self._call(Ragged(flatten_list(self.name, Xs), _lengths(Xs, X.data.device)))
+            Yr = self._call(Ragged(flatten(Xs, 0, self.name), _lengths(Xs, X.data.device)))
             return list2padded(unflatten_ragged(Yr.data, Yr.lengths))
         if isinstance(X, tuple) and len(X) == 2:
             Yr = self._call(Ragged(*X))
             return (Yr.data, Yr.lengths)
         if isinstance(X, (list, tuple)):
-            data = flatten_list(self.name, X)
+            data = flatten(X, 0, self.name)
             Yr = self._call(Ragged(data, _lengths(list(X), data.device)))
             return self._split_like(Yr, list(X))
         raise TypeError(
@@ -88,8 +88,8 @@ def _get_ragged(name: str, X: Any) -> Any:
         return X
     if isinstance(X, Padded):
         Xs = padded2list(X)
-        return Ragged(flatten_list(name, Xs), _lengths(Xs, X.data.device))
+        return Ragged(flatten(Xs, 0, name), _lengths(Xs, X.data.device))
     if isinstance(X, tuple) and len(X) == 2:
         return Ragged(*X)
-    data = flatten_list(name, list(X))
+    data = flatten(list(X), 0, name)
     return Ragged(data, _lengths(list(X), data.device))

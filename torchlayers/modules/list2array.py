@@ -32,8 +32,3 @@ class list2array(Model):
 
     def _initialize(self, X, Y) -> None:  # no dims, no params
         return None
-
-
-def flatten_list(layer: str, Xs: List[Tensor], pad: int = 0) -> Tensor:
-    """``functional.sequences.flatten`` with the layer's name in its errors (kept for callers)."""
-    return flatten(Xs, pad, layer)

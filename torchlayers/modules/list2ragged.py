@@ -9,7 +9,7 @@ from torch import Tensor
 from ..model import Model
 from ..registry import registry
 from ..types import Ragged
-from .list2array import flatten_list
+from ..functional.sequences import flatten
 
 
 @registry.layers("list2ragged.v1")
@@ -29,7 +29,7 @@ class list2ragged(Model):
         super().__init__("list2ragged")
 
     def forward(self, Xs: List[Tensor]) -> Ragged:
-        data = flatten_list(self.name, Xs)
+        data = flatten(Xs, 0, self.name)
         lens: List[int] = [x.shape[0] if x.dim() > 0 else 0 for x in Xs]
         return Ragged(data, torch.tensor(lens, dtype=torch.int32, device=data.device))
 
