@@ -25,7 +25,9 @@ class map_list(Model):
     def forward(self, Xs: List[Tensor]) -> List[Tensor]:  # TorchScript: a list of tensors; eager: any items
         if not torch.jit.is_scripting():
             if not isinstance(Xs, (list, tuple)):
-                raise TypeError(f"{self.name}: expected a list of inputs, got {type(Xs).__name__}; wrap one input as [X]")
+                raise TypeError(
+                    f"{self.name}: expected a list of inputs, got {type(Xs).__name__}; wrap one input as [X]"
+                )
         Ys: List[Tensor] = []
         for layer in self.layers:
             for X in Xs:

@@ -76,7 +76,7 @@ def _phase_class(cls: type) -> type:
 
 
 def _phase_initialize(self: Model, X: Any, Y: Any) -> None:
-    run = lambda: type(self)._phase_base._initialize(self, X, Y)  # noqa: E731
+    run = lambda: type(self)._phase_base._initialize(self, X, Y)
     for phases in self._phase_intervals:
         if phases.init is not None:
             run = _inside(phases.init(f"{phases.name} init"), run)
@@ -103,7 +103,7 @@ def _phase_forward(self: Model, X: Any) -> Any:
         if not hooked:  # no input takes a gradient: nothing marks the end
             for span in spans:
                 span.instant = True
-    run = lambda: base(self, X)  # noqa: E731
+    run = lambda: base(self, X)
     for phases in self._phase_intervals:
         run = _inside(phases.forward(f"{phases.name} forward"), run)
     Y = run()

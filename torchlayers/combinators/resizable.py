@@ -26,7 +26,9 @@ class resizable(Model):
     def __init__(self, layer: Model, resize_layer: Callable[[Model, int], Model]) -> None:
         check_layer("resizable", layer)
         if not callable(resize_layer):
-            raise TypeError(f"resizable: resize_layer must be callable (layer, new_nO) -> layer, got {type(resize_layer).__name__}")
+            raise TypeError(
+                f"resizable: resize_layer must be callable (layer, new_nO) -> layer, got {type(resize_layer).__name__}"
+            )
         super().__init__(f"resizable({layer.name})", dims=child_dims(layer), layers=[layer],
                          attrs={"resize_layer": resize_layer})
 
@@ -66,7 +68,9 @@ class resizable(Model):
 def resize_model(model: resizable, new_nO: int) -> resizable:
     """Replace ``model``'s layer by ``model.attrs["resize_layer"](layer, new_nO)``; returns ``model``."""
     if not isinstance(model, resizable):
-        raise TypeError(f"resize_model: expected a resizable model, got {type(model).__name__}; wrap the layer with resizable()")
+        raise TypeError(
+            f"resize_model: expected a resizable model, got {type(model).__name__}; wrap the layer with resizable()"
+        )
     new_layer = model.resize_layer(model.layers[0], new_nO)
     check_layer("resize_model: resize_layer's result", new_layer)
     model.layers[0] = new_layer

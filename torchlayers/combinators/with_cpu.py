@@ -97,7 +97,7 @@ class with_cpu(Model):
         return tree_map(lambda y: y.to(device) if isinstance(y, Tensor) else y, Y)
 
     def _initialize(self, X: Any, Y: Any) -> None:
-        to_cpu = lambda tree: tree_map(lambda x: x.cpu() if isinstance(x, Tensor) else x, tree)  # noqa: E731
+        to_cpu = lambda tree: tree_map(lambda x: x.cpu() if isinstance(x, Tensor) else x, tree)
         self.layers[0]._initialize(to_cpu(X), to_cpu(Y))
         for name in self.dim_names:
             self._dims[name] = self.layers[0].maybe_get_dim(name)

@@ -54,7 +54,9 @@ class with_flatten(Model):
         Yflat = self.layers[0](flat)
         if not isinstance(Yflat, Tensor) or Yflat.dim() == 0 or Yflat.shape[0] != len(flat):
             got = f"shape {list(Yflat.shape)}" if isinstance(Yflat, Tensor) else type(Yflat).__name__
-            raise ValueError(f"{self.name}: the wrapped layer must return one row per flattened item ({len(flat)}), got {got}")
+            raise ValueError(
+                f"{self.name}: the wrapped layer must return one row per flattened item ({len(flat)}), got {got}"
+            )
         if not lens:
             return []
         return list(torch.split(Yflat, lens, dim=0))
@@ -80,7 +82,9 @@ class with_flatten_v2(with_flatten):
         Yflat = self.layers[0](flat)
         if not hasattr(Yflat, "__len__") or len(Yflat) != len(flat):
             got = len(Yflat) if hasattr(Yflat, "__len__") else type(Yflat).__name__
-            raise ValueError(f"{self.name}: the wrapped layer must return one item per flattened item ({len(flat)}), got {got}")
+            raise ValueError(
+                f"{self.name}: the wrapped layer must return one item per flattened item ({len(flat)}), got {got}"
+            )
         out, start = [], 0
         for n in lens:
             out.append(Yflat[start : start + n])

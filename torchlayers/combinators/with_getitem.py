@@ -36,7 +36,7 @@ class with_getitem(Model):
 
     def forward(self, items: Any) -> Any:
         idx = self._index(items)
-        return items[:idx] + (self.layers[0](items[idx]),) + items[idx + 1 :]
+        return (*items[:idx], self.layers[0](items[idx]), *items[idx + 1:])
 
     def _initialize(self, X: Any, Y: Any) -> None:
         X_i = X[self._index(X)] if X is not None else None

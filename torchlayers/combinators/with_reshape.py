@@ -29,7 +29,9 @@ class with_reshape(Model):
 
     def forward(self, X: Tensor) -> Tensor:
         if X.dim() != 3:
-            raise ValueError(f"{self.name}: expected X of shape (B, T, F), got a {X.dim()}-D tensor of shape {list(X.shape)}")
+            raise ValueError(
+                f"{self.name}: expected X of shape (B, T, F), got a {X.dim()}-D tensor of shape {list(X.shape)}"
+            )
         B, T = X.shape[0], X.shape[1]
         Y2d = X.reshape(B * T, X.shape[2])
         for layer in self.layers:

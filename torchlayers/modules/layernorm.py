@@ -13,7 +13,6 @@ from ..model import Model
 from ..registry import registry
 
 
-
 def _ones(ops, shape):
     return zero_init(ops, shape).fill_(1.0)
 
