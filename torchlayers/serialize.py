@@ -519,9 +519,9 @@ def _apply(model: Model, plan: _Plan, tensors: Dict[str, Tensor]) -> None:
         for node, attrs in old_attrs:
             for key, value in attrs.items():
                 node.set_attr(key, value)
-        for node, dims in old_dims:
+        for node, saved_dims in old_dims:
             node._dims.clear()
-            node._dims.update(dims)
+            node._dims.update(saved_dims)
         if isinstance(e, Exception):
             raise ModelFileError(model.name, "tensors", f"loading failed and was rolled back (the model is unchanged): "
                                  f"{type(e).__name__}: {e}") from e

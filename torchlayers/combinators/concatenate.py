@@ -2,7 +2,7 @@
 Thinc's "concatenate.v1"."""
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any, List, cast
 
 import torch
 from torch import Tensor
@@ -99,7 +99,7 @@ class concatenate(Model):
         raise TypeError(f"{self.name}: cannot concatenate outputs of type {type(first).__name__}")
 
     def _initialize(self, X: Any, Y: Any) -> None:
-        layers = list(self.layers)
+        layers = cast(List[Model], list(self.layers))
         set_input_width(self, X)
         for layer in layers:
             layer._initialize(X, Y)  # Thinc passes Y to every layer

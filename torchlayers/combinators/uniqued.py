@@ -1,7 +1,7 @@
 """uniqued: run a layer on the unique rows of a batch only (Thinc "uniqued.v1")."""
 from __future__ import annotations
 
-from typing import Any, Tuple
+from typing import Any, Tuple, cast
 
 import torch
 from torch import Tensor
@@ -99,7 +99,7 @@ class uniqued(Model):
         return Y_uniq.index_select(0, inverse)
 
     def _initialize(self, X: Any, Y: Any) -> None:
-        layer = self.layers[0]
+        layer = cast(Model, self.layers[0])
         layer._initialize(X, Y)
         for dim in ("nI", "nO"):
             if layer.has_dim(dim):

@@ -1,7 +1,7 @@
 """with_flatten: run a layer on the concatenation of nested lists (Thinc "with_flatten.v1" and "with_flatten.v2")."""
 from __future__ import annotations
 
-from typing import Any, List, Tuple
+from typing import Any, List, Tuple, cast
 
 import torch
 from torch import Tensor
@@ -62,7 +62,7 @@ class with_flatten(Model):
         return list(torch.split(Yflat, lens, dim=0))
 
     def _initialize(self, X: Any, Y: Any) -> None:
-        layer = self.layers[0]
+        layer = cast(Model, self.layers[0])
         layer._initialize(_flatten(self.name, X)[0] if X is not None else None, _stack(Y) if Y is not None else None)
 
 

@@ -15,7 +15,7 @@
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 import numpy
 import torch
@@ -112,6 +112,10 @@ class ForeignWrapper(Model):
     ``_from_foreign``, ``_foreign_call``, ``_foreign_grads``, ``_check_inputs``.
     """
 
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        convert_inputs: Callable[..., Any]
+        convert_outputs: Callable[..., Any]
+
     framework = "foreign"
     #: how Thinc calls convert_outputs: with ``Y`` (TensorFlow) or with ``(X, Y)`` (MXNet)
     outputs_take_X = True
@@ -181,7 +185,11 @@ class ForeignWrapper(Model):
 
     # -------------------------------------------------------------- mirrors
     def _mirror(self, key: str, trainable: bool) -> Tensor:
-        return self.params[key] if trainable else self.states._buffers[key]
+        if trainable:
+            return self.params[key]
+        buffer = self.states._buffers[key]
+        assert buffer is not None  # mirrors are registered with their tensor
+        return buffer
 
     def _stamp(self, t: Tensor) -> Tuple[int, int, torch.dtype]:
         return (t._version, t.data_ptr(), t.dtype)
@@ -257,7 +265,7 @@ class ForeignWrapper(Model):
             )
         tensors = [leaves[i] for i in positions]
         self._check_inputs(tensors)
-        holder = {"leaves": leaves, "spec": spec, "positions": positions}
+        holder: Dict[str, Any] = {"leaves": leaves, "spec": spec, "positions": positions}
         params = self._trainable()
         needs_graph = torch.is_grad_enabled() and any(t.requires_grad for t in tensors + params)
         if needs_graph:

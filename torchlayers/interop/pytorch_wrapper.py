@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Any, Callable, Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Iterator, List, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -188,6 +188,10 @@ class PyTorchWrapper(Model):
     the module's parameters appear in ``state_dict`` as ``module.<name>``.
     """
 
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        convert_inputs: Callable[..., Any]
+        convert_outputs: Callable[..., Any]
+
     _default_io: Tuple[Callable, Callable] = (convert_pytorch_default_inputs, convert_pytorch_default_outputs)
     # no ClassVar annotation: TorchScript reads class annotations (they would hide the base's)
     __jit_unused_properties__ = [*Model.__jit_unused_properties__, "shims"]  # noqa: RUF012
@@ -327,7 +331,7 @@ class PyTorchWrapper_v3(PyTorchWrapper_v2):
 
     def from_bytes(self, data: bytes) -> PyTorchWrapper_v3:
         if self.serialize_model is None and self.deserialize_model is None:
-            return super().from_bytes(data)
+            return super().from_bytes(data)  # type: ignore[return-value]  # Model.from_bytes returns self
         from safetensors.torch import load
 
         try:

@@ -29,7 +29,7 @@ import importlib
 import inspect
 import os
 import sys
-from typing import Any, Callable, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple, cast
 
 import numpy
 
@@ -261,9 +261,9 @@ def _unwrap_callbacks(node: Any, wrappers: Dict[Any, str]) -> Tuple[Any, List[Tu
     ``on_forward``, ``signposter``...); ``wrappers`` is ``_callback_wrappers()``."""
     forward, init = getattr(node, "_func", None), getattr(node, "init", None)
     found = []
-    while getattr(forward, "__code__", None) in wrappers:
+    while (code := getattr(forward, "__code__", None)) in wrappers:
         cells = _closure_cells(forward, init)
-        found.append((wrappers[forward.__code__], cells))
+        found.append((wrappers[code], cells))
         forward, init = cells["orig_forward"], cells.get("orig_init")
     return forward, found[::-1]
 
@@ -294,11 +294,11 @@ def _marks(node: Model) -> Tuple[type, List[Tuple[str, Dict[str, Any]]]]:
     cls, marks = type(node), []
     while "_debug_base" in vars(cls) or "_phase_base" in vars(cls):
         if "_debug_base" in vars(cls):
-            marks += [("with_debug", hooks._asdict()) for hooks in node._debug_hooks]  # latest first
-            cls = cls._debug_base
+            marks += [("with_debug", hooks._asdict()) for hooks in vars(node)["_debug_hooks"]]  # latest first
+            cls = vars(cls)["_debug_base"]
         else:
-            marks += [(phases.wrapper, dict(phases.options)) for phases in reversed(node._phase_intervals)]
-            cls = cls._phase_base
+            marks += [(phases.wrapper, dict(phases.options)) for phases in reversed(vars(node)["_phase_intervals"])]
+            cls = vars(cls)["_phase_base"]
     return cls, marks[::-1]
 
 
@@ -324,7 +324,9 @@ def _tree_options(cls: type) -> Tuple[str, ...]:
     """The options the facade function of ``cls`` applies around the node (HashEmbed's column):
     copied with the node's state, never passed to a constructor."""
     name = getattr(cls, "registry_name", None)
-    return tuple(getattr(registry.layers.get(name), "tree_options", ())) if name in registry.layers else ()
+    if not isinstance(name, str) or name not in registry.layers:
+        return ()
+    return tuple(getattr(registry.layers.get(name), "tree_options", ()))
 
 
 def _disagreements(ours: Model, node: Any) -> List[str]:
@@ -448,7 +450,7 @@ def to_thinc(model: Model) -> Any:
     def convert(node: Model) -> Any:
         if id(node) in built:
             return built[id(node)]
-        children = [convert(child) for child in node.layers]
+        children = [convert(child) for child in cast(List[Model], list(node.layers))]
         cls, marks = _marks(node)
         fn = _thinc_function(node, cls, kinds)
         hook = getattr(node, "thinc_arguments", None)
@@ -489,7 +491,7 @@ def node_paths(model: Model) -> Dict[int, str]:
     paths: Dict[int, str] = {id(model): model.name}
 
     def visit(node: Model, path: str) -> None:
-        for i, child in enumerate(node.layers):
+        for i, child in enumerate(cast(List[Model], list(node.layers))):
             if id(child) not in paths:
                 paths[id(child)] = f"{path}.layers[{i}]"
                 visit(child, paths[id(child)])

@@ -405,6 +405,7 @@ def ragged_max(data: Tensor, lengths: Tensor, with_argmax: bool = True) -> Tuple
     check_lengths_cover("torchlayers::ragged_max", lengths, data.shape[0])
     if use_triton(data):
         Y, which = ragged_reduce_forward_triton(data, lengths, MAX, launch=torch.library.wrap_triton)
+        assert which is not None  # MAX always returns its argmax rows
         return Y, (which if with_argmax else which[:, :0].clone())
     return ragged_max_reference(data, lengths, with_argmax)
 

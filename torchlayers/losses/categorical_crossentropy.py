@@ -128,8 +128,8 @@ class CategoricalCrossentropy(Loss):
             negatives = torch.ones((len(truths), len(self.names)), dtype=torch.float32, device=device)
         array = self._truth_array(truths, G)
         if array is None:
-            ids, missing = self._list_to_ids(list(truths), negatives)
-            ids = torch.tensor(ids, dtype=torch.int64, device=device)
+            id_list, missing = self._list_to_ids(list(truths), negatives)
+            ids = torch.tensor(id_list, dtype=torch.int64, device=device)
             if missing:
                 mask[torch.tensor(missing, dtype=torch.int64, device=device)] = 0.0
         else:
@@ -263,7 +263,7 @@ class SequenceCategoricalCrossentropy(Loss):
             return 0.0
         # Thinc adds the per-sequence sums to a Python 0.0, so the total is float64 (numpy float64 for
         # numpy guesses, a float64 0-d tensor for torch guesses).
-        total = sum((d**2).sum().double() for d, _ in grads)
+        total: Tensor = sum((d**2).sum().double() for d, _ in grads)  # type: ignore[assignment]  # grads is not empty
         return numpy.float64(total.item()) if grads[0][1] else total
 
 

@@ -18,7 +18,7 @@ Gradients are autograd's, i.e. the true gradient; Thinc's NumpyOps backward is n
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -220,6 +220,11 @@ class LSTM(Model):
         torch.Size([5, 2, 8])
     """
 
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        weight: Optional[Tensor]
+        initial_state: Optional[Tensor]
+        torch_order: Optional[Tensor]
+
     # Thinc keeps registry_name in attrs too, which makes it an instance attribute here;
     # TorchScript cannot type it (Model annotates it Optional[str] as a string) and never needs it.
     # no ClassVar annotation: TorchScript reads class annotations (they would hide the base's)
@@ -245,7 +250,7 @@ class LSTM(Model):
             shape=_flat_shape,
             infer=_infer_from_flat,
             text="(flat 1-D vector: nO={nO}, nI={nI}, depth={depth}, dirs={dirs})",
-            on_store=_store_torch_order,
+            on_store=_store_torch_order,  # type: ignore[arg-type]  # model.py types on_store for any Model
         )
         self.declare_param("HC0", "initial_state", (2, "depth", "dirs", "nO"), zero_init, shape=_hc0_shape,
                            infer=_infer_from_hc0, text="(2, depth={depth}, dirs={dirs}, nH=nO/dirs={nO}/{dirs})")
@@ -277,8 +282,10 @@ class LSTM(Model):
         (what ``nn.LSTM(nI, nH, depth, bidirectional=bi)._flat_weights`` holds), as copies."""
         W = check_param(self.name, self.weight, "LSTM")
         HC0 = check_param(self.name, self.initial_state, "HC0")
+        order = self.torch_order
+        assert order is not None  # stored with W (on_store)
         with torch.no_grad():
-            return [w.clone() for w in _torch_weights(W, self.torch_order, self.get_dim("nI"), HC0.shape[3],
+            return [w.clone() for w in _torch_weights(W, order, self.get_dim("nI"), HC0.shape[3],
                                                       HC0.shape[1], HC0.shape[2])]
 
     def as_torch_lstm(self) -> nn.LSTM:
@@ -288,9 +295,11 @@ class LSTM(Model):
         nH = self._nH()
         assert nH is not None
         lstm = nn.LSTM(self.get_dim("nI"), nH, self.get_dim("depth"), bidirectional=self.get_dim("dirs") == 2)
-        lstm = lstm.to(device=self.weight.device, dtype=self.weight.dtype)
+        W = check_param(self.name, self.weight, "LSTM")
+        lstm = lstm.to(device=W.device, dtype=W.dtype)
         with torch.no_grad():
             for p, w in zip(lstm._flat_weights, self.torch_lstm_weights()):
+                assert p is not None  # no projections: every flat weight exists
                 p.copy_(w)
         return lstm
 
@@ -407,7 +416,7 @@ def _store_torch_order(model: LSTM) -> None:
     nH = model._nH()
     assert nH is not None
     model.torch_order = thinc_to_torch_order(model.get_dim("nI"), nH, model.get_dim("depth"), model.get_dim("dirs"),
-                                             model.weight.device)
+                                             check_param(model.name, model.weight, "LSTM").device)
 
 
 def BiLSTM(nO: Optional[int] = None, nI: Optional[int] = None, *, depth: int = 1, dropout: float = 0.0,

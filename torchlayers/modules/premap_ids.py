@@ -2,7 +2,7 @@
 (Thinc "premap_ids.v1")."""
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
 
 import torch
 from torch import Tensor
@@ -25,6 +25,13 @@ class premap_ids(Model):
         - Input: (N,) integer ids, or (N, C) with ``column`` set
         - Output: (N, 1) int32
     """
+
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        keys: Tensor
+        values: Tensor
+        mapping_table: Dict[int, int]
+        default: int
+        column: Optional[int]
 
     def __init__(self, mapping_table: Mapping[int, int], default: int = 0, *, column: Optional[int] = None) -> None:
         for k, v in mapping_table.items():

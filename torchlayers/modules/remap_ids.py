@@ -5,7 +5,7 @@ torch.export and torch.jit.script do not apply; put them before the deployable p
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 import torch
 from torch import Tensor
@@ -78,6 +78,11 @@ class remap_ids(_Preprocessing):
         - Output: (N, 1) of ``dtype`` (default "i" = int32)
     """
 
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        mapping_table: Dict[Any, int]
+        dtype: Any
+        default: int
+
     def __init__(self, mapping_table: Optional[Dict[Any, int]] = None, default: int = 0, dtype: Any = "i") -> None:
         table = {} if mapping_table is None else mapping_table
         as_torch_dtype(dtype)  # fail early on an unknown dtype
@@ -98,6 +103,11 @@ class remap_ids_v2(_Preprocessing):
         - Input: a sequence of N keys, an (N,) integer tensor, or (N, C) with ``column`` set
         - Output: (N, 1) int32
     """
+
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        mapping_table: Optional[Dict[Any, int]]
+        default: int
+        column: Optional[int]
 
     def __init__(
         self, mapping_table: Optional[Dict[Any, int]] = None, default: int = 0, *, column: Optional[int] = None

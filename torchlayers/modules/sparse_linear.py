@@ -1,7 +1,7 @@
 """SparseLinear: a linear layer over hashed sparse features (Thinc "SparseLinear.v1" and ".v2")."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -40,6 +40,10 @@ class SparseLinear(Model):
     The torch face differentiates w.r.t. W, b and values. The Thinc face's backprop returns the
     input tuple itself, like Thinc (no input gradient).
     """
+
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        weight: Optional[Tensor]
+        bias: Optional[Tensor]
 
     thinc_convention = True
     _v1_indexing = True
