@@ -56,33 +56,10 @@ from .modules.layernorm import LayerNorm
 from .registry import registry
 
 __all__ = [
-    "Relu",
-    "Mish",
-    "Maxout",
-    "Gelu",
-    "Swish",
-    "HardSwish",
-    "HardSwishMobilenet",
-    "Dish",
-    "ClippedLinear",
-    "HardSigmoid",
-    "HardTanh",
-    "ReluK",
-    "Sigmoid",
-    "sigmoid_activation",
-    "softmax_activation",
-    "Embed",
-    "HashEmbed",
-    "StaticVectors",
-    "add",
-    "concatenate",
-    "chain",
-    "noop",
-    "clone",
-    "TensorFlowWrapper",
-    "MXNetWrapper",
-    "normalize_dropout",
-    "select_column",
+    "Relu", "Mish", "Maxout", "Gelu", "Swish", "HardSwish", "HardSwishMobilenet", "Dish", "ClippedLinear",
+    "HardSigmoid", "HardTanh", "ReluK", "Sigmoid", "sigmoid_activation", "softmax_activation", "Embed", "HashEmbed",
+    "StaticVectors", "add", "concatenate", "chain", "noop", "clone", "TensorFlowWrapper", "MXNetWrapper",
+    "normalize_dropout", "select_column",
 ]
 
 
@@ -206,8 +183,8 @@ def _wrapper_class(cls: type, model_class: Any) -> type:
     if isinstance(model_class, type) and issubclass(model_class, cls):
         return model_class
     raise TypeError(
-        f"{cls.__name__}: model_class must be Model or a subclass of {cls.__module__}.{cls.__name__}, got "
-        f"{model_class!r}"
+        f"{cls.__name__}: model_class must be Model or a subclass "
+        f"of {cls.__module__}.{cls.__name__}, got {model_class!r}"
     )
 
 

@@ -387,8 +387,8 @@ def _coerce_attr(model: str, part: str, node: Model, key: str, value: Any) -> An
         _fail(
             model,
             part,
-            f"{node.name} ({type(node).__name__}) has no declared attr {key!r}{private}; expected one of "
-            f"{list(node._attr_names)}",
+            f"{node.name} ({type(node).__name__}) has no declared attr "
+            f"{key!r}{private}; expected one of {list(node._attr_names)}",
         )
     current = getattr(node, key)
 

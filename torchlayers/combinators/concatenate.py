@@ -71,8 +71,8 @@ class concatenate(Model):
         for i, out in enumerate(outs):
             if type(out) is not type(first) and not (isinstance(out, list) and isinstance(first, list)):
                 raise TypeError(
-                    f"{self.name}: layer {i} gave a {type(out).__name__}, expected a {type(first).__name__} like "
-                    "layer 0"
+                    f"{self.name}: layer {i} gave a {type(out).__name__}, "
+                    f"expected a {type(first).__name__} like layer 0"
                 )
         if isinstance(first, Ragged):
             for i, out in enumerate(outs[1:], 1):

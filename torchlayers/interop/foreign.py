@@ -260,8 +260,8 @@ class ForeignWrapper(Model):
         positions = [i for i, x in enumerate(leaves) if isinstance(x, Tensor)]
         if not positions:
             raise TypeError(
-                f"{self.name}: expected torch tensor inputs (a tensor, list, dict or ArgsKwargs), got "
-                f"{type(X).__name__}"
+                f"{self.name}: expected torch tensor inputs (a tensor, "
+                f"list, dict or ArgsKwargs), got {type(X).__name__}"
             )
         tensors = [leaves[i] for i in positions]
         self._check_inputs(tensors)

@@ -89,8 +89,8 @@ class PyTorchRNNWrapper(PyTorchWrapper):
         width = getattr(self.module, "input_size", None)
         if width is not None and data.shape[2] != width:
             raise ValueError(
-                f"{self.name}: expected Padded data width nI={width} (the RNN's input_size), got shape "
-                f"{tuple(data.shape)}"
+                f"{self.name}: expected Padded data width nI={width} "
+                f"(the RNN's input_size), got shape {tuple(data.shape)}"
             )
         if not data.is_floating_point():
             raise TypeError(f"{self.name}: expected floating point Padded data, got dtype {data.dtype}")

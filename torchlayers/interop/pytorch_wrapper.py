@@ -338,8 +338,8 @@ class PyTorchWrapper_v3(PyTorchWrapper_v2):
             blob = load(bytes(data))["serialized_model"]
         except Exception as e:  # report what the file was
             raise ValueError(
-                f"{self.name}: cannot load: expected bytes written by PyTorchWrapper_v3.to_bytes with serialize_model "
-                f"({e})"
+                f"{self.name}: cannot load: expected bytes written by "
+                f"PyTorchWrapper_v3.to_bytes with serialize_model ({e})"
             ) from None
         payload = blob.numpy().tobytes()
         if self.deserialize_model is None:

@@ -592,8 +592,7 @@ def load_thinc_bytes(model: Model, data: bytes, *, strict: bool = True) -> Model
         if len(msg.get(key, [])) != len(nodes) and (strict or key != "shims"):
             raise ValueError(
                 f"{model.name}: cannot load thinc bytes: the file's {key!r} list has {len(msg.get(key, []))} entries "
-                "for "
-                f"{len(nodes)} nodes; the file is truncated or was not written by thinc's Model.to_bytes"
+                f"for {len(nodes)} nodes; the file is truncated or was not written by thinc's Model.to_bytes"
             )
     paths = node_paths(model)
     shims = msg.get("shims") or [[] for _ in nodes]
@@ -601,8 +600,8 @@ def load_thinc_bytes(model: Model, data: bytes, *, strict: bool = True) -> Model
         where = paths[id(node)]
         if info["name"] != node.name:
             raise ValueError(
-                f"{where}: cannot load thinc bytes: node {info['index']} expected name {node.name!r}, got "
-                f"{info['name']!r}"
+                f"{where}: cannot load thinc bytes: node {info['index']} "
+                f"expected name {node.name!r}, got {info['name']!r}"
             )
         for dim, value in info["dims"].items():
             if node.has_dim(dim) is False:
@@ -625,8 +624,7 @@ def load_thinc_bytes(model: Model, data: bytes, *, strict: bool = True) -> Model
             if missing:
                 raise ValueError(
                     f"{where}: cannot load thinc bytes: no value for param {missing[0]!r} in the file (thinc saves "
-                    "None "
-                    f"for params it has not allocated: initialize the thinc model before to_bytes); "
+                    "None for params it has not allocated: initialize the thinc model before to_bytes); "
                     f"load_thinc_bytes(..., strict=False) keeps the current values"
                 )
         for name, value in params.items():
@@ -635,8 +633,8 @@ def load_thinc_bytes(model: Model, data: bytes, *, strict: bool = True) -> Model
         ours = list(getattr(node, "shims", []) or [])
         if strict and len(node_shims) != len(ours):
             raise ValueError(
-                f"{where}: cannot load thinc bytes: the file has {len(node_shims)} shim(s) for this node, the layer "
-                f"has {len(ours)}"
+                f"{where}: cannot load thinc bytes: the file has {len(node_shims)} "
+                f"shim(s) for this node, the layer has {len(ours)}"
             )
         for shim_bytes in node_shims[: len(ours)]:
             from .pytorch_wrapper import PyTorchWrapper
@@ -645,8 +643,8 @@ def load_thinc_bytes(model: Model, data: bytes, *, strict: bool = True) -> Model
                 if strict:
                     raise ValueError(
                         f"{where}: cannot load thinc bytes: thinc's {type(node).__name__} shim format is not "
-                        "supported; "
-                        f"load the weights into the framework model and wrap it, or pass strict=False to skip it"
+                        "supported; load the weights into the framework "
+                        "model and wrap it, or pass strict=False to skip it"
                     )
                 continue
             _load_pytorch_shim(node, where, shim_bytes)

@@ -111,8 +111,8 @@ def check_ragged_reduce_input(layer: str, X: Any) -> None:
     data, lengths = X.data, X.lengths
     if not isinstance(data, Tensor) or not isinstance(lengths, Tensor):
         raise TypeError(
-            f"{layer}: expected Ragged fields to be tensors, got data {type(data).__name__}, lengths "
-            f"{type(lengths).__name__}"
+            f"{layer}: expected Ragged fields to be tensors, got data "
+            f"{type(data).__name__}, lengths {type(lengths).__name__}"
         )
     if not data.is_floating_point():
         raise TypeError(f"{layer}: expected floating point Ragged data, got dtype {data.dtype}; cast with .float()")
@@ -440,8 +440,8 @@ def ragged_max_backward(dY: Tensor, which: Tensor, lengths: Tensor, N: int) -> T
     check_lengths_cover("torchlayers::ragged_max_backward", lengths, N)
     if which.shape != dY.shape or which.dtype != torch.int64:
         raise ValueError(
-            f"torchlayers::ragged_max_backward: expected int64 which of shape {list(dY.shape)}, got {which.dtype} "
-            f"{list(which.shape)}"
+            "torchlayers::ragged_max_backward: expected int64 which of "
+            f"shape {list(dY.shape)}, got {which.dtype} {list(which.shape)}"
         )
     if use_triton(dY):
         return ragged_reduce_backward_triton(dY, lengths, which, N, MAX, launch=torch.library.wrap_triton)

@@ -29,8 +29,9 @@ Paths (all positions are int64: nO * length may exceed 2**31):
 
 ``torch.ops.torchlayers.sparse_linear`` is a ``torch.library.triton_op`` (defined by
 ``kernel_op``) whose body branches on the device, with registered autograd (through
-``sparse_linear_backward_weights`` and ``sparse_linear_backward_values``, themselves differentiable, so double backward works) and fake
-impls. The ``*_triton`` functions are the plain launchers (usable under ``TRITON_INTERPRET=1``).
+``sparse_linear_backward_weights`` and ``sparse_linear_backward_values``, themselves differentiable,
+so double backward works) and fake impls. The ``*_triton`` functions are the plain launchers
+(usable under ``TRITON_INTERPRET=1``).
 Lengths are checked as in ``kernels/lengths.py`` when traced (eager: on the host, on any device);
 the forward kernel keeps to the N keys and the example ids stay in [0, B) whatever they are.
 The kernels live in ``kernels/_triton/sparse_linear.py``; Triton is imported on the first launch.
@@ -98,8 +99,8 @@ def _check_dims(where: str, W: Tensor, nO: int, length: int) -> None:
         raise ValueError(f"{where}: expected nO >= 0, got nO={nO}")
     if W.dim() != 1 or W.shape[0] != nO * length or not W.is_floating_point():
         raise ValueError(
-            f"{where}: expected a float W of shape (nO*length,) = ({nO * length},), got {W.dtype} of shape "
-            f"{list(W.shape)}"
+            f"{where}: expected a float W of shape (nO*length,) = "
+            f"({nO * length},), got {W.dtype} of shape {list(W.shape)}"
         )
 
 

@@ -36,8 +36,8 @@ def to_categorical(
     else:
         if not n_classes > 1:
             raise ValueError(
-                f"{name}: n_classes should be greater than 1 when label smoothing is enabled, but {n_classes} was "
-                "provided"
+                f"{name}: n_classes should be greater than 1 when label "
+                f"smoothing is enabled, but {n_classes} was provided"
             )
         nongold = label_smoothing / (n_classes - 1)
     max_smooth = (n_classes - 1) / n_classes

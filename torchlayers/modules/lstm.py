@@ -338,8 +338,8 @@ class LSTM(Model):
         data = Xp.data
         if data.dim() != 3:
             raise ValueError(
-                f"{self.name}: expected Padded data of shape (T, B, nI={nI}), got a {data.dim()}-D tensor of shape "
-                f"{tuple(data.shape)}"
+                f"{self.name}: expected Padded data of shape (T, B, nI={nI}), "
+                f"got a {data.dim()}-D tensor of shape {tuple(data.shape)}"
             )
         if data.shape[2] != nI:
             raise ValueError(
@@ -350,8 +350,8 @@ class LSTM(Model):
             raise TypeError(f"{self.name}: expected floating point Padded data, got dtype {data.dtype}")
         if data.dtype != W.dtype:
             raise TypeError(
-                f"{self.name}: expected Padded data of dtype {W.dtype} (the weights' dtype), got {data.dtype}; cast "
-                "one of them"
+                f"{self.name}: expected Padded data of dtype {W.dtype} "
+                f"(the weights' dtype), got {data.dtype}; cast one of them"
             )
         if torch.compiler.is_compiling():
             return

@@ -70,8 +70,8 @@ class ParametricAttention_v2(Model):
         data, lengths = X.data, X.lengths
         if data.dim() != 2 or not data.is_floating_point():
             raise ValueError(
-                f"{self.name}: expected X.data as a float (N, F) tensor, got shape {list(data.shape)} of dtype "
-                f"{data.dtype}"
+                f"{self.name}: expected X.data as a float (N, F) tensor, "
+                f"got shape {list(data.shape)} of dtype {data.dtype}"
             )
         K = data
         for key_transform in self.layers:

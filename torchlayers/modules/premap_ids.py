@@ -67,8 +67,8 @@ class premap_ids(Model):
             inputs = inputs[:, column]
         elif inputs.dim() != 1:
             raise ValueError(
-                f"{self.name}: expected ids of shape (N,), got shape {list(inputs.shape)}; pass column= to read one "
-                "column"
+                f"{self.name}: expected ids of shape (N,), got shape "
+                f"{list(inputs.shape)}; pass column= to read one column"
             )
         ids = inputs.to(torch.int64).contiguous()
         if self.keys.shape[0] == 0:

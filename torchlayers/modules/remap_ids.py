@@ -59,8 +59,8 @@ def _device(inputs: Any) -> Any:
 def _lookup(layer: str, table: Any, keys: List[Any], default: int, dtype: torch.dtype, device: Any = None) -> Tensor:
     if table is None:
         raise ValueError(
-            f"{layer}: 'mapping_table' is not set (expected a dict, got None); pass mapping_table= or set "
-            "attrs['mapping_table']"
+            f"{layer}: 'mapping_table' is not set (expected a dict, got "
+            "None); pass mapping_table= or set attrs['mapping_table']"
         )
     values = [table.get(k, default) for k in keys]
     return torch.tensor(values, dtype=dtype, device=device).reshape(-1, 1)

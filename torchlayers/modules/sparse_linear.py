@@ -51,8 +51,8 @@ class SparseLinear(Model):
     def __init__(self, nO: Optional[int] = None, length: int = 2**18) -> None:
         if isinstance(length, bool) or not isinstance(length, int) or length < 1:
             raise DimError(
-                "sparse_linear: dim 'length' must be an int >= 1 (the number of hash slots, 2**18 by default), got "
-                f"{length!r}"
+                "sparse_linear: dim 'length' must be an int >= 1 (the "
+                f"number of hash slots, 2**18 by default), got {length!r}"
             )
         super().__init__("sparse_linear", dims={"nO": nO, "length": length}, attrs={"v1_indexing": self._v1_indexing})
         # W is Thinc's one flat (nO*length,) vector: it depends on both dims, its shape is their product.
@@ -105,8 +105,8 @@ def _infer_nO(shape: Tuple[int, ...], dims: Dict[str, Optional[int]]) -> Dict[st
         )
     if shape[0] % length:
         raise ValueError(
-            f"sparse_linear: cannot set param 'W': expected a size divisible by length={length} (nO*length), got "
-            f"{shape[0]}"
+            "sparse_linear: cannot set param 'W': expected a size "
+            f"divisible by length={length} (nO*length), got {shape[0]}"
         )
     return {"nO": shape[0] // length}
 
