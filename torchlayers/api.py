@@ -35,29 +35,32 @@ from .combinators.noop import noop
 from .interop import mxnet_wrapper as _mxnet
 from .interop import tensorflow_wrapper as _tensorflow
 from .model import Model
+from .modules import clipped_linear as _clipped_linear
+from .modules import dish as _dish
 from .modules import embed as _embed
+from .modules import gelu as _gelu
+from .modules import hard_swish as _hard_swish
+from .modules import hard_swish_mobilenet as _hard_swish_mobilenet
 from .modules import hash_embed as _hash_embed
 from .modules import maxout as _maxout
 from .modules import mish as _mish
 from .modules import relu as _relu
-from .modules import static_vectors as _static_vectors
-from .modules import clipped_linear as _clipped_linear
-from .modules import dish as _dish
-from .modules import gelu as _gelu
-from .modules import hard_swish as _hard_swish
-from .modules import hard_swish_mobilenet as _hard_swish_mobilenet
 from .modules import sigmoid as _sigmoid
 from .modules import sigmoid_activation as _sigmoid_activation
 from .modules import softmax_activation as _softmax_activation
+from .modules import static_vectors as _static_vectors
 from .modules import swish as _swish
 from .modules.array_getitem import ints_getitem
 from .modules.dropout import Dropout
 from .modules.layernorm import LayerNorm
 from .registry import registry
 
-__all__ = ["Relu", "Mish", "Maxout", "Gelu", "Swish", "HardSwish", "HardSwishMobilenet", "Dish", "ClippedLinear",
-           "HardSigmoid", "HardTanh", "ReluK", "Sigmoid", "sigmoid_activation", "softmax_activation", "Embed", "HashEmbed", "StaticVectors", "add", "concatenate", "chain", "noop",
-           "clone", "TensorFlowWrapper", "MXNetWrapper", "normalize_dropout", "select_column"]
+__all__ = [
+    "Relu", "Mish", "Maxout", "Gelu", "Swish", "HardSwish", "HardSwishMobilenet", "Dish", "ClippedLinear",
+    "HardSigmoid", "HardTanh", "ReluK", "Sigmoid", "sigmoid_activation", "softmax_activation", "Embed", "HashEmbed",
+    "StaticVectors", "add", "concatenate", "chain", "noop", "clone", "TensorFlowWrapper", "MXNetWrapper",
+    "normalize_dropout", "select_column",
+]
 
 
 # ------------------------------------------------------------------------------ the tree steps
@@ -180,7 +183,8 @@ def _wrapper_class(cls: type, model_class: Any) -> type:
     if isinstance(model_class, type) and issubclass(model_class, cls):
         return model_class
     raise TypeError(
-        f"{cls.__name__}: model_class must be Model or a subclass of {cls.__module__}.{cls.__name__}, got {model_class!r}"
+        f"{cls.__name__}: model_class must be Model or a subclass "
+        f"of {cls.__module__}.{cls.__name__}, got {model_class!r}"
     )
 
 
@@ -194,8 +198,13 @@ def TensorFlowWrapper(tensorflow_model: Any, convert_inputs: Optional[Callable] 
 
 
 @registry.layers("MXNetWrapper.v1", node=_mxnet.MXNetWrapper)
-def MXNetWrapper(mxnet_model: Any, convert_inputs: Optional[Callable] = None, convert_outputs: Optional[Callable] = None,
-                 model_class: Type[Model] = Model, model_name: str = "mxnet") -> Model:
+def MXNetWrapper(
+    mxnet_model: Any,
+    convert_inputs: Optional[Callable] = None,
+    convert_outputs: Optional[Callable] = None,
+    model_class: Type[Model] = Model,
+    model_name: str = "mxnet",
+) -> Model:
     """Thinc's ``MXNetWrapper.v1``: a ``torchlayers.interop.mxnet_wrapper.MXNetWrapper`` node, or
     one of ``model_class`` (a subclass of it) when given."""
     cls = _wrapper_class(_mxnet.MXNetWrapper, model_class)

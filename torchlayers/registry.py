@@ -74,9 +74,12 @@ import os
 import sys
 import typing
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Type
 
 import catalogue
+
+if TYPE_CHECKING:
+    import confection
 
 __all__ = ["PREFIX", "Catalog", "registry"]
 
@@ -137,7 +140,7 @@ class Catalog(catalogue.Registry):
             node.registry_name = name  # type: ignore[attr-defined]
             self._nodes[name] = node
         try:
-            func.registry_name = name  # the facade function says its name too
+            func.registry_name = name  # type: ignore[union-attr]  # the facade function says its name too
         except (AttributeError, TypeError):
             pass
         catalogue._set(list(key), func)
@@ -298,7 +301,7 @@ def _typed(fn: Callable[..., Any]) -> Callable[..., Any]:
         signature = inspect.signature(fn)
     except (TypeError, ValueError):
         return fn
-    origin = fn if not isinstance(fn, type) else fn.__init__
+    origin = fn if not isinstance(fn, type) else fn.__init__  # type: ignore[misc]  # a class: read its __init__
     module = getattr(getattr(origin, "__wrapped__", origin), "__module__", None) or getattr(fn, "__module__", None)
     params = [p.replace(annotation=_annotation(p.annotation, module)) for p in signature.parameters.values()]
     typed_signature = signature.replace(parameters=params, return_annotation=inspect.Signature.empty)
@@ -358,7 +361,7 @@ def _run(config: Any, call: Callable[[], Any]) -> Any:
 
 
 @functools.cache
-def _confection() -> type:
+def _confection() -> Type[confection.registry]:
     """confection's registry, looking names up in ours (built on first use: imports pydantic)."""
     import confection
 

@@ -4,8 +4,8 @@ Layout (a standard safetensors file): an 8-byte little-endian header length, the
 (tensor entries ``{"dtype", "shape", "data_offsets"}`` and ``"__metadata__"``), then the
 tensor bytes. ``__metadata__["torchlayers"]`` holds JSON:
 ``{"format": 2, "root", "nodes": [{"index", "name", "class", "dims", "attrs"}], "aliases",
-"checksum": "sha256:<hex>"}``; the checksum covers the header's meaning and the tensor bytes. Nodes are in ``walk()`` (BFS) order. Tied
-tensors are stored once; ``aliases`` maps every other name to the stored one.
+"checksum": "sha256:<hex>"}``; the checksum covers the header's meaning and the tensor bytes.
+Nodes are in ``walk()`` (BFS) order. Tied tensors are stored once; ``aliases`` maps every other name to the stored one.
 
 Loading validates the whole file before touching the model: the byte layout (every tensor
 inside the file, the sizes its dtype and shape need, no gaps), the checksum, the header's
@@ -57,17 +57,26 @@ def _jsonable(value: Any) -> bool:
 
 
 # ---------------------------------------------------------------------------------- writing
-def model_to_bytes(model: "Model") -> bytes:
+def model_to_bytes(model: Model) -> bytes:
     nodes = []
     for i, node in enumerate(model.walk()):
         attrs = {k: v for k, v in node.attrs.items() if _jsonable(v)}
-        nodes.append({"index": i, "name": node.name, "class": type(node).__name__, "dims": dict(node._dims), "attrs": attrs})
+        nodes.append(
+            {"index": i, "name": node.name, "class": type(node).__name__, "dims": dict(node._dims), "attrs": attrs}
+        )
     tensors: Dict[str, Tensor] = {}
     aliases: Dict[str, str] = {}
     seen_views: Dict[Tuple, str] = {}
     for key, t in model.state_dict(keep_vars=False).items():
         t = t.detach()
-        view = (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), tuple(t.stride()), t.dtype, t.device)
+        view = (
+            t.untyped_storage().data_ptr(),
+            t.storage_offset(),
+            tuple(t.shape),
+            tuple(t.stride()),
+            t.dtype,
+            t.device,
+        )
         if t.numel() and view in seen_views:
             aliases[key] = seen_views[view]
             continue
@@ -106,7 +115,9 @@ def checksum(meta: Dict[str, Any], entries: Dict[str, Any], body: Any) -> str:
     """``"sha256:<hex>"`` over the header's meaning (the torchlayers meta without its checksum,
     the tensor entries) and the tensor bytes: a flipped bit anywhere is detected."""
     h = hashlib.sha256()
-    h.update(json.dumps({k: v for k, v in meta.items() if k != "checksum"}, sort_keys=True, separators=(",", ":")).encode())
+    h.update(
+        json.dumps({k: v for k, v in meta.items() if k != "checksum"}, sort_keys=True, separators=(",", ":")).encode()
+    )
     h.update(json.dumps(entries, sort_keys=True, separators=(",", ":")).encode())
     h.update(body)
     return "sha256:" + h.hexdigest()
@@ -187,11 +198,17 @@ def parse_file(data: Any, model: str = _FILE) -> ParsedFile:
         if target not in entries:
             _fail(model, f"header.aliases[{alias!r}]", f"expected the name of a stored tensor, got {target!r}")
         if alias in entries:
-            _fail(model, f"header.aliases[{alias!r}]", "expected a name not stored in the file, got a stored tensor's name")
+            _fail(
+                model,
+                f"header.aliases[{alias!r}]",
+                "expected a name not stored in the file, got a stored tensor's name",
+            )
     return ParsedFile(meta, entries, body)
 
 
-def _parse_entries(model: str, header: Dict[str, Any], size: int) -> Dict[str, Tuple[torch.dtype, Tuple[int, ...], int, int]]:
+def _parse_entries(
+    model: str, header: Dict[str, Any], size: int
+) -> Dict[str, Tuple[torch.dtype, Tuple[int, ...], int, int]]:
     entries = {}
     for name, info in header.items():
         if name == "__metadata__":
@@ -204,7 +221,12 @@ def _parse_entries(model: str, header: Dict[str, Any], size: int) -> Dict[str, T
             _fail(model, part, f"expected a dtype in {sorted(_DTYPES)}, got {code!r}")
         if not isinstance(shape, list) or not all(_is_count(d) for d in shape):
             _fail(model, part, f"expected a shape of non-negative ints, got {shape!r:.80}")
-        if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_count(o) for o in offsets) and offsets[0] <= offsets[1]):
+        if not (
+            isinstance(offsets, list)
+            and len(offsets) == 2
+            and all(_is_count(o) for o in offsets)
+            and offsets[0] <= offsets[1]
+        ):
             _fail(model, part, f"expected data_offsets [begin, end] with 0 <= begin <= end, got {offsets!r:.80}")
         begin, end = offsets
         need = math.prod(shape) * _DTYPES[code].itemsize
@@ -245,7 +267,11 @@ def _parse_meta(model: str, header: Dict[str, Any]) -> Dict[str, Any]:
         if field not in meta:
             _fail(model, f"header.{field}", f"missing; expected a {kind.__name__} (written by to_bytes)")
         if not isinstance(meta[field], kind) or isinstance(meta[field], bool):
-            _fail(model, f"header.{field}", f"expected a {kind.__name__}, got {type(meta[field]).__name__} {meta[field]!r:.60}")
+            _fail(
+                model,
+                f"header.{field}",
+                f"expected a {kind.__name__}, got {type(meta[field]).__name__} {meta[field]!r:.60}",
+            )
     if meta["format"] != FORMAT:
         _fail(model, "header.format", f"unsupported file format: expected {FORMAT}, got {meta['format']}; "
               "re-save the model with this torchlayers version")
@@ -262,14 +288,26 @@ def _parse_meta(model: str, header: Dict[str, Any]) -> Dict[str, Any]:
             if field not in node:
                 _fail(model, f"{part}.{field}", f"missing; expected a {kind.__name__}")
             if not isinstance(node[field], kind) or isinstance(node[field], bool):
-                _fail(model, f"{part}.{field}", f"expected a {kind.__name__}, got {type(node[field]).__name__} {node[field]!r:.60}")
+                _fail(
+                    model,
+                    f"{part}.{field}",
+                    f"expected a {kind.__name__}, got {type(node[field]).__name__} {node[field]!r:.60}",
+                )
         if node["index"] != i:
             _fail(model, f"{part}.index", f"expected {i}, got {node['index']}")
         for dim, value in node["dims"].items():
             if value is not None and not _is_count(value):
-                _fail(model, f"{part}.dims[{dim!r}]", f"expected a non-negative int (at most 2**62) or null, got {value!r:.60}")
+                _fail(
+                    model,
+                    f"{part}.dims[{dim!r}]",
+                    f"expected a non-negative int (at most 2**62) or null, got {value!r:.60}",
+                )
     if meta["nodes"] and meta["nodes"][0]["name"] != meta["root"]:
-        _fail(model, "header.root", f"expected the first node's name {meta['nodes'][0]['name']!r:.60}, got {meta['root']!r:.60}")
+        _fail(
+            model,
+            "header.root",
+            f"expected the first node's name {meta['nodes'][0]['name']!r:.60}, got {meta['root']!r:.60}",
+        )
     return meta
 
 
@@ -281,12 +319,12 @@ def read_header(data: Any) -> Dict[str, Any]:
 # ---------------------------------------------------------------------------------- loading
 @dataclass
 class _Plan:
-    dims: List[Tuple["Model", Dict[str, int]]]
-    attrs: List[Tuple["Model", Dict[str, Any]]]
-    allocate: List[Tuple["Model", str, Tuple[int, ...], torch.dtype]]
+    dims: List[Tuple[Model, Dict[str, int]]]
+    attrs: List[Tuple[Model, Dict[str, Any]]]
+    allocate: List[Tuple[Model, str, Tuple[int, ...], torch.dtype]]
 
 
-def model_from_bytes(model: "Model", data: Any) -> "Model":
+def model_from_bytes(model: Model, data: Any) -> Model:
     """Load a file written by ``to_bytes`` into ``model`` (same node tree); all-or-nothing."""
     parsed = parse_file(data, model.name)
     plan = _plan(model, parsed)
@@ -297,7 +335,7 @@ def model_from_bytes(model: "Model", data: Any) -> "Model":
     return model
 
 
-def _plan(model: "Model", parsed: ParsedFile) -> _Plan:
+def _plan(model: Model, parsed: ParsedFile) -> _Plan:
     """Check the header against ``model`` and list the changes; the model is not touched."""
     meta, name = parsed.meta, model.name
     nodes, saved = model.walk(), meta["nodes"]
@@ -317,16 +355,24 @@ def _plan(model: "Model", parsed: ParsedFile) -> _Plan:
         dims: Dict[str, int] = {}
         for dim, value in info["dims"].items():
             if dim not in node._dims:
-                _fail(name, f"{part}.dims[{dim!r}]", f"{node.name} has no dim {dim!r}; expected one of {list(node._dims)}")
+                _fail(
+                    name, f"{part}.dims[{dim!r}]", f"{node.name} has no dim {dim!r}; expected one of {list(node._dims)}"
+                )
             current = node._dims[dim]
             if value is None:
                 continue
             if current is not None and current != value:
-                _fail(name, f"{part}.dims[{dim!r}]", f"{node.name}: attempt to change dimension {dim!r}: expected "
-                      f"{current} (already set), got {value}; build the layer with {dim}={value} or load a matching file")
+                _fail(
+                    name,
+                    f"{part}.dims[{dim!r}]",
+                    f"{node.name}: attempt to change dimension {dim!r}: expected "
+                    f"{current} (already set), got {value}; build the layer with {dim}={value} or load a matching file",
+                )
             if current is None:
                 dims[dim] = value
-        attrs = {key: _coerce_attr(name, f"{part}.attrs[{key!r}]", node, key, value) for key, value in info["attrs"].items()}
+        attrs = {
+            key: _coerce_attr(name, f"{part}.attrs[{key!r}]", node, key, value) for key, value in info["attrs"].items()
+        }
         plan.dims.append((node, dims))
         plan.attrs.append((node, attrs))
         planned_dims[id(node)] = {**node._dims, **dims}
@@ -334,19 +380,23 @@ def _plan(model: "Model", parsed: ParsedFile) -> _Plan:
     return plan
 
 
-def _coerce_attr(model: str, part: str, node: "Model", key: str, value: Any) -> Any:
+def _coerce_attr(model: str, part: str, node: Model, key: str, value: Any) -> Any:
     """The file's attr value, checked against the declared attr's current value and type."""
     if key not in node._attr_names:
         private = " (private names are never loaded)" if key.startswith("_") else ""
-        _fail(model, part, f"{node.name} ({type(node).__name__}) has no declared attr {key!r}{private}; expected one of "
-              f"{list(node._attr_names)}")
+        _fail(
+            model,
+            part,
+            f"{node.name} ({type(node).__name__}) has no declared attr "
+            f"{key!r}{private}; expected one of {list(node._attr_names)}",
+        )
     current = getattr(node, key)
 
     def wrong(want: str) -> NoReturn:
         _fail(model, part, f"{node.name}: expected {want} (like the model's {current!r:.40}), got "
               f"{type(value).__name__} {value!r:.40}")
 
-    if current is None or value is None and not isinstance(current, (bool, int, float)):
+    if current is None or (value is None and not isinstance(current, (bool, int, float))):
         return value
     if isinstance(current, bool):
         if not isinstance(value, bool):
@@ -376,7 +426,9 @@ def _coerce_attr(model: str, part: str, node: "Model", key: str, value: Any) -> 
           f"expected no value for it, got {value!r:.40}")
 
 
-def _check_tensors(model: "Model", parsed: ParsedFile, planned_dims: Dict[int, Dict[str, Optional[int]]], plan: _Plan) -> None:
+def _check_tensors(
+    model: Model, parsed: ParsedFile, planned_dims: Dict[int, Dict[str, Optional[int]]], plan: _Plan
+) -> None:
     """Every state_dict slot the loaded model will have must come from the file with its shape and dtype."""
     name = model.name
     prefixes: Dict[int, List[str]] = {}
@@ -397,7 +449,11 @@ def _check_tensors(model: "Model", parsed: ParsedFile, planned_dims: Dict[int, D
                     unset = [d for d in spec.dims if isinstance(d, str) and dims.get(d) is None]
                     unslotted[prefix + spec.attr] = f"the header leaves {node.name}'s dims {unset} unset"
                 else:
-                    expected[prefix + spec.attr] = (shape, torch.get_default_dtype(), f" (from the header's dims of {node.name})")
+                    expected[prefix + spec.attr] = (
+                        shape,
+                        torch.get_default_dtype(),
+                        f" (from the header's dims of {node.name})",
+                    )
             if shape is not None:
                 plan.allocate.append((node, spec.attr, shape, torch.get_default_dtype()))
     stored = dict(parsed.entries)
@@ -421,7 +477,7 @@ def _check_tensors(model: "Model", parsed: ParsedFile, planned_dims: Dict[int, D
                   f"got {got_shape} {got_dtype}")
 
 
-def _planned_shape(node: "Model", name: str, spec: Any, dims: Dict[str, Optional[int]]) -> Optional[Tuple[int, ...]]:
+def _planned_shape(node: Model, name: str, spec: Any, dims: Dict[str, Optional[int]]) -> Optional[Tuple[int, ...]]:
     """The layer's ``param_shape(name)`` (its ParamSpec's shape function) under the planned dims;
     the node's dims dict is swapped for the call and put back, never edited."""
     current = node._dims
@@ -432,11 +488,15 @@ def _planned_shape(node: "Model", name: str, spec: Any, dims: Dict[str, Optional
         node._dims = current
 
 
-def _apply(model: "Model", plan: _Plan, tensors: Dict[str, Tensor]) -> None:
+def _apply(model: Model, plan: _Plan, tensors: Dict[str, Tensor]) -> None:
     """Set dims and attrs, allocate new params, copy the tensors in; roll everything back on failure."""
     old_dims = [(node, dict(node._dims)) for node, _ in plan.dims]
     old_attrs = [(node, {k: getattr(node, k) for k in attrs}) for node, attrs in plan.attrs]
-    live = {k: t for k, t in model.state_dict(keep_vars=True).items() if isinstance(t, Tensor) and not k.endswith("_extra_state")}
+    live = {
+        k: t
+        for k, t in model.state_dict(keep_vars=True).items()
+        if isinstance(t, Tensor) and not k.endswith("_extra_state")
+    }
     with torch.no_grad():
         backup = {k: t.detach().clone() for k, t in live.items()}
     try:
@@ -459,9 +519,9 @@ def _apply(model: "Model", plan: _Plan, tensors: Dict[str, Tensor]) -> None:
         for node, attrs in old_attrs:
             for key, value in attrs.items():
                 node.set_attr(key, value)
-        for node, dims in old_dims:
+        for node, saved_dims in old_dims:
             node._dims.clear()
-            node._dims.update(dims)
+            node._dims.update(saved_dims)
         if isinstance(e, Exception):
             raise ModelFileError(model.name, "tensors", f"loading failed and was rolled back (the model is unchanged): "
                                  f"{type(e).__name__}: {e}") from e

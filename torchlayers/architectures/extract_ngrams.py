@@ -13,7 +13,7 @@ Preprocessing: eager only, no gradient; the Thinc face's backprop returns ``[]``
 """
 from __future__ import annotations
 
-from typing import Any, Tuple
+from typing import TYPE_CHECKING, Any, Tuple
 
 import numpy
 import torch
@@ -51,6 +51,10 @@ def ngrams(n: int, keys: numpy.ndarray) -> numpy.ndarray:
 
 class extract_ngrams(_Preprocessing):
     """spaCy's ``extract_ngrams(ngram_size, attr=ORTH)``."""
+
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        ngram_size: int
+        attr: int
 
     def __init__(self, ngram_size: int, attr: int = ORTH) -> None:
         if isinstance(ngram_size, bool) or not isinstance(ngram_size, int) or ngram_size < 1:

@@ -7,7 +7,7 @@ Shape: list of B docs -> (B, nO) scores.
 from __future__ import annotations
 
 from functools import partial
-from typing import Optional
+from typing import Dict, Optional, cast
 
 from ..combinators.chain import chain
 from ..combinators.resizable import resizable, resize_linear_weighted, resize_model
@@ -24,10 +24,10 @@ __all__ = ["NEG_VALUE", "build_bow_text_classifier_v3", "resize_and_set_ref"]
 NEG_VALUE = -5000  # spaCy's fill value of new output biases when an output layer follows
 
 
-def resize_and_set_ref(model: Model, new_nO: int, resizable_layer: Model) -> Model:
+def resize_and_set_ref(model: Model, new_nO: int, resizable_layer: resizable) -> Model:
     """spaCy's ``resize_output``: grow the resizable layer to ``new_nO``, repoint ``output_layer``."""
     resizable_layer = resize_model(resizable_layer, new_nO)
-    model.set_ref("output_layer", resizable_layer.layers[0])
+    model.set_ref("output_layer", cast(Model, resizable_layer.layers[0]))
     model.set_dim("nO", new_nO, force=True)
     return model
 
@@ -40,14 +40,14 @@ def build_bow_text_classifier_v3(exclusive_classes: bool, ngram_size: int, no_ou
         raise ValueError(f"spacy.TextCatBOW.v3: length must be at least 1 (the number of hash slots), got {length}")
     length = 2 ** (length - 1).bit_length()
     sparse_linear = SparseLinear_v2(nO=nO, length=length)
-    fill_defaults = {"b": 0, "W": 0}
+    fill_defaults: Dict[str, float] = {"b": 0, "W": 0}
     output_layer = None
     if not no_output_layer:
         fill_defaults["b"] = NEG_VALUE
         output_layer = softmax_activation() if exclusive_classes else Logistic()
     resize = partial(resize_linear_weighted, fill_defaults=fill_defaults)
     resizable_layer = resizable(sparse_linear, resize_layer=resize)
-    model = chain(extract_ngrams(ngram_size, attr=ORTH), resizable_layer)
+    model: Model = chain(extract_ngrams(ngram_size, attr=ORTH), resizable_layer)
     model = with_cpu(model, model.ops)
     if output_layer is not None:
         model = chain(model, with_cpu(output_layer, output_layer.ops))

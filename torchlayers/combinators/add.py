@@ -4,7 +4,7 @@ Also the steps add and concatenate share: ``check_models``, ``fan_out_dims`` and
 ``set_input_width`` (both hand the same X to every layer)."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, cast
 
 import torch
 from torch import Tensor
@@ -59,7 +59,7 @@ class add(Model):
         return add_outputs(self.name, Y, out, f"layer {i}", "layer 0")
 
     def _initialize(self, X: Any, Y: Any) -> None:
-        layers = list(self.layers)
+        layers = cast(List[Model], list(self.layers))
         set_input_width(self, X)
         if Y is not None:
             width = get_width(Y)

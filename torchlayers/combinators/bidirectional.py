@@ -2,7 +2,7 @@
 "bidirectional.v1", with its reversal bug fixed)."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 import torch
 from torch import Tensor
@@ -63,8 +63,8 @@ class bidirectional(Model):
             width = get_width(Y)
             data = Y.data if isinstance(Y, Padded) else Y
             Y1, Y2 = data[..., : width // 2], data[..., width // 2 :]
-        self.layers[0]._initialize(X, Y1)
-        self.layers[1]._initialize(X, Y2)
+        cast(Model, self.layers[0])._initialize(X, Y1)
+        cast(Model, self.layers[1])._initialize(X, Y2)
 
 
 def reverse_index(data: Tensor, lengths: Tensor) -> Tensor:

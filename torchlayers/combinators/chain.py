@@ -1,7 +1,7 @@
 """chain: feed each layer's output into the next (Thinc "chain.v1"); ``>>`` builds it."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, List, cast
 
 from ..convert import get_width
 from ..model import Model
@@ -32,7 +32,7 @@ class chain(Model):
         return X
 
     def _initialize(self, X: Any, Y: Any) -> None:
-        layers = list(self.layers)
+        layers = cast(List[Model], list(self.layers))
         cur = X  # (Thinc initializes twice without data; the second draw is the one kept)
         for layer in layers:
             if layer.has_dim("nO") is None:

@@ -2,7 +2,7 @@
 Thinc's "concatenate.v1"."""
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any, List, cast
 
 import torch
 from torch import Tensor
@@ -55,7 +55,9 @@ class concatenate(Model):
         for i, out in enumerate(outs):
             if not torch.jit.is_scripting():
                 if not isinstance(out, Tensor):
-                    raise TypeError(f"{self.name}: layer {i} gave a {type(out).__name__}, expected a tensor like layer 0")
+                    raise TypeError(
+                        f"{self.name}: layer {i} gave a {type(out).__name__}, expected a tensor like layer 0"
+                    )
             if out.dim() != first.dim() or (dim == 1 and out.shape[0] != first.shape[0]):
                 raise ValueError(
                     f"{self.name}: expected layer {i} to give a {first.dim()}-D output with {first.shape[0]} rows "
@@ -69,7 +71,8 @@ class concatenate(Model):
         for i, out in enumerate(outs):
             if type(out) is not type(first) and not (isinstance(out, list) and isinstance(first, list)):
                 raise TypeError(
-                    f"{self.name}: layer {i} gave a {type(out).__name__}, expected a {type(first).__name__} like layer 0"
+                    f"{self.name}: layer {i} gave a {type(out).__name__}, "
+                    f"expected a {type(first).__name__} like layer 0"
                 )
         if isinstance(first, Ragged):
             for i, out in enumerate(outs[1:], 1):
@@ -89,12 +92,14 @@ class concatenate(Model):
         if isinstance(first, (list, tuple)):
             for i, out in enumerate(outs):
                 if len(out) != len(first):
-                    raise ValueError(f"{self.name}: expected layer {i} to give {len(first)} items like layer 0, got {len(out)}")
+                    raise ValueError(
+                        f"{self.name}: expected layer {i} to give {len(first)} items like layer 0, got {len(out)}"
+                    )
             return [self._cat_tensors([out[j] for out in outs]) for j in range(len(first))]
         raise TypeError(f"{self.name}: cannot concatenate outputs of type {type(first).__name__}")
 
     def _initialize(self, X: Any, Y: Any) -> None:
-        layers = list(self.layers)
+        layers = cast(List[Model], list(self.layers))
         set_input_width(self, X)
         for layer in layers:
             layer._initialize(X, Y)  # Thinc passes Y to every layer

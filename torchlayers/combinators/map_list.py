@@ -1,7 +1,7 @@
 """map_list: apply one layer to every item of a list (Thinc's ``map_list``)."""
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any, List, cast
 
 import torch
 from torch import Tensor
@@ -25,7 +25,9 @@ class map_list(Model):
     def forward(self, Xs: List[Tensor]) -> List[Tensor]:  # TorchScript: a list of tensors; eager: any items
         if not torch.jit.is_scripting():
             if not isinstance(Xs, (list, tuple)):
-                raise TypeError(f"{self.name}: expected a list of inputs, got {type(Xs).__name__}; wrap one input as [X]")
+                raise TypeError(
+                    f"{self.name}: expected a list of inputs, got {type(Xs).__name__}; wrap one input as [X]"
+                )
         Ys: List[Tensor] = []
         for layer in self.layers:
             for X in Xs:
@@ -33,4 +35,4 @@ class map_list(Model):
         return Ys
 
     def _initialize(self, X: Any, Y: Any) -> None:
-        self.layers[0]._initialize(X[0] if X else None, Y[0] if Y else None)
+        cast(Model, self.layers[0])._initialize(X[0] if X else None, Y[0] if Y else None)

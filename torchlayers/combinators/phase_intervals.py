@@ -17,7 +17,7 @@ TorchScript cannot compile the wrapped ``forward`` (a Python-level subclass).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, ContextManager, Dict, List, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, ContextManager, Dict, List, NamedTuple, Optional, Type, cast
 
 import torch
 from torch import Tensor
@@ -40,6 +40,15 @@ class _Phases(NamedTuple):
     options: Dict[str, Any]
 
 
+if TYPE_CHECKING:
+
+    class _Phased(Model):
+        """A layer after ``mark_phases`` (its class built by ``_phase_class``), for type checkers."""
+
+        _phase_base: ClassVar[Type[Model]]
+        _phase_intervals: List[_Phases]
+
+
 _CLASSES: Dict[type, type] = {}
 
 
@@ -55,7 +64,7 @@ def mark_phases(wrapper: str, layer: Model, name: Optional[str], *, forward: Int
     phases = _Phases(label, forward, backprop, init, wrapper, {**(options or {}), "name": label})
     existing: List[_Phases] = list(getattr(layer, "_phase_intervals", []))
     layer.__class__ = _phase_class(type(layer))
-    layer._phase_intervals = [*existing, phases]
+    cast("_Phased", layer)._phase_intervals = [*existing, phases]
     return layer
 
 
@@ -75,8 +84,8 @@ def _phase_class(cls: type) -> type:
     return _CLASSES[cls]
 
 
-def _phase_initialize(self: Model, X: Any, Y: Any) -> None:
-    run = lambda: type(self)._phase_base._initialize(self, X, Y)  # noqa: E731
+def _phase_initialize(self: _Phased, X: Any, Y: Any) -> None:
+    run = lambda: type(self)._phase_base._initialize(self, X, Y)
     for phases in self._phase_intervals:
         if phases.init is not None:
             run = _inside(phases.init(f"{phases.name} init"), run)
@@ -91,7 +100,7 @@ def _inside(interval: ContextManager[Any], fn: Callable[[], Any]) -> Callable[[]
     return run
 
 
-def _phase_forward(self: Model, X: Any) -> Any:
+def _phase_forward(self: _Phased, X: Any) -> Any:
     base = type(self)._phase_base.forward
     if torch.jit.is_scripting() or is_tracing(*[t for t in tree_flatten(X)[0] if isinstance(t, Tensor)]):
         return base(self, X)
@@ -99,17 +108,27 @@ def _phase_forward(self: Model, X: Any) -> Any:
     spans: List[_Span] = []
     if track:
         spans = [_Span(phases.backprop, f"{phases.name} backprop") for phases in self._phase_intervals]
-        X, hooked = _mark(X, lambda: [span.end() for span in spans])  # innermost wrapper closes first
+
+        def close_spans() -> None:  # innermost wrapper closes first
+            for span in spans:
+                span.end()
+
+        X, hooked = _mark(X, close_spans)
         if not hooked:  # no input takes a gradient: nothing marks the end
             for span in spans:
                 span.instant = True
-    run = lambda: base(self, X)  # noqa: E731
+    run = lambda: base(self, X)
     for phases in self._phase_intervals:
         run = _inside(phases.forward(f"{phases.name} forward"), run)
     Y = run()
     if not track:
         return Y
-    return _mark(Y, lambda: [span.start() for span in reversed(spans)])[0]  # outermost opens first
+
+    def open_spans() -> None:  # outermost opens first
+        for span in reversed(spans):
+            span.start()
+
+    return _mark(Y, open_spans)[0]
 
 
 class _Span:

@@ -1,7 +1,7 @@
 """residual: ``X + layer(X)`` (Thinc "residual.v1")."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor
@@ -48,7 +48,7 @@ class residual(Model):
         return add_outputs(self.name, X, Y, "the layer's output", "the input")
 
     def _initialize(self, X: Any, Y: Any) -> None:
-        layer = self.layers[0]
+        layer = cast(Model, self.layers[0])
         layer._initialize(X, Y if layer.has_dim("nO") is None else None)
         for dim in ("nO", "nI"):
             if layer.has_dim(dim):

@@ -2,7 +2,7 @@
 with ``resize_model`` and ``resize_linear_weighted``."""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, cast
 
 import torch
 
@@ -23,10 +23,15 @@ class resizable(Model):
     Shape: the layer's own.
     """
 
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        resize_layer: Callable[[Model, int], Model]
+
     def __init__(self, layer: Model, resize_layer: Callable[[Model, int], Model]) -> None:
         check_layer("resizable", layer)
         if not callable(resize_layer):
-            raise TypeError(f"resizable: resize_layer must be callable (layer, new_nO) -> layer, got {type(resize_layer).__name__}")
+            raise TypeError(
+                f"resizable: resize_layer must be callable (layer, new_nO) -> layer, got {type(resize_layer).__name__}"
+            )
         super().__init__(f"resizable({layer.name})", dims=child_dims(layer), layers=[layer],
                          attrs={"resize_layer": resize_layer})
 
@@ -37,7 +42,7 @@ class resizable(Model):
 
         resize = same_named(node.attrs["resize_layer"], "thinc.layers.resizable", __name__,
                             f"from_thinc: {node.name!r}: resize_layer")
-        return cls(*children, resize)
+        return cls(*children, resize)  # type: ignore[call-arg]  # children is the one wrapped layer
 
     def thinc_arguments(self, thinc_fn: Callable, children: list) -> tuple:
         """``to_thinc``: our resize function becomes Thinc's of the same name."""
@@ -53,11 +58,11 @@ class resizable(Model):
         return Y
 
     def _initialize(self, X: Any, Y: Any) -> None:
-        self.layers[0]._initialize(X, Y)
+        cast(Model, self.layers[0])._initialize(X, Y)
         self._copy_dims()
 
     def _copy_dims(self) -> None:
-        layer = self.layers[0]
+        layer = cast(Model, self.layers[0])
         for name in self.dim_names:
             if layer.has_dim(name) is not False:
                 self._dims[name] = layer.maybe_get_dim(name)
@@ -66,8 +71,10 @@ class resizable(Model):
 def resize_model(model: resizable, new_nO: int) -> resizable:
     """Replace ``model``'s layer by ``model.attrs["resize_layer"](layer, new_nO)``; returns ``model``."""
     if not isinstance(model, resizable):
-        raise TypeError(f"resize_model: expected a resizable model, got {type(model).__name__}; wrap the layer with resizable()")
-    new_layer = model.resize_layer(model.layers[0], new_nO)
+        raise TypeError(
+            f"resize_model: expected a resizable model, got {type(model).__name__}; wrap the layer with resizable()"
+        )
+    new_layer = model.resize_layer(cast(Model, model.layers[0]), new_nO)
     check_layer("resize_model: resize_layer's result", new_layer)
     model.layers[0] = new_layer
     model._copy_dims()

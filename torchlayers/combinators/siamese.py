@@ -1,7 +1,7 @@
 """siamese: run one layer on both items of a pair, then compare (Thinc "siamese.v1")."""
 from __future__ import annotations
 
-from typing import Any, Tuple
+from typing import Any, Tuple, cast
 
 import torch
 from torch import Tensor
@@ -43,7 +43,7 @@ class siamese(Model):
         return similarity((vec1, vec2))
 
     def _initialize(self, X: Any, Y: Any) -> None:
-        layer, similarity = self.layers[0], self.layers[1]
+        layer, similarity = cast(Model, self.layers[0]), cast(Model, self.layers[1])
         if X is not None:
             _check_pair(self.name, X)
             if layer.has_dim("nI") is not False:

@@ -1,7 +1,7 @@
 """tuplify: send the same input to every layer, return their outputs as a tuple (Thinc "tuplify.v1")."""
 from __future__ import annotations
 
-from typing import Any, Tuple
+from typing import Any, List, Tuple, cast
 
 from ..model import Model
 from ..registry import registry
@@ -35,11 +35,11 @@ class tuplify(Model):
                 f"{self.name}: expected Y as a tuple of {len(self.layers)} output samples (one per layer), "
                 f"got {type(Y).__name__}" + (f" of length {len(Y)}" if isinstance(Y, (tuple, list)) else "")
             )
-        for i, layer in enumerate(self.layers):
+        for i, layer in enumerate(cast(List[Model], list(self.layers))):
             if Y is not None and layer.has_dim("nO") is None:
                 layer._initialize(X, Y[i])
             else:
                 layer._initialize(X, None)
-        first = self.layers[0]
+        first = cast(Model, self.layers[0])
         if first.has_dim("nI"):
             self.set_dim("nI", first.get_dim("nI"))

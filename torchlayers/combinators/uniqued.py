@@ -1,7 +1,7 @@
 """uniqued: run a layer on the unique rows of a batch only (Thinc "uniqued.v1")."""
 from __future__ import annotations
 
-from typing import Any, Tuple
+from typing import Any, Tuple, cast
 
 import torch
 from torch import Tensor
@@ -40,7 +40,7 @@ def uniqued_gather(X: Tensor, first: Tensor, inverse: Tensor, counts: Tensor) ->
 
 @uniqued_gather.register_fake
 def _(X: Tensor, first: Tensor, inverse: Tensor, counts: Tensor) -> Tensor:
-    return X.new_empty((first.shape[0],) + tuple(X.shape[1:]))
+    return X.new_empty((first.shape[0], *tuple(X.shape[1:])))
 
 
 def _gather_setup(ctx: Any, inputs: Tuple[Any, ...], output: Tensor) -> None:
@@ -85,7 +85,9 @@ class uniqued(Model):
         if X.numel() < 2:
             return layer(X)
         if X.dim() != 2:
-            raise ValueError(f"{self.name}: expected X of shape (N, C), got a {X.dim()}-D tensor of shape {list(X.shape)}")
+            raise ValueError(
+                f"{self.name}: expected X of shape (N, C), got a {X.dim()}-D tensor of shape {list(X.shape)}"
+            )
         C = X.shape[1]
         if not -C <= self.column < C:
             raise ValueError(
@@ -97,7 +99,7 @@ class uniqued(Model):
         return Y_uniq.index_select(0, inverse)
 
     def _initialize(self, X: Any, Y: Any) -> None:
-        layer = self.layers[0]
+        layer = cast(Model, self.layers[0])
         layer._initialize(X, Y)
         for dim in ("nI", "nO"):
             if layer.has_dim(dim):

@@ -1,7 +1,7 @@
 """with_cpu: run a layer on the CPU, hand its outputs to another device (Thinc "with_cpu.v1")."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import torch
 from torch import Tensor
@@ -51,7 +51,7 @@ class with_cpu(Model):
     @classmethod
     def from_thinc_node(cls, node: Any, children: list) -> with_cpu:
         """``from_thinc``: Thinc's with_cpu keeps its ``ops`` argument as the node's ``ops``."""
-        return cls(*children, node.ops)
+        return cls(*children, node.ops)  # type: ignore[call-arg]  # children is the one wrapped layer
 
     def thinc_arguments(self, thinc_fn: Callable, children: list) -> tuple:
         """``to_thinc``: the Thinc ops of the output device (NumpyOps for the CPU, CupyOps for CUDA)."""
@@ -97,10 +97,11 @@ class with_cpu(Model):
         return tree_map(lambda y: y.to(device) if isinstance(y, Tensor) else y, Y)
 
     def _initialize(self, X: Any, Y: Any) -> None:
-        to_cpu = lambda tree: tree_map(lambda x: x.cpu() if isinstance(x, Tensor) else x, tree)  # noqa: E731
-        self.layers[0]._initialize(to_cpu(X), to_cpu(Y))
+        to_cpu = lambda tree: tree_map(lambda x: x.cpu() if isinstance(x, Tensor) else x, tree)
+        layer = cast(Model, self.layers[0])
+        layer._initialize(to_cpu(X), to_cpu(Y))
         for name in self.dim_names:
-            self._dims[name] = self.layers[0].maybe_get_dim(name)
+            self._dims[name] = layer.maybe_get_dim(name)
 
 
 def _target_device(fn: Callable[[Tensor], Tensor], here: torch.device) -> torch.device:

@@ -1,7 +1,7 @@
 """with_debug: attach on_init / on_forward / on_backprop callbacks to a layer (Thinc's ``with_debug``)."""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Dict, List, NamedTuple, Optional, Type, cast
 
 import torch
 from torch import Tensor
@@ -19,6 +19,15 @@ class _Hooks(NamedTuple):
     on_init: Callable[[Model, Any, Any], None]
     on_forward: Callable[[Model, Any, bool], None]
     on_backprop: Callable[[Any], None]
+
+
+if TYPE_CHECKING:
+
+    class _Debugged(Model):
+        """A layer after ``with_debug`` (its class built by ``_debug_class``), for type checkers."""
+
+        _debug_base: ClassVar[Type[Model]]
+        _debug_hooks: List[_Hooks]
 
 
 _DEBUG_CLASSES: Dict[type, type] = {}
@@ -59,7 +68,7 @@ def with_debug(
             raise TypeError(f"with_debug: {field} must be callable, got {type(fn).__name__}")
     existing = list(getattr(layer, "_debug_hooks", []))
     layer.__class__ = _debug_class(type(layer))
-    layer._debug_hooks = [hooks, *existing]
+    cast("_Debugged", layer)._debug_hooks = [hooks, *existing]
     return layer
 
 
@@ -79,13 +88,13 @@ def _debug_class(cls: type) -> type:
     return _DEBUG_CLASSES[cls]
 
 
-def _debug_initialize(self: Model, X: Any, Y: Any) -> None:
+def _debug_initialize(self: _Debugged, X: Any, Y: Any) -> None:
     for hooks in self._debug_hooks:
         hooks.on_init(self, X, Y)
     type(self)._debug_base._initialize(self, X, Y)
 
 
-def _debug_forward(self: Model, *args: Any, **kwargs: Any) -> Any:
+def _debug_forward(self: _Debugged, *args: Any, **kwargs: Any) -> Any:
     X = args[0] if args else None
     for hooks in self._debug_hooks:
         hooks.on_forward(self, X, self.training)

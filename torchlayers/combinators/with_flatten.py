@@ -1,7 +1,7 @@
 """with_flatten: run a layer on the concatenation of nested lists (Thinc "with_flatten.v1" and "with_flatten.v2")."""
 from __future__ import annotations
 
-from typing import Any, List, Tuple
+from typing import Any, List, Tuple, cast
 
 import torch
 from torch import Tensor
@@ -54,13 +54,15 @@ class with_flatten(Model):
         Yflat = self.layers[0](flat)
         if not isinstance(Yflat, Tensor) or Yflat.dim() == 0 or Yflat.shape[0] != len(flat):
             got = f"shape {list(Yflat.shape)}" if isinstance(Yflat, Tensor) else type(Yflat).__name__
-            raise ValueError(f"{self.name}: the wrapped layer must return one row per flattened item ({len(flat)}), got {got}")
+            raise ValueError(
+                f"{self.name}: the wrapped layer must return one row per flattened item ({len(flat)}), got {got}"
+            )
         if not lens:
             return []
         return list(torch.split(Yflat, lens, dim=0))
 
     def _initialize(self, X: Any, Y: Any) -> None:
-        layer = self.layers[0]
+        layer = cast(Model, self.layers[0])
         layer._initialize(_flatten(self.name, X)[0] if X is not None else None, _stack(Y) if Y is not None else None)
 
 
@@ -80,7 +82,9 @@ class with_flatten_v2(with_flatten):
         Yflat = self.layers[0](flat)
         if not hasattr(Yflat, "__len__") or len(Yflat) != len(flat):
             got = len(Yflat) if hasattr(Yflat, "__len__") else type(Yflat).__name__
-            raise ValueError(f"{self.name}: the wrapped layer must return one item per flattened item ({len(flat)}), got {got}")
+            raise ValueError(
+                f"{self.name}: the wrapped layer must return one item per flattened item ({len(flat)}), got {got}"
+            )
         out, start = [], 0
         for n in lens:
             out.append(Yflat[start : start + n])

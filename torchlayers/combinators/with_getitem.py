@@ -1,7 +1,7 @@
 """with_getitem: run a layer on one item of a tuple (Thinc "with_getitem.v1")."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..model import Model
 from ..registry import registry
@@ -20,6 +20,9 @@ class with_getitem(Model):
     Attrs: ``idx``.
     """
 
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        idx: int
+
     def __init__(self, idx: int, layer: Model) -> None:
         check_layer("with_getitem", layer)
         if isinstance(idx, bool) or not isinstance(idx, int):
@@ -36,9 +39,9 @@ class with_getitem(Model):
 
     def forward(self, items: Any) -> Any:
         idx = self._index(items)
-        return items[:idx] + (self.layers[0](items[idx]),) + items[idx + 1 :]
+        return (*items[:idx], self.layers[0](items[idx]), *items[idx + 1:])
 
     def _initialize(self, X: Any, Y: Any) -> None:
         X_i = X[self._index(X)] if X is not None else None
         Y_i = Y[self._index(Y)] if Y is not None else None
-        self.layers[0]._initialize(X_i, Y_i)
+        cast(Model, self.layers[0])._initialize(X_i, Y_i)

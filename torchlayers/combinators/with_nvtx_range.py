@@ -1,4 +1,5 @@
-"""with_nvtx_range: mark a layer's forward and backprop as NVTX ranges for CUDA profiling (Thinc's ``with_nvtx_range``)."""
+"""with_nvtx_range: mark a layer's forward and backprop as NVTX ranges for CUDA profiling
+(Thinc's ``with_nvtx_range``)."""
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -17,7 +18,7 @@ class nvtx_range:
         self.label = label
         self.id: Optional[int] = None
 
-    def __enter__(self) -> "nvtx_range":
+    def __enter__(self) -> nvtx_range:
         if nvtx_available():
             self.id = torch.cuda.nvtx.range_start(self.label)
         return self
@@ -40,7 +41,8 @@ def with_nvtx_range(layer: Model, name: Optional[str] = None, *, forward_color: 
     NVTX ranges (``name`` defaults to the layer's name) and return **the same layer**.
 
     ``forward_color``/``backprop_color`` are accepted for Thinc's signature (and kept for
-    ``to_thinc``) but not applied: torch's NVTX binding takes no colour, so ranges are uncoloured. Not in the registry (as in Thinc). See
+    ``to_thinc``) but not applied: torch's NVTX binding takes no colour, so ranges are uncoloured.
+    Not in the registry (as in Thinc). See
     ``combinators/phase_intervals.py`` for when the backprop range opens and closes, and for
     compile/export/script.
 

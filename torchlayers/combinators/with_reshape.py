@@ -1,7 +1,7 @@
 """with_reshape: run a 2-D layer on the rows of a 3-D array (Thinc "with_reshape.v1")."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from torch import Tensor
 
@@ -29,7 +29,9 @@ class with_reshape(Model):
 
     def forward(self, X: Tensor) -> Tensor:
         if X.dim() != 3:
-            raise ValueError(f"{self.name}: expected X of shape (B, T, F), got a {X.dim()}-D tensor of shape {list(X.shape)}")
+            raise ValueError(
+                f"{self.name}: expected X of shape (B, T, F), got a {X.dim()}-D tensor of shape {list(X.shape)}"
+            )
         B, T = X.shape[0], X.shape[1]
         Y2d = X.reshape(B * T, X.shape[2])
         for layer in self.layers:
@@ -39,7 +41,7 @@ class with_reshape(Model):
         return Y2d.reshape(B, T, Y2d.shape[1])
 
     def _initialize(self, X: Any, Y: Any) -> None:
-        layer = self.layers[0]
+        layer = cast(Model, self.layers[0])
         X2d = X.reshape(-1, X.shape[-1]) if X is not None else None
         Y2d = Y.reshape(-1, Y.shape[-1]) if Y is not None else None
         layer._initialize(X2d, Y2d)

@@ -15,7 +15,7 @@
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 import numpy
 import torch
@@ -35,12 +35,14 @@ def _is_array(x: Any) -> bool:
     return isinstance(x, Tensor) or (hasattr(x, "__array__") and hasattr(x, "dtype") and hasattr(x, "shape"))
 
 
-def convert_foreign_default_inputs(model: "ForeignWrapper", X: Any, is_train: bool) -> Tuple[ArgsKwargs, Callable[[Any], Any]]:
+def convert_foreign_default_inputs(
+    model: ForeignWrapper, X: Any, is_train: bool
+) -> Tuple[ArgsKwargs, Callable[[Any], Any]]:
     """Thinc's default input converter for TF/MXNet: arrays/tensors -> foreign tensors (zero-copy),
     packed as ArgsKwargs; ``get_dX`` turns foreign gradients back into torch tensors."""
-    to_foreign = lambda x: model._to_foreign(to_torch(x))  # noqa: E731
+    to_foreign = lambda x: model._to_foreign(to_torch(x))
     converted = map_tensors(to_foreign, X, _is_array)
-    back = lambda dXf: map_tensors(lambda d: None if d is None else model._from_foreign(d), dXf, model._is_foreign)  # noqa: E731
+    back = lambda dXf: map_tensors(lambda d: None if d is None else model._from_foreign(d), dXf, model._is_foreign)
     if _is_args_kwargs(X):
         return as_args_kwargs(converted), back
     if isinstance(converted, dict):
@@ -50,14 +52,16 @@ def convert_foreign_default_inputs(model: "ForeignWrapper", X: Any, is_train: bo
     return ArgsKwargs((converted,), {}), lambda dXf: back(dXf).args[0]
 
 
-def convert_foreign_default_outputs(model: "ForeignWrapper", Yf: Any, is_train: bool) -> Tuple[Any, Callable[[Any], Any]]:
+def convert_foreign_default_outputs(model: ForeignWrapper, Yf: Any, is_train: bool) -> Tuple[Any, Callable[[Any], Any]]:
     """TensorFlow's convention (called with Y): Y as torch tensors; ``get_dYf`` gives
     gradients shaped like Y, as foreign tensors."""
     Y = map_tensors(model._from_foreign, Yf, model._is_foreign)
     return Y, lambda dY: map_tensors(lambda d: model._to_foreign(to_torch(d)), dY, _is_array)
 
 
-def convert_foreign_default_outputs_xy(model: "ForeignWrapper", X_Yf: Any, is_train: bool) -> Tuple[Any, Callable[[Any], Any]]:
+def convert_foreign_default_outputs_xy(
+    model: ForeignWrapper, X_Yf: Any, is_train: bool
+) -> Tuple[Any, Callable[[Any], Any]]:
     """MXNet's convention (called with (X, Y)): ``get_dYf`` gives
     ``ArgsKwargs(args=((Y,),), kwargs={"head_grads": dY})`` as foreign tensors."""
     _, Yf = X_Yf
@@ -81,7 +85,9 @@ class _ForeignCall(torch.autograd.Function):
     """tensors = (*input leaves, *trainable mirrors) -> output leaves; backward via the foreign framework."""
 
     @staticmethod
-    def forward(ctx: Any, wrapper: "ForeignWrapper", holder: Dict[str, Any], n_inputs: int, *tensors: Tensor) -> Tuple[Tensor, ...]:
+    def forward(
+        ctx: Any, wrapper: ForeignWrapper, holder: Dict[str, Any], n_inputs: int, *tensors: Tensor
+    ) -> Tuple[Tensor, ...]:
         outputs, state = wrapper._torch_call(list(tensors[:n_inputs]), holder, record=True)
         ctx.wrapper, ctx.state, ctx.n_inputs = wrapper, state, n_inputs
         ctx.n_params = len(tensors) - n_inputs
@@ -106,11 +112,16 @@ class ForeignWrapper(Model):
     ``_from_foreign``, ``_foreign_call``, ``_foreign_grads``, ``_check_inputs``.
     """
 
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        convert_inputs: Callable[..., Any]
+        convert_outputs: Callable[..., Any]
+
     framework = "foreign"
     #: how Thinc calls convert_outputs: with ``Y`` (TensorFlow) or with ``(X, Y)`` (MXNet)
     outputs_take_X = True
     _default_converters: Tuple[Callable, Callable]
-    __jit_unused_properties__ = Model.__jit_unused_properties__ + ["shims"]
+    # no ClassVar annotation: TorchScript reads class annotations (they would hide the base's)
+    __jit_unused_properties__ = [*Model.__jit_unused_properties__, "shims"]  # noqa: RUF012
 
     def __init__(self, name: str, foreign_model: Any, convert_inputs: Optional[Callable],
                  convert_outputs: Optional[Callable]) -> None:
@@ -164,7 +175,9 @@ class ForeignWrapper(Model):
     def _foreign_call(self, inputs: ArgsKwargs, watched: List[Any], is_train: bool, record: bool) -> Tuple[Any, Any]:
         raise NotImplementedError
 
-    def _foreign_grads(self, state: Any, heads: List[Any], head_grads: List[Any], watched: List[Any]) -> Tuple[List[Any], List[Any]]:
+    def _foreign_grads(
+        self, state: Any, heads: List[Any], head_grads: List[Any], watched: List[Any]
+    ) -> Tuple[List[Any], List[Any]]:
         raise NotImplementedError
 
     def _check_inputs(self, leaves: List[Tensor]) -> None:
@@ -172,7 +185,11 @@ class ForeignWrapper(Model):
 
     # -------------------------------------------------------------- mirrors
     def _mirror(self, key: str, trainable: bool) -> Tensor:
-        return self.params[key] if trainable else self.states._buffers[key]
+        if trainable:
+            return self.params[key]
+        buffer = self.states._buffers[key]
+        assert buffer is not None  # mirrors are registered with their tensor
+        return buffer
 
     def _stamp(self, t: Tensor) -> Tuple[int, int, torch.dtype]:
         return (t._version, t.data_ptr(), t.dtype)
@@ -185,8 +202,9 @@ class ForeignWrapper(Model):
         want = self._read_var(var)
         if t.dtype != want.dtype or tuple(t.shape) != tuple(want.shape) or t.device.type != "cpu":
             raise TypeError(
-                f"{self.name}: torch mirror {key!r} is {t.dtype} {tuple(t.shape)} on {t.device}, but the {self.framework} "
-                f"variable {self.foreign_names[key]!r} is {str(want.dtype).replace('torch.', '')} {tuple(want.shape)} on cpu; foreign models keep their dtype and device: "
+                f"{self.name}: torch mirror {key!r} is {t.dtype} {tuple(t.shape)} on {t.device}, but the "
+                f"{self.framework} variable {self.foreign_names[key]!r} is {str(want.dtype).replace('torch.', '')} "
+                f"{tuple(want.shape)} on cpu; foreign models keep their dtype and device: "
                 f"do not call .double()/.half()/.to('cuda') on a {type(self).__name__}"
             )
 
@@ -241,10 +259,13 @@ class ForeignWrapper(Model):
         leaves, spec = tree_flatten((list(inputs.args), dict(inputs.kwargs)))
         positions = [i for i, x in enumerate(leaves) if isinstance(x, Tensor)]
         if not positions:
-            raise TypeError(f"{self.name}: expected torch tensor inputs (a tensor, list, dict or ArgsKwargs), got {type(X).__name__}")
+            raise TypeError(
+                f"{self.name}: expected torch tensor inputs (a tensor, "
+                f"list, dict or ArgsKwargs), got {type(X).__name__}"
+            )
         tensors = [leaves[i] for i in positions]
         self._check_inputs(tensors)
-        holder = {"leaves": leaves, "spec": spec, "positions": positions}
+        holder: Dict[str, Any] = {"leaves": leaves, "spec": spec, "positions": positions}
         params = self._trainable()
         needs_graph = torch.is_grad_enabled() and any(t.requires_grad for t in tensors + params)
         if needs_graph:
@@ -270,7 +291,9 @@ class ForeignWrapper(Model):
             self._pull_states()
         return out, (state, y_leaves, watched, [t.is_floating_point() for t in tensors])
 
-    def _torch_backward(self, ctx_state: Any, grads: List[Optional[Tensor]]) -> Tuple[List[Optional[Tensor]], List[Optional[Tensor]]]:
+    def _torch_backward(
+        self, ctx_state: Any, grads: List[Optional[Tensor]]
+    ) -> Tuple[List[Optional[Tensor]], List[Optional[Tensor]]]:
         state, y_leaves, watched, floating = ctx_state
         heads, head_grads = [], []
         for y, g in zip(y_leaves, grads):
@@ -291,7 +314,7 @@ class ForeignWrapper(Model):
     def _run_foreign(self, inputs: ArgsKwargs, watched: List[Any], is_train: bool, record: bool) -> Tuple[Any, Any]:
         try:
             return self._foreign_call(inputs, watched, is_train, record)
-        except Exception as e:  # noqa: BLE001 - the framework's own error, re-raised with context
+        except Exception as e:  # the framework's own error, re-raised with context
             got = [f"{tuple(x.shape)} {_dtype_name(x.dtype)}" for x in self._foreign_leaves(inputs)]
             first = str(e).strip().splitlines()[0] if str(e).strip() else ""
             raise ValueError(
@@ -306,7 +329,10 @@ class ForeignWrapper(Model):
 
     # -------------------------------------------------------------- Thinc face
     def _uses_custom_io(self) -> bool:
-        return self.convert_inputs is not self._default_converters[0] or self.convert_outputs is not self._default_converters[1]
+        return (
+            self.convert_inputs is not self._default_converters[0]
+            or self.convert_outputs is not self._default_converters[1]
+        )
 
     def thinc_forward(self, X: Any, is_train: bool) -> Optional[Tuple[Any, Callable[[Any], Any]]]:
         """With custom converters, Thinc's wrapper forward (``_thinc_converters_call``); otherwise
@@ -360,8 +386,11 @@ class ForeignWrapper(Model):
     def _initialize(self, X: Any, Y: Any) -> None:
         """Thinc's framework wrappers have no init: the foreign model keeps its weights."""
 
-    def __deepcopy__(self, memo: Dict[int, Any]) -> "ForeignWrapper":
-        raise TypeError(f"{self.name}: a {type(self).__name__} cannot be deep-copied (the {self.framework} model is not copyable); build a second wrapper instead")
+    def __deepcopy__(self, memo: Dict[int, Any]) -> ForeignWrapper:
+        raise TypeError(
+            f"{self.name}: a {type(self).__name__} cannot be deep-copied (the {self.framework} model is not copyable); "
+            "build a second wrapper instead"
+        )
 
 
 class _ForeignShimView:

@@ -61,7 +61,7 @@ class MXNetWrapper(ForeignWrapper):
         for name, p in mxnet_model.collect_params().items():
             try:
                 p.data()
-            except Exception as e:  # noqa: BLE001 - DeferredInitializationError / RuntimeError
+            except Exception as e:  # DeferredInitializationError / RuntimeError
                 raise ValueError(
                     f"MXNetWrapper: parameter {name!r} of shape {p.shape} is not initialized ({type(e).__name__}); "
                     "call block.initialize() with every input size given (e.g. Dense(units, in_units=...)), "
@@ -96,7 +96,9 @@ class MXNetWrapper(ForeignWrapper):
 
     def _to_foreign(self, t: Tensor) -> Any:
         if t.device.type != "cpu":
-            raise ValueError(f"{self.name}: MXNet runs on the CPU here; got a tensor on {t.device}: move it with .cpu()")
+            raise ValueError(
+                f"{self.name}: MXNet runs on the CPU here; got a tensor on {t.device}: move it with .cpu()"
+            )
         return torch2mxnet(self._fw, t)
 
     def _from_foreign(self, x: Any) -> Tensor:
@@ -124,7 +126,9 @@ class MXNetWrapper(ForeignWrapper):
             Y = self._foreign(*inputs.args, **inputs.kwargs)
         return Y, None
 
-    def _foreign_grads(self, state: Any, heads: List[Any], head_grads: List[Any], watched: List[Any]) -> Tuple[List[Any], List[Any]]:
+    def _foreign_grads(
+        self, state: Any, heads: List[Any], head_grads: List[Any], watched: List[Any]
+    ) -> Tuple[List[Any], List[Any]]:
         mx = self._fw
         params = [p for _, p, trainable in self._mirrors if trainable]
         for p in params:

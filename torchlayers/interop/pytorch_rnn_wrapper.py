@@ -36,7 +36,9 @@ def convert_rnn_inputs(model: Model, Xp: Any, is_train: bool) -> Tuple[ArgsKwarg
     return ArgsKwargs((data, None), {}), reverse
 
 
-def convert_rnn_outputs(model: Model, inputs_outputs: Tuple[Any, Any], is_train: bool) -> Tuple[Padded, Callable[[Any], ArgsKwargs]]:
+def convert_rnn_outputs(
+    model: Model, inputs_outputs: Tuple[Any, Any], is_train: bool
+) -> Tuple[Padded, Callable[[Any], ArgsKwargs]]:
     """Thinc's RNN output converter: keep the first output, same Padded metadata."""
     Xp, (Ytorch, _) = inputs_outputs
     Xp = _as_padded(model.name, Xp)
@@ -44,7 +46,9 @@ def convert_rnn_outputs(model: Model, inputs_outputs: Tuple[Any, Any], is_train:
     def reverse(dYp: Any) -> ArgsKwargs:
         dY = to_torch(dYp.data if hasattr(dYp, "size_at_t") else dYp, Ytorch.device)
         if tuple(dY.shape) != tuple(Ytorch.shape):
-            raise ValueError(f"{model.name}: backprop expected dY data of shape {tuple(Ytorch.shape)}, got {tuple(dY.shape)}")
+            raise ValueError(
+                f"{model.name}: backprop expected dY data of shape {tuple(Ytorch.shape)}, got {tuple(dY.shape)}"
+            )
         return ArgsKwargs((Ytorch,), {"grad_tensors": dY.to(Ytorch.dtype)})
 
     return Padded(Ytorch.detach(), Xp.size_at_t, Xp.lengths, Xp.indices), reverse
@@ -79,11 +83,14 @@ class PyTorchRNNWrapper(PyTorchWrapper):
     @torch.jit.unused
     def _check_width(self, data: Tensor) -> None:
         if data.dim() != 3:
-            raise ValueError(f"{self.name}: expected Padded data of shape (T, B, nI), got {data.dim()}-D {tuple(data.shape)}")
+            raise ValueError(
+                f"{self.name}: expected Padded data of shape (T, B, nI), got {data.dim()}-D {tuple(data.shape)}"
+            )
         width = getattr(self.module, "input_size", None)
         if width is not None and data.shape[2] != width:
             raise ValueError(
-                f"{self.name}: expected Padded data width nI={width} (the RNN's input_size), got shape {tuple(data.shape)}"
+                f"{self.name}: expected Padded data width nI={width} "
+                f"(the RNN's input_size), got shape {tuple(data.shape)}"
             )
         if not data.is_floating_point():
             raise TypeError(f"{self.name}: expected floating point Padded data, got dtype {data.dtype}")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Any, Callable, Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Iterator, List, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -38,7 +38,9 @@ def _is_args_kwargs(x: Any) -> bool:
     return isinstance(x, ArgsKwargs) or (type(x).__name__ == "ArgsKwargs" and hasattr(x, "kwargs"))
 
 
-def map_tensors(fn: Callable[[Any], Any], obj: Any, match: Callable[[Any], bool] = lambda x: isinstance(x, Tensor)) -> Any:
+def map_tensors(
+    fn: Callable[[Any], Any], obj: Any, match: Callable[[Any], bool] = lambda x: isinstance(x, Tensor)
+) -> Any:
     """Thinc's ``convert_recursive``: apply ``fn`` to matching leaves of nested lists, tuples,
     dicts and ArgsKwargs (ours or Thinc's), keeping the container types."""
     if match(obj):
@@ -103,7 +105,7 @@ def convert_pytorch_default_inputs(model: Model, X: Any, is_train: bool) -> Tupl
             t = t.detach().requires_grad_(True)
         return t
 
-    is_array = lambda x: isinstance(x, Tensor) or hasattr(x, "__array__") and hasattr(x, "dtype")  # noqa: E731
+    is_array = lambda x: isinstance(x, Tensor) or (hasattr(x, "__array__") and hasattr(x, "dtype"))
     converted = map_tensors(convert, X, is_array)
     if _is_args_kwargs(X):
         return as_args_kwargs(converted), lambda dX: dX
@@ -114,7 +116,9 @@ def convert_pytorch_default_inputs(model: Model, X: Any, is_train: bool) -> Tupl
     return ArgsKwargs((converted,), {}), lambda dX: dX.args[0]
 
 
-def convert_pytorch_default_outputs(model: Model, X_Ytorch: Any, is_train: bool) -> Tuple[Any, Callable[[Any], ArgsKwargs]]:
+def convert_pytorch_default_outputs(
+    model: Model, X_Ytorch: Any, is_train: bool
+) -> Tuple[Any, Callable[[Any], ArgsKwargs]]:
     """Thinc's default output converter, torch-native: Y is the module's output, detached;
     ``get_dYtorch(dY)`` returns ``ArgsKwargs(args=(outputs,), kwargs={"grad_tensors": dY})``."""
     _, Ytorch = X_Ytorch
@@ -155,7 +159,7 @@ def _module_mode(module: nn.Module, is_train: bool) -> Iterator[None]:
 class _ShimView:
     """What Thinc converters read from ``model.shims[0]``: ``device``, ``_model``, ``id``."""
 
-    def __init__(self, model: "PyTorchWrapper") -> None:
+    def __init__(self, model: PyTorchWrapper) -> None:
         self._owner = model
 
     @property
@@ -184,8 +188,13 @@ class PyTorchWrapper(Model):
     the module's parameters appear in ``state_dict`` as ``module.<name>``.
     """
 
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        convert_inputs: Callable[..., Any]
+        convert_outputs: Callable[..., Any]
+
     _default_io: Tuple[Callable, Callable] = (convert_pytorch_default_inputs, convert_pytorch_default_outputs)
-    __jit_unused_properties__ = Model.__jit_unused_properties__ + ["shims"]
+    # no ClassVar annotation: TorchScript reads class annotations (they would hide the base's)
+    __jit_unused_properties__ = [*Model.__jit_unused_properties__, "shims"]  # noqa: RUF012
 
     def __init__(self, pytorch_model: Any, convert_inputs: Optional[Callable] = None,
                  convert_outputs: Optional[Callable] = None, *, mixed_precision: bool = False,
@@ -224,7 +233,11 @@ class PyTorchWrapper(Model):
     @torch.jit.unused
     def _run(self, inputs: ArgsKwargs) -> Any:
         device = self.device
-        ctx = torch.autocast(device_type="cuda") if self.mixed_precision and device.type == "cuda" else contextlib.nullcontext()
+        ctx = (
+            torch.autocast(device_type="cuda")
+            if self.mixed_precision and device.type == "cuda"
+            else contextlib.nullcontext()
+        )
         with ctx:
             return self.module(*inputs.args, **inputs.kwargs)
 
@@ -316,20 +329,25 @@ class PyTorchWrapper_v3(PyTorchWrapper_v2):
         blob = torch.frombuffer(bytearray(data), dtype=torch.uint8) if data else torch.zeros(0, dtype=torch.uint8)
         return save({"serialized_model": blob}, metadata={"torchlayers_pytorch_v3": json.dumps({"name": self.name})})
 
-    def from_bytes(self, data: bytes) -> "PyTorchWrapper_v3":
+    def from_bytes(self, data: bytes) -> PyTorchWrapper_v3:
         if self.serialize_model is None and self.deserialize_model is None:
-            return super().from_bytes(data)
+            return super().from_bytes(data)  # type: ignore[return-value]  # Model.from_bytes returns self
         from safetensors.torch import load
 
         try:
             blob = load(bytes(data))["serialized_model"]
-        except Exception as e:  # noqa: BLE001 - report what the file was
-            raise ValueError(f"{self.name}: cannot load: expected bytes written by PyTorchWrapper_v3.to_bytes with serialize_model ({e})") from None
+        except Exception as e:  # report what the file was
+            raise ValueError(
+                f"{self.name}: cannot load: expected bytes written by "
+                f"PyTorchWrapper_v3.to_bytes with serialize_model ({e})"
+            ) from None
         payload = blob.numpy().tobytes()
         if self.deserialize_model is None:
             raise ValueError(f"{self.name}: cannot load custom-serialized bytes without deserialize_model")
         module = self.deserialize_model(self.module, payload, self.device)
         if not isinstance(module, nn.Module):
-            raise TypeError(f"{self.name}: deserialize_model must return a torch.nn.Module, got {type(module).__name__}")
+            raise TypeError(
+                f"{self.name}: deserialize_model must return a torch.nn.Module, got {type(module).__name__}"
+            )
         self.module = module
         return self

@@ -34,7 +34,7 @@ def import_tensorflow() -> Any:
     if "tensorflow" not in sys.modules and importlib.util.find_spec("triton") is not None:
         try:
             import triton  # noqa: F401
-        except Exception:  # noqa: BLE001 - a broken triton only loses the workaround
+        except Exception:  # a broken triton only loses the workaround
             pass
     try:
         import tensorflow as tf
@@ -112,7 +112,9 @@ class TensorFlowWrapper(ForeignWrapper):
 
     def _to_foreign(self, t: Tensor) -> Any:
         if t.device.type != "cpu":
-            raise ValueError(f"{self.name}: TensorFlow runs on the CPU here; got a tensor on {t.device}: move it with .cpu()")
+            raise ValueError(
+                f"{self.name}: TensorFlow runs on the CPU here; got a tensor on {t.device}: move it with .cpu()"
+            )
         return torch2tensorflow(self._fw, t)
 
     def _from_foreign(self, x: Any) -> Tensor:
@@ -122,7 +124,7 @@ class TensorFlowWrapper(ForeignWrapper):
         return tensorflow2torch(tf, x)
 
     def _check_inputs(self, tensors: List[Tensor]) -> None:
-        weights = [v for v in self._foreign.trainable_variables]
+        weights = list(self._foreign.trainable_variables)
         want = self._fw.as_dtype(weights[0].dtype).name if weights else None
         for i, t in enumerate(tensors):
             if t.is_floating_point() and want is not None and str(t.dtype).replace("torch.", "") != want:
@@ -156,7 +158,9 @@ class TensorFlowWrapper(ForeignWrapper):
                 Y = self._foreign(*inputs.args, training=is_train, **inputs.kwargs)
         return Y, tape
 
-    def _foreign_grads(self, tape: Any, heads: List[Any], head_grads: List[Any], watched: List[Any]) -> Tuple[List[Any], List[Any]]:
+    def _foreign_grads(
+        self, tape: Any, heads: List[Any], head_grads: List[Any], watched: List[Any]
+    ) -> Tuple[List[Any], List[Any]]:
         tf = self._fw
         variables = list(self._foreign.trainable_variables)
         if not heads:

@@ -29,7 +29,7 @@ import importlib
 import inspect
 import os
 import sys
-from typing import Any, Callable, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple, cast
 
 import numpy
 
@@ -76,7 +76,9 @@ def _takes_model(param: inspect.Parameter) -> bool:
     return "Model" in str(param.annotation)
 
 
-def arguments(fn: Callable[..., Any], node: Any, children: Sequence[Any], skip: Sequence[str] = ()) -> Tuple[list, dict]:
+def arguments(
+    fn: Callable[..., Any], node: Any, children: Sequence[Any], skip: Sequence[str] = ()
+) -> Tuple[list, dict]:
     """``(args, kwargs)`` for ``fn`` read from ``node`` (either library's): each parameter is the
     node's dim of that name, else its attr (callables excepted: converters belong to their
     library), else a ``_CONVENTIONS`` entry, else the next child (parameters typed Model; ``*layers``
@@ -115,7 +117,9 @@ def arguments(fn: Callable[..., Any], node: Any, children: Sequence[Any], skip: 
             else:
                 args.append(value)
     if rest:
-        raise ValueError(f"{node.name}: {len(rest)} child layer(s) left over after filling {getattr(fn, '__qualname__', fn)}")
+        raise ValueError(
+            f"{node.name}: {len(rest)} child layer(s) left over after filling {getattr(fn, '__qualname__', fn)}"
+        )
     return args, kwargs
 
 
@@ -257,9 +261,9 @@ def _unwrap_callbacks(node: Any, wrappers: Dict[Any, str]) -> Tuple[Any, List[Tu
     ``on_forward``, ``signposter``...); ``wrappers`` is ``_callback_wrappers()``."""
     forward, init = getattr(node, "_func", None), getattr(node, "init", None)
     found = []
-    while getattr(forward, "__code__", None) in wrappers:
+    while (code := getattr(forward, "__code__", None)) in wrappers:
         cells = _closure_cells(forward, init)
-        found.append((wrappers[forward.__code__], cells))
+        found.append((wrappers[code], cells))
         forward, init = cells["orig_forward"], cells.get("orig_init")
     return forward, found[::-1]
 
@@ -290,11 +294,11 @@ def _marks(node: Model) -> Tuple[type, List[Tuple[str, Dict[str, Any]]]]:
     cls, marks = type(node), []
     while "_debug_base" in vars(cls) or "_phase_base" in vars(cls):
         if "_debug_base" in vars(cls):
-            marks += [("with_debug", hooks._asdict()) for hooks in node._debug_hooks]  # latest first
-            cls = cls._debug_base
+            marks += [("with_debug", hooks._asdict()) for hooks in vars(node)["_debug_hooks"]]  # latest first
+            cls = vars(cls)["_debug_base"]
         else:
-            marks += [(phases.wrapper, dict(phases.options)) for phases in reversed(node._phase_intervals)]
-            cls = cls._phase_base
+            marks += [(phases.wrapper, dict(phases.options)) for phases in reversed(vars(node)["_phase_intervals"])]
+            cls = vars(cls)["_phase_base"]
     return cls, marks[::-1]
 
 
@@ -307,7 +311,7 @@ def _same_value(a: Any, b: Any) -> bool:
         return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b))
     try:
         return bool(a == b)
-    except Exception:  # noqa: BLE001 - arrays and other values without a plain ==
+    except Exception:  # arrays and other values without a plain ==
         return False
 
 
@@ -320,7 +324,9 @@ def _tree_options(cls: type) -> Tuple[str, ...]:
     """The options the facade function of ``cls`` applies around the node (HashEmbed's column):
     copied with the node's state, never passed to a constructor."""
     name = getattr(cls, "registry_name", None)
-    return tuple(getattr(registry.layers.get(name), "tree_options", ())) if name in registry.layers else ()
+    if not isinstance(name, str) or name not in registry.layers:
+        return ()
+    return tuple(getattr(registry.layers.get(name), "tree_options", ()))
 
 
 def _disagreements(ours: Model, node: Any) -> List[str]:
@@ -382,7 +388,9 @@ def from_thinc(thinc_model: Any) -> Model:
                 agreeing.append(ours)
                 if ours.name == node.name:
                     break
-            tried.append(f"{cls.__name__} (attrs {bad} differ)" if bad else f"{cls.__name__} ({len(ours.layers)} children)")
+            tried.append(
+                f"{cls.__name__} (attrs {bad} differ)" if bad else f"{cls.__name__} ({len(ours.layers)} children)"
+            )
         if not agreeing:
             raise ValueError(f"from_thinc: thinc layer {node.name!r} matches none of its torchlayers kinds: {tried}")
         # the first that agrees on attrs and children, by name when several do (ints-getitem vs array-getitem)
@@ -442,7 +450,7 @@ def to_thinc(model: Model) -> Any:
     def convert(node: Model) -> Any:
         if id(node) in built:
             return built[id(node)]
-        children = [convert(child) for child in node.layers]
+        children = [convert(child) for child in cast(List[Model], list(node.layers))]
         cls, marks = _marks(node)
         fn = _thinc_function(node, cls, kinds)
         hook = getattr(node, "thinc_arguments", None)
@@ -483,7 +491,7 @@ def node_paths(model: Model) -> Dict[int, str]:
     paths: Dict[int, str] = {id(model): model.name}
 
     def visit(node: Model, path: str) -> None:
-        for i, child in enumerate(node.layers):
+        for i, child in enumerate(cast(List[Model], list(node.layers))):
             if id(child) not in paths:
                 paths[id(child)] = f"{path}.layers[{i}]"
                 visit(child, paths[id(child)])
@@ -516,7 +524,9 @@ def _load_pytorch_shim(node: Any, where: str, shim_bytes: bytes) -> None:
     try:
         node.module.load_state_dict(weights)
     except RuntimeError as e:
-        raise ValueError(f"{where}: cannot load thinc bytes: the shim's weights do not fit the wrapped module: {e}") from None
+        raise ValueError(
+            f"{where}: cannot load thinc bytes: the shim's weights do not fit the wrapped module: {e}"
+        ) from None
 
 
 def _thinc_message(model: Model, data: bytes) -> Dict[str, Any]:
@@ -541,9 +551,15 @@ def _thinc_message(model: Model, data: bytes) -> Dict[str, Any]:
             raise ModelFileError(model.name, "thinc msgpack", f"the message has no {key!r} list (keys: "
                                  f"{sorted(map(str, msg))}); it was not written by thinc's Model.to_bytes")
         if key in msg and not isinstance(msg[key], list):
-            raise ModelFileError(model.name, f"thinc msgpack[{key!r}]", f"expected a list, got {type(msg[key]).__name__}")
+            raise ModelFileError(
+                model.name, f"thinc msgpack[{key!r}]", f"expected a list, got {type(msg[key]).__name__}"
+            )
     for i, info in enumerate(msg["nodes"]):
-        if not isinstance(info, dict) or not isinstance(info.get("name"), str) or not isinstance(info.get("dims"), dict):
+        if (
+            not isinstance(info, dict)
+            or not isinstance(info.get("name"), str)
+            or not isinstance(info.get("dims"), dict)
+        ):
             raise ModelFileError(model.name, f"thinc msgpack['nodes'][{i}]", "expected a map with a 'name' string "
                                  f"and a 'dims' map, got {info!r:.80}")
     for key in ("attrs", "params"):
@@ -575,8 +591,8 @@ def load_thinc_bytes(model: Model, data: bytes, *, strict: bool = True) -> Model
     for key in ("attrs", "params", "shims"):
         if len(msg.get(key, [])) != len(nodes) and (strict or key != "shims"):
             raise ValueError(
-                f"{model.name}: cannot load thinc bytes: the file's {key!r} list has {len(msg.get(key, []))} entries for "
-                f"{len(nodes)} nodes; the file is truncated or was not written by thinc's Model.to_bytes"
+                f"{model.name}: cannot load thinc bytes: the file's {key!r} list has {len(msg.get(key, []))} entries "
+                f"for {len(nodes)} nodes; the file is truncated or was not written by thinc's Model.to_bytes"
             )
     paths = node_paths(model)
     shims = msg.get("shims") or [[] for _ in nodes]
@@ -584,26 +600,31 @@ def load_thinc_bytes(model: Model, data: bytes, *, strict: bool = True) -> Model
         where = paths[id(node)]
         if info["name"] != node.name:
             raise ValueError(
-                f"{where}: cannot load thinc bytes: node {info['index']} expected name {node.name!r}, got {info['name']!r}"
+                f"{where}: cannot load thinc bytes: node {info['index']} "
+                f"expected name {node.name!r}, got {info['name']!r}"
             )
         for dim, value in info["dims"].items():
             if node.has_dim(dim) is False:
-                raise ValueError(f"{where}: cannot load thinc bytes: unknown dim {dim!r}; the layer has {list(node.dim_names)}")
+                raise ValueError(
+                    f"{where}: cannot load thinc bytes: unknown dim {dim!r}; the layer has {list(node.dim_names)}"
+                )
             if value is not None:
                 node.set_dim(dim, value)
         for key, packed in attrs.items():
             if key in node.attrs:
                 value = srsly.msgpack_loads(packed)
                 node.attrs[key] = tuple(value) if isinstance(node.attrs[key], tuple) else value
-        for name, value in params.items():
+        for name in params:
             if node.has_param(name) is False:
-                raise ValueError(f"{where}: cannot load thinc bytes: unknown param {name!r}; the layer has {list(node.param_names)}")
+                raise ValueError(
+                    f"{where}: cannot load thinc bytes: unknown param {name!r}; the layer has {list(node.param_names)}"
+                )
         if strict:
             missing = [name for name in node.param_names if params.get(name) is None]
             if missing:
                 raise ValueError(
-                    f"{where}: cannot load thinc bytes: no value for param {missing[0]!r} in the file (thinc saves None "
-                    f"for params it has not allocated: initialize the thinc model before to_bytes); "
+                    f"{where}: cannot load thinc bytes: no value for param {missing[0]!r} in the file (thinc saves "
+                    "None for params it has not allocated: initialize the thinc model before to_bytes); "
                     f"load_thinc_bytes(..., strict=False) keeps the current values"
                 )
         for name, value in params.items():
@@ -612,7 +633,8 @@ def load_thinc_bytes(model: Model, data: bytes, *, strict: bool = True) -> Model
         ours = list(getattr(node, "shims", []) or [])
         if strict and len(node_shims) != len(ours):
             raise ValueError(
-                f"{where}: cannot load thinc bytes: the file has {len(node_shims)} shim(s) for this node, the layer has {len(ours)}"
+                f"{where}: cannot load thinc bytes: the file has {len(node_shims)} "
+                f"shim(s) for this node, the layer has {len(ours)}"
             )
         for shim_bytes in node_shims[: len(ours)]:
             from .pytorch_wrapper import PyTorchWrapper
@@ -620,8 +642,9 @@ def load_thinc_bytes(model: Model, data: bytes, *, strict: bool = True) -> Model
             if not isinstance(node, PyTorchWrapper):
                 if strict:
                     raise ValueError(
-                        f"{where}: cannot load thinc bytes: thinc's {type(node).__name__} shim format is not supported; "
-                        f"load the weights into the framework model and wrap it, or pass strict=False to skip it"
+                        f"{where}: cannot load thinc bytes: thinc's {type(node).__name__} shim format is not "
+                        "supported; load the weights into the framework "
+                        "model and wrap it, or pass strict=False to skip it"
                     )
                 continue
             _load_pytorch_shim(node, where, shim_bytes)

@@ -40,7 +40,9 @@ def _fused_lstm_fake(X: Tensor, h0: Tensor, c0: Tensor, weights: List[Tensor], d
 
 
 @torch.library.custom_op("torchlayers::fused_lstm_backward", mutates_args=())
-def fused_lstm_backward(dY: Tensor, X: Tensor, h0: Tensor, c0: Tensor, weights: List[Tensor], depth: int) -> List[Tensor]:
+def fused_lstm_backward(
+    dY: Tensor, X: Tensor, h0: Tensor, c0: Tensor, weights: List[Tensor], depth: int
+) -> List[Tensor]:
     """Gradients [dX, dh0, dc0, *dweights] of ``fused_lstm`` given dY (T, B, nH).
 
     A custom op's body runs with autograd excluded from the dispatch (thread-local state), so
@@ -64,7 +66,9 @@ _WORKER = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefi
 
 
 @fused_lstm_backward.register_fake
-def _fused_lstm_backward_fake(dY: Tensor, X: Tensor, h0: Tensor, c0: Tensor, weights: List[Tensor], depth: int) -> List[Tensor]:
+def _fused_lstm_backward_fake(
+    dY: Tensor, X: Tensor, h0: Tensor, c0: Tensor, weights: List[Tensor], depth: int
+) -> List[Tensor]:
     return [torch.empty_like(t) for t in [X, h0, c0, *weights]]
 
 

@@ -26,7 +26,7 @@ differentiable) and fake impls, so ``torch.compile(fullgraph=True)`` and ``torch
 one op. ``hash_embed_forward_triton``
 / ``hash_embed_backward_triton`` are the plain launchers (usable under ``TRITON_INTERPRET=1``).
 The kernels live in ``kernels/_triton/hash_embed.py``; Triton is imported on the first launch.
-"""
+"""  # noqa: E501 - markdown table rows in the docstring cannot wrap
 from __future__ import annotations
 
 from typing import Any, Callable, Tuple
@@ -56,7 +56,9 @@ def _check(where: str, table_or_dy: Tensor, ids: Tensor, seed: int, nV: int) -> 
     if ids.dim() != 1:
         raise ValueError(f"{where}: expected ids of shape (N,), got shape {tuple(ids.shape)}")
     if table_or_dy.dim() != 2 or not table_or_dy.is_floating_point():
-        raise ValueError(f"{where}: expected a 2-D float table/gradient, got {table_or_dy.dtype} of shape {tuple(table_or_dy.shape)}")
+        raise ValueError(
+            f"{where}: expected a 2-D float table/gradient, got {table_or_dy.dtype} of shape {tuple(table_or_dy.shape)}"
+        )
     check_seed(seed, where)
     if nV < 1 and ids.shape[0] != 0:
         raise ValueError(f"{where}: expected a table with nV >= 1 rows to hash {ids.shape[0]} ids into, got nV={nV}")
@@ -245,7 +247,7 @@ def _backward_forward(ctx: Any, dY: Tensor):
 
 
 def _setup_backward(ctx: Any, inputs: tuple, output: Tensor) -> None:
-    dY, ids, seed, nV, deterministic = inputs
+    _dY, ids, seed, _nV, _deterministic = inputs
     ctx.save_for_backward(ids)
     ctx.seed = seed
 

@@ -111,7 +111,7 @@ def murmur3_x86_32_keys(keys: Tensor, seed: Union[int, Sequence[int]]) -> Tensor
     if keys.is_floating_point() or keys.is_complex() or keys.dtype == torch.bool:
         raise TypeError(f"murmur3_x86_32: expected integer keys, got dtype {keys.dtype}; convert with .long()")
     many = not isinstance(seed, int)
-    seeds = [check_seed32(s) for s in seed] if many else [check_seed32(seed)]
+    seeds = [check_seed32(seed)] if isinstance(seed, int) else [check_seed32(s) for s in seed]
     k64 = keys.to(torch.int64)
     k_lo = _mix_key_t(k64 & _M32)
     k_hi = _mix_key_t((k64 >> 32) & _M32)  # arithmetic shift, masked: the high word of the uint64 bits

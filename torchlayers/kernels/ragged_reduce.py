@@ -46,7 +46,7 @@ backward op is differentiable: sum and mean are self-adjoint pairs, max's backwa
 and fake impls, so ``torch.compile(fullgraph=True)`` and ``torch.export`` see one op each. The ``*_triton`` functions
 are the plain launchers (usable under ``TRITON_INTERPRET=1``); the kernels live in
 ``kernels/_triton/ragged_reduce.py`` and Triton is imported on the first launch.
-"""
+"""  # noqa: E501 - markdown table rows in the docstring cannot wrap
 from __future__ import annotations
 
 from typing import Any, Callable, Optional, Tuple
@@ -85,7 +85,9 @@ def _check_lengths(where: str, lengths: Tensor) -> None:
     if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
         raise TypeError(f"{where}: expected integer lengths, got dtype {lengths.dtype}; convert with .int()")
     if lengths.dim() != 1:
-        raise ValueError(f"{where}: expected lengths of shape (B,), got a {lengths.dim()}-D tensor of shape {list(lengths.shape)}")
+        raise ValueError(
+            f"{where}: expected lengths of shape (B,), got a {lengths.dim()}-D tensor of shape {list(lengths.shape)}"
+        )
 
 
 def _check_grad(where: str, dY: Tensor, B: int, N: int) -> None:
@@ -108,7 +110,10 @@ def check_ragged_reduce_input(layer: str, X: Any) -> None:
         )
     data, lengths = X.data, X.lengths
     if not isinstance(data, Tensor) or not isinstance(lengths, Tensor):
-        raise TypeError(f"{layer}: expected Ragged fields to be tensors, got data {type(data).__name__}, lengths {type(lengths).__name__}")
+        raise TypeError(
+            f"{layer}: expected Ragged fields to be tensors, got data "
+            f"{type(data).__name__}, lengths {type(lengths).__name__}"
+        )
     if not data.is_floating_point():
         raise TypeError(f"{layer}: expected floating point Ragged data, got dtype {data.dtype}; cast with .float()")
     if data.dim() == 0:
@@ -400,6 +405,7 @@ def ragged_max(data: Tensor, lengths: Tensor, with_argmax: bool = True) -> Tuple
     check_lengths_cover("torchlayers::ragged_max", lengths, data.shape[0])
     if use_triton(data):
         Y, which = ragged_reduce_forward_triton(data, lengths, MAX, launch=torch.library.wrap_triton)
+        assert which is not None  # MAX always returns its argmax rows
         return Y, (which if with_argmax else which[:, :0].clone())
     return ragged_max_reference(data, lengths, with_argmax)
 
@@ -433,7 +439,10 @@ def ragged_max_backward(dY: Tensor, which: Tensor, lengths: Tensor, N: int) -> T
     _check_grad("torchlayers::ragged_max_backward", dY, lengths.shape[0], N)
     check_lengths_cover("torchlayers::ragged_max_backward", lengths, N)
     if which.shape != dY.shape or which.dtype != torch.int64:
-        raise ValueError(f"torchlayers::ragged_max_backward: expected int64 which of shape {list(dY.shape)}, got {which.dtype} {list(which.shape)}")
+        raise ValueError(
+            "torchlayers::ragged_max_backward: expected int64 which of "
+            f"shape {list(dY.shape)}, got {which.dtype} {list(which.shape)}"
+        )
     if use_triton(dY):
         return ragged_reduce_backward_triton(dY, lengths, which, N, MAX, launch=torch.library.wrap_triton)
     return ragged_max_backward_reference(dY, which, N)
@@ -492,7 +501,7 @@ def _backward_mean(ctx: Any, dY: Tensor):
 
 
 def _setup_broadcast(ctx: Any, inputs: tuple, output: Tensor) -> None:
-    dY, lengths, N = inputs
+    _dY, lengths, _N = inputs
     ctx.save_for_backward(lengths)
 
 
@@ -525,7 +534,7 @@ def _backward_max(ctx: Any, dY: Tensor, dwhich: Any):
 
 
 def _setup_max_backward(ctx: Any, inputs: tuple, output: Tensor) -> None:
-    dY, which, lengths, N = inputs
+    _dY, which, _lengths, _N = inputs
     ctx.save_for_backward(which)
 
 

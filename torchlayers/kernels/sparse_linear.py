@@ -28,13 +28,14 @@ Paths (all positions are int64: nO * length may exceed 2**31):
 | CUDA, ``torch.are_deterministic_algorithms_enabled()`` | same | slots sorted (stable), one segment-sum program per slot, then torch: bitwise reproducible | fp32 |
 
 ``torch.ops.torchlayers.sparse_linear`` is a ``torch.library.triton_op`` (defined by
-``kernel_op``) whose body branches on the device, with registered autograd (through ``sparse_linear_backward_weights`` and
-``sparse_linear_backward_values``, themselves differentiable, so double backward works) and fake
-impls. The ``*_triton`` functions are the plain launchers (usable under ``TRITON_INTERPRET=1``).
+``kernel_op``) whose body branches on the device, with registered autograd (through
+``sparse_linear_backward_weights`` and ``sparse_linear_backward_values``, themselves differentiable,
+so double backward works) and fake impls. The ``*_triton`` functions are the plain launchers
+(usable under ``TRITON_INTERPRET=1``).
 Lengths are checked as in ``kernels/lengths.py`` when traced (eager: on the host, on any device);
 the forward kernel keeps to the N keys and the example ids stay in [0, B) whatever they are.
 The kernels live in ``kernels/_triton/sparse_linear.py``; Triton is imported on the first launch.
-"""
+"""  # noqa: E501 - markdown table rows in the docstring cannot wrap
 from __future__ import annotations
 
 from typing import Any, Callable, Tuple
@@ -62,14 +63,18 @@ _HALF = (torch.float16, torch.bfloat16)
 def check_sparse_linear_inputs(where: str, keys: Tensor, values: Tensor, lengths: Tensor) -> None:
     """Dtypes and ranks of (keys, values, lengths); their sizes agree; lengths sum to N (eager only)."""
     if keys.is_floating_point() or keys.is_complex() or keys.dtype == torch.bool:
-        raise TypeError(f"{where}: expected integer keys (int64 holding uint64 bits), got dtype {keys.dtype}; convert with .long()")
+        raise TypeError(
+            f"{where}: expected integer keys (int64 holding uint64 bits), got dtype {keys.dtype}; convert with .long()"
+        )
     if not values.is_floating_point():
         raise TypeError(f"{where}: expected floating point values, got dtype {values.dtype}; convert with .float()")
     if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
         raise TypeError(f"{where}: expected integer lengths, got dtype {lengths.dtype}; convert with .int()")
     for field, t, shape in (("keys", keys, "(N,)"), ("values", values, "(N,)"), ("lengths", lengths, "(B,)")):
         if t.dim() != 1:
-            raise ValueError(f"{where}: expected {field} of shape {shape}, got a {t.dim()}-D tensor of shape {list(t.shape)}")
+            raise ValueError(
+                f"{where}: expected {field} of shape {shape}, got a {t.dim()}-D tensor of shape {list(t.shape)}"
+            )
     if values.shape[0] != keys.shape[0]:
         raise ValueError(f"{where}: expected values of shape (N={keys.shape[0]},) like keys, got {list(values.shape)}")
     if is_tracing(keys, values, lengths):
@@ -94,7 +99,8 @@ def _check_dims(where: str, W: Tensor, nO: int, length: int) -> None:
         raise ValueError(f"{where}: expected nO >= 0, got nO={nO}")
     if W.dim() != 1 or W.shape[0] != nO * length or not W.is_floating_point():
         raise ValueError(
-            f"{where}: expected a float W of shape (nO*length,) = ({nO * length},), got {W.dtype} of shape {list(W.shape)}"
+            f"{where}: expected a float W of shape (nO*length,) = "
+            f"({nO * length},), got {W.dtype} of shape {list(W.shape)}"
         )
 
 
@@ -269,7 +275,9 @@ def sparse_linear(W: Tensor, keys: Tensor, values: Tensor, lengths: Tensor, nO: 
     _check_dims("torchlayers::sparse_linear", W, nO, length)
     check_sparse_linear_inputs("torchlayers::sparse_linear", keys, values, lengths)
     if use_triton(W):
-        return sparse_linear_forward_triton(W, keys, values, lengths, nO, length, v1_indexing, launch=torch.library.wrap_triton)
+        return sparse_linear_forward_triton(
+            W, keys, values, lengths, nO, length, v1_indexing, launch=torch.library.wrap_triton
+        )
     return sparse_linear_reference(W, keys, values, lengths, nO, length, v1_indexing)
 
 
@@ -290,7 +298,9 @@ def sparse_linear_backward_values(dY: Tensor, W: Tensor, keys: Tensor, lengths: 
     """(B, nO) dY, (nO*length,) W -> (N,) dvalues."""
     _check_dims("torchlayers::sparse_linear_backward_values", W, dY.shape[1], length)
     if use_triton(W):
-        return sparse_linear_backward_values_triton(dY, W, keys, lengths, length, v1_indexing, launch=torch.library.wrap_triton)
+        return sparse_linear_backward_values_triton(
+            dY, W, keys, lengths, length, v1_indexing, launch=torch.library.wrap_triton
+        )
     return sparse_linear_backward_values_reference(dY, W, keys, lengths, length, v1_indexing)
 
 
@@ -313,7 +323,7 @@ def _sparse_linear_backward_values_fake(dY, W, keys, lengths, length, v1_indexin
 
 # autograd: the three ops are bilinear, so each one's derivatives are the other two.
 def _setup_forward(ctx: Any, inputs: tuple, output: Tensor) -> None:
-    W, keys, values, lengths, nO, length, v1 = inputs
+    W, keys, values, lengths, _nO, length, v1 = inputs
     ctx.save_for_backward(W, keys, values, lengths)
     ctx.length, ctx.v1 = length, v1
 
@@ -325,7 +335,9 @@ def _backward_forward(ctx: Any, dY: Tensor):
         det = torch.are_deterministic_algorithms_enabled()
         dW = torch.ops.torchlayers.sparse_linear_backward_weights(dY, keys, values, lengths, ctx.length, ctx.v1, det)
     if ctx.needs_input_grad[2]:
-        dvalues = torch.ops.torchlayers.sparse_linear_backward_values(dY, W, keys, lengths, ctx.length, ctx.v1).to(values.dtype)
+        dvalues = torch.ops.torchlayers.sparse_linear_backward_values(dY, W, keys, lengths, ctx.length, ctx.v1).to(
+            values.dtype
+        )
     return dW, None, dvalues, None, None, None, None
 
 
@@ -342,7 +354,9 @@ def _backward_bw(ctx: Any, ddW: Tensor):
     if ctx.needs_input_grad[0]:
         d_dY = torch.ops.torchlayers.sparse_linear(ddW, keys, values, lengths, nO, ctx.length, ctx.v1)
     if ctx.needs_input_grad[2]:
-        d_values = torch.ops.torchlayers.sparse_linear_backward_values(dY, ddW, keys, lengths, ctx.length, ctx.v1).to(values.dtype)
+        d_values = torch.ops.torchlayers.sparse_linear_backward_values(dY, ddW, keys, lengths, ctx.length, ctx.v1).to(
+            values.dtype
+        )
     return d_dY, None, d_values, None, None, None, None
 
 

@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def triton_available() -> bool:
     """True when Triton is installed (found without importing it: Triton stays optional and loads
     at the first launch)."""

@@ -13,8 +13,6 @@ import numpy
 from torch import Tensor
 
 from ..convert import to_torch
-from ..registry import registry
-
 
 
 class Loss:

@@ -17,14 +17,18 @@ from ..registry import registry
 from .base import Loss, out
 
 
-def to_categorical(ids: Tensor, n_classes: int, *, label_smoothing: float = 0.0, name: str = "to_categorical") -> Tensor:
+def to_categorical(
+    ids: Tensor, n_classes: int, *, label_smoothing: float = 0.0, name: str = "to_categorical"
+) -> Tensor:
     """Thinc's ``to_categorical``: one-hot float32 rows, smoothed to ``1 - s`` on the gold class and
     ``s / (n_classes - 1)`` elsewhere.
 
     Shape: ids (N,) integer in [0, n_classes) -> (N, n_classes) float32 on ids' device.
     """
     if label_smoothing < 0.0:
-        raise ValueError(f"{name}: Label-smoothing parameter has to be greater than or equal to 0, got {label_smoothing}")
+        raise ValueError(
+            f"{name}: Label-smoothing parameter has to be greater than or equal to 0, got {label_smoothing}"
+        )
     if label_smoothing == 0.0:
         if n_classes == 0:
             raise ValueError(f"{name}: n_classes should be at least 1, got guesses with 0 columns")
@@ -32,7 +36,8 @@ def to_categorical(ids: Tensor, n_classes: int, *, label_smoothing: float = 0.0,
     else:
         if not n_classes > 1:
             raise ValueError(
-                f"{name}: n_classes should be greater than 1 when label smoothing is enabled, but {n_classes} was provided"
+                f"{name}: n_classes should be greater than 1 when label "
+                f"smoothing is enabled, but {n_classes} was provided"
             )
         nongold = label_smoothing / (n_classes - 1)
     max_smooth = (n_classes - 1) / n_classes
@@ -123,8 +128,8 @@ class CategoricalCrossentropy(Loss):
             negatives = torch.ones((len(truths), len(self.names)), dtype=torch.float32, device=device)
         array = self._truth_array(truths, G)
         if array is None:
-            ids, missing = self._list_to_ids(list(truths), negatives)
-            ids = torch.tensor(ids, dtype=torch.int64, device=device)
+            id_list, missing = self._list_to_ids(list(truths), negatives)
+            ids = torch.tensor(id_list, dtype=torch.int64, device=device)
             if missing:
                 mask[torch.tensor(missing, dtype=torch.int64, device=device)] = 0.0
         else:
@@ -258,7 +263,7 @@ class SequenceCategoricalCrossentropy(Loss):
             return 0.0
         # Thinc adds the per-sequence sums to a Python 0.0, so the total is float64 (numpy float64 for
         # numpy guesses, a float64 0-d tensor for torch guesses).
-        total = sum((d**2).sum().double() for d, _ in grads)
+        total: Tensor = sum((d**2).sum().double() for d, _ in grads)  # type: ignore[assignment]  # grads is not empty
         return numpy.float64(total.item()) if grads[0][1] else total
 
 
@@ -285,8 +290,9 @@ def configure_CategoricalCrossentropy_v3(*, normalize: bool = True, names: Optio
 
 
 @registry.losses("SequenceCategoricalCrossentropy.v1")
-def configure_SequenceCategoricalCrossentropy_v1(*, normalize: bool = True,
-                                                 names: Optional[Sequence[str]] = None) -> SequenceCategoricalCrossentropy:
+def configure_SequenceCategoricalCrossentropy_v1(
+    *, normalize: bool = True, names: Optional[Sequence[str]] = None
+) -> SequenceCategoricalCrossentropy:
     return SequenceCategoricalCrossentropy(normalize=normalize, names=names)
 
 

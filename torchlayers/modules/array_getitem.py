@@ -27,7 +27,10 @@ def encode_basic_index(index: Any) -> Optional[List[List[int]]]:
         if isinstance(part, int):
             out.append([_INT, part, 0, 0])
         elif isinstance(part, slice):
-            ok = all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in (part.start, part.stop, part.step))
+            ok = all(
+                v is None or (isinstance(v, int) and not isinstance(v, bool))
+                for v in (part.start, part.stop, part.step)
+            )
             step = 1 if part.step is None else part.step
             if not ok or step <= 0:
                 return None

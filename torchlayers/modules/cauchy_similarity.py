@@ -1,7 +1,7 @@
 """CauchySimilarity: ``1 / (1 + sum_i W_i (X1 - X2)_i^2)`` per row (Thinc "CauchySimilarity.v1")."""
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -27,6 +27,9 @@ class CauchySimilarity(Model):
     Params: ``W`` (nI,) = ``weight``, ones (1-D, as Thinc stores it).
     Backprop returns ``(d, -d)`` (autograd).
     """
+
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        weight: Optional[Tensor]
 
     def __init__(self, nI: Optional[int] = None) -> None:
         super().__init__("cauchy_similarity", dims={"nI": nI, "nO": 1})

@@ -2,7 +2,7 @@
 Y = clip(slope * z + offset, min_val, max_val), z = X W^T + b (Thinc "ClippedLinear.v1" ...)."""
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from torch import Tensor
 
@@ -23,6 +23,12 @@ class ClippedLinear(DenseActivation):
         - Output: (B, nO)
     Params: ``W`` (nO, nI) = ``weight``, glorot uniform; ``b`` (nO,) = ``bias``, zeros.
     """
+
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        slope: float
+        offset: float
+        min_val: float
+        max_val: float
 
     thinc_node = "clipped_linear"
     default_init_W = staticmethod(glorot_uniform_init)

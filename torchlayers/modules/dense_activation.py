@@ -7,7 +7,7 @@ declares those three and nothing else.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
 
 import torch
 from torch import Tensor
@@ -26,6 +26,10 @@ class DenseActivation(Model):
         - Output: (B, nO)
     Params (Thinc names): ``W`` (nO, nI) = ``weight``, ``default_init_W``; ``b`` (nO,) = ``bias``, zeros.
     """
+
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        weight: Optional[Tensor]
+        bias: Optional[Tensor]
 
     #: Thinc's node name (``model.name``), e.g. ``"gelu"``.
     thinc_node: str = ""

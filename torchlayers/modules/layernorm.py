@@ -1,7 +1,7 @@
 """LayerNorm: per-row normalization with Thinc's eps 1e-8 (Thinc "LayerNorm.v1")."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import torch.nn.functional as F
 from torch import Tensor
@@ -11,7 +11,6 @@ from ..functional.checks import check_floats2d, check_param
 from ..initializers import zero_init
 from ..model import Model
 from ..registry import registry
-
 
 
 def _ones(ops, shape):
@@ -27,6 +26,10 @@ class LayerNorm(Model):
         - Output: (B, nO), nO == nI
     Params: ``G`` (nI,) = ``weight``, ones; ``b`` (nI,) = ``bias``, zeros.
     """
+
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        weight: Optional[Tensor]
+        bias: Optional[Tensor]
 
     def __init__(self, nI: Optional[int] = None) -> None:
         super().__init__("layernorm", dims={"nI": nI, "nO": nI})

@@ -1,7 +1,7 @@
 """Linear: Y = X W^T + b (Thinc "Linear.v1")."""
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import torch
 from torch import Tensor
@@ -21,6 +21,10 @@ class Linear(Model):
         - Output: (B, nO)
     Params (Thinc names): ``W`` (nO, nI) = ``weight``, glorot uniform; ``b`` (nO,) = ``bias``, zeros.
     """
+
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        weight: Optional[Tensor]
+        bias: Optional[Tensor]
 
     def __init__(
         self,

@@ -18,7 +18,7 @@ Gradients are autograd's, i.e. the true gradient; Thinc's NumpyOps backward is n
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -220,9 +220,15 @@ class LSTM(Model):
         torch.Size([5, 2, 8])
     """
 
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        weight: Optional[Tensor]
+        initial_state: Optional[Tensor]
+        torch_order: Optional[Tensor]
+
     # Thinc keeps registry_name in attrs too, which makes it an instance attribute here;
     # TorchScript cannot type it (Model annotates it Optional[str] as a string) and never needs it.
-    __jit_ignored_attributes__ = ["registry_name"]
+    # no ClassVar annotation: TorchScript reads class annotations (they would hide the base's)
+    __jit_ignored_attributes__ = ["registry_name"]  # noqa: RUF012
 
     def __init__(self, nO: Optional[int] = None, nI: Optional[int] = None, *, bi: bool = False, depth: int = 1,
                  dropout: float = 0.0, init_W: Optional[Callable] = None, init_b: Optional[Callable] = None) -> None:
@@ -236,9 +242,16 @@ class LSTM(Model):
         self._init_W = init_W or glorot_uniform_init
         self._init_b = init_b or zero_init
         self.register_buffer("torch_order", None, persistent=False)
-        self.declare_param("LSTM", "weight", ("nO", "nI", "depth", "dirs"), self._draw_lstm, shape=_flat_shape,
-                           infer=_infer_from_flat, text="(flat 1-D vector: nO={nO}, nI={nI}, depth={depth}, dirs={dirs})",
-                           on_store=_store_torch_order)
+        self.declare_param(
+            "LSTM",
+            "weight",
+            ("nO", "nI", "depth", "dirs"),
+            self._draw_lstm,
+            shape=_flat_shape,
+            infer=_infer_from_flat,
+            text="(flat 1-D vector: nO={nO}, nI={nI}, depth={depth}, dirs={dirs})",
+            on_store=_store_torch_order,  # type: ignore[arg-type]  # model.py types on_store for any Model
+        )
         self.declare_param("HC0", "initial_state", (2, "depth", "dirs", "nO"), zero_init, shape=_hc0_shape,
                            infer=_infer_from_hc0, text="(2, depth={depth}, dirs={dirs}, nH=nO/dirs={nO}/{dirs})")
 
@@ -254,7 +267,12 @@ class LSTM(Model):
         assert nH is not None
         parts: List[Tensor] = []
         for n_in in _block_inputs(self.get_dim("nI"), nH, self.get_dim("depth"), self.get_dim("dirs")):
-            for init, piece in ((self._init_W, (nH, n_in)), (self._init_b, (nH,)), (self._init_W, (nH, nH)), (self._init_b, (nH,))):
+            for init, piece in (
+                (self._init_W, (nH, n_in)),
+                (self._init_b, (nH,)),
+                (self._init_W, (nH, nH)),
+                (self._init_b, (nH,)),
+            ):
                 for _ in range(4):
                     parts.append(_as_float_tensor(init(ops, piece), self.name, "LSTM").to(torch.float32).reshape(-1))
         return torch.cat(parts) if parts else torch.zeros(0)
@@ -264,8 +282,10 @@ class LSTM(Model):
         (what ``nn.LSTM(nI, nH, depth, bidirectional=bi)._flat_weights`` holds), as copies."""
         W = check_param(self.name, self.weight, "LSTM")
         HC0 = check_param(self.name, self.initial_state, "HC0")
+        order = self.torch_order
+        assert order is not None  # stored with W (on_store)
         with torch.no_grad():
-            return [w.clone() for w in _torch_weights(W, self.torch_order, self.get_dim("nI"), HC0.shape[3],
+            return [w.clone() for w in _torch_weights(W, order, self.get_dim("nI"), HC0.shape[3],
                                                       HC0.shape[1], HC0.shape[2])]
 
     def as_torch_lstm(self) -> nn.LSTM:
@@ -275,9 +295,11 @@ class LSTM(Model):
         nH = self._nH()
         assert nH is not None
         lstm = nn.LSTM(self.get_dim("nI"), nH, self.get_dim("depth"), bidirectional=self.get_dim("dirs") == 2)
-        lstm = lstm.to(device=self.weight.device, dtype=self.weight.dtype)
+        W = check_param(self.name, self.weight, "LSTM")
+        lstm = lstm.to(device=W.device, dtype=W.dtype)
         with torch.no_grad():
             for p, w in zip(lstm._flat_weights, self.torch_lstm_weights()):
+                assert p is not None  # no projections: every flat weight exists
                 p.copy_(w)
         return lstm
 
@@ -315,7 +337,10 @@ class LSTM(Model):
         nI = self.get_dim("nI")
         data = Xp.data
         if data.dim() != 3:
-            raise ValueError(f"{self.name}: expected Padded data of shape (T, B, nI={nI}), got a {data.dim()}-D tensor of shape {tuple(data.shape)}")
+            raise ValueError(
+                f"{self.name}: expected Padded data of shape (T, B, nI={nI}), "
+                f"got a {data.dim()}-D tensor of shape {tuple(data.shape)}"
+            )
         if data.shape[2] != nI:
             raise ValueError(
                 f"{self.name}: expected Padded data width nI={nI}, got data of shape {tuple(data.shape)}; "
@@ -324,7 +349,10 @@ class LSTM(Model):
         if not data.is_floating_point():
             raise TypeError(f"{self.name}: expected floating point Padded data, got dtype {data.dtype}")
         if data.dtype != W.dtype:
-            raise TypeError(f"{self.name}: expected Padded data of dtype {W.dtype} (the weights' dtype), got {data.dtype}; cast one of them")
+            raise TypeError(
+                f"{self.name}: expected Padded data of dtype {W.dtype} "
+                f"(the weights' dtype), got {data.dtype}; cast one of them"
+            )
         if torch.compiler.is_compiling():
             return
         lengths = Xp.lengths.to(torch.int64).cpu()
@@ -377,16 +405,18 @@ def _infer_from_hc0(shape: Tuple[int, ...], dims: Dict[str, Optional[int]]) -> D
     depth, dirs = dims["depth"], dims["dirs"]
     assert depth is not None and dirs is not None  # set at construction
     if len(shape) != 4 or tuple(shape[:3]) != (2, depth, dirs):
-        raise ValueError(f"lstm: cannot set param 'HC0': expected shape (2, depth={depth}, dirs={dirs}, nH), got {shape}")
+        raise ValueError(
+            f"lstm: cannot set param 'HC0': expected shape (2, depth={depth}, dirs={dirs}, nH), got {shape}"
+        )
     return {"nO": shape[3] * dirs}
 
 
-def _store_torch_order(model: "LSTM") -> None:
+def _store_torch_order(model: LSTM) -> None:
     """After the flat vector is stored: the permutation that gathers it into torch's order."""
     nH = model._nH()
     assert nH is not None
     model.torch_order = thinc_to_torch_order(model.get_dim("nI"), nH, model.get_dim("depth"), model.get_dim("dirs"),
-                                             model.weight.device)
+                                             check_param(model.name, model.weight, "LSTM").device)
 
 
 def BiLSTM(nO: Optional[int] = None, nI: Optional[int] = None, *, depth: int = 1, dropout: float = 0.0,

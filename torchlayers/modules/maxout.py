@@ -2,7 +2,7 @@
 LayerNorm/Dropout)."""
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import torch
 from torch import Tensor
@@ -25,6 +25,10 @@ class Maxout(Model):
     ``sqrt(6 / (nO + nP))`` (only the first two dims count); ``b`` (nO, nP) = ``bias``, zeros.
     Backprop routes each dY[b, o] to the winning piece only (the exact gradient).
     """
+
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        weight: Optional[Tensor]
+        bias: Optional[Tensor]
 
     def __init__(self, nO: Optional[int] = None, nI: Optional[int] = None, nP: Optional[int] = 3, *,
                  init_W: Optional[Callable] = None, init_b: Optional[Callable] = None) -> None:

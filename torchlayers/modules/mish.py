@@ -1,7 +1,7 @@
 """Mish: Y = mish(X W^T + b), the ``mish`` node of Thinc's "Mish.v1" (the facade adds LayerNorm/Dropout)."""
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import torch
 import torch.nn.functional as F
@@ -30,6 +30,10 @@ class Mish(Model):
         - Output: (B, nO)
     Params: ``W`` (nO, nI) = ``weight``, glorot uniform; ``b`` (nO,) = ``bias``, zeros.
     """
+
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        weight: Optional[Tensor]
+        bias: Optional[Tensor]
 
     def __init__(self, nO: Optional[int] = None, nI: Optional[int] = None, *, init_W: Optional[Callable] = None,
                  init_b: Optional[Callable] = None) -> None:

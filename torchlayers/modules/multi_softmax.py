@@ -1,7 +1,7 @@
 """MultiSoftmax: several softmaxes over consecutive column slices (Thinc "MultiSoftmax.v1")."""
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+from typing import TYPE_CHECKING, List, Optional, Sequence
 
 import torch
 from torch import Tensor
@@ -29,6 +29,10 @@ class MultiSoftmax(Model):
     Params: ``W`` (nO, nI) = ``weight``; ``b`` (nO,) = ``bias``; both zeros (no initializer
     option, as in Thinc). Attrs: ``nOs`` (live).
     """
+
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        weight: Optional[Tensor]
+        bias: Optional[Tensor]
 
     thinc_convention = True
 

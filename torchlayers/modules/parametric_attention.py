@@ -1,7 +1,7 @@
 """ParametricAttention: weight each row by a per-sequence softmax of ``X . Q`` (Thinc "ParametricAttention.v1")."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import torch
 from torch import Tensor
@@ -43,6 +43,9 @@ class ParametricAttention(Model):
         - Output: Ragged with data (N, nO) and the same lengths object
     Dims: ``nO`` (from the width of X). Params: ``Q`` (nO,) = ``weight``, uniform(-0.1, 0.1).
     """
+
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        weight: Optional[Tensor]
 
     def __init__(self, nO: Optional[int] = None) -> None:
         super().__init__("para-attn", dims={"nO": nO})

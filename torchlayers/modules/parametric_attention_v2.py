@@ -1,9 +1,10 @@
 """ParametricAttention_v2: attention keys from a child layer (Thinc "ParametricAttention.v2")."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import torch
+from torch import Tensor
 
 from ..convert import get_width
 from ..functional.checks import check_param
@@ -30,6 +31,9 @@ class ParametricAttention_v2(Model):
     Dims: ``nO`` (from the width of X; set on ``key_transform`` too when it has one set).
     Params: ``Q`` (nO,) = ``weight``, uniform(-0.1, 0.1).
     """
+
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        weight: Optional[Tensor]
 
     def __init__(self, *, key_transform: Optional[Model] = None, nO: Optional[int] = None) -> None:
         if key_transform is None:
@@ -66,7 +70,8 @@ class ParametricAttention_v2(Model):
         data, lengths = X.data, X.lengths
         if data.dim() != 2 or not data.is_floating_point():
             raise ValueError(
-                f"{self.name}: expected X.data as a float (N, F) tensor, got shape {list(data.shape)} of dtype {data.dtype}"
+                f"{self.name}: expected X.data as a float (N, F) tensor, "
+                f"got shape {list(data.shape)} of dtype {data.dtype}"
             )
         K = data
         for key_transform in self.layers:

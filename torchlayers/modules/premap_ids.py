@@ -1,7 +1,8 @@
-"""premap_ids: map integer ids through an int -> int table, as a preprocess before embeddings (Thinc "premap_ids.v1")."""
+"""premap_ids: map integer ids through an int -> int table, as a preprocess before embeddings
+(Thinc "premap_ids.v1")."""
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
 
 import torch
 from torch import Tensor
@@ -24,6 +25,13 @@ class premap_ids(Model):
         - Input: (N,) integer ids, or (N, C) with ``column`` set
         - Output: (N, 1) int32
     """
+
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        keys: Tensor
+        values: Tensor
+        mapping_table: Dict[int, int]
+        default: int
+        column: Optional[int]
 
     def __init__(self, mapping_table: Mapping[int, int], default: int = 0, *, column: Optional[int] = None) -> None:
         for k, v in mapping_table.items():
@@ -49,13 +57,18 @@ class premap_ids(Model):
         column = self.column
         if column is not None:
             if inputs.dim() != 2:
-                raise ValueError(f"{self.name}: column={column} needs a 2-D (N, C) input, got shape {list(inputs.shape)}")
+                raise ValueError(
+                    f"{self.name}: column={column} needs a 2-D (N, C) input, got shape {list(inputs.shape)}"
+                )
             if not -inputs.shape[1] <= column < inputs.shape[1]:
-                raise IndexError(f"{self.name}: column={column} is out of range for an input with {inputs.shape[1]} columns")
+                raise IndexError(
+                    f"{self.name}: column={column} is out of range for an input with {inputs.shape[1]} columns"
+                )
             inputs = inputs[:, column]
         elif inputs.dim() != 1:
             raise ValueError(
-                f"{self.name}: expected ids of shape (N,), got shape {list(inputs.shape)}; pass column= to read one column"
+                f"{self.name}: expected ids of shape (N,), got shape "
+                f"{list(inputs.shape)}; pass column= to read one column"
             )
         ids = inputs.to(torch.int64).contiguous()
         if self.keys.shape[0] == 0:

@@ -10,7 +10,14 @@ import torch
 from torch import Tensor
 
 from ..kernels import ragged_reduce as _ragged_reduce_ops  # noqa: F401  (registers torch.ops.torchlayers.ragged_*)
-from ..kernels.ragged_reduce import MEAN, SUM, check_nonempty, check_ragged_reduce_input, ragged_sum_mean_eager_cpu, rows2d
+from ..kernels.ragged_reduce import (
+    MEAN,
+    SUM,
+    check_nonempty,
+    check_ragged_reduce_input,
+    ragged_sum_mean_eager_cpu,
+    rows2d,
+)
 from ..model import Model
 from ..types import Ragged
 

@@ -33,5 +33,5 @@ class reduce_max(RaggedReduction):
         data = self._rows(Xr, True, "reduce_max")
         # the argmax rows are only needed for a backward pass: inference skips them
         with_argmax = torch.is_grad_enabled() and data.requires_grad
-        Y, which = torch.ops.torchlayers.ragged_max(data, Xr.lengths, with_argmax)
+        Y, _which = torch.ops.torchlayers.ragged_max(data, Xr.lengths, with_argmax)
         return Y

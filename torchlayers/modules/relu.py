@@ -1,7 +1,7 @@
 """Relu: Y = relu(X W^T + b), the ``relu`` node of Thinc's "Relu.v1" (the facade adds LayerNorm/Dropout)."""
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import torch
 from torch import Tensor
@@ -21,6 +21,10 @@ class Relu(Model):
         - Output: (B, nO)
     Params: ``W`` (nO, nI) = ``weight``; ``b`` (nO,) = ``bias``.
     """
+
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        weight: Optional[Tensor]
+        bias: Optional[Tensor]
 
     def __init__(self, nO: Optional[int] = None, nI: Optional[int] = None, *, init_W: Optional[Callable] = None,
                  init_b: Optional[Callable] = None) -> None:

@@ -5,7 +5,7 @@ torch.export and torch.jit.script do not apply; put them before the deployable p
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 import torch
 from torch import Tensor
@@ -33,16 +33,22 @@ def _keys(layer: str, inputs: Any, column: Optional[int]) -> List[Any]:
     """Python keys from a list of str/int or an int tensor (column picks ``X[:, column]``)."""
     if isinstance(inputs, Tensor):
         if inputs.is_floating_point() or inputs.is_complex():
-            raise TypeError(f"{layer}: expected integer ids or strings, got a tensor of dtype {inputs.dtype}; convert with .long()")
+            raise TypeError(
+                f"{layer}: expected integer ids or strings, got a tensor of dtype {inputs.dtype}; convert with .long()"
+            )
         if column is not None:
             if inputs.dim() != 2:
                 raise ValueError(f"{layer}: column={column} needs a 2-D (N, C) input, got shape {list(inputs.shape)}")
             if not -inputs.shape[1] <= column < inputs.shape[1]:
-                raise IndexError(f"{layer}: column={column} is out of range for an input with {inputs.shape[1]} columns")
+                raise IndexError(
+                    f"{layer}: column={column} is out of range for an input with {inputs.shape[1]} columns"
+                )
             inputs = inputs[:, column]
         return inputs.tolist()
     if isinstance(inputs, (str, bytes)) or not hasattr(inputs, "__iter__"):
-        raise TypeError(f"{layer}: expected a sequence of keys (list of str/int, or an int tensor), got {type(inputs).__name__}")
+        raise TypeError(
+            f"{layer}: expected a sequence of keys (list of str/int, or an int tensor), got {type(inputs).__name__}"
+        )
     return list(inputs)
 
 
@@ -52,7 +58,10 @@ def _device(inputs: Any) -> Any:
 
 def _lookup(layer: str, table: Any, keys: List[Any], default: int, dtype: torch.dtype, device: Any = None) -> Tensor:
     if table is None:
-        raise ValueError(f"{layer}: 'mapping_table' is not set (expected a dict, got None); pass mapping_table= or set attrs['mapping_table']")
+        raise ValueError(
+            f"{layer}: 'mapping_table' is not set (expected a dict, got "
+            "None); pass mapping_table= or set attrs['mapping_table']"
+        )
     values = [table.get(k, default) for k in keys]
     return torch.tensor(values, dtype=dtype, device=device).reshape(-1, 1)
 
@@ -68,6 +77,11 @@ class remap_ids(_Preprocessing):
         - Input: a sequence of N keys (str or int), or an (N,) integer tensor
         - Output: (N, 1) of ``dtype`` (default "i" = int32)
     """
+
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        mapping_table: Dict[Any, int]
+        dtype: Any
+        default: int
 
     def __init__(self, mapping_table: Optional[Dict[Any, int]] = None, default: int = 0, dtype: Any = "i") -> None:
         table = {} if mapping_table is None else mapping_table
@@ -90,7 +104,14 @@ class remap_ids_v2(_Preprocessing):
         - Output: (N, 1) int32
     """
 
-    def __init__(self, mapping_table: Optional[Dict[Any, int]] = None, default: int = 0, *, column: Optional[int] = None) -> None:
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        mapping_table: Optional[Dict[Any, int]]
+        default: int
+        column: Optional[int]
+
+    def __init__(
+        self, mapping_table: Optional[Dict[Any, int]] = None, default: int = 0, *, column: Optional[int] = None
+    ) -> None:
         super().__init__("remap_ids", attrs={"mapping_table": mapping_table, "default": default, "column": column})
 
     def forward(self, inputs: Any) -> Tensor:

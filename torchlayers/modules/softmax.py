@@ -1,7 +1,7 @@
 """Softmax output layer (Thinc "Softmax.v1" and "Softmax.v2")."""
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import torch
 from torch import Tensor
@@ -43,6 +43,12 @@ class Softmax(Model):
     conflicts with a dim already set, like Linear (Thinc's Softmax silently ignores the
     conflict; COMPATIBILITY.md).
     """
+
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        weight: Optional[Tensor]
+        bias: Optional[Tensor]
+        softmax_normalize: bool
+        softmax_temperature: float
 
     thinc_convention = True
 

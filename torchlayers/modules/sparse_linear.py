@@ -1,7 +1,7 @@
 """SparseLinear: a linear layer over hashed sparse features (Thinc "SparseLinear.v1" and ".v2")."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -41,13 +41,18 @@ class SparseLinear(Model):
     input tuple itself, like Thinc (no input gradient).
     """
 
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        weight: Optional[Tensor]
+        bias: Optional[Tensor]
+
     thinc_convention = True
     _v1_indexing = True
 
     def __init__(self, nO: Optional[int] = None, length: int = 2**18) -> None:
         if isinstance(length, bool) or not isinstance(length, int) or length < 1:
             raise DimError(
-                f"sparse_linear: dim 'length' must be an int >= 1 (the number of hash slots, 2**18 by default), got {length!r}"
+                "sparse_linear: dim 'length' must be an int >= 1 (the "
+                f"number of hash slots, 2**18 by default), got {length!r}"
             )
         super().__init__("sparse_linear", dims={"nO": nO, "length": length}, attrs={"v1_indexing": self._v1_indexing})
         # W is Thinc's one flat (nO*length,) vector: it depends on both dims, its shape is their product.
@@ -95,9 +100,14 @@ def _infer_nO(shape: Tuple[int, ...], dims: Dict[str, Optional[int]]) -> Dict[st
     length = dims["length"]
     assert length is not None  # set at construction
     if len(shape) != 1:
-        raise ValueError(f"sparse_linear: cannot set param 'W': expected a 1-D tensor of shape (nO*length,), got shape {shape}")
+        raise ValueError(
+            f"sparse_linear: cannot set param 'W': expected a 1-D tensor of shape (nO*length,), got shape {shape}"
+        )
     if shape[0] % length:
-        raise ValueError(f"sparse_linear: cannot set param 'W': expected a size divisible by length={length} (nO*length), got {shape[0]}")
+        raise ValueError(
+            "sparse_linear: cannot set param 'W': expected a size "
+            f"divisible by length={length} (nO*length), got {shape[0]}"
+        )
     return {"nO": shape[0] // length}
 
 
