@@ -49,7 +49,7 @@ from .errors import DimError, ParamError
 from .functional.checks import check_call_input
 from .ops import TorchOps, ops_for
 
-__all__ = ["Model", "ParamSpec", "thinc_mode"]
+__all__ = ["Model", "ParamSpec", "thinc_mode", "wrap_model_recursive"]
 
 #: The running Thinc-face call's ``is_train`` (None outside one). A context variable, so each
 #: thread and asyncio task has its own: concurrent calls on one model never see each other's mode.
@@ -577,12 +577,14 @@ class Model(nn.Module):
         return param_array(self.get_grad_tensor(name))
 
     def get_grad_tensor(self, name: str) -> Tensor:
+        """Param ``name``'s gradient as the live tensor (``.grad``, Thinc's layout)."""
         grad = self._param_tensor(name, "get grad of").grad
         if grad is None:
             raise ParamError(f"{self.name}: param {name!r} has no gradient yet; run a backprop first")
         return grad
 
     def maybe_get_grad(self, name: str) -> Optional[Any]:
+        """``get_grad(name)``, or None while the param has no gradient."""
         return self.get_grad(name) if self.has_grad(name) else None
 
     def set_grad(self, name: str, value: Any) -> None:
@@ -726,6 +728,42 @@ class Model(nn.Module):
             for node, name, value in backup:
                 node.set_param(name, value)
 
+    def replace_node(self, old: "Model", new: "Model") -> bool:
+        """Replace ``old`` by ``new`` in every layers list and ref of the tree (post-order, as
+        Thinc); True when ``old`` was found."""
+        seen = False
+        for node in list(self.walk(order="dfs_post")):
+            if node is old:
+                seen = True
+                continue
+            for i, layer in enumerate(node.layers):
+                if layer is old:
+                    node.layers[i] = new
+            for name, ref in node._refs.items():
+                if ref is old:
+                    node._refs[name] = new
+        return seen
+
+    def remove_node(self, node: "Model") -> None:
+        """Remove ``node`` from every layers list; refs left pointing outside the tree become None."""
+        for parent in list(self.walk()):
+            kept = [layer for layer in parent.layers if layer is not node]
+            if len(kept) != len(parent.layers):
+                parent.layers = nn.ModuleList(kept)
+        tree = {id(n) for n in self.walk()}
+        for n in self.walk():
+            for name, ref in n._refs.items():
+                if ref is not None and id(ref) not in tree:
+                    n._refs[name] = None
+
+    def to_cpu(self) -> "Model":
+        """Thinc's ``to_cpu``: move the model's parameters and buffers to the CPU."""
+        return self.to("cpu")
+
+    def to_gpu(self, gpu_id: int = 0) -> "Model":
+        """Thinc's ``to_gpu``: move the model's parameters and buffers to CUDA device ``gpu_id``."""
+        return self.to(torch.device("cuda", gpu_id))
+
     def get_gradients(self) -> Dict[Tuple[int, str], Tuple[Any, Any]]:
         return {(n.id, p): (n.get_param(p), n.get_grad(p)) for n in self.walk() for p in n.param_names if n.has_grad(p)}
 
@@ -767,6 +805,24 @@ class Model(nn.Module):
         return f"name={self.name!r}" + (f", {dims}" if dims else "")
 
     # ------------------------------------------------------------------ serialization
+    def to_dict(self) -> Dict[str, List[Any]]:
+        """Thinc's dict form (``thinc_dict.py``): nodes, attrs, params, shims in walk order."""
+        from .thinc_dict import model_to_dict
+
+        return model_to_dict(self)
+
+    def from_dict(self, msg: Dict[str, List[Any]]) -> "Model":
+        """Load ``to_dict``'s form into this tree (same structure): names, dims, refs, attrs, params."""
+        from .thinc_dict import model_from_dict
+
+        return model_from_dict(self, msg)
+
+    def can_from_dict(self, msg: Any, *, strict: bool = True) -> bool:
+        """Whether ``from_dict(msg)`` fits this tree (names when ``strict``, dims, param shapes)."""
+        from .thinc_dict import model_can_from_dict
+
+        return model_can_from_dict(self, msg, strict=strict)
+
     def to_bytes(self) -> bytes:
         from .serialize import model_to_bytes
 
@@ -914,6 +970,14 @@ def apply_thinc_optimizer(model: Model, optimizer: Any, named_params: List[Tuple
         with torch.no_grad():
             p.copy_(to_torch(new, p.device).to(p.dtype).reshape(p.shape))
         p.grad = None
+
+
+def wrap_model_recursive(model: Model, wrapper: Callable[[Model], Model]) -> Model:
+    """Thinc's ``wrap_model_recursive``: wrap every node of ``model`` in place (``replace_node``),
+    then return ``wrapper(model)``."""
+    for node in list(model.walk()):
+        model.replace_node(node, wrapper(node))
+    return wrapper(model)
 
 
 def _ops_device(name: str, ops: Any) -> torch.device:

@@ -24,8 +24,10 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import torch
 from torch import Tensor
 
-from .arrays import param_array
-from .convert import to_torch
+from torch.utils._pytree import tree_flatten, tree_unflatten
+
+from .arrays import array_kind, param_array, to_kind
+from .convert import is_float_tensor, to_torch
 from .model import Model, ParamSpec
 
 __all__ = ["setup_custom", "declare_free_param", "torch_forward", "sink_grad"]
@@ -86,35 +88,66 @@ def sink_grad(param: Tensor, value: Tensor) -> bool:
     return True
 
 
-def torch_forward(model: Model, X: Any) -> Tensor:
-    """The torch face of a custom layer: a tensor in, a tensor out, one autograd node."""
-    if not isinstance(X, Tensor):
+def torch_forward(model: Model, X: Any) -> Any:
+    """The torch face of a custom layer: tensors (or Ragged / Padded / lists of them) in, the
+    same out, one autograd node over the float tensors of X and the layer's own params."""
+    leaves, spec = tree_flatten(X)
+    if not any(isinstance(leaf, Tensor) for leaf in leaves):
         raise TypeError(
-            f"{model.name}: the torch face of a custom Thinc layer takes a tensor, got {type(X).__name__}; "
-            f"call model(X, is_train=...) (the Thinc face) for other inputs"
+            f"{model.name}: the torch face of a custom Thinc layer takes tensors (or Ragged / Padded / lists "
+            f"of them), got {type(X).__name__}; call model(X, is_train=...) (the Thinc face) for other inputs"
         )
-    return _ThincFunction.apply(model, X, *model.parameters(recurse=False))
+    floats = [i for i, leaf in enumerate(leaves) if is_float_tensor(leaf)]
+    box: Dict[str, Any] = {"leaves": leaves, "spec": spec, "floats": floats}
+    params = list(model.parameters(recurse=False))
+    outs = _ThincFunction.apply(model, box, len(floats), *[leaves[i] for i in floats], *params)
+    y_leaves = list(box["y_leaves"])
+    for i, out in zip(box["y_floats"], outs):
+        y_leaves[i] = out
+    return tree_unflatten(y_leaves, box["y_spec"])
 
 
 class _ThincFunction(torch.autograd.Function):
     """``forward`` / ``backprop`` of a custom Thinc layer as one autograd node."""
 
     @staticmethod
-    def forward(ctx: Any, model: Model, X: Tensor, *params: Tensor) -> Tensor:  # type: ignore[override]
-        Y, backprop = model._func(model, param_array(X), model.training)
-        ctx.backprop, ctx.params = backprop, params
-        out = to_torch(Y, X.device)
-        if not isinstance(out, Tensor):
-            raise TypeError(f"{model.name}: the torch face needs forward to return an array, got {type(Y).__name__}")
-        return out.clone() if out.data_ptr() == X.data_ptr() else out
+    def forward(ctx: Any, model: Model, box: Dict[str, Any], n_floats: int, *tensors: Tensor) -> Any:  # type: ignore[override]
+        inputs, params = tensors[:n_floats], tensors[n_floats:]
+        leaves = list(box["leaves"])
+        for i, t in zip(box["floats"], inputs):
+            leaves[i] = t.detach()
+        device = inputs[0].device if inputs else model.device
+        X = to_kind(tree_unflatten(leaves, box["spec"]), array_kind(param_array(torch.empty(0, device=device))))
+        Y, backprop = model._func(model, X, model.training)
+        y_leaves, y_spec = tree_flatten(to_torch(Y, device))
+        y_floats = [i for i, leaf in enumerate(y_leaves) if is_float_tensor(leaf)]
+        if not y_floats:
+            raise TypeError(f"{model.name}: the torch face needs forward to return float arrays, got {type(Y).__name__}")
+        box.update(y_leaves=y_leaves, y_spec=y_spec, y_floats=y_floats)
+        ctx.backprop, ctx.params, ctx.box, ctx.n_inputs = backprop, params, box, n_floats
+        outs = []
+        for i in y_floats:  # an output sharing an input's memory is copied (autograd needs its own)
+            out = y_leaves[i]
+            outs.append(out.clone() if any(out.data_ptr() == t.data_ptr() for t in inputs) else out)
+        return tuple(outs)
 
     @staticmethod
-    def backward(ctx: Any, dY: Tensor) -> Any:  # type: ignore[override]
+    def backward(ctx: Any, *dys: Optional[Tensor]) -> Any:  # type: ignore[override]
+        box = ctx.box
+        dy_leaves = list(box["y_leaves"])
+        for i, dy in zip(box["y_floats"], dys):
+            dy_leaves[i] = (torch.zeros_like(dy_leaves[i]) if dy is None else dy).contiguous()
+        kind = array_kind(param_array(torch.empty(0, device=dy_leaves[box["y_floats"][0]].device)))
         sink: Dict[int, Optional[Tensor]] = {id(p): None for p in ctx.params}
         token = _GRAD_SINK.set(sink)
         try:
-            dX = ctx.backprop(param_array(dY.contiguous()))
+            dX = ctx.backprop(to_kind(tree_unflatten(dy_leaves, box["y_spec"]), kind))
         finally:
             _GRAD_SINK.reset(token)
-        dX_t = to_torch(dX, dY.device) if dX is not None else None
-        return (None, dX_t, *(sink[id(p)] for p in ctx.params))
+        dX_leaves = tree_flatten(to_torch(dX))[0] if dX is not None else []
+        grads: List[Optional[Tensor]] = []
+        for i in box["floats"]:
+            g = dX_leaves[i] if len(dX_leaves) == len(box["leaves"]) else None
+            grads.append(g.to(box["leaves"][i].device) if isinstance(g, Tensor) else None)
+        box.clear()
+        return (None, None, None, *grads, *(sink[id(p)] for p in ctx.params))

@@ -18,7 +18,8 @@ Thinc silently drops rows when ``lengths`` sums short; we reject that.
 The Thinc face's containers: a Ragged / Padded may hold numpy (or cupy) arrays instead of
 tensors, as Thinc's do (``Ragged(numpy_data, numpy_lengths)``), and keeps them as given, so
 Thinc code reading ``.data`` gets its own array type back. A numpy Ragged is checked at
-construction like a tensor one. A numpy Padded is checked where a layer receives it (the Thinc
+construction like a tensor one; its lengths follow the data's kind (numpy lengths with tensor
+data become a tensor, zero-copy, and the other way round). A numpy Padded is checked where a layer receives it (the Thinc
 face converts it to tensors, zero-copy, through the checking constructor), since Thinc builds
 placeholder Padded at import time that no layer ever reads. The torch face (compile, export,
 script) takes tensor fields only.
@@ -91,6 +92,10 @@ class Ragged(_RaggedFields):
     """
 
     def __new__(cls, data: Tensor, lengths: Tensor) -> "Ragged":
+        if isinstance(data, numpy.ndarray) and isinstance(lengths, Tensor):
+            lengths = lengths.detach().cpu().numpy()  # lengths follow the data's kind
+        elif isinstance(data, Tensor) and isinstance(lengths, numpy.ndarray):
+            lengths = torch.from_numpy(lengths).to(data.device)
         if _is_host_array(data):  # the Thinc face's numpy / cupy container
             if not _is_host_array(lengths):
                 raise TypeError(
@@ -288,6 +293,12 @@ class Padded(_PaddedFields):
     """
 
     def __new__(cls, data: Tensor, size_at_t: Tensor, lengths: Tensor, indices: Tensor) -> "Padded":
+        if isinstance(data, numpy.ndarray):  # the three index fields follow the data's kind
+            size_at_t, lengths, indices = (f.detach().cpu().numpy() if isinstance(f, Tensor) else f
+                                           for f in (size_at_t, lengths, indices))
+        elif isinstance(data, Tensor):
+            size_at_t, lengths, indices = (torch.from_numpy(f).to(data.device) if isinstance(f, numpy.ndarray) else f
+                                           for f in (size_at_t, lengths, indices))
         if _is_host_array(data):  # the Thinc face's numpy / cupy container: checked where a layer reads it
             if data.ndim < 2:
                 raise ValueError(f"Padded: data must be an array of shape (T, B, ...), got {tuple(data.shape)}")

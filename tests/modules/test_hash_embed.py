@@ -49,7 +49,7 @@ def test_parity_uint64_numpy_ids_and_int32_ids():
     big = numpy.array([2**64 - 1, 2**63, 2**63 + 5, 12, 0], dtype=numpy.uint64)
     torch.testing.assert_close(torch.from_numpy(model.predict(big)), torch.from_numpy(theirs.predict(big)), atol=1e-5, rtol=0)
     small = numpy.array([-5, -1, 0, 7, 2**31 - 1], dtype=numpy.int32)
-    torch.testing.assert_close(model.predict(small), torch.from_numpy(theirs.predict(small)), atol=1e-5, rtol=0)
+    torch.testing.assert_close(torch.from_numpy(model.predict(small)), torch.from_numpy(theirs.predict(small)), atol=1e-5, rtol=0)
     # int32 -5 hashes like int64 -5 (both are 2**64 - 5 as uint64)
     assert torch.equal(model.predict(torch.from_numpy(small)), model.predict(torch.from_numpy(small).long()))
 
