@@ -444,3 +444,155 @@ def test_model_is_subscriptable_in_annotations():
     assert isinstance(model, Model) and isinstance(model, torch.nn.Module)
     X = torch.randn(2, 3)
     assert torch.equal(torch.jit.script(model)(X), model(X))
+
+
+# ---------------------------------------------------------------- the array-kind rule (issue 14 item 2)
+def test_thinc_face_speaks_the_array_kind_it_is_given():
+    model = Linear(3, 4).initialize()
+    X = numpy.ones((2, 4), dtype="f")
+    Y, backprop = model(X, is_train=True)
+    assert isinstance(Y, numpy.ndarray) and Y.shape == (2, 3)
+    dX = backprop(numpy.ones((2, 3), dtype="f"))
+    assert isinstance(dX, numpy.ndarray) and dX.shape == (2, 4)
+    Yt, backprop_t = model(torch.from_numpy(X), is_train=True)
+    assert isinstance(Yt, torch.Tensor) and isinstance(backprop_t(torch.ones(2, 3)), torch.Tensor)
+    numpy.testing.assert_array_equal(Y, Yt.numpy())
+    assert isinstance(model.predict(X), numpy.ndarray) and isinstance(model(torch.from_numpy(X)), torch.Tensor)
+    r = tl.Ragged(X, numpy.array([1, 1], dtype="i"))
+    R, backprop_r = tl.reduce_sum()(r, is_train=True)
+    assert isinstance(R, numpy.ndarray)
+    dr = backprop_r(R)
+    assert isinstance(dr, tl.Ragged) and isinstance(dr.data, numpy.ndarray) and isinstance(dr.lengths, numpy.ndarray)
+
+
+def test_get_param_is_a_numpy_view_sharing_memory_with_the_parameter():
+    model = Linear(3, 4).initialize()
+    W = model.get_param("W")
+    assert isinstance(W, numpy.ndarray) and W.shape == (3, 4)
+    W[0, 0] = 42.0  # in-place edits land, as in Thinc
+    assert model.weight[0, 0].item() == 42.0
+    assert torch.as_tensor(model.get_param("W")).data_ptr() == model.weight.data_ptr()
+    Y, backprop = model(numpy.ones((2, 4), dtype="f"), is_train=True)
+    backprop(numpy.ones((2, 3), dtype="f"))
+    dW = model.get_grad("W")
+    assert isinstance(dW, numpy.ndarray) and dW.ctypes.data == model.weight.grad.data_ptr()
+    assert model.maybe_get_grad("b") is not None and Linear(2, 2).maybe_get_grad("W") is None
+    model.set_param("b", torch.zeros(3))  # set_param takes tensors and numpy alike
+    model.set_param("b", numpy.ones(3, dtype="f"))
+    assert model.bias.tolist() == [1.0, 1.0, 1.0]
+
+
+def _custom_linear(nO: int, nI: int) -> Model:
+    """Thinc's custom-layer idiom, unchanged: a hand-written forward and init over numpy."""
+
+    def forward(model, X, is_train):
+        W = model.get_param("W")
+        Y = X @ W.T
+
+        def backprop(dY):
+            model.inc_grad("W", dY.T @ X)
+            return dY @ W
+
+        return Y, backprop
+
+    def init(model, X=None, Y=None):
+        model.set_param("W", numpy.arange(nO * nI, dtype="f").reshape(nO, nI) / 10)
+
+    return Model("custom_linear", forward, init=init, dims={"nO": nO, "nI": nI}, params={"W": None},
+                 attrs={"kind": "custom"})
+
+
+def test_custom_thinc_layer_runs_on_both_faces():
+    model = _custom_linear(3, 4)
+    assert type(model) is Model and model.has_param("W") is None
+    model.initialize()
+    X = numpy.ones((2, 4), dtype="f")
+    Y, backprop = model(X, is_train=True)
+    assert isinstance(Y, numpy.ndarray)
+    dX = backprop(numpy.ones((2, 3), dtype="f"))
+    numpy.testing.assert_allclose(dX, numpy.ones((2, 3), dtype="f") @ model.get_param("W"))
+    thinc_dW = model.get_grad("W").copy()
+    twin = model.copy()
+    twin.weight_grad = None
+    Xt = torch.ones(2, 4, requires_grad=True)
+    out = twin(Xt)  # the torch face: an autograd node around forward / backprop
+    assert isinstance(out, torch.Tensor)
+    out.sum().backward()
+    torch.testing.assert_close(Xt.grad, torch.from_numpy(dX))
+    torch.testing.assert_close(twin.W.grad, torch.from_numpy(thinc_dW))
+    with pytest.raises(TypeError, match="custom_linear: the torch face of a custom Thinc layer takes tensors"):
+        twin(["a"])
+
+
+def test_custom_layer_composes_and_init_can_be_assigned():
+    model = chain(_custom_linear(3, 4), Relu(2, 3))
+    model.initialize()
+    X = numpy.ones((5, 4), dtype="f")
+    assert model.predict(X).shape == (5, 2)
+    assert model(torch.from_numpy(X)).shape == (5, 2)
+    calls = []
+    relu = Relu(2, 2)
+    relu.init = lambda node, X=None, Y=None: calls.append((node.name, X is None))
+    relu.initialize()
+    assert calls == [("relu", True)]
+
+
+def test_replace_remove_node_wrap_model_recursive_and_refs():
+    from torchlayers.model import wrap_model_recursive
+
+    relu1, relu2 = Relu(2, 2), Relu(2, 2)
+    model = chain(relu1, relu2)
+    model._refs["first"] = relu1
+    wrapped = chain(relu1, noop())
+    assert model.replace_node(relu1, wrapped) and model.layers[0] is wrapped and model.get_ref("first") is wrapped
+    assert not model.replace_node(Relu(2, 2), relu1)
+    model.remove_node(wrapped)
+    assert list(model.layers) == [relu2] and model.maybe_get_ref("first") is None
+    names = []
+    out = wrap_model_recursive(chain(Relu(2, 2), Relu(2, 2)), lambda node: names.append(node.name) or node)
+    assert out.name == "relu>>relu" and names.count("relu") == 2
+
+
+def test_to_dict_from_dict_and_can_from_dict():
+    model = tl.Maxout(5, 10, nP=2).initialize()
+    msg = model.to_dict()
+    assert model.can_from_dict(msg) and tl.Maxout(5, nP=2).can_from_dict(msg)
+    assert not tl.Maxout(10, 5, nP=2).can_from_dict(msg) and not Linear(5, 10).can_from_dict(msg)
+    fresh = tl.Maxout(5, 10, nP=2).from_dict(msg)
+    numpy.testing.assert_array_equal(fresh.get_param("W"), model.get_param("W"))
+    with pytest.raises(ValueError, match="mismatched structure"):
+        chain(Linear(2, 2), Linear(2, 2)).from_dict(msg)
+
+
+def test_use_params_swaps_and_restores():
+    model = Linear(2, 2).initialize()
+    before = model.get_param("W").copy()
+    with model.use_params({(model.id, "W"): numpy.ones((2, 2), dtype="f")}):
+        numpy.testing.assert_array_equal(model.get_param("W"), numpy.ones((2, 2)))
+    numpy.testing.assert_array_equal(model.get_param("W"), before)
+
+
+def test_ops_setter_takes_thinc_ops_and_define_operators_context():
+    import thinc.api as ta
+
+    model = chain(Linear(2, 2), Relu(2, 2))
+    model.ops = ta.NumpyOps()
+    model._to_ops(ta.NumpyOps())
+    assert model.device.type == "cpu" and model.ops.xp is numpy
+    with pytest.raises(TypeError, match="model.ops expects a Thinc Ops"):
+        model.ops = 3
+    assert Model._context_operators.get() == {}
+    with Model.define_operators({">>": chain}):
+        assert Model._context_operators.get()[">>"] is chain
+
+
+def test_data_validation_records_the_flag_and_layers_check_anyway():
+    from torchlayers.util import DATA_VALIDATION, data_validation
+
+    with data_validation(False):
+        assert DATA_VALIDATION.get() is False
+        with pytest.raises(TypeError, match="reduce_sum"):
+            tl.reduce_sum()(torch.ones(2, 2))  # checked whatever the flag
+    with data_validation(True):
+        assert DATA_VALIDATION.get() is True
+    assert DATA_VALIDATION.get() is False

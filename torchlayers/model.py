@@ -325,7 +325,12 @@ class Model(nn.Module):
             _INSIDE.reset(inside)
 
     def _initialize(self, X: Any, Y: Any) -> None:
-        """Per-layer initialization; containers override to recurse (Thinc's ``init``)."""
+        """Per-layer initialization; containers override to recurse (Thinc's ``init``). A custom
+        layer's ``init`` (or an assigned ``model.init``) runs instead, with the container's X."""
+        init = self.__dict__.get("init")
+        if callable(init):
+            init(self, X=X, Y=Y)
+            return
         if X is not None and "nI" in self._dims:
             self.set_dim("nI", get_width(X))
         if Y is not None and "nO" in self._dims:
@@ -982,8 +987,8 @@ def wrap_model_recursive(model: Model, wrapper: Callable[[Model], Model]) -> Mod
 
 def _ops_device(name: str, ops: Any) -> torch.device:
     """The torch device an ops object (ours, Thinc's, or a device) stands for."""
-    if isinstance(ops, (torch.device, str)):
-        return torch.device(ops)
+    if isinstance(ops, torch.device):
+        return ops
     if isinstance(ops, TorchOps):
         return ops.device
     device_type = getattr(ops, "device_type", None)

@@ -92,6 +92,9 @@ def torch_forward(model: Model, X: Any) -> Any:
     """The torch face of a custom layer: tensors (or Ragged / Padded / lists of them) in, the
     same out, one autograd node over the float tensors of X and the layer's own params."""
     leaves, spec = tree_flatten(X)
+    if isinstance(X, (list, tuple)) and not leaves:  # an empty batch: nothing to differentiate
+        Y, _ = model._func(model, X, model.training)
+        return to_torch(Y, model.device)
     if not any(isinstance(leaf, Tensor) for leaf in leaves):
         raise TypeError(
             f"{model.name}: the torch face of a custom Thinc layer takes tensors (or Ragged / Padded / lists "
