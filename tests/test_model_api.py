@@ -150,7 +150,7 @@ def test_walk_orders_and_names():
     assert [n.name for n in model.walk()] == ["linear>>relu>>softmax", "linear>>relu", "softmax", "linear", "relu"]
     assert [n.name for n in model.walk(order="dfs_pre")] == ["linear>>relu>>softmax", "linear>>relu", "linear", "relu", "softmax"]
     assert [n.name for n in model.walk(order="dfs_post")] == ["linear", "relu", "linear>>relu", "softmax", "linear>>relu>>softmax"]
-    with pytest.raises(ValueError, match="invalid walk order 'up'"):
+    with pytest.raises(ValueError, match="Invalid order 'up' for walk"):
         model.walk(order="up")
     shared = Linear(2, 2)
     assert len(chain(shared, shared).walk()) == 2

@@ -673,8 +673,12 @@ class Model(nn.Module):
         return None if self._refs[name] is None else True
 
     def get_ref(self, name: str) -> "Model":
-        if self._refs.get(name) is None:
-            raise KeyError(f"{self.name}: ref {name!r} is {'unset' if name in self._refs else 'unknown'}")
+        """The node ref ``name`` points to: KeyError for an unknown name, ValueError while the
+        ref is declared but unset (as Thinc)."""
+        if name not in self._refs:
+            raise KeyError(f"{self.name}: ref {name!r} is unknown; the refs are {list(self._refs)}")
+        if self._refs[name] is None:
+            raise ValueError(f"{self.name}: ref {name!r} is unset; set it with set_ref({name!r}, node)")
         return self._refs[name]  # type: ignore[return-value]
 
     def maybe_get_ref(self, name: str) -> Optional["Model"]:
@@ -713,7 +717,7 @@ class Model(nn.Module):
 
             visit(self)
             return out
-        raise ValueError(f"{self.name}: invalid walk order {order!r}; use 'bfs', 'dfs_pre' or 'dfs_post'")
+        raise ValueError(f"{self.name}: Invalid order {order!r} for walk(); use 'bfs', 'dfs_pre' or 'dfs_post'")
 
     @contextlib.contextmanager
     def use_params(self, params: Dict[Tuple[int, str], Any]) -> Iterator[None]:

@@ -151,6 +151,8 @@ class _ThincFunction(torch.autograd.Function):
         grads: List[Optional[Tensor]] = []
         for i in box["floats"]:
             g = dX_leaves[i] if len(dX_leaves) == len(box["leaves"]) else None
+            if isinstance(g, Tensor) and g.numel() == 0 and box["leaves"][i].numel() == 0:
+                g = g.reshape(box["leaves"][i].shape)  # Thinc code returns (0, 0) and (0, n) alike
             grads.append(g.to(box["leaves"][i].device) if isinstance(g, Tensor) else None)
         box.clear()
         return (None, None, None, *grads, *(sink[id(p)] for p in ctx.params))
