@@ -58,7 +58,9 @@ def _thinc_leaves(x: Any) -> List[numpy.ndarray]:
 
 
 def assert_matches_thinc(ours: Any, theirs: Any, tol: Dict[str, float], what: str) -> None:
-    ours_leaves = [x for x in tree_flatten(ours)[0] if isinstance(x, torch.Tensor)]
+    ours_leaves = [torch.from_numpy(x) if isinstance(x, numpy.ndarray) and x.dtype.kind in "biuf" else x
+                   for x in tree_flatten(ours)[0]]  # the Thinc face answers numpy for numpy
+    ours_leaves = [x for x in ours_leaves if isinstance(x, torch.Tensor)]
     their_leaves = _thinc_leaves(theirs)
     assert len(ours_leaves) == len(their_leaves), f"{what}: {len(ours_leaves)} arrays vs thinc's {len(their_leaves)}"
     for i, (a, b) in enumerate(zip(ours_leaves, their_leaves)):
@@ -183,7 +185,7 @@ def _inject(ours: Model, theirs: Any) -> None:
             if b.has_dim(dim) and a.has_dim(dim):
                 assert a.get_dim(dim) == b.get_dim(dim), f"{a.name}: dim {dim} {a.get_dim(dim)} vs thinc {b.get_dim(dim)}"
         for name in b.param_names:
-            value = a.get_param(name).cpu().numpy().copy()
+            value = torch.as_tensor(a.get_param(name)).cpu().numpy().copy()
             assert tuple(value.shape) == tuple(b.get_param(name).shape), f"{a.name}.{name}: shape vs thinc"
             b.set_param(name, value)
 
@@ -212,7 +214,7 @@ def check_thinc_parity(case: Case) -> None:
             for name in b.param_names:
                 if b.has_grad(name):
                     assert a.has_grad(name), f"{case.id}: {a.name}.{name} has no grad (thinc has one)"
-                    assert_matches_thinc(a.get_grad(name), b.get_grad(name), tol, f"{case.id}: grad {a.name}.{name}")
+                    assert_matches_thinc(torch.as_tensor(a.get_grad(name)), torch.as_tensor(b.get_grad(name)), tol, f"{case.id}: grad {a.name}.{name}")
 
 
 def _assert_same_layers(case: Case, mine: List[Model], back: List[Model], what: str) -> None:
@@ -231,7 +233,7 @@ def _assert_same_layers(case: Case, mine: List[Model], back: List[Model], what: 
         assert {k: b.attrs[k] for k in plain if k in b.attrs} == plain, f"{case.id}: {what}: {a.name} attrs"
         assert list(b.param_names) == list(a.param_names), f"{case.id}: {what}: {a.name} params"
         for name in a.param_names:
-            assert torch.equal(b.get_param(name), a.get_param(name)), f"{case.id}: {what}: {a.name}.{name} differs"
+            assert torch.equal(torch.as_tensor(b.get_param(name)), torch.as_tensor(a.get_param(name))), f"{case.id}: {what}: {a.name}.{name} differs"
 
 
 def check_from_thinc(case: Case) -> None:
@@ -277,8 +279,8 @@ def check_to_thinc(case: Case) -> None:
         assert {k: b.attrs.get(k) for k in plain} == plain, f"{case.id}: to_thinc {a.name} attrs {b.attrs}"
         assert list(b.param_names) == list(a.param_names), f"{case.id}: to_thinc {a.name} params"
         for name in a.param_names:
-            ours = a.get_param(name).detach().cpu().numpy()
-            got = numpy.asarray(b.get_param(name))
+            ours = torch.as_tensor(a.get_param(name)).detach().cpu().numpy()
+            got = numpy.asarray(torch.as_tensor(b.get_param(name)))
             assert got.dtype == ours.dtype and got.tobytes() == ours.tobytes(), (
                 f"{case.id}: to_thinc {a.name}.{name} not bitwise")
     if case.thinc is not None:

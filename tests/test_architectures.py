@@ -197,7 +197,7 @@ def _randomize(model):
     for node in model.walk():
         for name in node.param_names:
             if node.has_param(name):
-                node.set_param(name, torch.randn_like(node.get_param(name)) * 0.5)
+                node.set_param(name, torch.randn_like(torch.as_tensor(node.get_param(name))) * 0.5)
 
 
 def _compare(ours, theirs, docs):
@@ -235,7 +235,7 @@ def test_tok2vec_reads_spans():
     part = model.predict([FakeSpan(doc, 1, 4)])[0]
     assert part.shape == (3, 8) and whole.shape == (6, 8)
     feats = model.get_ref("embed").layers[0].predict([FakeSpan(doc, 1, 4)])[0]
-    assert torch.equal(feats, tl.architectures.feature_extractor.as_int64_bits(
+    assert torch.equal(torch.as_tensor(feats), tl.architectures.feature_extractor.as_int64_bits(
         doc.to_array(["NORM", "PREFIX", "SUFFIX", "SHAPE"])[1:4]))
 
 

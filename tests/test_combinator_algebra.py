@@ -59,7 +59,7 @@ class _Table(tl.Model):
 @given(n=st.integers(2, 4), width=widths)
 def test_clone_gives_distinct_weights(n, width):
     m = clone(tl.Linear(width, width), n)
-    weights = [layer.get_param("W") for layer in m.layers]
+    weights = [torch.as_tensor(layer.get_param("W")) for layer in m.layers]
     assert all(not torch.equal(weights[i], weights[j]) for i in range(n) for j in range(i))
     X = torch.randn(3, width)
     expected = X
@@ -79,7 +79,7 @@ def test_siamese_shares_weights(seed, n, nI, nO):
     backprop(torch.ones_like(Y))
     # both branches add into the same W: d/dW sum_b f(x1).f(x2) = f(x2)^T x1 + f(x1)^T x2
     expected = f(X2).detach().t() @ X1 + f(X1).detach().t() @ X2
-    torch.testing.assert_close(f.get_grad("W"), expected, **TOL)
+    torch.testing.assert_close(torch.as_tensor(f.get_grad("W")), expected, **TOL)
 
 
 @given(seed=seeds, lengths=lengths_lists, width=widths)

@@ -17,7 +17,7 @@ def test_params_allocated_when_dims_known():
     lazy = Linear(4)
     assert lazy.has_param("W") is None and lazy.has_dim("nI") is None
     with pytest.raises(KeyError, match="Parameter 'W' for model 'linear' has not been allocated yet"):
-        lazy.get_param("W")
+        torch.as_tensor(lazy.get_param("W"))
     with pytest.raises(ValueError, match="linear: parameter W has not been allocated yet"):
         lazy(torch.randn(2, 3))
     lazy.initialize(X=torch.randn(2, 3))
@@ -27,9 +27,9 @@ def test_params_allocated_when_dims_known():
 def test_initializers_follow_torch_seed():
     """COMPATIBILITY #4: randomness comes from torch's generator."""
     torch.manual_seed(7)
-    a = Linear(5, 4).get_param("W").clone()
+    a = torch.as_tensor(Linear(5, 4).get_param("W")).clone()
     torch.manual_seed(7)
-    b = Linear(5, 4).get_param("W").clone()
+    b = torch.as_tensor(Linear(5, 4).get_param("W")).clone()
     assert torch.equal(a, b)
     scale = (6.0 / (5 + 4)) ** 0.5
     assert a.abs().max() <= scale and a.std() > 0
@@ -101,7 +101,7 @@ def test_set_param_checks_shape_and_fills_dims():
 
 def test_get_param_is_live():
     model = Linear(2, 2)
-    model.get_param("b")[0] = 5.0
+    torch.as_tensor(model.get_param("b"))[0] = 5.0
     assert model.bias[0].item() == 5.0
     assert model.param_names == ("W", "b")
 
@@ -112,9 +112,9 @@ def test_grads_accumulate_like_inc_grad():
     for expected in (1, 2):
         _, backprop = model(X, is_train=True)
         backprop(dY)
-        torch.testing.assert_close(model.get_grad("W"), expected * dY.T @ X)
+        torch.testing.assert_close(torch.as_tensor(model.get_grad("W")), expected * dY.T @ X)
     model.inc_grad("b", torch.ones(3))
-    torch.testing.assert_close(model.get_grad("b"), 2 * dY.sum(0) + 1)
+    torch.testing.assert_close(torch.as_tensor(model.get_grad("b")), 2 * dY.sum(0) + 1)
     assert model.grad_names == ("W", "b")
 
 
@@ -133,8 +133,9 @@ def test_numpy_inputs_and_ops_helpers():
     Y = model.predict(model.ops.alloc2f(2, 5))
     assert isinstance(Y, torch.Tensor) and Y.shape == (2, 10)
     Y2, backprop = model(numpy.ones((2, 5), dtype="f"), is_train=True)
+    assert isinstance(Y2, numpy.ndarray) and Y2.shape == (2, 10)  # numpy in, numpy out
     dX = backprop(numpy.ones((2, 10), dtype="f"))
-    assert isinstance(dX, torch.Tensor) and dX.shape == (2, 5)
+    assert isinstance(dX, numpy.ndarray) and dX.shape == (2, 5)
     ops = model.ops
     assert ops.alloc2i(2, 3).dtype == torch.int32 and ops.alloc1f(4).dtype == torch.float32
     assert ops.asarray2f([[1, 2]]).dtype == torch.float32
@@ -149,7 +150,7 @@ def test_walk_orders_and_names():
     assert [n.name for n in model.walk()] == ["linear>>relu>>softmax", "linear>>relu", "softmax", "linear", "relu"]
     assert [n.name for n in model.walk(order="dfs_pre")] == ["linear>>relu>>softmax", "linear>>relu", "linear", "relu", "softmax"]
     assert [n.name for n in model.walk(order="dfs_post")] == ["linear", "relu", "linear>>relu", "softmax", "linear>>relu>>softmax"]
-    with pytest.raises(ValueError, match="invalid walk order 'up'"):
+    with pytest.raises(ValueError, match="Invalid order 'up' for walk"):
         model.walk(order="up")
     shared = Linear(2, 2)
     assert len(chain(shared, shared).walk()) == 2
@@ -205,18 +206,18 @@ def test_finish_update_with_torch_and_thinc_optimizers():
     from thinc.api import SGD
 
     model = Linear(3, 2)
-    W0 = model.get_param("W").clone()
+    W0 = torch.as_tensor(model.get_param("W")).clone()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     _, backprop = model(torch.ones(1, 2), is_train=True)
     backprop(torch.ones(1, 3))
     model.finish_update(opt)
-    torch.testing.assert_close(model.get_param("W"), W0 - 0.1)
+    torch.testing.assert_close(torch.as_tensor(model.get_param("W")), W0 - 0.1)
     assert model.weight.grad is None
-    W1 = model.get_param("W").clone()
+    W1 = torch.as_tensor(model.get_param("W")).clone()
     _, backprop = model(torch.ones(1, 2), is_train=True)
     backprop(torch.ones(1, 3))
     model.finish_update(SGD(0.5, grad_clip=0.0))
-    torch.testing.assert_close(model.get_param("W"), W1 - 0.5)
+    torch.testing.assert_close(torch.as_tensor(model.get_param("W")), W1 - 0.5)
     assert not model.has_grad("W")
     with pytest.raises(TypeError, match="finish_update expects"):
         model.finish_update(3)
@@ -241,7 +242,7 @@ def test_copy_gives_new_ids_and_keeps_sharing():
     clone = model.copy()
     assert clone.layers[0] is clone.layers[1]
     assert clone.layers[0] is not shared and clone.id != model.id
-    assert torch.equal(clone.layers[0].get_param("W"), shared.get_param("W"))
+    assert torch.equal(torch.as_tensor(clone.layers[0].get_param("W")), torch.as_tensor(shared.get_param("W")))
 
 
 def test_refs():
@@ -271,12 +272,12 @@ def test_thinc_docs_example_1_dropout_rate_is_live():
     model = chain(Linear(10, 2), Dropout(0.2))
     model.initialize()
     Y, backprop = model(X, is_train=True)
-    before = (Y == 0).float().mean().item()
+    before = (Y == 0).mean()
     for node in model.walk():
         if node.name == "dropout":
             node.attrs["dropout_rate"] = 0.5
     Y, backprop = model(X, is_train=True)
-    after = (Y == 0).float().mean().item()
+    after = (Y == 0).mean()
     assert 0.15 < before < 0.25 and 0.45 < after < 0.55, (before, after)
 
 
@@ -354,7 +355,7 @@ def test_thinc_face_fires_gradient_and_post_accumulate_hooks():
         backprop(dY)
     assert len(grads) == 2 and len(accumulated) == 2
     assert torch.equal(accumulated[0], grads[0]) and torch.equal(accumulated[1], grads[0] + grads[1])
-    assert torch.equal(model.layers[0].get_grad("W"), accumulated[1])
+    assert torch.equal(torch.as_tensor(model.layers[0].get_grad("W")), accumulated[1])
 
 
 def test_backprop_guard_is_one_shot_and_a_bad_dY_does_not_use_it():
@@ -383,12 +384,12 @@ def test_inc_grad_and_set_grad_reject_a_wrong_shape():
 def test_set_grad_and_inc_grad_take_a_number():
     model = Linear(3, 2)
     model.set_grad("W", 0.0)
-    assert torch.equal(model.get_grad("W"), torch.zeros(3, 2))
+    assert torch.equal(torch.as_tensor(model.get_grad("W")), torch.zeros(3, 2))
     model.inc_grad("W", 1.5)
     model.inc_grad("W", torch.ones(3, 2))
-    assert torch.equal(model.get_grad("W"), torch.full((3, 2), 2.5))
+    assert torch.equal(torch.as_tensor(model.get_grad("W")), torch.full((3, 2), 2.5))
     model.set_grad("b", numpy.arange(3, dtype="f"))
-    assert torch.equal(model.get_grad("b"), torch.arange(3.0))
+    assert torch.equal(torch.as_tensor(model.get_grad("b")), torch.arange(3.0))
 
 
 # ------------------------------------------------------------------ load_state_dict materializes (issue 12.6)
@@ -443,3 +444,155 @@ def test_model_is_subscriptable_in_annotations():
     assert isinstance(model, Model) and isinstance(model, torch.nn.Module)
     X = torch.randn(2, 3)
     assert torch.equal(torch.jit.script(model)(X), model(X))
+
+
+# ---------------------------------------------------------------- the array-kind rule (issue 14 item 2)
+def test_thinc_face_speaks_the_array_kind_it_is_given():
+    model = Linear(3, 4).initialize()
+    X = numpy.ones((2, 4), dtype="f")
+    Y, backprop = model(X, is_train=True)
+    assert isinstance(Y, numpy.ndarray) and Y.shape == (2, 3)
+    dX = backprop(numpy.ones((2, 3), dtype="f"))
+    assert isinstance(dX, numpy.ndarray) and dX.shape == (2, 4)
+    Yt, backprop_t = model(torch.from_numpy(X), is_train=True)
+    assert isinstance(Yt, torch.Tensor) and isinstance(backprop_t(torch.ones(2, 3)), torch.Tensor)
+    numpy.testing.assert_array_equal(Y, Yt.numpy())
+    assert isinstance(model.predict(X), numpy.ndarray) and isinstance(model(torch.from_numpy(X)), torch.Tensor)
+    r = tl.Ragged(X, numpy.array([1, 1], dtype="i"))
+    R, backprop_r = tl.reduce_sum()(r, is_train=True)
+    assert isinstance(R, numpy.ndarray)
+    dr = backprop_r(R)
+    assert isinstance(dr, tl.Ragged) and isinstance(dr.data, numpy.ndarray) and isinstance(dr.lengths, numpy.ndarray)
+
+
+def test_get_param_is_a_numpy_view_sharing_memory_with_the_parameter():
+    model = Linear(3, 4).initialize()
+    W = model.get_param("W")
+    assert isinstance(W, numpy.ndarray) and W.shape == (3, 4)
+    W[0, 0] = 42.0  # in-place edits land, as in Thinc
+    assert model.weight[0, 0].item() == 42.0
+    assert torch.as_tensor(model.get_param("W")).data_ptr() == model.weight.data_ptr()
+    Y, backprop = model(numpy.ones((2, 4), dtype="f"), is_train=True)
+    backprop(numpy.ones((2, 3), dtype="f"))
+    dW = model.get_grad("W")
+    assert isinstance(dW, numpy.ndarray) and dW.ctypes.data == model.weight.grad.data_ptr()
+    assert model.maybe_get_grad("b") is not None and Linear(2, 2).maybe_get_grad("W") is None
+    model.set_param("b", torch.zeros(3))  # set_param takes tensors and numpy alike
+    model.set_param("b", numpy.ones(3, dtype="f"))
+    assert model.bias.tolist() == [1.0, 1.0, 1.0]
+
+
+def _custom_linear(nO: int, nI: int) -> Model:
+    """Thinc's custom-layer idiom, unchanged: a hand-written forward and init over numpy."""
+
+    def forward(model, X, is_train):
+        W = model.get_param("W")
+        Y = X @ W.T
+
+        def backprop(dY):
+            model.inc_grad("W", dY.T @ X)
+            return dY @ W
+
+        return Y, backprop
+
+    def init(model, X=None, Y=None):
+        model.set_param("W", numpy.arange(nO * nI, dtype="f").reshape(nO, nI) / 10)
+
+    return Model("custom_linear", forward, init=init, dims={"nO": nO, "nI": nI}, params={"W": None},
+                 attrs={"kind": "custom"})
+
+
+def test_custom_thinc_layer_runs_on_both_faces():
+    model = _custom_linear(3, 4)
+    assert type(model) is Model and model.has_param("W") is None
+    model.initialize()
+    X = numpy.ones((2, 4), dtype="f")
+    Y, backprop = model(X, is_train=True)
+    assert isinstance(Y, numpy.ndarray)
+    dX = backprop(numpy.ones((2, 3), dtype="f"))
+    numpy.testing.assert_allclose(dX, numpy.ones((2, 3), dtype="f") @ model.get_param("W"))
+    thinc_dW = model.get_grad("W").copy()
+    twin = model.copy()
+    twin.weight_grad = None
+    Xt = torch.ones(2, 4, requires_grad=True)
+    out = twin(Xt)  # the torch face: an autograd node around forward / backprop
+    assert isinstance(out, torch.Tensor)
+    out.sum().backward()
+    torch.testing.assert_close(Xt.grad, torch.from_numpy(dX))
+    torch.testing.assert_close(twin.W.grad, torch.from_numpy(thinc_dW))
+    with pytest.raises(TypeError, match="custom_linear: the torch face of a custom Thinc layer takes tensors"):
+        twin(["a"])
+
+
+def test_custom_layer_composes_and_init_can_be_assigned():
+    model = chain(_custom_linear(3, 4), Relu(2, 3))
+    model.initialize()
+    X = numpy.ones((5, 4), dtype="f")
+    assert model.predict(X).shape == (5, 2)
+    assert model(torch.from_numpy(X)).shape == (5, 2)
+    calls = []
+    relu = Relu(2, 2)
+    relu.init = lambda node, X=None, Y=None: calls.append((node.name, X is None))
+    relu.initialize()
+    assert calls == [("relu", True)]
+
+
+def test_replace_remove_node_wrap_model_recursive_and_refs():
+    from torchlayers.model import wrap_model_recursive
+
+    relu1, relu2 = Relu(2, 2), Relu(2, 2)
+    model = chain(relu1, relu2)
+    model._refs["first"] = relu1
+    wrapped = chain(relu1, noop())
+    assert model.replace_node(relu1, wrapped) and model.layers[0] is wrapped and model.get_ref("first") is wrapped
+    assert not model.replace_node(Relu(2, 2), relu1)
+    model.remove_node(wrapped)
+    assert list(model.layers) == [relu2] and model.maybe_get_ref("first") is None
+    names = []
+    out = wrap_model_recursive(chain(Relu(2, 2), Relu(2, 2)), lambda node: names.append(node.name) or node)
+    assert out.name == "relu>>relu" and names.count("relu") == 2
+
+
+def test_to_dict_from_dict_and_can_from_dict():
+    model = tl.Maxout(5, 10, nP=2).initialize()
+    msg = model.to_dict()
+    assert model.can_from_dict(msg) and tl.Maxout(5, nP=2).can_from_dict(msg)
+    assert not tl.Maxout(10, 5, nP=2).can_from_dict(msg) and not Linear(5, 10).can_from_dict(msg)
+    fresh = tl.Maxout(5, 10, nP=2).from_dict(msg)
+    numpy.testing.assert_array_equal(fresh.get_param("W"), model.get_param("W"))
+    with pytest.raises(ValueError, match="mismatched structure"):
+        chain(Linear(2, 2), Linear(2, 2)).from_dict(msg)
+
+
+def test_use_params_swaps_and_restores():
+    model = Linear(2, 2).initialize()
+    before = model.get_param("W").copy()
+    with model.use_params({(model.id, "W"): numpy.ones((2, 2), dtype="f")}):
+        numpy.testing.assert_array_equal(model.get_param("W"), numpy.ones((2, 2)))
+    numpy.testing.assert_array_equal(model.get_param("W"), before)
+
+
+def test_ops_setter_takes_thinc_ops_and_define_operators_context():
+    import thinc.api as ta
+
+    model = chain(Linear(2, 2), Relu(2, 2))
+    model.ops = ta.NumpyOps()
+    model._to_ops(ta.NumpyOps())
+    assert model.device.type == "cpu" and model.ops.xp is numpy
+    with pytest.raises(TypeError, match="model.ops expects a Thinc Ops"):
+        model.ops = 3
+    assert Model._context_operators.get() == {}
+    with Model.define_operators({">>": chain}):
+        assert Model._context_operators.get()[">>"] is chain
+
+
+def test_data_validation_records_the_flag_and_layers_check_anyway():
+    from torchlayers.util import DATA_VALIDATION, data_validation
+
+    with data_validation(False):
+        assert DATA_VALIDATION.get() is False
+        with pytest.raises(TypeError, match="reduce_sum"):
+            tl.reduce_sum()(torch.ones(2, 2))  # checked whatever the flag
+    with data_validation(True):
+        assert DATA_VALIDATION.get() is True
+    assert DATA_VALIDATION.get() is False

@@ -260,3 +260,33 @@ def test_export_save_and_load_in_fresh_processes(tmp_path):
                               capture_output=True, text=True, timeout=300, cwd=root)
         assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == "loaded"
+
+
+def test_numpy_ragged_keeps_numpy_and_is_checked():
+    import numpy
+
+    data, lengths = numpy.ones((3, 2), dtype="f"), numpy.array([2, 1], dtype="i")
+    r = Ragged(data, lengths)
+    assert r.data is data and r.lengths is lengths and r.dtype == numpy.float32
+    assert r.starts_ends().tolist() == [0, 2, 3] and isinstance(r.to_list()[0], numpy.ndarray)
+    assert isinstance(r.select(1).data, numpy.ndarray) and r.select(1).data.shape == (1, 2)
+    with pytest.raises(ValueError, match=r"Ragged: lengths must sum to the data rows: expected sum\(lengths\) == 3, got 4"):
+        Ragged(data, numpy.array([2, 2], dtype="i"))
+    with pytest.raises(TypeError, match="Ragged: lengths must have an integer dtype, got float32"):
+        Ragged(data, numpy.array([2.0, 1.0], dtype="f"))
+    assert isinstance(Ragged(data, torch.tensor([2, 1])).lengths, numpy.ndarray)  # lengths follow the data
+    assert isinstance(Ragged(torch.ones(3, 2), lengths).lengths, torch.Tensor)
+
+
+def test_numpy_padded_is_checked_where_a_layer_reads_it():
+    import numpy
+
+    from torchlayers.convert import to_torch
+
+    bad = Padded(numpy.zeros((3, 3, 3), "f"), numpy.ones(3, "f"), numpy.array([1, 2, 3, 4]), numpy.array([1, 2, 3, 4]))
+    assert bad.dtype == numpy.float32  # Thinc builds such placeholders at import time
+    with pytest.raises(TypeError, match="Padded.size_at_t: lengths must have an integer dtype, got torch.float32"):
+        to_torch(bad)
+    good = Padded(numpy.zeros((2, 1, 3), "f"), numpy.array([1, 1]), numpy.array([2]), numpy.array([0]))
+    assert isinstance(good.data, numpy.ndarray) and isinstance(to_torch(good).data, torch.Tensor)
+    assert isinstance(Padded(torch.zeros(2, 1, 3), numpy.array([1, 1]), numpy.array([2]), numpy.array([0])).lengths, torch.Tensor)

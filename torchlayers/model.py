@@ -43,12 +43,13 @@ import torch
 from torch import Tensor, nn
 from torch.utils._pytree import tree_flatten, tree_map, tree_unflatten
 
+from .arrays import array_kind, param_array, to_kind
 from .convert import get_width, is_float_tensor, to_torch
 from .errors import DimError, ParamError
 from .functional.checks import check_call_input
 from .ops import TorchOps, ops_for
 
-__all__ = ["Model", "ParamSpec", "thinc_mode"]
+__all__ = ["Model", "ParamSpec", "thinc_mode", "wrap_model_recursive"]
 
 #: The running Thinc-face call's ``is_train`` (None outside one). A context variable, so each
 #: thread and asyncio task has its own: concurrent calls on one model never see each other's mode.
@@ -59,6 +60,10 @@ def thinc_mode() -> Optional[bool]:
     """The ``is_train`` of the Thinc-face call running in this thread/task, or None outside one."""
     return _THINC_MODE.get()
 
+
+#: True while a Thinc-face call or ``initialize`` runs: nested calls (a combinator's children,
+#: ``chain``'s initialize sampling with ``predict``) keep torch's tensors for array-free inputs.
+_INSIDE: contextvars.ContextVar[bool] = contextvars.ContextVar("torchlayers_inside_thinc_call", default=False)
 
 _OPERATORS: contextvars.ContextVar[Dict[str, Callable[..., Any]]] = contextvars.ContextVar(
     "torchlayers_operators", default={}
@@ -96,6 +101,9 @@ class ParamSpec:
     infer: Optional[Callable[[Tuple[int, ...], Dict[str, Optional[int]]], Dict[str, int]]] = None
     text: Optional[str] = None
     on_store: Optional[Callable[["Model"], None]] = None
+    #: A custom layer's param (``Model(name, forward, params={"W": None})``): any shape, no
+    #: initializer; its ``init`` sets it.
+    free: bool = False
 
 
 class LiveAttrs(MutableMapping):
@@ -139,17 +147,28 @@ class Model(nn.Module):
     #: True for layers whose Thinc-face backprop follows a Thinc convention instead of the
     #: true gradient (Softmax takes d_logits); such a layer's forward reads ``self.thinc_face``.
     thinc_convention: bool = False
+    #: Thinc's name for the operator bindings ``define_operators`` sets (a context variable).
+    _context_operators = _OPERATORS
     __jit_unused_properties__ = ["attrs", "ops", "device", "dim_names", "param_names", "grad_names", "ref_names", "id",
                                  "training", "thinc_face"]
 
     def __init__(
         self,
         name: str,
+        forward: Optional[Callable[..., Tuple[Any, Callable[[Any], Any]]]] = None,
         *,
+        init: Optional[Callable[..., Any]] = None,
         dims: Optional[Dict[str, Optional[int]]] = None,
-        layers: Sequence["Model"] = (),
+        params: Optional[Dict[str, Any]] = None,
+        layers: Optional[Sequence["Model"]] = (),
+        shims: Optional[List[Any]] = None,
         attrs: Optional[Dict[str, Any]] = None,
+        refs: Optional[Dict[str, Optional["Model"]]] = None,
+        ops: Any = None,
     ) -> None:
+        """Layers call ``super().__init__(name, dims=..., layers=..., attrs=...)``. Thinc's custom
+        layer ``Model(name, forward, init=, params=, refs=, shims=, ops=...)`` with a hand-written
+        ``forward(model, X, is_train) -> (Y, backprop)``: see ``torchlayers/thinc_model.py``."""
         super().__init__()
         self.name = name
         self._id = _next_id()
@@ -159,9 +178,14 @@ class Model(nn.Module):
         self._param_specs: Dict[str, ParamSpec] = {}
         self._attr_names: List[str] = []
         self._refs: Dict[str, Optional["Model"]] = {}
-        self.layers = nn.ModuleList(layers)
+        self.layers = nn.ModuleList(layers or ())
         for key, value in (attrs or {}).items():
             self.set_attr(key, value)
+        self._func: Optional[Callable[..., Any]] = None
+        if forward is not None or init is not None or params or shims or refs or ops is not None:
+            from .thinc_model import setup_custom
+
+            setup_custom(self, forward, init=init, params=params, shims=shims, refs=refs, ops=ops)
 
     def __class_getitem__(cls, params: Any) -> Any:
         """``Model[InT, OutT]``: an annotation-only alias (``typing.get_origin`` gives the class)."""
@@ -218,9 +242,20 @@ class Model(nn.Module):
         Return None (the default) to build the face from ``forward`` and autograd, or
         ``(Y, backprop)`` with ``backprop(dY) -> dX`` (framework wrappers running Thinc-style
         converters do). It runs under the call's mode (``self.training``/``self.thinc_face``);
-        the base makes ``backprop`` one-shot and replaces it after ``is_train=False``.
+        the base makes ``backprop`` one-shot and replaces it after ``is_train=False``. A custom
+        layer (``Model(name, forward)``) runs its ``forward`` here.
         """
-        return None
+        func = self.__dict__.get("_func")
+        return None if func is None else func(self, X, is_train)
+
+    def forward(self, X: Any) -> Any:
+        """The torch face of a custom layer (``Model(name, forward)``): its Thinc forward and
+        backprop as one autograd node (``thinc_model.torch_forward``). Layers override this."""
+        if self.__dict__.get("_func") is None:
+            raise NotImplementedError(f"{self.name}: {type(self).__name__} has no forward; pass forward= or subclass")
+        from .thinc_model import torch_forward
+
+        return torch_forward(self, X)
 
     def thinc_dX(self, X: Any, dX: Any) -> Any:
         """Hook: what the Thinc face's backprop returns, given the call's input ``X`` (as passed)
@@ -235,24 +270,37 @@ class Model(nn.Module):
         return []
 
     def _thinc_call(self, X: Any, is_train: bool) -> Tuple[Any, Callable[[Any], Any]]:
-        token = _THINC_MODE.set(is_train)
+        """The Thinc face: X's array kind in, the same kind out (``arrays.py``; numpy for inputs
+        without arrays on the CPU, as Thinc's ops); dX comes back in X's kind too."""
+        kind = array_kind(X) or self._default_kind()
+        token, inside = _THINC_MODE.set(is_train), _INSIDE.set(True)
         try:
             custom = self.thinc_forward(X, is_train)
             if custom is not None:
                 Y, backprop = custom
-                return Y, (_OneShot(self.name, backprop) if is_train else _no_backprop(self.name))
+                if not is_train:
+                    return to_kind(Y, kind), _no_backprop(self.name)
+                return to_kind(Y, kind), _OneShot(self.name, lambda dY: to_kind(backprop(dY), kind))
             device = self.device
             Xt = to_torch(X, device)
             if not is_train:
                 with torch.no_grad():
-                    return self(Xt), _no_backprop(self.name)  # the torch face, under the call's mode
+                    return to_kind(self(Xt), kind), _no_backprop(self.name)  # the torch face, under the call's mode
             leaves, spec = tree_flatten(Xt)
             tracked = [leaf.detach().requires_grad_(True) if is_float_tensor(leaf) else leaf for leaf in leaves]
             with torch.enable_grad():
                 Y = self(tree_unflatten(tracked, spec))
         finally:
             _THINC_MODE.reset(token)
-        return tree_map(_detach, Y), _AutogradBackprop(self, X, leaves, tracked, spec, Y, device).guarded()
+            _INSIDE.reset(inside)
+        backprop = _AutogradBackprop(self, X, leaves, tracked, spec, Y, device, kind).guarded()
+        return to_kind(tree_map(_detach, Y), kind), backprop
+
+    def _default_kind(self) -> str:
+        """The kind for an input without arrays (strings, Docs): at the top level, the array kind
+        of this model's ops (numpy on the CPU, as Thinc's NumpyOps; torch elsewhere); nested in
+        another Thinc-face call or in ``initialize``, torch (the caller is torchlayers code)."""
+        return "numpy" if self.device.type == "cpu" and not _INSIDE.get() else "torch"
 
     # ------------------------------------------------------------------ initialize
     def initialize(self, X: Any = None, Y: Any = None) -> "Model":
@@ -260,15 +308,29 @@ class Model(nn.Module):
 
         Raises ValueError (DimError) when a sample conflicts with a dim that is already set.
         """
-        device = self.device
-        X = to_torch(X, device) if X is not None else None
-        Y = to_torch(Y, device) if Y is not None else None
-        with torch.no_grad():
-            self._initialize(X, Y)
-        return self
+        inside = _INSIDE.set(True)
+        try:
+            init = self.__dict__.get("init")
+            if callable(init):  # Thinc's ``model.init = fn`` (or a custom layer's init=): X, Y as given
+                with torch.no_grad():
+                    init(self, X=X, Y=Y)
+                return self
+            device = self.device
+            X = to_torch(X, device) if X is not None else None
+            Y = to_torch(Y, device) if Y is not None else None
+            with torch.no_grad():
+                self._initialize(X, Y)
+            return self
+        finally:
+            _INSIDE.reset(inside)
 
     def _initialize(self, X: Any, Y: Any) -> None:
-        """Per-layer initialization; containers override to recurse (Thinc's ``init``)."""
+        """Per-layer initialization; containers override to recurse (Thinc's ``init``). A custom
+        layer's ``init`` (or an assigned ``model.init``) runs instead, with the container's X."""
+        init = self.__dict__.get("init")
+        if callable(init):
+            init(self, X=X, Y=Y)
+            return
         if X is not None and "nI" in self._dims:
             self.set_dim("nI", get_width(X))
         if Y is not None and "nO" in self._dims:
@@ -277,8 +339,9 @@ class Model(nn.Module):
 
     def reset_parameters(self) -> None:
         """Draw every declared parameter with its initializer (needs all its dims)."""
-        for name in self._param_specs:
-            self.reset_param(name)
+        for name, spec in self._param_specs.items():
+            if not spec.free:
+                self.reset_param(name)
 
     def reset_param(self, name: str) -> None:
         """Draw param ``name`` with its initializer (needs all its dims)."""
@@ -389,11 +452,17 @@ class Model(nn.Module):
             )
         return value
 
-    def get_param(self, name: str) -> Tensor:
-        """The live parameter in Thinc's layout (in-place edits change the model)."""
+    def get_param(self, name: str) -> Any:
+        """The live parameter in Thinc's layout, as an array of the model's ops sharing its
+        memory (numpy on the CPU, cupy on CUDA; ``arrays.param_array``): in-place edits change
+        the model, as in Thinc. ``get_param_tensor`` gives the tensor."""
+        return param_array(self._param_tensor(name, "get"))
+
+    def get_param_tensor(self, name: str) -> Tensor:
+        """The live parameter in Thinc's layout as a (detached) tensor sharing its memory."""
         return self._param_tensor(name, "get").detach()
 
-    def maybe_get_param(self, name: str) -> Optional[Tensor]:
+    def maybe_get_param(self, name: str) -> Optional[Any]:
         return self.get_param(name) if self.has_param(name) else None
 
     def set_param(self, name: str, value: Any) -> None:
@@ -401,11 +470,19 @@ class Model(nn.Module):
 
         Unset dims the value determines (the spec's ``infer``) are set from it first.
         """
+        if name not in self._param_specs and self.__dict__.get("_func") is not None:
+            from .thinc_model import declare_free_param
+
+            declare_free_param(self, name)  # Thinc's custom layers add params by setting them
         spec = self._spec(name, "set")
         if value is None:
             setattr(self, spec.attr, None)
             return
         value = _as_float_tensor(to_torch(value), self.name, name)
+        if spec.free:
+            with torch.no_grad():
+                self._store_param(name, value)
+            return
         got = tuple(value.shape)
         dims = {d: self._dims.get(d) for d in spec.dims if isinstance(d, str)}
         if any(v is None for v in dims.values()):
@@ -451,6 +528,9 @@ class Model(nn.Module):
 
     def _param_shape(self, name: str, spec: Optional[ParamSpec] = None, strict: bool = True) -> Optional[Tuple[int, ...]]:
         spec = spec if spec is not None else self._spec(name, "get the shape of")
+        if spec.free:
+            value = getattr(self, spec.attr)
+            return None if value is None else tuple(value.shape)
         values: Dict[str, int] = {}
         for d in spec.dims:
             if isinstance(d, int):
@@ -496,11 +576,21 @@ class Model(nn.Module):
     def has_grad(self, name: str) -> bool:
         return name in self._param_specs and self.has_param(name) and getattr(self, self._param_specs[name].attr).grad is not None
 
-    def get_grad(self, name: str) -> Tensor:
+    def get_grad(self, name: str) -> Any:
+        """Param ``name``'s gradient as an array of the model's ops sharing its memory (as
+        ``get_param``); ``get_grad_tensor`` gives the tensor."""
+        return param_array(self.get_grad_tensor(name))
+
+    def get_grad_tensor(self, name: str) -> Tensor:
+        """Param ``name``'s gradient as the live tensor (``.grad``, Thinc's layout)."""
         grad = self._param_tensor(name, "get grad of").grad
         if grad is None:
             raise ParamError(f"{self.name}: param {name!r} has no gradient yet; run a backprop first")
         return grad
+
+    def maybe_get_grad(self, name: str) -> Optional[Any]:
+        """``get_grad(name)``, or None while the param has no gradient."""
+        return self.get_grad(name) if self.has_grad(name) else None
 
     def set_grad(self, name: str, value: Any) -> None:
         """Replace param ``name``'s gradient: an array of the param's shape (Thinc layout) or a
@@ -509,9 +599,15 @@ class Model(nn.Module):
         param.grad = self._grad_value(name, param, value, "set_grad").clone()
 
     def inc_grad(self, name: str, value: Any) -> None:
-        """Add ``value`` (an array of the param's shape, or a number) to param ``name``'s gradient."""
+        """Add ``value`` (an array of the param's shape, or a number) to param ``name``'s gradient
+        (inside a custom layer's torch-face backward: to the gradient autograd receives)."""
         param = self._param_tensor(name, "inc grad of")
         value = self._grad_value(name, param, value, "inc_grad")
+        if self.__dict__.get("_func") is not None:
+            from .thinc_model import sink_grad
+
+            if sink_grad(param, value):
+                return
         if param.grad is None:
             param.grad = value.clone()
         else:
@@ -543,7 +639,7 @@ class Model(nn.Module):
         for node in self.walk():
             for name in node.param_names:
                 if node.has_grad(name):
-                    param, grad = node.get_param(name), node.get_grad(name)
+                    param, grad = node.get_param_tensor(name), node.get_grad_tensor(name)
                     new_param, _ = optimizer((node.id, name), param.cpu().numpy().copy(), grad.cpu().numpy().copy())
                     node.set_param(name, new_param)
                     node._param_tensor(name, "update").grad = None
@@ -577,8 +673,12 @@ class Model(nn.Module):
         return None if self._refs[name] is None else True
 
     def get_ref(self, name: str) -> "Model":
-        if self._refs.get(name) is None:
-            raise KeyError(f"{self.name}: ref {name!r} is {'unset' if name in self._refs else 'unknown'}")
+        """The node ref ``name`` points to: KeyError for an unknown name, ValueError while the
+        ref is declared but unset (as Thinc)."""
+        if name not in self._refs:
+            raise KeyError(f"{self.name}: ref {name!r} is unknown; the refs are {list(self._refs)}")
+        if self._refs[name] is None:
+            raise ValueError(f"{self.name}: ref {name!r} is unset; set it with set_ref({name!r}, node)")
         return self._refs[name]  # type: ignore[return-value]
 
     def maybe_get_ref(self, name: str) -> Optional["Model"]:
@@ -617,9 +717,63 @@ class Model(nn.Module):
 
             visit(self)
             return out
-        raise ValueError(f"{self.name}: invalid walk order {order!r}; use 'bfs', 'dfs_pre' or 'dfs_post'")
+        raise ValueError(f"{self.name}: Invalid order {order!r} for walk(); use 'bfs', 'dfs_pre' or 'dfs_post'")
 
-    def get_gradients(self) -> Dict[Tuple[int, str], Tuple[Tensor, Tensor]]:
+    @contextlib.contextmanager
+    def use_params(self, params: Dict[Tuple[int, str], Any]) -> Iterator[None]:
+        """Thinc's ``use_params``: inside the block, every ``(node.id, name)`` in ``params``
+        holds that value (spaCy evaluates with ``use_params(optimizer.averages)``); the old
+        values come back afterwards, also on error."""
+        backup = []
+        for node in self.walk():
+            for name in node.param_names:
+                key = (node.id, name)
+                if key in params and node.has_param(name):
+                    backup.append((node, name, node.get_param_tensor(name).clone()))
+                    node.set_param(name, params[key])
+        try:
+            yield
+        finally:
+            for node, name, value in backup:
+                node.set_param(name, value)
+
+    def replace_node(self, old: "Model", new: "Model") -> bool:
+        """Replace ``old`` by ``new`` in every layers list and ref of the tree (post-order, as
+        Thinc); True when ``old`` was found."""
+        seen = False
+        for node in list(self.walk(order="dfs_post")):
+            if node is old:
+                seen = True
+                continue
+            for i, layer in enumerate(node.layers):
+                if layer is old:
+                    node.layers[i] = new
+            for name, ref in node._refs.items():
+                if ref is old:
+                    node._refs[name] = new
+        return seen
+
+    def remove_node(self, node: "Model") -> None:
+        """Remove ``node`` from every layers list; refs left pointing outside the tree become None."""
+        for parent in list(self.walk()):
+            kept = [layer for layer in parent.layers if layer is not node]
+            if len(kept) != len(parent.layers):
+                parent.layers = nn.ModuleList(kept)
+        tree = {id(n) for n in self.walk()}
+        for n in self.walk():
+            for name, ref in n._refs.items():
+                if ref is not None and id(ref) not in tree:
+                    n._refs[name] = None
+
+    def to_cpu(self) -> "Model":
+        """Thinc's ``to_cpu``: move the model's parameters and buffers to the CPU."""
+        return self.to("cpu")
+
+    def to_gpu(self, gpu_id: int = 0) -> "Model":
+        """Thinc's ``to_gpu``: move the model's parameters and buffers to CUDA device ``gpu_id``."""
+        return self.to(torch.device("cuda", gpu_id))
+
+    def get_gradients(self) -> Dict[Tuple[int, str], Tuple[Any, Any]]:
         return {(n.id, p): (n.get_param(p), n.get_grad(p)) for n in self.walk() for p in n.param_names if n.has_grad(p)}
 
     def copy(self) -> "Model":
@@ -640,13 +794,44 @@ class Model(nn.Module):
 
     @property
     def ops(self) -> TorchOps:
+        """The ops this node computes with: torchlayers' ``TorchOps`` for its device."""
         return ops_for(self.device)
+
+    @ops.setter
+    def ops(self, ops: Any) -> None:
+        """Thinc's ``model.ops = ops``: choose the device (NumpyOps / Thinc's base Ops: the CPU,
+        CupyOps: CUDA, a ``TorchOps`` or a torch.device: its device); this node and its subtree
+        move there. The kernels stay torchlayers' (see COMPATIBILITY.md)."""
+        self.to(_ops_device(self.name, ops))
+
+    def _to_ops(self, ops: Any) -> None:
+        """Thinc's ``_to_ops``: set ``ops`` on every node."""
+        for node in self.walk():
+            node.ops = ops
 
     def extra_repr(self) -> str:
         dims = ", ".join(f"{k}={'?' if v is None else v}" for k, v in self._dims.items())
         return f"name={self.name!r}" + (f", {dims}" if dims else "")
 
     # ------------------------------------------------------------------ serialization
+    def to_dict(self) -> Dict[str, List[Any]]:
+        """Thinc's dict form (``thinc_dict.py``): nodes, attrs, params, shims in walk order."""
+        from .thinc_dict import model_to_dict
+
+        return model_to_dict(self)
+
+    def from_dict(self, msg: Dict[str, List[Any]]) -> "Model":
+        """Load ``to_dict``'s form into this tree (same structure): names, dims, refs, attrs, params."""
+        from .thinc_dict import model_from_dict
+
+        return model_from_dict(self, msg)
+
+    def can_from_dict(self, msg: Any, *, strict: bool = True) -> bool:
+        """Whether ``from_dict(msg)`` fits this tree (names when ``strict``, dims, param shapes)."""
+        from .thinc_dict import model_can_from_dict
+
+        return model_can_from_dict(self, msg, strict=strict)
+
     def to_bytes(self) -> bytes:
         from .serialize import model_to_bytes
 
@@ -732,10 +917,12 @@ class _AutogradBackprop:
     dX is read from the call's own tracked input leaves.
     """
 
-    __slots__ = ("model", "X", "leaves", "tracked", "spec", "Y", "device")
+    __slots__ = ("model", "X", "leaves", "tracked", "spec", "Y", "device", "kind")
 
-    def __init__(self, model: Model, X: Any, leaves: List[Any], tracked: List[Any], spec: Any, Y: Any, device: torch.device) -> None:
+    def __init__(self, model: Model, X: Any, leaves: List[Any], tracked: List[Any], spec: Any, Y: Any,
+                 device: torch.device, kind: Optional[str] = None) -> None:
         self.model, self.X, self.leaves, self.tracked, self.spec, self.Y, self.device = model, X, leaves, tracked, spec, Y, device
+        self.kind = kind
 
     def guarded(self) -> _OneShot:
         return _OneShot(self.model.name, self.run, self.prepare)
@@ -779,7 +966,7 @@ class _AutogradBackprop:
                 dX.append(torch.zeros_like(leaf))  # Thinc returns zeros for integer ids
             else:
                 dX.append(leaf)
-        return self.model.thinc_dX(self.X, tree_unflatten(dX, self.spec))
+        return to_kind(self.model.thinc_dX(self.X, tree_unflatten(dX, self.spec)), self.kind)
 
 
 def apply_thinc_optimizer(model: Model, optimizer: Any, named_params: List[Tuple[str, nn.Parameter]]) -> None:
@@ -792,6 +979,33 @@ def apply_thinc_optimizer(model: Model, optimizer: Any, named_params: List[Tuple
         with torch.no_grad():
             p.copy_(to_torch(new, p.device).to(p.dtype).reshape(p.shape))
         p.grad = None
+
+
+def wrap_model_recursive(model: Model, wrapper: Callable[[Model], Model]) -> Model:
+    """Thinc's ``wrap_model_recursive``: wrap every node of ``model`` in place (``replace_node``),
+    then return ``wrapper(model)``."""
+    for node in list(model.walk()):
+        model.replace_node(node, wrapper(node))
+    return wrapper(model)
+
+
+def _ops_device(name: str, ops: Any) -> torch.device:
+    """The torch device an ops object (ours, Thinc's, or a device) stands for."""
+    if isinstance(ops, torch.device):
+        return ops
+    if isinstance(ops, TorchOps):
+        return ops.device
+    device_type = getattr(ops, "device_type", None)
+    if device_type == "cpu":
+        return torch.device("cpu")
+    if device_type == "gpu":
+        return torch.device("cuda", int(getattr(ops, "device_id", 0) or 0))
+    if device_type == "mps":
+        return torch.device("mps")
+    raise TypeError(
+        f"{name}: model.ops expects a Thinc Ops (NumpyOps, CupyOps, MPSOps), a torchlayers TorchOps or a "
+        f"torch.device, got {type(ops).__name__}"
+    )
 
 
 def _no_backprop(name: str) -> Callable[[Any], Any]:

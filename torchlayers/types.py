@@ -14,11 +14,21 @@ indices is a permutation of range(B). Validation is skipped while tracing (fake 
 dynamic-shapes specs torch builds out of the same NamedTuples.
 
 Thinc silently drops rows when ``lengths`` sums short; we reject that.
+
+The Thinc face's containers: a Ragged / Padded may hold numpy (or cupy) arrays instead of
+tensors, as Thinc's do (``Ragged(numpy_data, numpy_lengths)``), and keeps them as given, so
+Thinc code reading ``.data`` gets its own array type back. A numpy Ragged is checked at
+construction like a tensor one; its lengths follow the data's kind (numpy lengths with tensor
+data become a tensor, zero-copy, and the other way round). A numpy Padded is checked where a layer receives it (the Thinc
+face converts it to tensors, zero-copy, through the checking constructor), since Thinc builds
+placeholder Padded at import time that no layer ever reads. The torch face (compile, export,
+script) takes tensor fields only.
 """
 
 import weakref
 from typing import Any, Dict, Iterable, List, NamedTuple, Tuple
 
+import numpy
 import torch
 import torch.utils._pytree as pytree
 from torch import Tensor
@@ -39,6 +49,21 @@ def _skip_validation(*fields: Any) -> bool:
     if all(_is_spec_leaf(f) for f in fields):
         return True
     return not values_readable(*fields)
+
+
+def _is_host_array(x: Any) -> bool:
+    """A numpy or cupy array (a Thinc-face container field)."""
+    return isinstance(x, numpy.ndarray) or (type(x).__module__.startswith("cupy") and hasattr(x, "__cuda_array_interface__"))
+
+
+def _check_array_lengths(owner: str, lengths: Any) -> None:
+    """``_check_lengths`` for a numpy / cupy lengths array."""
+    if lengths.dtype.kind not in "iu":
+        raise TypeError(f"{owner}: lengths must have an integer dtype, got {lengths.dtype}")
+    if lengths.ndim != 1:
+        raise ValueError(f"{owner}: lengths must be 1-D (B,), got shape {tuple(lengths.shape)}")
+    if lengths.size and int(lengths.min()) < 0:
+        raise ValueError(f"{owner}: lengths must be non-negative, got min {int(lengths.min())}")
 
 
 def _check_lengths(owner: str, lengths: Any) -> Tensor:
@@ -67,9 +92,28 @@ class Ragged(_RaggedFields):
     """
 
     def __new__(cls, data: Tensor, lengths: Tensor) -> "Ragged":
-        if not _skip_validation(data, lengths):
+        if isinstance(data, numpy.ndarray) and isinstance(lengths, Tensor):
+            lengths = lengths.detach().cpu().numpy()  # lengths follow the data's kind
+        elif isinstance(data, Tensor) and isinstance(lengths, numpy.ndarray):
+            lengths = torch.from_numpy(lengths).to(data.device)
+        if _is_host_array(data):  # the Thinc face's numpy / cupy container
+            if not _is_host_array(lengths):
+                raise TypeError(
+                    f"Ragged: lengths must be a numpy or cupy integer array when data is one "
+                    f"({type(data).__name__}), got {type(lengths).__name__}"
+                )
+            _check_array_lengths("Ragged", lengths)
+            if data.ndim == 0:
+                raise ValueError("Ragged: data must have at least 1 dim (N, ...), got a 0-d array")
+            total = int(lengths.sum()) if lengths.size else 0
+            if total != data.shape[0]:
+                raise ValueError(
+                    f"Ragged: lengths must sum to the data rows: expected sum(lengths) == "
+                    f"{data.shape[0]}, got {total}"
+                )
+        elif not _skip_validation(data, lengths):
             if not isinstance(data, Tensor):
-                raise TypeError(f"Ragged: data must be a tensor, got {type(data).__name__}")
+                raise TypeError(f"Ragged: data must be a tensor (or a numpy / cupy array), got {type(data).__name__}")
             _check_lengths("Ragged", lengths)
             if data.dim() == 0:
                 raise ValueError("Ragged: data must have at least 1 dim (N, ...), got a 0-d tensor")
@@ -92,6 +136,11 @@ class Ragged(_RaggedFields):
         return self.data
 
     @property
+    def dtype(self) -> Any:
+        """The data's dtype."""
+        return self.data.dtype
+
+    @property
     def data_shape(self) -> Tuple[int, ...]:
         return (-1, *self.data.shape[1:])
 
@@ -102,13 +151,17 @@ class Ragged(_RaggedFields):
         return int(self.lengths.shape[0])
 
     def starts_ends(self) -> Tensor:
-        """(B+1,) int64 offsets: sequence i spans rows [se[i], se[i+1])."""
+        """(B+1,) int64 offsets: sequence i spans rows [se[i], se[i+1]) (of the fields' type)."""
+        if not isinstance(self.lengths, Tensor):
+            return _host_call(self, lambda r: r.starts_ends())
         out = torch.zeros(self.lengths.shape[0] + 1, dtype=torch.int64, device=self.lengths.device)
         torch.cumsum(self.lengths.to(torch.int64), 0, out=out[1:])
         return out
 
     def select(self, index: Any) -> "Ragged":
         """Thinc's ``ragged[index]``: an int, a step-1 slice or an integer tensor of sequences."""
+        if not isinstance(self.data, Tensor):
+            return _host_call(self, lambda r: r.select(index if not _is_host_array(index) else torch.as_tensor(index)))
         B = self.num_sequences
         se = self.starts_ends().tolist()
         if isinstance(index, int) and not isinstance(index, bool):
@@ -130,7 +183,17 @@ class Ragged(_RaggedFields):
         )
 
     def to_list(self) -> List[Tensor]:
+        if not isinstance(self.data, Tensor):
+            return _host_call(self, lambda r: r.to_list())
         return list(torch.split(self.data, [int(n) for n in self.lengths.tolist()]))
+
+
+def _host_call(container: Any, fn: Any) -> Any:
+    """Run a tensor method on a numpy / cupy container (zero-copy both ways), results back in its type."""
+    from .arrays import array_kind, to_kind
+    from .convert import to_torch
+
+    return to_kind(fn(to_torch(container)), array_kind(container))
 
 
 class _LastChecked:
@@ -230,7 +293,16 @@ class Padded(_PaddedFields):
     """
 
     def __new__(cls, data: Tensor, size_at_t: Tensor, lengths: Tensor, indices: Tensor) -> "Padded":
-        if not _skip_validation(data, size_at_t, lengths, indices):
+        if isinstance(data, numpy.ndarray):  # the three index fields follow the data's kind
+            size_at_t, lengths, indices = (f.detach().cpu().numpy() if isinstance(f, Tensor) else f
+                                           for f in (size_at_t, lengths, indices))
+        elif isinstance(data, Tensor):
+            size_at_t, lengths, indices = (torch.from_numpy(f).to(data.device) if isinstance(f, numpy.ndarray) else f
+                                           for f in (size_at_t, lengths, indices))
+        if _is_host_array(data):  # the Thinc face's numpy / cupy container: checked where a layer reads it
+            if data.ndim < 2:
+                raise ValueError(f"Padded: data must be an array of shape (T, B, ...), got {tuple(data.shape)}")
+        elif not _skip_validation(data, size_at_t, lengths, indices):
             _check_padded(data, size_at_t, lengths, indices)
         return super().__new__(cls, data, size_at_t, lengths, indices)
 
@@ -244,8 +316,13 @@ class Padded(_PaddedFields):
         """B (``len(padded)`` is the NamedTuple's 4)."""
         return int(self.lengths.shape[0])
 
+    @property
+    def dtype(self) -> Any:
+        """The data's dtype."""
+        return self.data.dtype
+
     def copy(self) -> "Padded":
-        return Padded(self.data.clone(), self.size_at_t.clone(), self.lengths.clone(), self.indices.clone())
+        return Padded(*(f.clone() if isinstance(f, Tensor) else f.copy() for f in self))
 
 
 class _ArgsKwargsFields(NamedTuple):

@@ -232,7 +232,7 @@ def extra_layer_cases() -> List[Bad]:
          ("linear", "W", f"({NO}, {NI})", f"({NI}, {NO})")),
         ("set_param-int", lambda: tl.Linear(NO, NI).set_param("W", torch.zeros(NO, NI, dtype=torch.long)), TypeError,
          ("linear", "W", "floating point", "int64")),
-        ("get_param-unknown", lambda: tl.Linear(NO, NI).get_param("Q"), KeyError, ("linear", "Q", "params")),
+        ("get_param-unknown", lambda: torch.as_tensor(tl.Linear(NO, NI).get_param("Q")), KeyError, ("linear", "Q", "params")),
         ("get_dim-unset", lambda: tl.Linear().get_dim("nO"), ValueError, ("linear", "nO", "unset")),
         ("backprop-wrong-dY", lambda: tl.Linear(NO, NI)(_f(2, NI), is_train=True)[1](torch.zeros(2, NI)), ValueError,
          ("linear", "dY", f"(2, {NO})", f"(2, {NI})")),

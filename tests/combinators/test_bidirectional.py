@@ -74,7 +74,7 @@ def test_name_layers_and_fresh_r2l():
     m = bidirectional(l2r)
     assert m.name == "bipadded_linear" and m.dim_names == () and m.layers[0] is l2r
     assert ta.bidirectional(ta.LSTM(3, 2)).name == "bilstm"
-    W1, W2 = (layer.layers[0].get_param("W") for layer in m.layers)
+    W1, W2 = (torch.as_tensor(layer.layers[0].get_param("W")) for layer in m.layers)
     assert not torch.equal(W1, W2)
     r2l = PaddedLinear(3, 2)
     assert bidirectional(l2r, r2l).layers[1] is r2l
@@ -104,10 +104,10 @@ def test_backprop_splits_dY_thinc_sends_first_half_to_both():
     ours = bidirectional(PaddedLinear(3, 2))
     theirs = ta.bidirectional(thinc_padded_linear(3, 2), thinc_padded_linear(3, 2))
     theirs.initialize(X=to_numpy(X))
-    W = [layer.layers[0].get_param("W") for layer in ours.layers]
+    W = [torch.as_tensor(layer.layers[0].get_param("W")) for layer in ours.layers]
     for ours_dir, their_dir in zip(ours.layers, theirs.layers):
         for name in ("W", "b"):
-            their_dir.layers[0].set_param(name, ours_dir.layers[0].get_param(name).numpy().copy())
+            their_dir.layers[0].set_param(name, torch.as_tensor(ours_dir.layers[0].get_param(name)).numpy().copy())
     Y, backprop = ours(X, is_train=True)
     Yt, backprop_t = theirs(to_numpy(X), is_train=True)
     # a per-step layer gives the same forward either way (reverse, apply, reverse back)

@@ -22,25 +22,25 @@ def test_trivial_forms_and_names():
 
 def test_copies_have_distinct_weights_and_orig_is_untouched():
     f = tl.Linear(4, 4)
-    W = f.get_param("W").clone()
+    W = torch.as_tensor(f.get_param("W")).clone()
     m = clone(f, 3)
-    Ws = [layer.get_param("W") for layer in m.layers]
+    Ws = [torch.as_tensor(layer.get_param("W")) for layer in m.layers]
     assert torch.equal(Ws[0], W)
     assert not torch.equal(Ws[0], Ws[1]) and not torch.equal(Ws[1], Ws[2])
     assert len({p.data_ptr() for p in m.parameters()}) == 6  # 3 x (W, b), nothing shared
     m.initialize(X=torch.randn(2, 4))
-    Ws = [layer.get_param("W") for layer in m.layers]
+    Ws = [torch.as_tensor(layer.get_param("W")) for layer in m.layers]
     assert not torch.equal(Ws[0], Ws[1]) and not torch.equal(Ws[1], Ws[2])
 
 
 def test_thinc_copies_an_initialized_layer_until_initialize():
     f = ta.Linear(4, 4).initialize()
     theirs = ta.clone(f, 2)
-    numpy.testing.assert_array_equal(theirs.layers[0].get_param("W"), theirs.layers[1].get_param("W"))
+    numpy.testing.assert_array_equal(torch.as_tensor(theirs.layers[0].get_param("W")), torch.as_tensor(theirs.layers[1].get_param("W")))
     theirs.initialize(X=numpy.zeros((2, 4), "f"))
-    assert not numpy.array_equal(theirs.layers[0].get_param("W"), theirs.layers[1].get_param("W"))
+    assert not numpy.array_equal(torch.as_tensor(theirs.layers[0].get_param("W")), torch.as_tensor(theirs.layers[1].get_param("W")))
     ours = clone(tl.Linear(4, 4).initialize(), 2)  # ours are distinct from the start
-    assert not torch.equal(ours.layers[0].get_param("W"), ours.layers[1].get_param("W"))
+    assert not torch.equal(torch.as_tensor(ours.layers[0].get_param("W")), torch.as_tensor(ours.layers[1].get_param("W")))
 
 
 def test_dims_are_inferred_through_every_copy():

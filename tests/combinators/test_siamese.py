@@ -52,7 +52,7 @@ def test_weights_shared_and_matches_thinc():
     ours = siamese(tl.Linear(5, 3), Dot())
     theirs = ta.siamese(ta.Linear(5, 3), thinc_dot()).initialize(X=to_numpy(X))
     for name in ("W", "b"):
-        theirs.layers[0].set_param(name, ours.layers[0].get_param(name).numpy().copy())
+        theirs.layers[0].set_param(name, torch.as_tensor(ours.layers[0].get_param(name)).numpy().copy())
     assert len(list(ours.parameters())) == 2
     Y, backprop = ours(X, is_train=True)
     Yt, backprop_t = theirs(to_numpy(X), is_train=True)
@@ -64,12 +64,12 @@ def test_weights_shared_and_matches_thinc():
     for a, b in zip(dX, dXt):
         torch.testing.assert_close(a, torch.from_numpy(b), rtol=1e-4, atol=1e-5)
     for name in ("W", "b"):  # both branches accumulate into the one set of weights
-        torch.testing.assert_close(ours.layers[0].get_grad(name), torch.from_numpy(theirs.layers[0].get_grad(name)),
+        torch.testing.assert_close(torch.as_tensor(ours.layers[0].get_grad(name)), torch.from_numpy(theirs.layers[0].get_grad(name)),
                                    rtol=1e-4, atol=1e-5)
     lin = ours.layers[0]
     expected = tl.Linear(5, 3)
-    expected.set_param("W", lin.get_param("W"))
-    expected.set_param("b", lin.get_param("b"))
+    expected.set_param("W", torch.as_tensor(lin.get_param("W")))
+    expected.set_param("b", torch.as_tensor(lin.get_param("b")))
     torch.testing.assert_close(Y, (expected(X[0]) * expected(X[1])).sum(1))
 
 

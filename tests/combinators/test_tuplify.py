@@ -26,7 +26,7 @@ def test_outputs_are_a_tuple_and_the_input_gradient_is_summed():
     assert torch.equal(Ya, a.predict(X)) and torch.equal(Yb, b.predict(X))
     dYa, dYb = torch.randn(5, 3), torch.randn(5, 2)
     dX = backprop((dYa, dYb))
-    torch.testing.assert_close(dX, dYa @ a.get_param("W") + dYb @ b.get_param("W"))
+    torch.testing.assert_close(dX, dYa @ torch.as_tensor(a.get_param("W")) + dYb @ torch.as_tensor(b.get_param("W")))
 
 
 def test_initialize_gives_each_layer_its_own_Y_and_sets_nI():

@@ -48,7 +48,7 @@ def test_output_equals_plain_layer_and_dX_is_thinc_average():
     plain = ours.layers[0]
     theirs = ta.uniqued(ta.Linear(3, 4)).initialize(X=X.numpy())
     for name in ("W", "b"):
-        theirs.layers[0].set_param(name, plain.get_param(name).numpy().copy())
+        theirs.layers[0].set_param(name, torch.as_tensor(plain.get_param(name)).numpy().copy())
     Y, backprop = ours(X, is_train=True)
     torch.testing.assert_close(Y, plain(X), rtol=1e-4, atol=1e-5)
     dY = torch.randn_like(Y)
@@ -58,12 +58,12 @@ def test_output_equals_plain_layer_and_dX_is_thinc_average():
     torch.testing.assert_close(Y, torch.from_numpy(Yt), rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(dX, torch.from_numpy(dXt).float(), rtol=1e-4, atol=1e-5)
     # rows 0, 2, 4 share a key: each gets the mean of their true gradients
-    true = dY @ plain.get_param("W")
+    true = dY @ torch.as_tensor(plain.get_param("W"))
     torch.testing.assert_close(dX[0], true[[0, 2, 4]].mean(0))
     torch.testing.assert_close(dX[2], dX[0])
     # param grads are those of the plain layer (dY summed per key)
-    torch.testing.assert_close(plain.get_grad("W"), dY.t() @ X, rtol=1e-4, atol=1e-5)
-    torch.testing.assert_close(plain.get_grad("b"), dY.sum(0), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(torch.as_tensor(plain.get_grad("W")), dY.t() @ X, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(torch.as_tensor(plain.get_grad("b")), dY.sum(0), rtol=1e-4, atol=1e-5)
 
 
 def test_integer_ids_and_tiny_inputs_pass_through():

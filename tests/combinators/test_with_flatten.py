@@ -38,7 +38,7 @@ def test_v1_forward_matches_thinc_and_dX_is_the_true_gradient():
     dY = [torch.randn_like(y) for y in Y]
     dX = backprop(dY)
     # ours: one (1, 4) gradient per item, nested like X, equal to dY_row @ W
-    W = ours.layers[0].layers[1].get_param("W")
+    W = torch.as_tensor(ours.layers[0].layers[1].get_param("W"))
     rows = torch.cat(dY) @ W
     flat = [d for group in dX for d in group]
     assert [len(g) for g in dX] == [2, 0, 3] and all(d.shape == (1, 4) for d in flat)

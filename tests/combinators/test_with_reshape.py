@@ -30,9 +30,9 @@ def test_forward_matches_thinc_and_backprop_is_the_true_gradient(nO):
     assert_matches_thinc(Y, Yt, MATMUL, "Y")
     dY = torch.randn_like(Y)
     dX = backprop(dY)
-    W = ours.layers[0].get_param("W")
+    W = torch.as_tensor(ours.layers[0].get_param("W"))
     torch.testing.assert_close(dX, (dY.reshape(8, nO) @ W).reshape(2, 4, 3), **MATMUL)
-    torch.testing.assert_close(ours.layers[0].get_grad("W"), dY.reshape(8, nO).T @ X.reshape(8, 3), **MATMUL)
+    torch.testing.assert_close(torch.as_tensor(ours.layers[0].get_grad("W")), dY.reshape(8, nO).T @ X.reshape(8, 3), **MATMUL)
     with pytest.raises(ValueError):  # nO != F: cannot reshape; nO == F: a 3-D array reaches Linear's gemm
         backprop_t(to_numpy(dY))
 

@@ -14,9 +14,9 @@ OPS = NumpyOps()
 
 def _pair(nO: int, nI: int):
     ours, theirs = Dish(nO, nI), ta.Dish(nO, nI).initialize()
-    theirs.set_param("W", ours.get_param("W").numpy().copy())
+    theirs.set_param("W", torch.as_tensor(ours.get_param("W")).numpy().copy())
     theirs.set_param("b", torch.randn(nO).numpy())
-    ours.set_param("b", theirs.get_param("b"))
+    ours.set_param("b", torch.as_tensor(theirs.get_param("b")))
     return ours, theirs
 
 
@@ -32,7 +32,7 @@ def test_thinc_backprop_uses_the_input_where_ours_uses_the_pre_activation():
     dY = torch.randn(5, 4)
     _, bp = theirs(X.numpy(), is_train=True)
     dX_thinc = torch.from_numpy(bp(dY.numpy()))
-    W, b = ours.get_param("W"), ours.get_param("b")
+    W, b = torch.as_tensor(ours.get_param("W")), torch.as_tensor(ours.get_param("b"))
     Z = X @ W.t() + b
     # thinc's dX: backprop_dish at X, not at Z
     at_X = torch.from_numpy(OPS.backprop_dish(dY.numpy(), X.numpy())) @ W

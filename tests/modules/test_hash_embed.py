@@ -20,7 +20,7 @@ def any_ids(n: int, seed: int = 0) -> torch.Tensor:
 def thinc_twin(model: HashEmbed):
     theirs = ta.HashEmbed(model.get_dim("nO"), model.get_dim("nV"), seed=model.seed)
     theirs.initialize()
-    theirs.set_param("E", model.get_param("E").numpy().copy())
+    theirs.set_param("E", torch.as_tensor(model.get_param("E")).numpy().copy())
     return theirs
 
 
@@ -40,16 +40,16 @@ def test_parity_with_thinc(N, nV, nO, seed):
     dX = backprop(dY)
     dXt = backprop_t(dY.numpy().copy())
     assert dX.shape == dXt.shape == (N,) and not dX.any() and not dXt.any()
-    torch.testing.assert_close(model.get_grad("E"), torch.from_numpy(theirs.get_grad("E")), atol=1e-5, rtol=0)
+    torch.testing.assert_close(torch.as_tensor(model.get_grad("E")), torch.from_numpy(theirs.get_grad("E")), atol=1e-5, rtol=0)
 
 
 def test_parity_uint64_numpy_ids_and_int32_ids():
     model = HashEmbed(6, 40, seed=17)
     theirs = thinc_twin(model)
     big = numpy.array([2**64 - 1, 2**63, 2**63 + 5, 12, 0], dtype=numpy.uint64)
-    torch.testing.assert_close(model.predict(big), torch.from_numpy(theirs.predict(big)), atol=1e-5, rtol=0)
+    torch.testing.assert_close(torch.from_numpy(model.predict(big)), torch.from_numpy(theirs.predict(big)), atol=1e-5, rtol=0)
     small = numpy.array([-5, -1, 0, 7, 2**31 - 1], dtype=numpy.int32)
-    torch.testing.assert_close(model.predict(small), torch.from_numpy(theirs.predict(small)), atol=1e-5, rtol=0)
+    torch.testing.assert_close(torch.from_numpy(model.predict(small)), torch.from_numpy(theirs.predict(small)), atol=1e-5, rtol=0)
     # int32 -5 hashes like int64 -5 (both are 2**64 - 5 as uint64)
     assert torch.equal(model.predict(torch.from_numpy(small)), model.predict(torch.from_numpy(small).long()))
 
@@ -61,7 +61,7 @@ def test_column_tree_and_parity():
     assert [n.name for n in model.walk()] == [n.name for n in theirs.walk()] == ["ints-getitem>>hashembed", "ints-getitem", "hashembed"]
     assert [dict(n.attrs) for n in model.walk()][0::2] == [dict(n.attrs) for n in theirs.walk()][0::2]
     assert model.attrs["column"] == 2 and model.layers[1].seed == 4
-    theirs.layers[1].set_param("E", model.layers[1].get_param("E").numpy().copy())
+    theirs.layers[1].set_param("E", torch.as_tensor(model.layers[1].get_param("E")).numpy().copy())
     X = torch.stack([any_ids(11, s) for s in range(3)], dim=1)
     torch.testing.assert_close(model.predict(X), torch.from_numpy(theirs.predict(X.numpy())), atol=1e-5, rtol=0)
 
@@ -82,7 +82,7 @@ def test_node_dims_attrs_params_and_registry():
 
 def test_default_initializer_is_uniform_01_and_initialize_infers_nothing():
     torch.manual_seed(0)
-    E = HashEmbed(64, 500, seed=0).get_param("E")
+    E = torch.as_tensor(HashEmbed(64, 500, seed=0).get_param("E"))
     assert E.dtype == torch.float32 and E.abs().max() <= 0.1 and E.abs().max() > 0.09
     assert abs(E.mean().item()) < 0.005 and abs(E.std().item() - 0.2 / 12**0.5) < 0.002
     model = HashEmbed(4, 10, seed=0)
@@ -128,7 +128,7 @@ def test_empty_ids_backprop_returns_zeros_where_thinc_raises():
     theirs = thinc_twin(model)
     Y, backprop = model(torch.zeros(0, dtype=torch.long), is_train=True)
     dX = backprop(torch.zeros(0, 7))
-    assert dX.shape == (0,) and torch.equal(model.get_grad("E"), torch.zeros(10, 7))
+    assert dX.shape == (0,) and torch.equal(torch.as_tensor(model.get_grad("E")), torch.zeros(10, 7))
     _, backprop_t = theirs(numpy.zeros(0, dtype="int64"), is_train=True)
     with pytest.raises(NameError):
         backprop_t(numpy.zeros((0, 7), dtype="float32"))
@@ -143,7 +143,7 @@ def test_table_dtypes(dtype):
     Y = model.predict(ids)
     assert Y.dtype == dtype
     # the fp32-accumulated sum rounded once to the table dtype: within one rounding of the exact sum
-    E = model.get_param("E").double()
+    E = torch.as_tensor(model.get_param("E")).double()
     exact = E[hash_rows_reference(ids, 5, 33)].sum(1)
     assert (Y.double() - exact).abs().max() <= torch.finfo(dtype).eps * exact.abs().max()
     if dtype == torch.float64:
@@ -170,7 +170,7 @@ def test_dropout_one_mask_shared_by_all_rows():
     assert 0.4 < kept.float().mean().item() < 0.6
     backprop(torch.ones_like(Y))
     rows = hash_rows_reference(ids, 3, 50)
-    assert not model.get_grad("E")[rows.unique()][:, ~kept].any(), "dropped dims get no gradient"
+    assert not torch.as_tensor(model.get_grad("E"))[rows.unique()][:, ~kept].any(), "dropped dims get no gradient"
     assert torch.equal(model.predict(ids), clean), "no dropout in inference"
 
 

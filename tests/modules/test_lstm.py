@@ -46,7 +46,7 @@ def _thinc_twin(model: LSTM):
     theirs = ta.LSTM(model.get_dim("nO"), model.get_dim("nI"), bi=model.get_dim("dirs") == 2,
                      depth=model.get_dim("depth")).initialize()
     for name in ("LSTM", "HC0"):
-        theirs.set_param(name, model.get_param(name).numpy().copy())
+        theirs.set_param(name, torch.as_tensor(model.get_param(name)).numpy().copy())
     return theirs
 
 
@@ -74,8 +74,8 @@ def _step_reference(Xp: Padded, model: LSTM) -> torch.Tensor:
     """The LSTM equations, one sequence and one step at a time, straight from Thinc's layout
     (gates f, i, o, c): an independent float64 reference."""
     nH, depth, dirs = model.get_dim("nO") // model.get_dim("dirs"), model.get_dim("depth"), model.get_dim("dirs")
-    flat = model.get_param("LSTM").double()
-    HC0 = model.get_param("HC0").double()
+    flat = torch.as_tensor(model.get_param("LSTM")).double()
+    HC0 = torch.as_tensor(model.get_param("HC0")).double()
     blocks = _reference_blocks(flat, model.get_dim("nI"), nH, depth, dirs)
     T, B = Xp.data.shape[:2]
     out = torch.zeros(T, B, dirs * nH, dtype=torch.float64)
@@ -122,18 +122,18 @@ def test_init_draws_each_matrix_separately_like_thinc():
     nI, nO = 40, 20
     model = LSTM(nO, nI, bi=True, depth=2)
     nH = nO // 2
-    for k, block in enumerate(_reference_blocks(model.get_param("LSTM"), nI, nH, 2, 2)):
+    for k, block in enumerate(_reference_blocks(torch.as_tensor(model.get_param("LSTM")), nI, nH, 2, 2)):
         n_in = nI if k < 2 else 2 * nH
         for g in range(4):
             for W, scale in ((block["Wx"][g], math.sqrt(6 / (nH + n_in))), (block["Wh"][g], math.sqrt(6 / (2 * nH)))):
                 assert W.abs().max() <= scale and W.abs().max() > 0.85 * scale
         assert torch.count_nonzero(block["bx"]) == 0 and torch.count_nonzero(block["bh"]) == 0
-    assert torch.count_nonzero(model.get_param("HC0")) == 0
+    assert torch.count_nonzero(torch.as_tensor(model.get_param("HC0"))) == 0
     seen = []
     model = LSTM(4, 3, init_W=lambda ops, shape: seen.append(tuple(shape)) or torch.ones(shape),
                  init_b=lambda ops, shape: torch.full(shape, 2.0))
     assert seen == [(4, 3)] * 4 + [(4, 4)] * 4
-    assert set(model.get_param("LSTM").unique().tolist()) == {1.0, 2.0}
+    assert set(torch.as_tensor(model.get_param("LSTM")).unique().tolist()) == {1.0, 2.0}
 
 
 def test_inferred_dims_and_conflicts():
@@ -157,14 +157,14 @@ def test_thinc_flat_layout_round_trips_and_maps_to_torch_gate_order():
     theirs.set_param("LSTM", flat)
     theirs.set_param("HC0", hc0)
     ours = LSTM(nO, nI, bi=True, depth=depth)
-    ours.set_param("LSTM", theirs.get_param("LSTM"))
-    ours.set_param("HC0", theirs.get_param("HC0"))
-    assert numpy.array_equal(ours.get_param("LSTM").numpy(), flat)
+    ours.set_param("LSTM", torch.as_tensor(theirs.get_param("LSTM")))
+    ours.set_param("HC0", torch.as_tensor(theirs.get_param("HC0")))
+    assert numpy.array_equal(torch.as_tensor(ours.get_param("LSTM")).numpy(), flat)
     assert numpy.array_equal(ours.state_dict()["weight"].numpy(), flat)  # stored in Thinc's layout
-    assert numpy.array_equal(ours.get_param("HC0").numpy(), hc0)
+    assert numpy.array_equal(torch.as_tensor(ours.get_param("HC0")).numpy(), hc0)
     back = ta.LSTM(nO, nI, bi=True, depth=depth).initialize()
-    back.set_param("LSTM", ours.get_param("LSTM").numpy().copy())
-    assert numpy.array_equal(back.get_param("LSTM"), flat)
+    back.set_param("LSTM", torch.as_tensor(ours.get_param("LSTM")).numpy().copy())
+    assert numpy.array_equal(torch.as_tensor(back.get_param("LSTM")), flat)
     # torch's (i, f, g, o) blocks, per (layer, direction): [w_ih, w_hh, b_ih, b_hh]
     blocks = _reference_blocks(torch.from_numpy(flat), nI, nO // 2, depth, 2)
     weights = ours.torch_lstm_weights()
@@ -178,7 +178,7 @@ def test_thinc_flat_layout_round_trips_and_maps_to_torch_gate_order():
     # get_param is live, like Thinc's
     Xp = _padded([3, 2], nI)
     before = ours.predict(Xp).data
-    ours.get_param("LSTM").mul_(0.5)
+    torch.as_tensor(ours.get_param("LSTM")).mul_(0.5)
     assert not torch.allclose(ours.predict(Xp).data, before)
 
 
@@ -284,8 +284,8 @@ def _finite_differences(model: LSTM, Xp: Padded, dY: torch.Tensor, eps: float = 
 
     valid = (torch.arange(Xp.data.shape[0]).view(-1, 1, 1) < Xp.lengths.view(1, -1, 1)).expand_as(Xp.data)
     dX = grad_of(Xp.data, valid.reshape(-1).nonzero().view(-1).tolist())
-    dW = grad_of(model.get_param("LSTM"), range(model.get_param("LSTM").numel()))
-    dH = grad_of(model.get_param("HC0"), range(model.get_param("HC0").numel()))
+    dW = grad_of(torch.as_tensor(model.get_param("LSTM")), range(torch.as_tensor(model.get_param("LSTM")).numel()))
+    dH = grad_of(torch.as_tensor(model.get_param("HC0")), range(torch.as_tensor(model.get_param("HC0")).numel()))
     return dX, dW, dH
 
 
@@ -299,8 +299,8 @@ def test_thinc_face_backprop_is_the_true_gradient(bi, depth, lengths):
     dX = backprop(dY).data
     fd_dX, fd_dW, fd_dH = _finite_differences(model, Xp, dY)
     torch.testing.assert_close(dX, fd_dX, atol=1e-7, rtol=1e-6)
-    torch.testing.assert_close(model.get_grad("LSTM"), fd_dW, atol=1e-7, rtol=1e-6)
-    torch.testing.assert_close(model.get_grad("HC0"), fd_dH, atol=1e-7, rtol=1e-6)
+    torch.testing.assert_close(torch.as_tensor(model.get_grad("LSTM")), fd_dW, atol=1e-7, rtol=1e-6)
+    torch.testing.assert_close(torch.as_tensor(model.get_grad("HC0")), fd_dH, atol=1e-7, rtol=1e-6)
 
 
 @pytest.mark.parametrize("bi,depth", [(False, 2), (True, 2)])
@@ -314,16 +314,16 @@ def test_gradients_equal_torch_nn_lstm_autograd(bi, depth):
     rnn = model.as_torch_lstm()
     X = Xp.data.clone().requires_grad_(True)
     n = model.get_dim("depth") * model.get_dim("dirs")
-    HC0 = model.get_param("HC0").clone().requires_grad_(True)
+    HC0 = torch.as_tensor(model.get_param("HC0")).clone().requires_grad_(True)
     hx = (HC0[1].reshape(n, 1, -1).expand(n, 4, -1).contiguous(), HC0[0].reshape(n, 1, -1).expand(n, 4, -1).contiguous())
     out, _ = rnn(pack_padded_sequence(X, Xp.lengths.long()), hx)
     Yt, _ = pad_packed_sequence(out, total_length=X.shape[0])
     torch.testing.assert_close(Y.data, Yt, **MATMUL)
     Yt.backward(dY)
     torch.testing.assert_close(dX, X.grad, **MATMUL)
-    ours_in_torch_order = model.get_grad("LSTM").index_select(0, model.torch_order)
+    ours_in_torch_order = torch.as_tensor(model.get_grad("LSTM")).index_select(0, model.torch_order)
     torch.testing.assert_close(ours_in_torch_order, torch.cat([p.grad.reshape(-1) for p in rnn._flat_weights]), **MATMUL)
-    torch.testing.assert_close(model.get_grad("HC0"), HC0.grad, **MATMUL)
+    torch.testing.assert_close(torch.as_tensor(model.get_grad("HC0")), HC0.grad, **MATMUL)
 
 
 def test_thinc_numpyops_backward_is_not_the_gradient():
@@ -338,14 +338,14 @@ def test_thinc_numpyops_backward_is_not_the_gradient():
     nI, nO = 3, 4
     model = _randomized(LSTM(nO, nI), hc0=False)
     Xp = _padded([4, 3, 1], nI)
-    flat = model.get_param("LSTM").clone()
+    flat = torch.as_tensor(model.get_param("LSTM")).clone()
     # (1) zero upstream gradient
     theirs = _thinc_twin(model)
     Yt, backprop_t = theirs(to_numpy(Xp), is_train=True)
     backprop_t(_thinc_padded(Xp, torch.zeros(Yt.data.shape)))
     Y, backprop = model(Xp, is_train=True)
     backprop(torch.zeros_like(Y.data))
-    assert torch.count_nonzero(model.get_grad("LSTM")) == 0
+    assert torch.count_nonzero(torch.as_tensor(model.get_grad("LSTM"))) == 0
     block = _reference_blocks(flat, nI, nO, 1, 1)[0]
     expected = torch.cat([block["Wx"].reshape(-1), (block["bx"] + block["bh"]).reshape(-1), block["Wh"].reshape(-1),
                           torch.zeros(4 * nO)])
@@ -364,8 +364,8 @@ def test_thinc_numpyops_backward_is_not_the_gradient():
     dW_t = torch.from_numpy(theirs.get_grad("LSTM"))
     bh_slot = slice(flat.shape[0] - 4 * nO, flat.shape[0])
     assert torch.count_nonzero(dW_t[bh_slot]) == 0
-    assert model.get_grad("LSTM")[bh_slot].abs().max() > 0.05
-    assert (dW_t - model.get_grad("LSTM")).abs().max() > 0.5
+    assert torch.as_tensor(model.get_grad("LSTM"))[bh_slot].abs().max() > 0.05
+    assert (dW_t - torch.as_tensor(model.get_grad("LSTM"))).abs().max() > 0.5
     # HC0: Thinc never computes its gradient; ours is the true one (finite differences, above)
     assert not theirs.has_grad("HC0") and model.has_grad("HC0")
 
@@ -391,7 +391,7 @@ def test_dropout_is_dropconnect_over_the_whole_flat_vector():
     Y, backprop = model(Xp, is_train=True)
     assert not torch.allclose(Y.data, eval_Y)
     backprop(torch.randn_like(Y.data))
-    dropped = (model.get_grad("LSTM") == 0).float().mean().item()
+    dropped = (torch.as_tensor(model.get_grad("LSTM")) == 0).float().mean().item()
     assert 0.4 < dropped < 0.6  # the gradient is masked like the weights
     model.attrs["dropout_rate"] = 1.0  # every weight and bias dropped: gates 0.5, cell 0, output 0
     Y, _ = model(Xp, is_train=True)
@@ -411,11 +411,11 @@ def test_from_thinc_to_thinc_and_thinc_bytes():
     ours = from_thinc(theirs)
     assert isinstance(ours, LSTM) and ours.attrs["dropout_rate"] == 0.25
     for name in ("LSTM", "HC0"):
-        assert numpy.array_equal(ours.get_param(name).numpy(), theirs.get_param(name))
+        assert numpy.array_equal(torch.as_tensor(ours.get_param(name)).numpy(), torch.as_tensor(theirs.get_param(name)))
     torch.testing.assert_close(ours.predict(Xp).data, torch.from_numpy(theirs.predict(to_numpy(Xp)).data), **MATMUL)
     back = to_thinc(ours)
     assert back.attrs["dropout_rate"] == 0.25 and back.get_dim("depth") == 2 and back.get_dim("dirs") == 2
-    assert numpy.array_equal(back.get_param("LSTM"), theirs.get_param("LSTM"))
+    assert numpy.array_equal(torch.as_tensor(back.get_param("LSTM")), torch.as_tensor(theirs.get_param("LSTM")))
     assert numpy.array_equal(back.predict(to_numpy(Xp)).data, theirs.predict(to_numpy(Xp)).data)
     loaded = load_thinc_bytes(LSTM(bi=True, depth=2), theirs.to_bytes())
     assert torch.equal(loaded.predict(Xp).data, ours.predict(Xp).data)

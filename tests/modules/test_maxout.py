@@ -46,21 +46,21 @@ def test_ties_go_to_the_lowest_piece_like_thinc():
     dY = torch.randn_like(Y)
     backprop(dY)
     backprop_t(dY.numpy())
-    dW = model.get_grad("W")
+    dW = torch.as_tensor(model.get_grad("W"))
     assert torch.count_nonzero(dW[:, 1:]) == 0, "gradient leaked to a non-first tied piece"
     torch.testing.assert_close(dW, torch.from_numpy(theirs.get_grad("W")), atol=1e-5, rtol=1e-4)
-    torch.testing.assert_close(model.get_grad("b"), torch.from_numpy(theirs.get_grad("b")), atol=1e-5, rtol=1e-4)
-    assert torch.count_nonzero(model.get_grad("b")[:, 1:]) == 0
+    torch.testing.assert_close(torch.as_tensor(model.get_grad("b")), torch.from_numpy(theirs.get_grad("b")), atol=1e-5, rtol=1e-4)
+    assert torch.count_nonzero(torch.as_tensor(model.get_grad("b"))[:, 1:]) == 0
 
 
 def test_param_layout_and_glorot_scale_uses_nO_plus_nP():
     torch.manual_seed(0)
     model = Maxout(4, 50, 2)
-    W = model.get_param("W")
+    W = torch.as_tensor(model.get_param("W"))
     assert tuple(W.shape) == (4, 2, 50) and tuple(model.get_param("b").shape) == (4, 2)
     scale = math.sqrt(6 / (4 + 2))  # not fan-in: Thinc's initializer only sees dims 0 and 1
     assert W.abs().max() <= scale and W.abs().max() > 0.9 * scale
-    assert torch.count_nonzero(model.get_param("b")) == 0
+    assert torch.count_nonzero(torch.as_tensor(model.get_param("b"))) == 0
     assert model.state_dict()["weight"].shape == (4, 2, 50)
 
 
@@ -104,7 +104,7 @@ def test_thinc_weights_agree_at_larger_K():
     rng = numpy.random.default_rng(0)
     X = rng.standard_normal((16, 300)).astype("float32")
     ours, theirs = Maxout(8, 300, 3), ta.Maxout(8, 300, 3).initialize()
-    ours.set_param("W", theirs.get_param("W"))
+    ours.set_param("W", torch.as_tensor(theirs.get_param("W")))
     ours.set_param("b", rng.standard_normal((8, 3)).astype("float32"))
-    theirs.set_param("b", ours.get_param("b").numpy().copy())
-    torch.testing.assert_close(ours.predict(X), torch.from_numpy(theirs.predict(X)), atol=1e-5, rtol=1e-4)
+    theirs.set_param("b", torch.as_tensor(ours.get_param("b")).numpy().copy())
+    torch.testing.assert_close(torch.from_numpy(ours.predict(X)), torch.from_numpy(theirs.predict(X)), atol=1e-5, rtol=1e-4)

@@ -31,7 +31,7 @@ def test_thinc_returns_logits_we_return_normalized_slices(is_train):
     X = torch.randn(5, 4)
     Y, _ = ours(X, is_train=is_train)
     Yt, _ = theirs(X.numpy(), is_train=is_train)
-    logits = X @ ours.get_param("W").T + ours.get_param("b")
+    logits = X @ torch.as_tensor(ours.get_param("W")).T + torch.as_tensor(ours.get_param("b"))
     torch.testing.assert_close(torch.from_numpy(Yt), logits, atol=1e-5, rtol=1e-4)  # thinc: raw logits
     torch.testing.assert_close(Y, _slice_softmax(torch.from_numpy(Yt), nOs), atol=1e-5, rtol=1e-4)
     for part in torch.split(Y, list(nOs), dim=1):
@@ -47,9 +47,9 @@ def test_thinc_face_backprop_takes_d_logits_like_thinc():
     dX = backprop(dY)
     dXt = backprop_t(dY.numpy())
     torch.testing.assert_close(dX, torch.from_numpy(dXt), atol=1e-5, rtol=1e-4)
-    torch.testing.assert_close(dX, dY @ ours.get_param("W"), atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(dX, dY @ torch.as_tensor(ours.get_param("W")), atol=1e-5, rtol=1e-4)
     for name in ("W", "b"):
-        torch.testing.assert_close(ours.get_grad(name), torch.from_numpy(theirs.get_grad(name)), atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(torch.as_tensor(ours.get_grad(name)), torch.from_numpy(theirs.get_grad(name)), atol=1e-5, rtol=1e-4)
 
 
 def test_torch_face_is_true_autograd():

@@ -32,7 +32,7 @@ def test_gradient_beyond_the_clip_is_thincs():
     Y = model(X)
     (dX,) = torch.autograd.grad(Y.sum(), X)
     theirs = ta.Sigmoid(1, 1).initialize()
-    theirs.set_param("W", model.get_param("W").numpy().copy())
+    theirs.set_param("W", torch.as_tensor(model.get_param("W")).numpy().copy())
     Yt, bp = theirs(X.detach().numpy(), is_train=True)
     torch.testing.assert_close(Y.detach(), torch.from_numpy(Yt), atol=0, rtol=1e-6)
     torch.testing.assert_close(dX, torch.from_numpy(bp(torch.ones(2, 1).numpy())), atol=0, rtol=1e-5)

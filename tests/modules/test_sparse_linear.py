@@ -33,8 +33,8 @@ def twins(ours_cls, theirs_cls, nO, length, seed=0):
     model.set_param("b", torch.randn(nO, generator=g))
     theirs = theirs_cls(nO, length)
     theirs.initialize()
-    theirs.set_param("W", model.get_param("W").numpy().copy())
-    theirs.set_param("b", model.get_param("b").numpy().copy())
+    theirs.set_param("W", torch.as_tensor(model.get_param("W")).numpy().copy())
+    theirs.set_param("b", torch.as_tensor(model.get_param("b")).numpy().copy())
     return model, theirs
 
 
@@ -57,8 +57,8 @@ def test_parity_with_thinc_forward_dW_db(ours_cls, theirs_cls, v1, lengths, nO, 
     dX = backprop(dY)
     backprop_t(dY.numpy().copy())
     assert dX is X, "the Thinc face returns the input tuple itself, like Thinc"
-    torch.testing.assert_close(model.get_grad("W"), torch.from_numpy(theirs.get_grad("W")), rtol=1e-4, atol=1e-5)
-    torch.testing.assert_close(model.get_grad("b"), torch.from_numpy(theirs.get_grad("b")), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(torch.as_tensor(model.get_grad("W")), torch.from_numpy(theirs.get_grad("W")), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(torch.as_tensor(model.get_grad("b")), torch.from_numpy(theirs.get_grad("b")), rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("ours_cls,theirs_cls,v1", VERSIONS)
@@ -66,7 +66,7 @@ def test_empty_examples_score_the_bias(ours_cls, theirs_cls, v1):
     model, theirs = twins(ours_cls, theirs_cls, 3, 16)
     X = inputs([0, 4, 0])
     Y = model(X)
-    assert torch.equal(Y[0], model.get_param("b")) and torch.equal(Y[2], model.get_param("b"))
+    assert torch.equal(Y[0], torch.as_tensor(model.get_param("b"))) and torch.equal(Y[2], torch.as_tensor(model.get_param("b")))
     torch.testing.assert_close(Y, torch.from_numpy(theirs.predict(to_thinc(X))), rtol=1e-4, atol=1e-5)
 
 
@@ -76,7 +76,7 @@ def test_thinc_face_param_grads_equal_autograd_and_accumulate():
     dY = torch.randn(3, 4)
     _, backprop = model(X, is_train=True)
     assert backprop(dY) is X
-    face = {n: model.get_grad(n).clone() for n in ("W", "b")}
+    face = {n: torch.as_tensor(model.get_grad(n)).clone() for n in ("W", "b")}
     model.zero_grad(set_to_none=True)
     Y = model(X)
     gW, gb = torch.autograd.grad(Y, [model.weight, model.bias], dY)
@@ -84,7 +84,7 @@ def test_thinc_face_param_grads_equal_autograd_and_accumulate():
     model.zero_grad(set_to_none=True)
     for _ in range(2):
         model(X, is_train=True)[1](dY)
-    torch.testing.assert_close(model.get_grad("W"), 2 * gW)
+    torch.testing.assert_close(torch.as_tensor(model.get_grad("W")), 2 * gW)
 
 
 def test_torch_face_differentiates_values():
@@ -109,7 +109,7 @@ def test_dims_params_and_zero_init_like_thinc(ours_cls, theirs_cls, v1):
     assert model.get_dim("nO") == theirs.get_dim("nO") == 5
     for name in ("W", "b"):
         assert tuple(model.get_param(name).shape) == theirs.get_param(name).shape
-        assert not model.get_param(name).any()
+        assert not torch.as_tensor(model.get_param(name)).any()
     assert registry.layers.get(ours_cls.registry_name) is ours_cls
     assert ours_cls.registry_name == ("SparseLinear.v1" if v1 else "SparseLinear.v2")
 
@@ -150,7 +150,7 @@ def test_v1_uses_only_the_first_length_plus_nO_minus_1_weights_v2_uses_all():
     for cls, used in ((SparseLinear, length + nO - 1), (SparseLinear_v2, nO * length)):
         model, _ = twins(cls, ThincSparseLinear_v2, nO, length)
         model(X, is_train=True)[1](torch.randn(2, nO))
-        touched = (model.get_grad("W") != 0).nonzero().max().item() + 1
+        touched = (torch.as_tensor(model.get_grad("W")) != 0).nonzero().max().item() + 1
         assert touched == used if cls is SparseLinear else touched > length + nO, (cls.__name__, touched)
 
 
@@ -201,5 +201,5 @@ def test_int32_keys_and_int64_lengths_work_like_their_thinc_equivalents():
     # Thinc reads int64 lengths [3, 4] as the int32 buffer [3, 0]: example 1 silently loses its keys.
     raw = (keys.long().numpy().view(numpy.uint64).copy(), values.numpy().copy(), lengths.long().numpy())
     Yt = theirs.predict(raw)
-    numpy.testing.assert_array_equal(Yt[1], theirs.get_param("b"))
+    numpy.testing.assert_array_equal(Yt[1], torch.as_tensor(theirs.get_param("b")))
     assert not numpy.allclose(Yt[1], Y[1].detach().numpy())

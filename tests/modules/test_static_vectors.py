@@ -22,14 +22,14 @@ def test_forward_and_dW_match_numpy(N, rows, nM, nO):
     V = rng.standard_normal((rows, nM)).astype("float32")
     ids = rng.integers(0, rows + 5, N)  # some past the table: they read row 0
     model = StaticVectors(nO, V)
-    W = model.get_param("W").numpy().astype("float64")
+    W = torch.as_tensor(model.get_param("W")).numpy().astype("float64")
     Yn, backprop_n = numpy_reference(V.astype("float64"), W, ids)
     Y, backprop = model(torch.from_numpy(ids), is_train=True)
     numpy.testing.assert_allclose(Y.numpy(), Yn, atol=1e-5, rtol=1e-4)
     dY = rng.standard_normal((N, nO)).astype("float32")
     dX = backprop(torch.from_numpy(dY))
     assert dX.shape == (N,) and not dX.is_floating_point() and int(dX.abs().sum()) == 0
-    numpy.testing.assert_allclose(model.get_grad("W").numpy(), backprop_n(dY.astype("float64")), atol=1e-5, rtol=1e-4)
+    numpy.testing.assert_allclose(torch.as_tensor(model.get_grad("W")).numpy(), backprop_n(dY.astype("float64")), atol=1e-5, rtol=1e-4)
 
 
 def test_dims_vectors_buffer_and_no_vector_grad():
@@ -47,7 +47,7 @@ def test_dims_vectors_buffer_and_no_vector_grad():
 def test_vectors_survive_bytes_round_trip():
     model = StaticVectors(3, torch.randn(6, 2))
     fresh = StaticVectors(3, torch.zeros(6, 2)).from_bytes(model.to_bytes())
-    assert torch.equal(fresh.vectors, model.vectors) and torch.equal(fresh.get_param("W"), model.get_param("W"))
+    assert torch.equal(fresh.vectors, model.vectors) and torch.equal(torch.as_tensor(fresh.get_param("W")), torch.as_tensor(model.get_param("W")))
 
 
 def test_dropout_in_training_only_with_a_shared_mask():

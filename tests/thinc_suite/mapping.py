@@ -3,15 +3,15 @@
 A Thinc name is routed by the Thinc module that defines it: ``thinc.api`` (and ``thinc``)
 names are looked up in ``thinc/api.py``'s own ``from .<module> import ...`` lines, so the
 table below lists modules, never names. Layers / Model / types / config / util /
-initializers go to ``torchlayers.api`` (``torchlayers`` while ``torchlayers.api`` does not
-exist yet); the data helpers a user keeps from Thinc (ops backends, optimizers, schedules,
+initializers go to ``torchlayers.api`` (Thinc's creation functions), then ``torchlayers``
+(the package's other names); the data helpers a user keeps from Thinc (ops backends, optimizers, schedules,
 losses, compat flags, shims) stay Thinc's. No per-file or per-test edits.
 
 ``rewrite_source(text)`` rewrites every ``from thinc... import`` statement of a file (top
 level or inside a function) in place, keeping Thinc's line numbers; everything else in the file
 is left byte for byte. The "ours" names are imported from ``FACE`` (``_thinc_face.py``, written
-next to the copied suite by the runner): it re-exports them from ``torchlayers.api`` (or
-``torchlayers``), and a name torchlayers lacks becomes a placeholder that raises
+next to the copied suite by the runner): it re-exports them from ``torchlayers.api``, else
+``torchlayers``, and a name torchlayers lacks becomes a placeholder that raises
 ``NotImplementedError("torchlayers has no 'X' ...")`` when a test uses it, so one missing name
 fails the cases that use it instead of every case of the file.
 """
@@ -45,10 +45,11 @@ FACE = "_thinc_face"
 FACE_SOURCE = '''"""Thinc's layers/Model/types/config/util names, from torchlayers (written by tests/thinc_suite)."""
 import importlib
 
+_ours = importlib.import_module("torchlayers")
 try:
-    _ours = importlib.import_module("torchlayers.api")
+    _api = importlib.import_module("torchlayers.api")
 except ImportError:
-    _ours = importlib.import_module("torchlayers")
+    _api = _ours
 
 MISSING = []
 
@@ -58,7 +59,7 @@ class _Missing:
         self._name = name
 
     def _fail(self, *args, **kwargs):
-        raise NotImplementedError(f"torchlayers has no {self._name!r} (a thinc.api name); {_ours.__name__} lacks it")
+        raise NotImplementedError(f"torchlayers has no {self._name!r} (a thinc.api name); torchlayers.api and torchlayers lack it")
 
     __call__ = __getitem__ = __iter__ = __enter__ = _fail
 
@@ -71,11 +72,11 @@ class _Missing:
 def __getattr__(name):
     if name.startswith("__"):
         raise AttributeError(name)
-    try:
-        return getattr(_ours, name)
-    except AttributeError:
-        MISSING.append(name)
-        return _Missing(name)
+    for module in (_api, _ours):  # Thinc's creation functions first, then the package's names
+        if hasattr(module, name):
+            return getattr(module, name)
+    MISSING.append(name)
+    return _Missing(name)
 '''
 
 
