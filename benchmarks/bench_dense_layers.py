@@ -116,7 +116,7 @@ def thinc_step(model: Any, X: Any, dY: numpy.ndarray) -> Tuple[numpy.ndarray, An
 def near_tie_rows(model: Maxout, X: torch.Tensor, gap: float = 1e-4) -> torch.Tensor:
     """Rows where two Maxout pieces are within ``gap``: the winner (and so where dY goes) may
     legitimately differ between two gemm implementations' roundings."""
-    W, b = model.get_param("W"), model.get_param("b")
+    W, b = model.get_param_tensor("W"), model.get_param_tensor("b")
     Z = (X @ W.reshape(-1, W.shape[2]).T + b.reshape(-1)).reshape(X.shape[0], W.shape[0], W.shape[1])
     top2 = Z.topk(2, dim=-1).values
     return ((top2[..., 0] - top2[..., 1]) < gap).any(dim=1)

@@ -24,8 +24,6 @@ _CHECKS = ("Thinc's pydantic input validation; torchlayers layers always check i
 LEFT_OUT: Dict[str, str] = {
     "serialize_attr": "Thinc's singledispatch " + _HOOK,
     "deserialize_attr": "Thinc's singledispatch " + _HOOK.replace("to_bytes", "from_bytes"),
-    "wrap_model_recursive": ("Thinc's helper that rewraps every node of a tree; torch code uses module hooks "
-                             "(register_forward_hook) or with_debug"),
     "Shim": _SHIM,
     "PyTorchShim": _SHIM,
     "TensorFlowShim": _SHIM,
@@ -40,7 +38,6 @@ LEFT_OUT: Dict[str, str] = {
     "Optimizer": ("torch.optim.Optimizer is the optimizer: Adam / RAdam / SGD take Thinc's arguments and return an "
                   "OptimizerFactory that builds one (torchlayers.optimizers)"),
     "Unserializable": "Thinc's marker for attrs to_bytes skips; torchlayers keeps non-serializable state out of attrs",
-    "is_cupy_array": "no cupy arrays: torchlayers' arrays are torch tensors (tensor.is_cuda)",
     "has_cupy": "no cupy: torchlayers uses torch's CUDA (torch.cuda.is_available())",
     "set_active_gpu": _GPU,
     "prefer_gpu": _GPU,
@@ -50,12 +47,9 @@ LEFT_OUT: Dict[str, str] = {
     "use_pytorch_for_gpu_memory": "one allocator: torch's caching allocator serves every layer",
     "use_tensorflow_for_gpu_memory": "one allocator: torch's caching allocator serves every layer",
     "DataValidationError": _CHECKS,
-    "data_validation": _CHECKS,
     "to_categorical": "torch.nn.functional.one_hot (label smoothing lives in CategoricalCrossentropy)",
     "get_array_module": _XP,
     "to_numpy": _XP,
-    "torch2xp": _XP,
-    "xp2torch": _XP,
     "tensorflow2xp": _XP,
     "xp2tensorflow": _XP,
     "mxnet2xp": _XP,

@@ -124,7 +124,12 @@ from .schedules import warmup_linear as warmup_linear
 from .types import ArgsKwargs as ArgsKwargs
 from .types import Padded as Padded
 from .types import Ragged as Ragged
+from .arrays import is_cupy_array as is_cupy_array
+from .model import wrap_model_recursive as wrap_model_recursive
 from .util import change_attr_values as change_attr_values
+from .util import data_validation as data_validation
+from .util import torch2xp as torch2xp
+from .util import xp2torch as xp2torch
 from .util import fix_random_seed as fix_random_seed
 from .util import set_dropout_rate as set_dropout_rate
 

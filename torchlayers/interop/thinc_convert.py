@@ -481,7 +481,7 @@ def to_thinc(model: Model) -> Any:
                 b.set_dim(dim, a.get_dim(dim))
         if all(a.has_param(p) for p in a.param_names):
             for name in a.param_names:
-                b.set_param(name, a.get_param(name).detach().cpu().numpy().copy())
+                b.set_param(name, a.get_param_tensor(name).detach().cpu().numpy().copy())
     return theirs
 
 
