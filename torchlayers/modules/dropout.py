@@ -19,7 +19,7 @@ def inverted_dropout(X: Tensor, rate: float) -> Tensor:
     About 1.8x faster than ``F.dropout`` on CPU (its ``bernoulli_``), and it compiles, exports
     and scripts. ``rate >= 1`` zeroes everything.
     """
-    return X * dropout_mask(X.shape, rate, X)
+    return X * dropout_mask(X.shape, rate, X)  # type: ignore[arg-type]  # torch.Size; TorchScript reads List[int]
 
 
 @registry.layers("Dropout.v1")
