@@ -2,15 +2,15 @@
 (Thinc "with_array.v1" and "with_array2d.v1")."""
 from __future__ import annotations
 
-from typing import Any, List
+from typing import TYPE_CHECKING, Any, List, cast
 
 import torch
 from torch import Tensor
 from torch.jit import unused as torch_unused
 
+from ..functional.sequences import flatten, unflatten
 from ..model import Model
 from ..registry import registry
-from ..functional.sequences import flatten, unflatten
 from ..types import Padded, Ragged
 
 
@@ -49,6 +49,9 @@ class with_array(Model):
     Attrs: ``pad`` (live).
     """
 
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        pad: int
+
     def __init__(self, layer: Model, pad: int = 0) -> None:
         check_layer("with_array", layer)
         if isinstance(pad, bool) or not isinstance(pad, int) or pad < 0:
@@ -65,7 +68,7 @@ class with_array(Model):
 
     @torch_unused
     def _sequences(self, X: Any) -> Any:
-        layer = self.layers[0]
+        layer = cast(Model, self.layers[0])
         if isinstance(X, Ragged):
             return Ragged(self._rows(layer(self._ragged_data(X)), X.data.shape[0]), X.lengths)
         if isinstance(X, Padded):
@@ -91,7 +94,7 @@ class with_array(Model):
             return []
         for i, x in enumerate(Xs):
             if not isinstance(x, Tensor) or x.dim() == 0:
-                got = f"a 0-d tensor" if isinstance(x, Tensor) else type(x).__name__
+                got = "a 0-d tensor" if isinstance(x, Tensor) else type(x).__name__
                 raise TypeError(f"{self.name}: expected item {i} to be a tensor (n_i, F), got {got}")
         pad = int(self.pad)
         lengths = [x.shape[0] for x in Xs]
@@ -99,7 +102,7 @@ class with_array(Model):
         return unflatten(Yf, lengths, pad, f"{self.name}: the wrapped layer's output")
 
     def _initialize(self, X: Any, Y: Any) -> None:
-        layer = self.layers[0]
+        layer = cast(Model, self.layers[0])
         layer._initialize(self._sample(X), self._sample(Y))
         copy_child_dims(self, layer)
 

@@ -1,16 +1,15 @@
 """with_list: run a list layer on Padded and Ragged inputs (Thinc "with_list.v1")."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-
+from ..functional.sequences import flatten
+from ..model import Model
 from ..modules.list2padded import pad_list as list2padded  # the traced form while compiling
 from ..modules.padded2list import unpad as padded2list
-from ..model import Model
+from ..modules.ragged2list import unflatten_ragged
 from ..registry import registry
 from ..types import Padded, Ragged
-from ..functional.sequences import flatten
-from ..modules.ragged2list import unflatten_ragged
 from .with_array import check_layer, child_dims
 
 
@@ -39,7 +38,8 @@ class with_list(Model):
             data = flatten(list(Ys), 0, self.name)
             if data.shape[0] != X.data.shape[0]:
                 raise ValueError(
-                    f"{self.name}: the wrapped layer must keep each item's rows (total {X.data.shape[0]}), got {data.shape[0]}"
+                    f"{self.name}: the wrapped layer must keep each item's rows (total {X.data.shape[0]}), "
+                    f"got {data.shape[0]}"
                 )
             return Ragged(data, X.lengths)
         return layer(X)
@@ -51,7 +51,7 @@ class with_list(Model):
         return Ys
 
     def _initialize(self, X: Any, Y: Any) -> None:
-        self.layers[0]._initialize(_get_list(X), _get_list(Y))
+        cast(Model, self.layers[0])._initialize(_get_list(X), _get_list(Y))
 
 
 def _get_list(X: Any) -> Any:

@@ -1,19 +1,19 @@
 """with_padded: run a Padded layer on lists, Ragged, 4-tuples and (T, B, F) arrays (Thinc "with_padded.v1")."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor
 from torch.jit import unused as torch_unused
 
+from ..model import Model
+from ..modules.list2padded import check_list2d
 from ..modules.list2padded import pad_list as list2padded  # the traced form while compiling
 from ..modules.padded2list import unpad as padded2list
-from ..model import Model
+from ..modules.ragged2list import unflatten_ragged
 from ..registry import registry
 from ..types import Padded, Ragged
-from ..modules.list2padded import check_list2d
-from ..modules.ragged2list import unflatten_ragged
 from .with_array import check_layer, child_dims
 
 
@@ -80,7 +80,7 @@ class with_padded(Model):
         )
 
     def _initialize(self, X: Any, Y: Any) -> None:
-        self.layers[0]._initialize(_get_padded(X), _get_padded(Y))
+        cast(Model, self.layers[0])._initialize(_get_padded(X), _get_padded(Y))
 
 
 def _get_padded(X: Any) -> Any:

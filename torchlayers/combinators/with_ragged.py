@@ -1,18 +1,18 @@
 """with_ragged: run a Ragged layer on lists, Padded and (data, lengths) pairs (Thinc "with_ragged.v1")."""
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any, List, cast
 
 import torch
 from torch import Tensor
 
+from ..functional.sequences import flatten
+from ..model import Model
 from ..modules.list2padded import pad_list as list2padded  # the traced form while compiling
 from ..modules.padded2list import unpad as padded2list
-from ..model import Model
+from ..modules.ragged2list import unflatten_ragged
 from ..registry import registry
 from ..types import Padded, Ragged
-from ..functional.sequences import flatten
-from ..modules.ragged2list import unflatten_ragged
 from .with_array import check_layer
 
 
@@ -51,7 +51,7 @@ class with_ragged(Model):
             Yr = self._call(Ragged(*X))
             return (Yr.data, Yr.lengths)
         if isinstance(X, (list, tuple)):
-            data = flatten(X, 0, self.name)
+            data = flatten(cast(List[Tensor], X), 0, self.name)
             Yr = self._call(Ragged(data, _lengths(list(X), data.device)))
             return self._split_like(Yr, list(X))
         raise TypeError(
@@ -80,7 +80,7 @@ class with_ragged(Model):
         return list(torch.split(Yr.data, sizes, dim=0))
 
     def _initialize(self, X: Any, Y: Any) -> None:
-        self.layers[0]._initialize(_get_ragged(self.name, X), _get_ragged(self.name, Y))
+        cast(Model, self.layers[0])._initialize(_get_ragged(self.name, X), _get_ragged(self.name, Y))
 
 
 def _get_ragged(name: str, X: Any) -> Any:

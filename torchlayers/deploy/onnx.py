@@ -273,7 +273,9 @@ def searchsorted_onnx(sorted_sequence: Any, values: Any, out_int32: bool = False
     """``aten.searchsorted.Tensor`` over a 1-D sorted table (K,): the count of entries < v (``right``:
     <= v) for every value, by one (numel, K) comparison (tables of vocabulary size, not sequences)."""
     if sorter is not None:
-        raise NotImplementedError("torchlayers.deploy.onnx: searchsorted with a sorter has no translation; sort the table first")
+        raise NotImplementedError(
+            "torchlayers.deploy.onnx: searchsorted with a sorter has no translation; sort the table first"
+        )
     op = _op()
     right = right or side == "right"
     flat = op.Reshape(values, _i64([-1, 1]))
@@ -311,5 +313,7 @@ def onnx_export(model: torch.nn.Module, args: tuple, f: Any = None, **kwargs: An
     table.update(kwargs.pop("custom_translation_table", None) or {})
     kwargs.setdefault("dynamo", True)
     if not kwargs["dynamo"]:
-        raise ValueError("torchlayers.deploy.onnx_export: the custom-op translations need dynamo=True, got dynamo=False")
+        raise ValueError(
+            "torchlayers.deploy.onnx_export: the custom-op translations need dynamo=True, got dynamo=False"
+        )
     return torch.onnx.export(model, args, f, custom_translation_table=table, **kwargs)

@@ -29,12 +29,15 @@ exports the Ragged form with dynamic N and B: the program takes ``Ragged(data, l
 """
 from __future__ import annotations
 
-from typing import Any, List, Tuple
+from typing import TYPE_CHECKING, Any, List, Tuple
 
 import torch
 from torch import Tensor, nn
 
 from ..types import Ragged
+
+if TYPE_CHECKING:
+    from ..combinators.with_array import with_array
 
 __all__ = ["ragged_form", "export", "packed_list_layout", "RaggedForm"]
 
@@ -58,7 +61,10 @@ def packed_list_layout(lengths: Tensor, n_rows: int, pad: int) -> Tuple[Tensor, 
 class PackedWithArray(nn.Module):
     """``with_array(layer, pad)`` applied to a list given packed as a Ragged: Ragged -> Ragged."""
 
-    def __init__(self, wrapper: nn.Module) -> None:
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        wrapper: with_array
+
+    def __init__(self, wrapper: with_array) -> None:
         super().__init__()
         self.wrapper = wrapper  # the original with_array (its layer and live pad)
 
@@ -74,7 +80,10 @@ class PackedWithArray(nn.Module):
         Y = layer(buf)
         if not isinstance(Y, Tensor) or Y.dim() == 0 or Y.shape[0] != total:
             got = f"shape {list(Y.shape)}" if isinstance(Y, Tensor) else type(Y).__name__
-            raise ValueError(f"{self.wrapper.name}: the wrapped layer must return one row per input row ({total} with padding), got {got}")
+            raise ValueError(
+                f"{self.wrapper.name}: the wrapped layer must return one row per input row ({total} with padding), "
+                f"got {got}"
+            )
         return Ragged(Y.index_select(0, pos), X.lengths)
 
 
@@ -140,7 +149,10 @@ def export(model: nn.Module, example: Any, *, strict: bool = False) -> torch.exp
 
     X = list2ragged()(list(example)) if isinstance(example, (list, tuple)) else example
     if not isinstance(X, Ragged):
-        raise TypeError(f"torchlayers.deploy.export: expected a list of tensors or a Ragged example, got {type(example).__name__}")
+        raise TypeError(
+            f"torchlayers.deploy.export: expected a list of tensors or a Ragged example, got {type(example).__name__}"
+        )
     N, B = torch.export.Dim("N", min=2), torch.export.Dim("B", min=2)
-    dynamic = (Ragged({0: N, **{d: None for d in range(1, X.data.dim())}}, {0: B}),)
+    # a dynamic_shapes spec mirrors the input: a Ragged holding one {dim: Dim} dict per field
+    dynamic = (Ragged({0: N, **dict.fromkeys(range(1, X.data.dim()))}, {0: B}),)  # type: ignore[arg-type]
     return torch.export.export(ragged_form(model).eval(), (X,), dynamic_shapes=dynamic, strict=strict)

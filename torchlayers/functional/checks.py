@@ -7,7 +7,7 @@ faces); the others run inside ``forward``.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Dict, NoReturn, Optional
+from typing import Any, Dict, NoReturn, Optional, Type
 
 import torch
 from torch import Tensor
@@ -27,7 +27,8 @@ def describe(x: Any) -> str:
     if isinstance(x, Tensor):
         return f"a {x.dtype} tensor of shape {list(x.shape)}"
     dtype, shape = getattr(x, "dtype", None), getattr(x, "shape", None)
-    kind = f"{type(x).__module__}.{type(x).__name__}" if type(x).__module__ not in ("builtins", None) else type(x).__name__
+    module = type(x).__module__
+    kind = f"{module}.{type(x).__name__}" if module not in ("builtins", None) else type(x).__name__
     if dtype is not None and shape is not None:
         return f"a {kind} ({dtype}, shape {list(shape)})"
     if isinstance(x, (list, tuple)):
@@ -39,7 +40,8 @@ def describe(x: Any) -> str:
 def tensor_fix(x: Any) -> str:
     """How to turn ``x`` into the tensor a torch-face call needs."""
     if type(x).__module__ == "numpy" or hasattr(x, "__array_interface__"):
-        return "convert it with torch.from_numpy(X), or call the Thinc face (model.predict(X)), which converts numpy arrays"
+        return ("convert it with torch.from_numpy(X), or call the Thinc face (model.predict(X)), which converts "
+                "numpy arrays")
     if isinstance(x, (list, tuple)):
         return ("stack it with torch.stack(X) / torch.tensor(X), or wrap the layer (with_array, with_list) to map it "
                 "over a list of arrays")
@@ -47,7 +49,10 @@ def tensor_fix(x: Any) -> str:
 
 
 def _not_a_tensor(layer: str, field: str, want: str, x: Any) -> NoReturn:
-    raise TypeError(f"{layer}: expected {field} to be a torch.Tensor{' ' + want if want else ''}, got {describe(x)}; {tensor_fix(x)}")
+    raise TypeError(
+        f"{layer}: expected {field} to be a torch.Tensor{' ' + want if want else ''}, "
+        f"got {describe(x)}; {tensor_fix(x)}"
+    )
 
 
 def check_tensor(layer: str, field: str, x: Any, want: str = "") -> None:
@@ -80,7 +85,10 @@ def check_floats2d(layer: str, X: Tensor, nI: int) -> None:
             f"build the layer with nI={X.shape[1]} or initialize it on a sample"
         )
     if not X.is_floating_point():
-        raise TypeError(f"{layer}: expected a floating point X, got dtype {X.dtype}; cast ids with .float() only if they are features")
+        raise TypeError(
+            f"{layer}: expected a floating point X, got dtype {X.dtype}; "
+            "cast ids with .float() only if they are features"
+        )
 
 
 def check_floats(layer: str, X: Tensor) -> None:
@@ -110,7 +118,7 @@ _FLOATS_INPUT: Dict[type, str] = {}
 _SEQUENCES = ("Ragged", "Padded")
 
 
-def float_input(cls: type) -> str:
+def float_input(cls: Type[torch.nn.Module]) -> str:
     """How ``cls.forward`` takes float data, from its annotation: ``"X"`` for ``X: Tensor``,
     ``"data"`` for a ``Ragged``/``Padded``, ``""`` otherwise (``ids: Tensor``, lists, unannotated)."""
     known = _FLOATS_INPUT.get(cls)

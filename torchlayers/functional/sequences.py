@@ -2,7 +2,7 @@
 (list <-> concatenated rows, with Thinc's ``pad``) and list <-> Padded."""
 from __future__ import annotations
 
-from typing import Any, List, Sequence
+from typing import List, Sequence
 
 import torch
 from torch import Tensor
@@ -40,7 +40,8 @@ def flatten(Xs: List[Tensor], pad: int = 0, where: str = "flatten") -> Tensor:
             parts.append(x)
         elif x.numel() != 0:
             raise ValueError(
-                f"{where}: every item must have {rank} dims (n_i, *F) like the others, got an item of shape {list(x.shape)}"
+                f"{where}: every item must have {rank} dims (n_i, *F) like the others, "
+                f"got an item of shape {list(x.shape)}"
             )
     if len(parts) == 0:
         return Xs[0].new_zeros(Xs[0].shape)
@@ -52,7 +53,7 @@ def flatten(Xs: List[Tensor], pad: int = 0, where: str = "flatten") -> Tensor:
                 f"first item, got an item of shape {list(x.shape)}"
             )
     if pad > 0:
-        zeros = first.new_zeros([pad] + list(first.shape[1:]))
+        zeros = first.new_zeros([pad] + list(first.shape[1:]))  # noqa: RUF005 - TorchScript has no starred lists
         padded: List[Tensor] = [zeros]
         for x in parts:
             padded.append(x)

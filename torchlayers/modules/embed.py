@@ -1,7 +1,7 @@
 """Embed: map integer ids to rows of a learned (nV, nO) table (Thinc "Embed.v1")."""
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import torch
 import torch.nn.functional as F
@@ -73,8 +73,11 @@ class Embed(Model):
     Attrs: ``column`` (None; the facade moves it to the chain); ``dropout_rate`` when given.
     """
 
-    def __init__(self, nO: Optional[int] = None, nV: Optional[int] = None, *,
-                 initializer: Optional[Callable] = None, dropout: Optional[float] = None, check_ids: bool = True) -> None:
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        weight: Optional[Tensor]
+
+    def __init__(self, nO: Optional[int] = None, nV: Optional[int] = None, *, initializer: Optional[Callable] = None,
+                 dropout: Optional[float] = None, check_ids: bool = True) -> None:
         super().__init__("embed", dims={"nO": nO, "nV": nV})
         self.dropout_rate: float = 0.0  # read by forward; an attr only when given, like Thinc
         if dropout is not None:

@@ -86,7 +86,8 @@ class _RaggedWindows(torch.autograd.Function):
         if torch.compiler.is_compiling():  # traced: a static-shape fill (a boolean index_put is data-dependent)
             Y = Y.view(X.shape[0], 2 * w + 1, -1).masked_fill(outside.unsqueeze(2), 0.0).view(Y.shape)
         else:
-            Y.view(X.shape[0], 2 * w + 1, -1)[outside] = 0.0  # boolean index_put: faster than a broadcast masked_fill on CPU
+            # boolean index_put: faster than a broadcast masked_fill on CPU
+            Y.view(X.shape[0], 2 * w + 1, -1)[outside] = 0.0
         ctx.w = w
         ctx.save_for_backward(outside)
         return Y
@@ -105,6 +106,8 @@ class _RaggedWindows(torch.autograd.Function):
 
 def _check_floats2d(layer: str, field: str, X: Tensor) -> None:
     if X.dim() != 2:
-        raise ValueError(f"{layer}: expected {field} of shape (N, F), got a {X.dim()}-D tensor of shape {list(X.shape)}")
+        raise ValueError(
+            f"{layer}: expected {field} of shape (N, F), got a {X.dim()}-D tensor of shape {list(X.shape)}"
+        )
     if not X.is_floating_point():
         raise TypeError(f"{layer}: expected floating point {field}, got dtype {X.dtype}")

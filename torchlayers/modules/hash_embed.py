@@ -1,7 +1,7 @@
 """HashEmbed: the hashing-trick embedding (Thinc "HashEmbed.v1")."""
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
 
 import torch
 from torch import Tensor
@@ -31,20 +31,29 @@ class HashEmbed(Model):
           ``"ints-getitem>>hashembed"``: ``torchlayers.HashEmbed`` (api.py).
         - Output: (N, nO), dtype of the table; N = 0 gives an empty (0, nO) output.
     Params: ``E`` (nV, nO) = ``weight``, uniform(-0.1, 0.1) by default.
-    Attrs: ``column`` (None; the facade sets it here and on the chain), ``seed`` (default: this model's ``id``, a process-wide counter; saved by
-    ``to_bytes`` so a reloaded model hashes identically) and, when ``dropout`` is given,
-    ``dropout_rate``: in training one (nO,) inverted-dropout mask is shared by every row.
+    Attrs: ``column`` (None; the facade sets it here and on the chain), ``seed`` (default: this
+    model's ``id``, a process-wide counter; saved by ``to_bytes`` so a reloaded model hashes
+    identically) and, when ``dropout`` is given, ``dropout_rate``: in training one (nO,)
+    inverted-dropout mask is shared by every row.
 
     The work is one op, ``torch.ops.torchlayers.hash_embed``: a fused Triton kernel on CUDA (a
     deterministic sorted backward under ``torch.use_deterministic_algorithms(True)``), torch
     reference code on CPU.
     """
 
-    def __init__(self, nO: int, nV: int, *, seed: Optional[int] = None, initializer: Optional[Callable] = None, dropout: Optional[float] = None) -> None:
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        weight: Optional[Tensor]
+        seed: int
+        dropout_rate: float
+
+    def __init__(self, nO: int, nV: int, *, seed: Optional[int] = None, initializer: Optional[Callable] = None,
+                 dropout: Optional[float] = None) -> None:
         for dim, value in (("nO", nO), ("nV", nV)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"hashembed: {dim} must be a positive int (HashEmbed(nO, nV) needs both), got {value!r}")
-        attrs = {"column": None, "seed": seed}
+                raise ValueError(
+                    f"hashembed: {dim} must be a positive int (HashEmbed(nO, nV) needs both), got {value!r}"
+                )
+        attrs: Dict[str, Any] = {"column": None, "seed": seed}
         if dropout is not None:
             attrs["dropout_rate"] = float(dropout)
         super().__init__("hashembed", dims={"nO": nO, "nV": nV, "nI": None}, attrs=attrs)
@@ -86,7 +95,9 @@ class HashEmbed(Model):
     @torch_unused
     def set_extra_state(self, state: Tensor) -> None:
         if not isinstance(state, Tensor) or state.numel() != 1 or state.is_floating_point():
-            raise ValueError(f"{self.name}: expected _extra_state to be a 1-element int64 tensor holding the seed, got {state!r}")
+            raise ValueError(
+                f"{self.name}: expected _extra_state to be a 1-element int64 tensor holding the seed, got {state!r}"
+            )
         self.set_attr("seed", check_seed(int(state.reshape(-1)[0]), self.name))
 
     @torch_unused

@@ -87,5 +87,6 @@ def check_list2d(layer: str, Xs) -> None:
             raise ValueError(f"{layer}: expected item {i} to be a 2-D tensor (n_i, F), got shape {list(x.shape)}")
         if x.shape[1] != Xs[0].shape[1]:
             raise ValueError(
-                f"{layer}: every item must have width F={Xs[0].shape[1]} like item 0, got item {i} of shape {list(x.shape)}"
+                f"{layer}: every item must have width F={Xs[0].shape[1]} like item 0, "
+                f"got item {i} of shape {list(x.shape)}"
             )

@@ -6,10 +6,10 @@ from typing import List
 import torch
 from torch import Tensor
 
+from ..functional.sequences import flatten
 from ..model import Model
 from ..registry import registry
 from ..types import Ragged
-from ..functional.sequences import flatten
 
 
 @registry.layers("list2ragged.v1")

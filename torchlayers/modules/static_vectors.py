@@ -1,7 +1,7 @@
 """StaticVectors: a fixed (rows, nM) vectors table projected by a learned W (Thinc 8.0.0rc1 "StaticVectors")."""
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import torch
 import torch.nn.functional as F
@@ -48,7 +48,12 @@ class StaticVectors(Model):
     Params: ``W`` (nO, nM) = ``weight``, glorot uniform. Buffer: ``vectors`` (rows, nM).
     """
 
-    def __init__(self, nO: Optional[int] = None, vectors: Any = None, *, dropout: Optional[float] = None, init_W: Callable = glorot_uniform_init) -> None:
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        weight: Optional[Tensor]
+        vectors: Optional[Tensor]
+
+    def __init__(self, nO: Optional[int] = None, vectors: Any = None, *, dropout: Optional[float] = None,
+                 init_W: Callable = glorot_uniform_init) -> None:
         super().__init__("static_vectors", dims={"nM": None, "nV": None, "nO": nO})
         self.dropout_rate: float = 0.0
         if dropout is not None:
@@ -67,7 +72,8 @@ class StaticVectors(Model):
             raise ValueError(f"{self.name}: expected vectors as a (rows, nM) float array, got {got}")
         self.set_dim("nV", int(V.shape[0]) + 1)
         self.set_dim("nM", int(V.shape[1]))
-        device = self.weight.device if getattr(self, "weight", None) is not None else V.device
+        # the getattr guard is the None check (mypy does not narrow through getattr)
+        device = self.weight.device if getattr(self, "weight", None) is not None else V.device  # type: ignore[union-attr]
         self.vectors = V.detach().to(device=device, dtype=torch.float32).clone()
 
     def _initialize(self, X: Any, Y: Any) -> None:
