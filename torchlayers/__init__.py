@@ -31,6 +31,7 @@ from .api import add as add
 from .api import concatenate as concatenate
 from .api import sigmoid_activation as sigmoid_activation
 from .api import softmax_activation as softmax_activation
+from .arrays import is_cupy_array as is_cupy_array
 from .combinators.bidirectional import bidirectional as bidirectional
 from .combinators.chain import chain as chain
 from .combinators.clone import clone as clone
@@ -76,6 +77,7 @@ from .losses import CosineDistance as CosineDistance
 from .losses import L2Distance as L2Distance
 from .losses import SequenceCategoricalCrossentropy as SequenceCategoricalCrossentropy
 from .model import Model as Model
+from .model import wrap_model_recursive as wrap_model_recursive
 from .modules.array_getitem import array_getitem as array_getitem
 from .modules.array_getitem import floats_getitem as floats_getitem
 from .modules.array_getitem import ints_getitem as ints_getitem
@@ -124,14 +126,12 @@ from .schedules import warmup_linear as warmup_linear
 from .types import ArgsKwargs as ArgsKwargs
 from .types import Padded as Padded
 from .types import Ragged as Ragged
-from .arrays import is_cupy_array as is_cupy_array
-from .model import wrap_model_recursive as wrap_model_recursive
 from .util import change_attr_values as change_attr_values
 from .util import data_validation as data_validation
-from .util import torch2xp as torch2xp
-from .util import xp2torch as xp2torch
 from .util import fix_random_seed as fix_random_seed
 from .util import set_dropout_rate as set_dropout_rate
+from .util import torch2xp as torch2xp
+from .util import xp2torch as xp2torch
 
 __version__ = "0.1.0"
 

@@ -94,7 +94,10 @@ def configure_uniform_init(*, lo: float = -0.1, hi: float = 0.1):
 
 @registry.initializers("normal_init.v1")
 def configure_normal_init(*, mean: float = 0):
-    """Thinc's ``normal_init.v1`` factory: ``(ops, shape) -> array`` drawing normal values around ``mean`` (std from fan-in, as Thinc)."""
+    """Thinc's ``normal_init.v1`` factory: ``(ops, shape) -> array`` of normal values around ``mean``.
+
+    The standard deviation comes from the fan-in, as in Thinc.
+    """
     return lambda ops, shape: normal_init(ops, shape, mean=mean)
 
 

@@ -111,7 +111,10 @@ def _attach(opt: torch.optim.Optimizer, schedule: Any, grad_clip: float, sgd_dec
 def Adam(learn_rate: FloatOrSeq = 0.001, *, L2: float = 0.0, beta1: float = 0.9, beta2: float = 0.999,
          eps: float = 1e-08, grad_clip: float = 1.0, L2_is_weight_decay: bool = True,
          use_averages: bool = True) -> OptimizerFactory:
-    """Thinc's ``Adam.v1`` as a factory: call it with ``model.parameters()`` for a ``torch.optim.Adam`` with Thinc's gradient clipping, L2 and schedules; ``use_averages`` is accepted and ignored (COMPATIBILITY.md)."""
+    """Thinc's ``Adam.v1``: a factory; ``factory(model.parameters())`` is a ``torch.optim.Adam``.
+
+    It applies Thinc's gradient clipping, L2 and schedules; ``use_averages`` is accepted and ignored (COMPATIBILITY.md).
+    """
     return OptimizerFactory("Adam", learn_rate, L2=L2, beta1=beta1, beta2=beta2, eps=eps, grad_clip=grad_clip,
                             L2_is_weight_decay=L2_is_weight_decay, use_averages=use_averages)
 
@@ -120,7 +123,10 @@ def Adam(learn_rate: FloatOrSeq = 0.001, *, L2: float = 0.0, beta1: float = 0.9,
 def RAdam(learn_rate: FloatOrSeq = 0.001, *, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-08,
           L2: float = 0.0, L2_is_weight_decay: bool = True, grad_clip: float = 1.0,
           use_averages: bool = True) -> OptimizerFactory:
-    """Thinc's ``RAdam.v1`` as a factory: call it with ``model.parameters()`` for a ``torch.optim.RAdam`` with Thinc's gradient clipping, L2 and schedules."""
+    """Thinc's ``RAdam.v1``: a factory; ``factory(model.parameters())`` is a ``torch.optim.RAdam``.
+
+    It applies Thinc's gradient clipping, L2 and schedules.
+    """
     return OptimizerFactory("RAdam", learn_rate, L2=L2, beta1=beta1, beta2=beta2, eps=eps, grad_clip=grad_clip,
                             L2_is_weight_decay=L2_is_weight_decay, use_averages=use_averages)
 
@@ -128,7 +134,10 @@ def RAdam(learn_rate: FloatOrSeq = 0.001, *, beta1: float = 0.9, beta2: float = 
 @registry.optimizers("SGD.v1")
 def SGD(learn_rate: FloatOrSeq, *, L2: float = 0.0, grad_clip: float = 1.0, L2_is_weight_decay: bool = True,
         use_averages: bool = True) -> OptimizerFactory:
-    """Thinc's ``SGD.v1`` as a factory: call it with ``model.parameters()`` for a ``torch.optim.SGD`` with Thinc's gradient clipping, L2 and schedules."""
+    """Thinc's ``SGD.v1``: a factory; ``factory(model.parameters())`` is a ``torch.optim.SGD``.
+
+    It applies Thinc's gradient clipping, L2 and schedules.
+    """
     return OptimizerFactory("SGD", learn_rate, L2=L2, grad_clip=grad_clip, L2_is_weight_decay=L2_is_weight_decay,
                             use_averages=use_averages)
 

@@ -19,11 +19,10 @@ no ``__new__``: ``type(Model("m", f))`` is ``Model``).
 from __future__ import annotations
 
 import contextvars
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import torch
 from torch import Tensor
-
 from torch.utils._pytree import tree_flatten, tree_unflatten
 
 from .arrays import array_kind, param_array, to_kind
@@ -125,7 +124,9 @@ class _ThincFunction(torch.autograd.Function):
         y_leaves, y_spec = tree_flatten(to_torch(Y, device))
         y_floats = [i for i, leaf in enumerate(y_leaves) if is_float_tensor(leaf)]
         if not y_floats:
-            raise TypeError(f"{model.name}: the torch face needs forward to return float arrays, got {type(Y).__name__}")
+            raise TypeError(
+                f"{model.name}: the torch face needs forward to return float arrays, got {type(Y).__name__}"
+            )
         box.update(y_leaves=y_leaves, y_spec=y_spec, y_floats=y_floats)
         ctx.backprop, ctx.params, ctx.box, ctx.n_inputs = backprop, params, box, n_floats
         outs = []

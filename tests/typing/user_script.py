@@ -34,7 +34,7 @@ def main() -> None:
     assert_type(model, Model)
     nO: int = model.get_dim("nO")
     assert nO == 2
-    W = output.get_param("W")
+    W = output.get_param_tensor("W")
     assert_type(W, Tensor)
     assert W.shape == (2, 5)
     layers: List[Model] = model.walk()
