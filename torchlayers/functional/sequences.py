@@ -70,9 +70,14 @@ def unflatten(Y: Tensor, lengths: Sequence[int], pad: int = 0, where: str = "unf
     ``flatten`` would give (``sum(lengths) + pad * (non-empty items + 1)``, or ``sum(lengths)``
     when every item is empty).
     """
-    lengths = [int(n) for n in lengths]
-    if any(n < 0 for n in lengths):
-        raise ValueError(f"{where}: lengths must be >= 0, got {lengths}")
+    if torch.compiler.is_compiling():  # lengths may be unbacked sizes (data): no int(), no Python comparison
+        lengths = list(lengths)
+        for n in lengths:
+            torch._check_is_size(n)
+    else:
+        lengths = [int(n) for n in lengths]
+        if any(n < 0 for n in lengths):
+            raise ValueError(f"{where}: lengths must be >= 0, got {lengths}")
     filled = sum(1 for n in lengths if n > 0) if pad else 0
     expected = sum(lengths) + (pad * (filled + 1) if filled else 0)
     if isinstance(Y, Tensor) and Y.dim() > 0 and torch.compiler.is_compiling():
