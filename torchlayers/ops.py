@@ -75,51 +75,65 @@ class TorchOps:
 
     # -- allocation -----------------------------------------------------------------
     def alloc(self, shape: Shape, *, dtype: Any = "float32", zeros: bool = True) -> Tensor:
+        """shape -> a tensor on the ops' device (zeros; uninitialised with ``zeros=False``), not an xp array."""
         shape = (shape,) if isinstance(shape, int) else tuple(int(s) for s in shape)
         make = torch.zeros if zeros else torch.empty
         return make(shape, dtype=as_torch_dtype(dtype), device=self.device)
 
     def alloc_f(self, shape: Shape, *, dtype: Any = "float32", zeros: bool = True) -> Tensor:
+        """shape -> a float32 (or ``dtype``) tensor on the ops' device, as ``alloc``."""
         return self.alloc(shape, dtype=dtype, zeros=zeros)
 
     def alloc_i(self, shape: Shape, *, dtype: Any = "int32", zeros: bool = True) -> Tensor:
+        """shape -> an int32 (or ``dtype``) tensor on the ops' device, as ``alloc``."""
         return self.alloc(shape, dtype=dtype, zeros=zeros)
 
     def alloc1f(self, d0: int, *, dtype: Any = "float32", zeros: bool = True) -> Tensor:
+        """d0 -> a (d0,) float32 (or ``dtype``) tensor on the ops' device, as ``alloc``."""
         return self.alloc((d0,), dtype=dtype, zeros=zeros)
 
     def alloc2f(self, d0: int, d1: int, *, dtype: Any = "float32", zeros: bool = True) -> Tensor:
+        """d0, d1 -> a (d0, d1) float32 (or ``dtype``) tensor on the ops' device, as ``alloc``."""
         return self.alloc((d0, d1), dtype=dtype, zeros=zeros)
 
     def alloc3f(self, d0: int, d1: int, d2: int, *, dtype: Any = "float32", zeros: bool = True) -> Tensor:
+        """d0, d1, d2 -> a (d0, d1, d2) float32 (or ``dtype``) tensor on the ops' device, as ``alloc``."""
         return self.alloc((d0, d1, d2), dtype=dtype, zeros=zeros)
 
     def alloc4f(self, d0: int, d1: int, d2: int, d3: int, *, dtype: Any = "float32", zeros: bool = True) -> Tensor:
+        """d0..d3 -> a (d0, d1, d2, d3) float32 (or ``dtype``) tensor on the ops' device, as ``alloc``."""
         return self.alloc((d0, d1, d2, d3), dtype=dtype, zeros=zeros)
 
     def alloc1i(self, d0: int, *, dtype: Any = "int32", zeros: bool = True) -> Tensor:
+        """d0 -> a (d0,) int32 (or ``dtype``) tensor on the ops' device, as ``alloc``."""
         return self.alloc((d0,), dtype=dtype, zeros=zeros)
 
     def alloc2i(self, d0: int, d1: int, *, dtype: Any = "int32", zeros: bool = True) -> Tensor:
+        """d0, d1 -> a (d0, d1) int32 (or ``dtype``) tensor on the ops' device, as ``alloc``."""
         return self.alloc((d0, d1), dtype=dtype, zeros=zeros)
 
     def alloc3i(self, d0: int, d1: int, d2: int, *, dtype: Any = "int32", zeros: bool = True) -> Tensor:
+        """d0, d1, d2 -> a (d0, d1, d2) int32 (or ``dtype``) tensor on the ops' device, as ``alloc``."""
         return self.alloc((d0, d1, d2), dtype=dtype, zeros=zeros)
 
     def alloc4i(self, d0: int, d1: int, d2: int, d3: int, *, dtype: Any = "int32", zeros: bool = True) -> Tensor:
+        """d0..d3 -> a (d0, d1, d2, d3) int32 (or ``dtype``) tensor on the ops' device, as ``alloc``."""
         return self.alloc((d0, d1, d2, d3), dtype=dtype, zeros=zeros)
 
     # -- conversion -----------------------------------------------------------------
     def asarray(self, data: Any, *, dtype: Any = None) -> Tensor:
+        """Any-shape numpy array, tensor or nested list -> a tensor on the ops' device, cast to ``dtype`` when given."""
         t = to_torch(data, self.device)
         if not isinstance(t, Tensor):
             t = torch.as_tensor(t, device=self.device)
         return t.to(as_torch_dtype(dtype)) if dtype is not None else t
 
     def asarray_f(self, data: Any, *, dtype: Any = "float32") -> Tensor:
+        """Array-like -> float32 (or ``dtype``) tensor on the ops' device; also ``asarray1f``..``4f`` (any rank)."""
         return self.asarray(data, dtype=dtype)
 
     def asarray_i(self, data: Any, *, dtype: Any = "int32") -> Tensor:
+        """Array-like -> int32 (or ``dtype``) tensor on the ops' device; also ``asarray1i``..``4i`` (any rank)."""
         return self.asarray(data, dtype=dtype)
 
     asarray1f = asarray2f = asarray3f = asarray4f = asarray_f
@@ -131,20 +145,25 @@ class TorchOps:
         return data.to(as_torch_dtype(dtype)) if dtype is not None else data
 
     def reshape(self, array: Tensor, shape: Shape) -> Tensor:
+        """Array, shape -> the array with that shape (a view where possible); also ``reshape_f`` and ``reshape_i``."""
         return array.reshape((shape,) if isinstance(shape, int) else tuple(shape))
 
     reshape_f = reshape_i = reshape
 
     def reshape1(self, array: Tensor, d0: int) -> Tensor:
+        """Array, d0 -> (d0,) array (a view where possible); also ``reshape1f`` and ``reshape1i``."""
         return array.reshape(d0)
 
     def reshape2(self, array: Tensor, d0: int, d1: int) -> Tensor:
+        """Array, d0, d1 -> (d0, d1) array (a view where possible); also ``reshape2f`` and ``reshape2i``."""
         return array.reshape(d0, d1)
 
     def reshape3(self, array: Tensor, d0: int, d1: int, d2: int) -> Tensor:
+        """Array, d0, d1, d2 -> (d0, d1, d2) array (a view where possible); also ``reshape3f`` and ``reshape3i``."""
         return array.reshape(d0, d1, d2)
 
     def reshape4(self, array: Tensor, d0: int, d1: int, d2: int, d3: int) -> Tensor:
+        """Array, d0..d3 -> (d0, d1, d2, d3) array (a view where possible); also ``reshape4f`` and ``reshape4i``."""
         return array.reshape(d0, d1, d2, d3)
 
     reshape1f = reshape1i = reshape1
@@ -153,6 +172,7 @@ class TorchOps:
     reshape4f = reshape4i = reshape4
 
     def to_numpy(self, data: Any, *, byte_order: Optional[str] = None) -> numpy.ndarray:
+        """Tensor or array-like -> numpy array (detached, on the CPU; no copy of a CPU tensor unless ``byte_order``)."""
         out = data.detach().cpu().numpy() if isinstance(data, Tensor) else numpy.asarray(data)
         return out.astype(out.dtype.newbyteorder(byte_order), copy=False) if byte_order else out
 
@@ -187,6 +207,7 @@ class TorchOps:
         return list2padded(list(seqs))
 
     def padded2list(self, Xp: Padded) -> List[Tensor]:
+        """Padded (T, B, *F) -> B (n_i, *F) arrays in the original order: ``functional.sequences.padded2list``."""
         return padded2list(Xp)
 
     def pad(self, seqs: Sequence[Tensor], round_to: int = 1) -> Tensor:
@@ -207,9 +228,11 @@ class TorchOps:
         return out
 
     def unpad(self, padded: Tensor, lengths: Sequence[int]) -> List[Tensor]:
+        """(B, T, *F) padded, (B,) lengths -> list of B (lengths[i], *F) views: the inverse of ``pad``, as Thinc's."""
         return [padded[i, : int(n)] for i, n in enumerate(lengths)]
 
     def insert_into(self, shape: Shape, Xs: Sequence[Tensor]) -> Tensor:
+        """shape, list of (n_i, *F) Xs -> zeros of ``shape`` (Xs[0]'s dtype), ``out[i, :n_i] = Xs[i]``, as Thinc's."""
         out = Xs[0].new_zeros(tuple(shape))
         for i, x in enumerate(Xs):
             out[i, : x.shape[0]] = x
@@ -236,14 +259,17 @@ class TorchOps:
 
     # -- reductions over sequences (X: (sum lengths, F), lengths: (B,)) -----------------
     def reduce_sum(self, X: Tensor, lengths: Tensor) -> Tensor:
+        """(N, F) X, (B,) lengths -> (B, F) per-sequence sums (zero rows for empty sequences); lengths sum to N."""
         seg = _segments(X, lengths, "ops.reduce_sum", allow_empty=True)
         return X.new_zeros((lengths.shape[0], X.shape[1])).index_add_(0, seg, X)
 
     def reduce_mean(self, X: Tensor, lengths: Tensor) -> Tensor:
+        """(N, F) X, (B,) lengths -> (B, F) per-sequence means (zero rows for empty sequences); lengths sum to N."""
         sums = self.reduce_sum(X, lengths)
         return sums / lengths.clamp(min=1).to(X.dtype).unsqueeze(1)
 
     def reduce_max(self, X: Tensor, lengths: Tensor) -> Tuple[Tensor, Tensor]:
+        """(N, F) X, (B,) lengths > 0 -> ((B, F) maxima, (B, F) int32 argmax row within each sequence)."""
         _segments(X, lengths, "ops.reduce_max", allow_empty=False)
         Y = X.new_zeros((lengths.shape[0], X.shape[1]))
         which = torch.zeros((lengths.shape[0], X.shape[1]), dtype=torch.int32, device=X.device)
@@ -254,6 +280,7 @@ class TorchOps:
         return Y, which
 
     def reduce_first(self, X: Tensor, lengths: Tensor) -> Tuple[Tensor, Tensor]:
+        """(N, F) X, (B,) lengths > 0 -> ((B, F) first rows, (B + 1,) int32 starts_ends: 0 then lengths.cumsum())."""
         if lengths.numel() == 0:
             return X.new_zeros((0, X.shape[1])), lengths
         _segments(X, lengths, "ops.reduce_first", allow_empty=False)
@@ -261,6 +288,7 @@ class TorchOps:
         return X[starts_ends[:-1].long()], starts_ends
 
     def reduce_last(self, X: Tensor, lengths: Tensor) -> Tuple[Tensor, Tensor]:
+        """(N, F) X, (B,) lengths > 0 -> ((B, F) last rows, (B,) lasts: lengths.cumsum() - 1, lengths' dtype)."""
         if lengths.numel() == 0:
             return X.new_zeros((0, X.shape[1])), lengths
         _segments(X, lengths, "ops.reduce_last", allow_empty=False)
@@ -268,14 +296,17 @@ class TorchOps:
         return X[lasts.long()], lasts
 
     def backprop_reduce_sum(self, d_sums: Tensor, lengths: Tensor) -> Tensor:
+        """(B, F) d_sums, (B,) lengths -> (N, F) dX: every row gets its sequence's gradient row."""
         _check_lengths(lengths, "ops.backprop_reduce_sum", allow_empty=True)
         return d_sums.repeat_interleave(lengths.long(), dim=0)
 
     def backprop_reduce_mean(self, d_means: Tensor, lengths: Tensor) -> Tensor:
+        """(B, F) d_means, (B,) lengths -> (N, F) dX: every row gets its sequence's gradient / length."""
         _check_lengths(lengths, "ops.backprop_reduce_mean", allow_empty=True)
         return (d_means / lengths.clamp(min=1).to(d_means.dtype).unsqueeze(1)).repeat_interleave(lengths.long(), dim=0)
 
     def backprop_reduce_max(self, d_maxes: Tensor, which: Tensor, lengths: Tensor) -> Tensor:
+        """(B, F) d_maxes, (B, F) which, (B,) lengths > 0 -> (N, F) dX: d_maxes at each argmax row, zeros elsewhere."""
         _check_lengths(lengths, "ops.backprop_reduce_max", allow_empty=False)
         starts = torch.cat([lengths.new_zeros(1), lengths.cumsum(0)[:-1]]).long()
         dX = d_maxes.new_zeros((int(lengths.sum()), d_maxes.shape[1]))
@@ -284,6 +315,7 @@ class TorchOps:
         return dX
 
     def backprop_reduce_first(self, d_firsts: Tensor, starts_ends: Tensor) -> Tensor:
+        """(B, F) d_firsts, (B + 1,) starts_ends -> (N, F) dX: d_firsts at each first row, zeros elsewhere."""
         if starts_ends.numel() == 0:
             return d_firsts.new_zeros((0, d_firsts.shape[1]))
         if starts_ends.numel() == 1:
@@ -293,6 +325,7 @@ class TorchOps:
         return dX
 
     def backprop_reduce_last(self, d_lasts: Tensor, lasts: Tensor) -> Tensor:
+        """(B, F) d_lasts, (B,) lasts -> (lasts[-1] + 1, F) dX: d_lasts at each last row, zeros elsewhere."""
         if lasts.numel() == 0:
             return d_lasts.new_zeros((0, d_lasts.shape[1]))
         dX = d_lasts.new_zeros((int(lasts[-1]) + 1, d_lasts.shape[1]))
@@ -307,6 +340,7 @@ class TorchOps:
         return e / self.backprop_reduce_sum(self.reduce_sum(e, lengths), lengths)
 
     def backprop_softmax_sequences(self, dY: Tensor, Y: Tensor, lengths: Tensor) -> Tensor:
+        """(N, F) dY, (N, F) Y, (B,) lengths -> (N, F) dX: the gradient of ``softmax_sequences``."""
         dX = Y * dY
         return dX - Y * self.backprop_reduce_sum(self.reduce_sum(dX, lengths), lengths)
 
@@ -316,6 +350,7 @@ class TorchOps:
         return Y, which.to(torch.int32)
 
     def backprop_maxout(self, dY: Tensor, which: Tensor, P: int) -> Tensor:
+        """(B, O) dY, (B, O) which, P -> (B, O, P) dX: dY at each argmax piece, zeros elsewhere."""
         dX = dY.new_zeros((*dY.shape, P))
         return dX.scatter_(-1, which.long().unsqueeze(-1), dY.unsqueeze(-1))
 
@@ -328,6 +363,7 @@ class TorchOps:
         table.index_put_((indices.long(),), values.to(table.dtype), accumulate=True)
 
     def tile(self, X: Tensor, reps: Any) -> Tensor:
+        """X, reps (int or tuple) -> X repeated along each axis, numpy.tile's semantics (``torch.tile``)."""
         reps = (reps,) if isinstance(reps, int) else tuple(reps)
         return X.tile(reps)
 
@@ -378,6 +414,7 @@ class TorchOps:
         return Y.detach(), LSTMState(Y, params_, X_)
 
     def lstm_forward_inference(self, params: Tensor, H0: Tensor, C0: Tensor, X: Tensor, size_at_t: Tensor) -> Tensor:
+        """As ``lstm_forward_training`` without a state: (N, nI) time-major packed rows -> (N, dirs nO)."""
         with torch.no_grad():
             return self._lstm(params, H0, C0, X, size_at_t, train=False)
 
@@ -449,6 +486,7 @@ class TorchOps:
         return Y.detach(), LSTMState(Y, params_, X_)
 
     def lstm_forward_inference(self, params: Tensor, H0: Tensor, C0: Tensor, X: Tensor, size_at_t: Tensor) -> Tensor:
+        """As ``lstm_forward_training`` without a state: (N, nI) time-major packed rows -> (N, dirs nO)."""
         with torch.no_grad():
             return self._lstm(params, H0, C0, X, size_at_t, train=False)
 
@@ -490,91 +528,117 @@ class TorchOps:
         return keep.to(torch.float32) / (1.0 - drop)
 
     def gemm(self, x: Tensor, y: Tensor, out: Optional[Tensor] = None, trans1: bool = False, trans2: bool = False) -> Tensor:
+        """(M, K) x, (K, N) y -> (M, N) x @ y (``trans1``/``trans2`` transpose x/y first; ``out`` gets the result)."""
         a = x.T if trans1 else x
         b = y.T if trans2 else y
         return torch.matmul(a, b, out=out) if out is not None else a @ b
 
     def affine(self, X: Tensor, W: Tensor, b: Tensor) -> Tensor:
+        """(N, nI) X, (nO, nI) W, (nO,) b -> (N, nO) X @ W.T + b."""
         return torch.addmm(b, X, W.T)
 
     def softmax(self, x: Tensor, *, inplace: bool = False, axis: int = -1, temperature: float = 1.0) -> Tensor:
+        """X -> softmax(X / temperature) along ``axis``, always a new array (``inplace`` is ignored, as Thinc's)."""
         return torch.softmax(x / temperature if temperature != 1.0 else x, dim=axis)
 
     def backprop_softmax(self, Y: Tensor, dY: Tensor, *, axis: int = -1, temperature: float = 1.0) -> Tensor:
+        """Y (softmax output), dY -> dX = Y dY - Y sum(Y dY) along ``axis``, dY divided by ``temperature`` first."""
         if temperature != 1.0:
             dY = dY / temperature
         dX = Y * dY
         return dX - Y * dX.sum(dim=axis, keepdim=True)
 
     def relu(self, X: Tensor, inplace: bool = False) -> Tensor:
+        """X -> X * (X > 0), any shape; ``inplace`` writes into X."""
         return _out(X, X * (X > 0), inplace)
 
     def backprop_relu(self, dY: Tensor, Y: Tensor, inplace: bool = False) -> Tensor:
+        """dY, Y (relu output) -> dY * (Y > 0); ``inplace`` writes into dY."""
         return _out(dY, dY * (Y > 0), inplace)
 
     def sigmoid(self, X: Tensor, *, inplace: bool = False) -> Tensor:
+        """X -> sigmoid(clip(X, -20, 20)), any shape; ``inplace`` writes into X."""
         return _out(X, torch.sigmoid(X.clamp(-20.0, 20.0)), inplace)
 
     def dsigmoid(self, Y: Tensor, *, inplace: bool = False) -> Tensor:
+        """Y (sigmoid output) -> Y (1 - Y); ``inplace`` writes into Y."""
         return _out(Y, Y * (1.0 - Y), inplace)
 
     def backprop_sigmoid(self, dY: Tensor, Y: Tensor, *, inplace: bool = False) -> Tensor:
+        """dY, Y (sigmoid output) -> dY * Y (1 - Y); ``inplace`` writes into Y (not dY), as Thinc's."""
         return _out(Y, dY * (Y * (1.0 - Y)), inplace)
 
     def dtanh(self, Y: Tensor, *, inplace: bool = False) -> Tensor:
+        """Y (tanh output) -> 1 - Y**2; ``inplace`` writes into Y."""
         return _out(Y, 1.0 - Y**2, inplace)
 
     def clipped_linear(self, X: Tensor, slope: float = 1.0, offset: float = 0.0, min_val: float = 0.0,
                        max_val: float = 1.0, inplace: bool = False) -> Tensor:
+        """X -> clip(X * slope + offset, min_val, max_val), any shape; ``inplace`` writes into X."""
         return _out(X, (X * slope + offset).clamp(min_val, max_val), inplace)
 
     def backprop_clipped_linear(self, dY: Tensor, X: Tensor, slope: float = 1.0, offset: float = 0.0,
                                 min_val: float = 0.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+        """dY, X -> slope dY for X in ((min_val - offset) / slope, (max_val - offset) / slope), else 0; inplace: dY."""
         low, high = (min_val - offset) / slope, (max_val - offset) / slope
         return _out(dY, dY * torch.where((low < X) & (X < high), slope, 0.0).to(X.dtype), inplace)
 
     def relu_k(self, X: Tensor, n: float = 6.0, inplace: bool = False) -> Tensor:
+        """X -> clip(X, 0, n) (ReLU6 for n = 6): ``clipped_linear``; ``inplace`` writes into X."""
         return self.clipped_linear(X, max_val=n, inplace=inplace)
 
     def backprop_relu_k(self, dY: Tensor, X: Tensor, n: float = 6.0, inplace: bool = False) -> Tensor:
+        """dY, X -> dY where 0 < X < n, else 0; ``inplace`` writes into dY."""
         return self.backprop_clipped_linear(dY, X, max_val=n, inplace=inplace)
 
     def hard_sigmoid(self, X: Tensor, inplace: bool = False) -> Tensor:
+        """X -> clip(0.2 X + 0.5, 0, 1): ``clipped_linear``; ``inplace`` writes into X."""
         return self.clipped_linear(X, slope=0.2, offset=0.5, inplace=inplace)
 
     def backprop_hard_sigmoid(self, dY: Tensor, X: Tensor, inplace: bool = False) -> Tensor:
+        """dY, X -> 0.2 dY where -2.5 < X < 2.5, else 0; always a new array (Thinc ignores ``inplace``)."""
         return self.backprop_clipped_linear(dY, X, slope=0.2, offset=0.5)  # Thinc ignores inplace here
 
     def hard_tanh(self, X: Tensor, inplace: bool = False) -> Tensor:
+        """X -> clip(X, -1, 1): ``clipped_linear``; ``inplace`` writes into X."""
         return self.clipped_linear(X, min_val=-1.0, max_val=1.0, inplace=inplace)
 
     def backprop_hard_tanh(self, dY: Tensor, X: Tensor, inplace: bool = False) -> Tensor:
+        """dY, X -> dY where -1 < X < 1, else 0; always a new array (Thinc ignores ``inplace``)."""
         return self.backprop_clipped_linear(dY, X, min_val=-1.0, max_val=1.0)  # Thinc ignores inplace here
 
     def swish(self, X: Tensor, inplace: bool = False) -> Tensor:
+        """X -> X * sigmoid(X) (sigmoid's input clipped to [-20, 20]); ``inplace`` writes into X."""
         return _out(X, X * self.sigmoid(X), inplace)
 
     def backprop_swish(self, dY: Tensor, X: Tensor, Y: Tensor, inplace: bool = False) -> Tensor:
+        """dY, X, Y (swish output) -> dY * (Y + sigmoid(X) (1 - Y)); ``inplace`` writes into dY."""
         return _out(dY, dY * (Y + self.sigmoid(X) * (1 - Y)), inplace)
 
     def hard_swish(self, X: Tensor, inplace: bool = False) -> Tensor:
+        """X -> X * hard_sigmoid(X); ``inplace`` writes into X."""
         return _out(X, X * self.hard_sigmoid(X), inplace)
 
     def backprop_hard_swish(self, dY: Tensor, X: Tensor, inplace: bool = False) -> Tensor:
+        """dY, X -> dY * (0.4 X + 0.5), with 1 for X > 2.5 and 0 for X < -2.5; ``inplace`` writes into dY."""
         dX = torch.where(X > 2.5, 1.0, torch.where(X < -2.5, 0.0, X * 0.4 + 0.5)).to(X.dtype)
         return _out(dY, dY * dX, inplace)
 
     def hard_swish_mobilenet(self, X: Tensor, inplace: bool = False) -> Tensor:
+        """X -> X * relu_k(X + 3) / 6 (MobileNetV3's hard swish); ``inplace`` writes into X."""
         return _out(X, X * (self.relu_k(X + 3) / 6), inplace)
 
     def backprop_hard_swish_mobilenet(self, dY: Tensor, X: Tensor, inplace: bool = False) -> Tensor:
+        """dY, X -> dY * (2 X + 3) / 6, with 1 for X > 3 and 0 for X < -3; ``inplace`` writes into dY."""
         dX = torch.where(X > 3.0, 1.0, torch.where(X < -3.0, 0.0, (1 / 6) * (X * 2.0 + 3.0))).to(X.dtype)
         return _out(dY, dX * dY, inplace)
 
     def dish(self, X: Tensor, inplace: bool = False) -> Tensor:
+        """X -> X * 0.5 (X / sqrt(X**2 + 1) + 1) (the Dish activation); ``inplace`` writes into X."""
         return _out(X, X * (0.5 * (X / torch.sqrt(X * X + 1.0) + 1)), inplace)
 
     def backprop_dish(self, dY: Tensor, X: Tensor, inplace: bool = False) -> Tensor:
+        """dY, X -> dY * dish'(X), Thinc's formula; ``inplace`` writes into dY."""
         x_sq = X * X
         deriv = X / torch.sqrt(x_sq + 1.0) - 0.5 * X * x_sq / (x_sq + 1.0) ** 1.5 + 0.5
         return _out(dY, dY * deriv, inplace)
@@ -588,22 +652,27 @@ class TorchOps:
         return (torch.sign(X) * y).to(X.dtype)
 
     def sechsq(self, X: Tensor) -> Tensor:
+        """X -> sech(X)**2 with X clipped to [-20, 20] against cosh overflow, any shape; a new array."""
         return (1 / torch.cosh(X.clamp(-20.0, 20.0))) ** 2
 
     def gelu_approx(self, X: Tensor, inplace: bool = False) -> Tensor:
+        """X -> X * 0.5 (1 + tanh(sqrt(2 / pi) (X + 0.044715 X**3))) (tanh GELU); ``inplace`` writes into X."""
         tmp = (0.5 * (1.0 + torch.tanh(_SQRT2PI * (X + 0.044715 * X**3)))).to(X.dtype)
         return _out(X, X * tmp, inplace)
 
     def backprop_gelu_approx(self, dY: Tensor, X: Tensor, inplace: bool = False) -> Tensor:
+        """dY, X -> dY * gelu_approx'(X) with Thinc's rounded constants; ``inplace`` writes into dY."""
         Xp3 = X**3
         inner = 0.0356774 * Xp3 + 0.797885 * X
         dX = 0.5 * torch.tanh(inner) + (0.0535161 * Xp3 + 0.398942 * X) * self.sechsq(inner) + 0.5
         return _out(dY, dY * dX.to(X.dtype), inplace)
 
     def gelu(self, X: Tensor, inplace: bool = False) -> Tensor:
+        """X -> X * Phi(X), Phi from ``erf`` (Thinc's 1.5e-7 polynomial, not torch.erf); ``inplace`` writes into X."""
         return _out(X, X * self._gaussian_cdf(X), inplace)
 
     def backprop_gelu(self, dY: Tensor, X: Tensor, inplace: bool = False) -> Tensor:
+        """dY, X -> dY * (Phi(X) + X phi(X)) (Phi from ``erf``, exact Gaussian pdf phi); ``inplace`` writes into dY."""
         pdf = _INV_SQRT_2PI * torch.exp(-0.5 * X * X)
         return _out(dY, dY * (self._gaussian_cdf(X) + X * pdf), inplace)
 
@@ -611,10 +680,12 @@ class TorchOps:
         return 0.5 * (1.0 + self.erf(_INV_SQRT2 * X))
 
     def mish(self, X: Tensor, threshold: float = 20.0, inplace: bool = False) -> Tensor:
+        """X -> X * tanh(softplus(X)), X itself where X >= threshold; ``inplace`` writes into X."""
         Y = torch.where(X >= threshold, X, X * torch.tanh(torch.log(1.0 + torch.exp(X))))
         return _out(X, Y, inplace)
 
     def backprop_mish(self, dY: Tensor, X: Tensor, threshold: float = 20.0, inplace: bool = False) -> Tensor:
+        """dY, X (one shape) -> dY * mish'(X) where X < threshold, dY elsewhere; ``inplace`` writes into dY."""
         if dY.shape != X.shape:
             raise ValueError(f"ops.backprop_mish: dY and X must have one shape, got {tuple(dY.shape)} and {tuple(X.shape)}")
         e = torch.exp(X)
@@ -624,6 +695,7 @@ class TorchOps:
 
     # -- optimizer internals ------------------------------------------------------------
     def update_averages(self, ema: Tensor, weights: Tensor, t: int, max_decay: float = 0.9999) -> None:
+        """ema, weights, t -> None: ema -= (1 - d) (ema - weights) in place, d = min((1 + t) / (10 + t), max_decay)."""
         decay = min((1.0 + t) / (10.0 + t), max_decay)
         ema -= (1 - decay) * (ema - weights)
 
@@ -642,27 +714,33 @@ class TorchOps:
         return weights, gradient, mom1, mom2
 
     def clip_gradient(self, gradient: Tensor, threshold: float) -> Tensor:
+        """gradient, threshold -> gradient, scaled in place to L2 norm ``threshold`` where its norm is >= threshold."""
         norm = torch.linalg.vector_norm(gradient)
         if norm >= threshold:
             gradient *= threshold / norm
         return gradient
 
     def logloss(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
+        """y, p (one shape) -> elementwise -(y log(p + 1e-8) + (1 - y) log(1 - p + 1e-8)), an array as Thinc's."""
         return -((y_true * torch.log(y_pred + 1e-8)) + (1 - y_true) * torch.log((1 - y_pred) + 1e-8))
 
     def xp_ones_like(self, X: Tensor) -> Tensor:  # pragma: no cover - convenience
+        """X -> ones of X's shape, dtype and device."""
         return torch.ones_like(X)
 
     @property
     def device_type(self) -> str:
+        """The ops' torch device type, "cpu" or "cuda" (Thinc's CupyOps says "gpu")."""
         return self.device.type
 
     @property
     def device_id(self) -> int:
+        """The ops' device index, 0 for the CPU or an unindexed device (Thinc's NumpyOps says -1)."""
         return self.device.index or 0
 
 
 def get_current_ops() -> TorchOps:
+    """A new CPU ``TorchOps`` on each call (Thinc's ``get_current_ops`` returns the context's current ops)."""
     return TorchOps("cpu")
 
 
