@@ -398,7 +398,7 @@ def interop():
         "import thinc.api as ta\nX = numpy.random.uniform(-1, 1, (8, 6)).astype('f')\n"
         "theirs = ta.chain(ta.Relu(16, 6), ta.Maxout(8, nP=3), ta.Softmax(4)).initialize(X=X)\n"
         "ours = tl.from_thinc(theirs)\nprint(ours.name)\n"
-        "print('max diff', float(numpy.abs(ours.predict(X).numpy() - theirs.predict(X)).max()))\n"
+        "print('max diff', float(numpy.abs(ours.predict(X) - theirs.predict(X)).max()))\n"
         "exported = torch.export.export(ours.eval(), (torch.from_numpy(X),))\nprint('exported:', "
         "type(exported).__name__)\n"
         "back = tl.to_thinc(ours)\nprint('round trip equal:', all((a.get_param(p) == b.get_param(p)).all() for a, b "

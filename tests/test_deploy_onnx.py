@@ -156,7 +156,7 @@ def test_hash_embed_onnx_rows_exact_on_huge_ids(tmp_path):
     model = HashEmbed(1, 24, seed=5)
     model.initialize(X=_edge_ids(8))
     with torch.no_grad():
-        model.get_param("E").copy_((2.0 ** torch.arange(24, dtype=torch.float64)).to(torch.float32)[:, None])
+        model.get_param_tensor("E").copy_((2.0 ** torch.arange(24, dtype=torch.float64)).to(torch.float32)[:, None])
     model.eval()
     session = _export(model, _edge_ids(8), tmp_path / "he.onnx", ({0: torch.export.Dim("N", min=2)},))
     for n in (8, 5000):

@@ -36,7 +36,8 @@ import itertools
 import threading
 import types
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterator, List, MutableMapping, Optional, Sequence, Tuple, Union
+from typing import (Any, Callable, Dict, Iterator, List, MutableMapping, Optional, Sequence, Tuple, TypeVar, Union,
+                    overload)
 
 import numpy
 import torch
@@ -75,6 +76,9 @@ _ids_lock = threading.Lock()
 def _next_id() -> int:
     with _ids_lock:
         return next(_ids)
+
+
+_M = TypeVar("_M", bound="Model")
 
 
 @dataclass(frozen=True)
@@ -217,6 +221,10 @@ class Model(nn.Module):
         return not torch.compiler.is_compiling() and _THINC_MODE.get() is not None
 
     # ------------------------------------------------------------------ Thinc face
+    @overload
+    def __call__(self, X: Any, /, is_train: bool) -> Tuple[Any, Callable[[Any], Any]]: ...
+    @overload
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
     def __call__(self, *args: Any, is_train: Optional[bool] = None, **kwargs: Any) -> Any:
         if is_train is None and len(args) == 2 and isinstance(args[1], bool) and not kwargs:
             args, is_train = (args[0],), args[1]  # Thinc's positional model(X, is_train)
@@ -303,7 +311,7 @@ class Model(nn.Module):
         return "numpy" if self.device.type == "cpu" and not _INSIDE.get() else "torch"
 
     # ------------------------------------------------------------------ initialize
-    def initialize(self, X: Any = None, Y: Any = None) -> "Model":
+    def initialize(self: _M, X: Any = None, Y: Any = None) -> _M:
         """Infer unset dims from samples (Thinc's ``get_width``), then (re)draw parameters.
 
         Raises ValueError (DimError) when a sample conflicts with a dim that is already set.
@@ -776,7 +784,7 @@ class Model(nn.Module):
     def get_gradients(self) -> Dict[Tuple[int, str], Tuple[Any, Any]]:
         return {(n.id, p): (n.get_param(p), n.get_grad(p)) for n in self.walk() for p in n.param_names if n.has_grad(p)}
 
-    def copy(self) -> "Model":
+    def copy(self: _M) -> _M:
         """A deep copy with new ids; shared subnodes stay shared."""
         import copy as _copy
 
@@ -837,7 +845,7 @@ class Model(nn.Module):
 
         return model_to_bytes(self)
 
-    def from_bytes(self, data: bytes) -> "Model":
+    def from_bytes(self: _M, data: bytes) -> _M:
         from .serialize import model_from_bytes
 
         return model_from_bytes(self, data)
@@ -847,7 +855,7 @@ class Model(nn.Module):
 
         Path(path).write_bytes(self.to_bytes())
 
-    def from_disk(self, path: Any) -> "Model":
+    def from_disk(self: _M, path: Any) -> _M:
         from pathlib import Path
 
         return self.from_bytes(Path(path).read_bytes())
@@ -866,25 +874,25 @@ class Model(nn.Module):
         finally:
             _OPERATORS.reset(token)
 
-    def _operator(self, op: str, other: Any) -> Any:
+    def _operator(self, op: str, other: Any) -> "Model":
         fn = _OPERATORS.get().get(op)
         if fn is None:
             raise TypeError(f"Undefined operator: {op}; bind it with Model.define_operators({{'{op}': ...}})")
         return fn(self, other)
 
-    def __add__(self, other: Any) -> Any: return self._operator("+", other)
-    def __sub__(self, other: Any) -> Any: return self._operator("-", other)
-    def __mul__(self, other: Any) -> Any: return self._operator("*", other)
-    def __matmul__(self, other: Any) -> Any: return self._operator("@", other)
-    def __truediv__(self, other: Any) -> Any: return self._operator("/", other)
-    def __floordiv__(self, other: Any) -> Any: return self._operator("//", other)
-    def __mod__(self, other: Any) -> Any: return self._operator("%", other)
-    def __pow__(self, other: Any) -> Any: return self._operator("**", other)
-    def __lshift__(self, other: Any) -> Any: return self._operator("<<", other)
-    def __rshift__(self, other: Any) -> Any: return self._operator(">>", other)
-    def __and__(self, other: Any) -> Any: return self._operator("&", other)
-    def __xor__(self, other: Any) -> Any: return self._operator("^", other)
-    def __or__(self, other: Any) -> Any: return self._operator("|", other)
+    def __add__(self, other: Any) -> "Model": return self._operator("+", other)
+    def __sub__(self, other: Any) -> "Model": return self._operator("-", other)
+    def __mul__(self, other: Any) -> "Model": return self._operator("*", other)
+    def __matmul__(self, other: Any) -> "Model": return self._operator("@", other)
+    def __truediv__(self, other: Any) -> "Model": return self._operator("/", other)
+    def __floordiv__(self, other: Any) -> "Model": return self._operator("//", other)
+    def __mod__(self, other: Any) -> "Model": return self._operator("%", other)
+    def __pow__(self, other: Any) -> "Model": return self._operator("**", other)
+    def __lshift__(self, other: Any) -> "Model": return self._operator("<<", other)
+    def __rshift__(self, other: Any) -> "Model": return self._operator(">>", other)
+    def __and__(self, other: Any) -> "Model": return self._operator("&", other)
+    def __xor__(self, other: Any) -> "Model": return self._operator("^", other)
+    def __or__(self, other: Any) -> "Model": return self._operator("|", other)
 
     __hash__ = nn.Module.__hash__
 

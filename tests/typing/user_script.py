@@ -22,6 +22,7 @@ def build(nO: int, nH: int, nI: int) -> Tuple[Model, Softmax]:
     assert_type(output, Softmax)
     with Model.define_operators({">>": chain}):
         model = hidden >> Linear(nH, nH) >> output
+    assert_type(model, Model)  # the operators are typed -> Model
     assert isinstance(model, chain), type(model)
     assert_type(model, chain)  # narrowed by the isinstance above
     return model, output
@@ -45,7 +46,8 @@ def main() -> None:
     assert isinstance(Y_torch, Tensor) and Y_torch.shape == (4, 2)
 
     # Thinc face: model(X, is_train=True) -> (Y, backprop); predict(X) -> Y
-    result: Tuple[Any, Callable[[Any], Any]] = model(X, is_train=True)
+    result = model(X, is_train=True)
+    assert_type(result, Tuple[Any, Callable[[Any], Any]])  # the is_train overload of __call__
     Y, backprop = result
     assert isinstance(Y, Tensor) and Y.shape == (4, 2)
     dX = backprop(torch.ones_like(Y))
