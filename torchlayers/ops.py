@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from .convert import to_torch
+from .functional.dropout import dropout_mask
 from .functional.sequences import flatten, list2padded, padded2list, unflatten
 from .types import Padded
 
@@ -445,87 +446,11 @@ class TorchOps:
         return torch._VF.lstm(X, steps[steps > 0], [h0, c0], weights, True, depth, 0.0, train, dirs == 2)[0]
 
     # -- maths ------------------------------------------------------------------------
-    def ngrams(self, n: int, keys: Tensor) -> Tensor:
-        """(N,) uint64 keys -> (N - n + 1,) uint64 hashes of each run of n keys (MurmurHash64A of
-        their little-endian bytes, seed 0, as Thinc's ``ops.ngrams``), int64 bits in torch."""
-        if n < 1:
-            return torch.zeros((0,), dtype=torch.int64, device=keys.device)
-        values = [v & _MASK64 for v in keys.to(torch.int64).tolist()]
-        out = [_murmur64a(values[i : i + n]) for i in range(max(0, len(values) - n + 1))]
-        return torch.tensor([h - (1 << 64) if h >> 63 else h for h in out], dtype=torch.int64, device=keys.device)
-
-    def position_encode(self, N: int, D: int, period: int = 10000, out: Optional[Tensor] = None) -> Tensor:
-        """(N, D) sinusoidal position encodings, Thinc's layout: columns (j, j+1) are sin and cos of
-        ``pos / period ** (2 j / D)``; an odd last column repeats the sin of the last pair."""
-        pos = torch.arange(N, dtype=torch.float64).unsqueeze(1)
-        j = torch.arange(D)
-        d = torch.where(j % 2 == 0, j, j - 1)
-        if D % 2:
-            d[-1] = max(D - 3, 0)
-        angle = pos / float(period) ** (2 * d.to(torch.float64) / D)
-        enc = torch.where((j % 2 == 1) & (j < D - (D % 2)), torch.cos(angle), torch.sin(angle)).to(torch.float32)
-        if out is None:
-            return enc.to(self.device)
-        if tuple(out.shape) != (N, D):
-            raise ValueError(f"ops.position_encode: out must have shape ({N}, {D}), got {tuple(out.shape)}")
-        return out.copy_(enc)
-
-    # -- Thinc's flat-parameter LSTM ----------------------------------------------------
-    def lstm_forward_training(self, params: Tensor, H0: Tensor, C0: Tensor, X: Tensor,
-                              size_at_t: Tensor) -> Tuple[Tensor, "LSTMState"]:
-        """Thinc's ``ops.lstm_forward_training``: (N, nI) time-major packed rows -> (N, dirs nO).
-
-        ``params`` is Thinc's flat ``LSTM`` vector, ``H0``/``C0`` (depth, dirs, nO) (read as cell
-        and hidden init, swapped as in NumpyOps), ``size_at_t`` (T,) non-increasing batch sizes
-        summing to N. The state for ``backprop_lstm`` is an autograd graph, opaque to the caller.
-        """
-        params_ = params.detach().requires_grad_(True)
-        X_ = X.detach().requires_grad_(True)
-        with torch.enable_grad():
-            Y = self._lstm(params_, H0, C0, X_, size_at_t, train=True)
-        return Y.detach(), LSTMState(Y, params_, X_)
-
-    def lstm_forward_inference(self, params: Tensor, H0: Tensor, C0: Tensor, X: Tensor, size_at_t: Tensor) -> Tensor:
-        """As ``lstm_forward_training`` without a state: (N, nI) time-major packed rows -> (N, dirs nO)."""
-        with torch.no_grad():
-            return self._lstm(params, H0, C0, X, size_at_t, train=False)
-
-    def backprop_lstm(self, dY: Tensor, lengths: Tensor, params: Tensor, fwd_state: "LSTMState") -> Tuple[Tensor, Tensor]:
-        """(dX (N, nI), d_params like ``params``) from ``lstm_forward_training``'s state."""
-        if not isinstance(fwd_state, LSTMState):
-            raise TypeError(f"ops.backprop_lstm: fwd_state must come from this ops' lstm_forward_training, got {type(fwd_state).__name__}")
-        dX, d_params = torch.autograd.grad(fwd_state.Y, (fwd_state.X, fwd_state.params), dY.to(fwd_state.Y.dtype))
-        return dX, d_params
-
-    def _lstm(self, params: Tensor, H0: Tensor, C0: Tensor, X: Tensor, size_at_t: Tensor, *, train: bool) -> Tensor:
-        # The layout helpers live with the LSTM layer (one definition of Thinc's flat vector).
-        from .modules.lstm import _initial_states, _torch_weights, lstm_param_size, thinc_to_torch_order
-
-        if H0.shape != C0.shape or H0.dim() != 3:
-            raise ValueError(f"ops.lstm_forward_training: H0 and C0 must both be (depth, dirs, nO), got {tuple(H0.shape)} and {tuple(C0.shape)}")
-        depth, dirs, nO = (int(d) for d in H0.shape)
-        nI = int(X.shape[1])
-        if params.numel() != lstm_param_size(nI, nO, depth, dirs):
-            raise ValueError(f"ops.lstm_forward_training: params must have {lstm_param_size(nI, nO, depth, dirs)} "
-                             f"values for nI={nI}, nO={nO}, depth={depth}, dirs={dirs}, got {params.numel()}")
-        steps = torch.as_tensor(size_at_t).to(torch.int64).cpu()
-        if int(steps.sum()) != X.shape[0]:
-            raise ValueError(f"ops.lstm_forward_training: size_at_t must sum to the rows of X ({X.shape[0]}), got {int(steps.sum())}")
-        order = thinc_to_torch_order(nI, nO, depth, dirs, params.device)
-        weights = _torch_weights(params.to(X.dtype), order, nI, nO, depth, dirs)
-        h0, c0 = _initial_states(torch.stack([H0, C0]).to(X.dtype), int(steps[0]) if steps.numel() else 0)
-        return torch._VF.lstm(X, steps[steps > 0], [h0, c0], weights, True, depth, 0.0, train, dirs == 2)[0]
-
-    # -- maths ------------------------------------------------------------------------
     def get_dropout_mask(self, shape: Shape, drop: Optional[float]) -> Tensor:
-        """Inverted-dropout mask ``(U >= drop) / (1 - drop)`` (ones for None/<=0, zeros for >=1)."""
+        """Inverted-dropout mask ``(U >= drop) / (1 - drop)`` (ones for None/<=0, zeros for >=1): the one mask of
+        ``functional.dropout``, equal to Thinc's given the same draws."""
         shape = (shape,) if isinstance(shape, int) else tuple(shape)
-        if drop is None or drop <= 0:
-            return self.alloc(shape).fill_(1.0)
-        if drop >= 1.0:
-            return self.alloc(shape)
-        keep = torch.rand(shape, device=self.device) >= drop
-        return keep.to(torch.float32) / (1.0 - drop)
+        return dropout_mask(list(shape), 0.0 if drop is None else float(drop), self.alloc((0,)))
 
     def gemm(self, x: Tensor, y: Tensor, out: Optional[Tensor] = None, trans1: bool = False, trans2: bool = False) -> Tensor:
         """(M, K) x, (K, N) y -> (M, N) x @ y (``trans1``/``trans2`` transpose x/y first; ``out`` gets the result)."""
