@@ -47,6 +47,13 @@ class RaggedReduction(Model):
             raise ValueError(label + ": all sequence lengths must be > 0 (as in Thinc), got an empty sequence")
         return rows2d(Xr.data)
 
+    def _pick_row(self, Xr: Ragged, last: bool, label: str) -> Tensor:
+        """(B, nO): row ``end_b - 1`` (``last``) or ``start_b`` of each sequence; every length must be > 0."""
+        data = self._rows(Xr, True, label)
+        lengths = Xr.lengths.to(device=data.device, dtype=torch.int64)
+        ends = torch.cumsum(lengths, 0)
+        return data.index_select(0, ends - 1 if last else ends - lengths)
+
     @torch.jit.unused
     def _sum_eager_cpu(self, data: Tensor, lengths: Tensor) -> Tensor:
         return ragged_sum_mean_eager_cpu(data, lengths, SUM)

@@ -1,17 +1,14 @@
 """Relu: Y = relu(X W^T + b), the ``relu`` node of Thinc's "Relu.v1" (the facade adds LayerNorm/Dropout)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Optional
-
 import torch
 from torch import Tensor
 
-from ..functional.checks import check_floats2d, check_param
-from ..initializers import glorot_uniform_init, zero_init
-from ..model import Model
+from ..initializers import glorot_uniform_init
+from .dense_activation import DenseActivation
 
 
-class Relu(Model):
+class Relu(DenseActivation):
     """Dense layer with a ReLU activation: ``Relu(nO, nI, *, init_W=None, init_b=None)``, one node.
 
     Thinc's ``normalize``/``dropout`` options build a tree: ``torchlayers.Relu`` (api.py).
@@ -19,21 +16,11 @@ class Relu(Model):
     Shape:
         - Input: (B, nI) float
         - Output: (B, nO)
-    Params: ``W`` (nO, nI) = ``weight``; ``b`` (nO,) = ``bias``.
+    Params: ``W`` (nO, nI) = ``weight``, glorot uniform; ``b`` (nO,) = ``bias``, zeros.
     """
 
-    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
-        weight: Optional[Tensor]
-        bias: Optional[Tensor]
+    thinc_node = "relu"
+    default_init_W = staticmethod(glorot_uniform_init)
 
-    def __init__(self, nO: Optional[int] = None, nI: Optional[int] = None, *, init_W: Optional[Callable] = None,
-                 init_b: Optional[Callable] = None) -> None:
-        super().__init__("relu", dims={"nO": nO, "nI": nI})
-        self.declare_param("W", "weight", ("nO", "nI"), init_W or glorot_uniform_init)
-        self.declare_param("b", "bias", ("nO",), init_b or zero_init)
-
-    def forward(self, X: Tensor) -> Tensor:
-        W = check_param(self.name, self.weight, "W")
-        b = check_param(self.name, self.bias, "b")
-        check_floats2d(self.name, X, W.shape[1])
-        return torch.relu(torch.addmm(b, X, W.t()))
+    def activation(self, Z: Tensor) -> Tensor:
+        return torch.relu(Z)
