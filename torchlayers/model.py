@@ -36,7 +36,7 @@ import itertools
 import threading
 import types
 from dataclasses import dataclass
-from typing import (Any, Callable, Dict, Iterator, List, MutableMapping, Optional, Sequence, Tuple, TypeVar, Union,
+from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterator, List, MutableMapping, Optional, Sequence, Tuple, TypeVar, Union,
                     overload)
 
 import numpy
@@ -153,6 +153,10 @@ class Model(nn.Module):
     thinc_convention: bool = False
     #: Thinc's name for the operator bindings ``define_operators`` sets (a context variable).
     _context_operators = _OPERATORS
+    if TYPE_CHECKING:  # for mypy only: class-level annotations would reach TorchScript
+        #: A custom layer's (``thinc_model.setup_custom``) initializer, set on the instance.
+        init: Callable[..., Any]
+
     __jit_unused_properties__ = ["attrs", "ops", "device", "dim_names", "param_names", "grad_names", "ref_names", "id",
                                  "training", "thinc_face"]
 
