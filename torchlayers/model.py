@@ -247,7 +247,8 @@ class Model(nn.Module):
     def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
     def __call__(self, *args: Any, is_train: Optional[bool] = None, **kwargs: Any) -> Any:
         if is_train is None and len(args) == 2 and isinstance(args[1], bool) and not kwargs:
-            args, is_train = (args[0],), args[1]  # Thinc's positional model(X, is_train)
+            # Thinc's positional model(X, is_train); mypy misreads the length check
+            args, is_train = (args[0],), args[1]  # type: ignore[misc]
         if is_train is None:
             if len(args) == 1 and not kwargs and not torch.compiler.is_compiling():
                 check_call_input(self, args[0])  # the one eager input check: names the layer and the fix
@@ -375,7 +376,8 @@ class Model(nn.Module):
         """Draw param ``name`` with its initializer (needs all its dims)."""
         spec = self._spec(name, "reset")
         shape = self._param_shape(name, spec, strict=True)
-        value = _as_float_tensor(spec.init(self.ops, shape), self.name, name)
+        # strict=True raises instead of returning None
+        value = _as_float_tensor(spec.init(self.ops, shape), self.name, name)  # type: ignore[arg-type]
         if tuple(value.shape) != shape:
             raise ValueError(
                 f"{self.name}: initializer for {name} returned shape {tuple(value.shape)}, expected {shape}"
@@ -526,9 +528,11 @@ class Model(nn.Module):
                 if self._dims.get(dim) is None:
                     self.set_dim(dim, int(size))
         shape = self._param_shape(name, spec, strict=True)
-        if len(got) != len(shape):
+        # strict=True raises instead of returning None
+        if len(got) != len(shape):  # type: ignore[arg-type]
             raise ValueError(
-                f"{self.name}: cannot set param {name!r}: expected a {len(shape)}-D tensor of shape "
+                # strict=True raises instead of returning None (the shape is the one above)
+                f"{self.name}: cannot set param {name!r}: expected a {len(shape)}-D tensor of shape "  # type: ignore[arg-type]
                 f"{self._shape_text(spec)}, got shape {got}"
             )
         if got != shape:
@@ -616,7 +620,8 @@ class Model(nn.Module):
 
     def has_grad(self, name: str) -> bool:
         return (
-            name in self._param_specs and self.has_param(name)
+            # has_param's None (declared, not set) passes through as a falsy result
+            name in self._param_specs and self.has_param(name)  # type: ignore[return-value]
             and getattr(self, self._param_specs[name].attr).grad is not None
         )
 
@@ -750,7 +755,8 @@ class Model(nn.Module):
                     continue
                 seen.add(id(node))
                 out.append(node)
-                queue.extend(node.layers)
+                # a Model's layers hold Models (ModuleList iterates as Module)
+                queue.extend(node.layers)  # type: ignore[arg-type]
             return out
         if order in ("dfs_pre", "dfs_post"):
             seen, out = set(), []
@@ -762,7 +768,8 @@ class Model(nn.Module):
                 if order == "dfs_pre":
                     out.append(node)
                 for child in node.layers:
-                    visit(child)
+                    # a Model's layers hold Models (ModuleList iterates as Module)
+                    visit(child)  # type: ignore[arg-type]
                 if order == "dfs_post":
                     out.append(node)
 
@@ -891,7 +898,8 @@ class Model(nn.Module):
     def from_bytes(self: _M, data: bytes) -> _M:
         from .serialize import model_from_bytes
 
-        return model_from_bytes(self, data)
+        # model_from_bytes fills and returns self
+        return model_from_bytes(self, data)  # type: ignore[return-value]
 
     def to_disk(self, path: Any) -> None:
         from pathlib import Path
@@ -956,7 +964,8 @@ class _OneShot:
         args = prepare(dY) if prepare is not None else dY
         if not self._lock.acquire(blocking=False):  # atomic: one of two racing calls wins
             raise RuntimeError(f"{self._name}: this backprop callback was already called; run the forward pass again")
-        fn, self._fn, self._prepare = self._fn, None, None  # drop the graph once used
+        # drop the graph once used (_fn is None from then on)
+        fn, self._fn, self._prepare = self._fn, None, None  # type: ignore[assignment]
         return fn(args)
 
 
