@@ -16,7 +16,7 @@ def is_float_tensor(x: Any) -> bool:
     return isinstance(x, Tensor) and (x.is_floating_point() or x.is_complex())
 
 
-def _numpy_to_tensor(x: numpy.ndarray, device: Optional[torch.device]) -> Tensor:
+def _numpy_to_tensor(x: numpy.ndarray, device: Optional[torch.device]) -> Tensor | numpy.ndarray:
     if x.dtype == numpy.uint64:
         # torch has no full uint64 arithmetic: reinterpret the bits as int64 (ids, hashes).
         x = x.view(numpy.int64)

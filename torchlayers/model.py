@@ -36,8 +36,21 @@ import itertools
 import threading
 import types
 from dataclasses import dataclass
-from typing import (Any, Callable, Dict, Iterator, List, MutableMapping, Optional, Sequence, Tuple, TypeVar, Union,
-                    overload)
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    MutableMapping,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+    Union,
+    overload,
+)
 
 import numpy
 import torch
@@ -67,7 +80,8 @@ def thinc_mode() -> Optional[bool]:
 _INSIDE: contextvars.ContextVar[bool] = contextvars.ContextVar("torchlayers_inside_thinc_call", default=False)
 
 _OPERATORS: contextvars.ContextVar[Dict[str, Callable[..., Any]]] = contextvars.ContextVar(
-    "torchlayers_operators", default={}
+    # Thinc's Model._context_operators has this dict default, and define_operators sets a fresh dict
+    "torchlayers_operators", default={}  # noqa: B039
 )
 _ids = itertools.count(1)
 _ids_lock = threading.Lock()
@@ -104,7 +118,7 @@ class ParamSpec:
     shape: Optional[Callable[[Dict[str, int]], Tuple[int, ...]]] = None
     infer: Optional[Callable[[Tuple[int, ...], Dict[str, Optional[int]]], Dict[str, int]]] = None
     text: Optional[str] = None
-    on_store: Optional[Callable[["Model"], None]] = None
+    on_store: Optional[Callable[[Model], None]] = None
     #: A custom layer's param (``Model(name, forward, params={"W": None})``): any shape, no
     #: initializer; its ``init`` sets it.
     free: bool = False
@@ -114,7 +128,7 @@ class LiveAttrs(MutableMapping):
     """``model.attrs``: a dict view whose values are the module's own attributes, so
     ``node.attrs["dropout_rate"] = 0.5`` changes what ``forward`` reads on the next call."""
 
-    def __init__(self, model: "Model") -> None:
+    def __init__(self, model: Model) -> None:
         self._model = model
 
     def __getitem__(self, key: str) -> Any:
@@ -153,8 +167,14 @@ class Model(nn.Module):
     thinc_convention: bool = False
     #: Thinc's name for the operator bindings ``define_operators`` sets (a context variable).
     _context_operators = _OPERATORS
-    __jit_unused_properties__ = ["attrs", "ops", "device", "dim_names", "param_names", "grad_names", "ref_names", "id",
-                                 "training", "thinc_face"]
+    if TYPE_CHECKING:  # for mypy only: class-level annotations would reach TorchScript
+        #: A custom layer's (``thinc_model.setup_custom``) initializer, set on the instance.
+        init: Callable[..., Any]
+
+    # a list TorchScript reads (subclasses extend it); a ClassVar annotation would reach TorchScript
+    __jit_unused_properties__ = [  # noqa: RUF012
+        "attrs", "ops", "device", "dim_names", "param_names", "grad_names", "ref_names", "id", "training", "thinc_face"
+    ]
 
     def __init__(
         self,
@@ -164,10 +184,10 @@ class Model(nn.Module):
         init: Optional[Callable[..., Any]] = None,
         dims: Optional[Dict[str, Optional[int]]] = None,
         params: Optional[Dict[str, Any]] = None,
-        layers: Optional[Sequence["Model"]] = (),
+        layers: Optional[Sequence[Model]] = (),
         shims: Optional[List[Any]] = None,
         attrs: Optional[Dict[str, Any]] = None,
-        refs: Optional[Dict[str, Optional["Model"]]] = None,
+        refs: Optional[Dict[str, Optional[Model]]] = None,
         ops: Any = None,
     ) -> None:
         """Layers call ``super().__init__(name, dims=..., layers=..., attrs=...)``. Thinc's custom
@@ -181,7 +201,7 @@ class Model(nn.Module):
             self._dims[key] = None if value is None else _as_dim(name, key, value)
         self._param_specs: Dict[str, ParamSpec] = {}
         self._attr_names: List[str] = []
-        self._refs: Dict[str, Optional["Model"]] = {}
+        self._refs: Dict[str, Optional[Model]] = {}
         self.layers = nn.ModuleList(layers or ())
         for key, value in (attrs or {}).items():
             self.set_attr(key, value)
@@ -227,7 +247,8 @@ class Model(nn.Module):
     def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
     def __call__(self, *args: Any, is_train: Optional[bool] = None, **kwargs: Any) -> Any:
         if is_train is None and len(args) == 2 and isinstance(args[1], bool) and not kwargs:
-            args, is_train = (args[0],), args[1]  # Thinc's positional model(X, is_train)
+            # Thinc's positional model(X, is_train); mypy misreads the length check
+            args, is_train = (args[0],), args[1]  # type: ignore[misc]
         if is_train is None:
             if len(args) == 1 and not kwargs and not torch.compiler.is_compiling():
                 check_call_input(self, args[0])  # the one eager input check: names the layer and the fix
@@ -355,7 +376,8 @@ class Model(nn.Module):
         """Draw param ``name`` with its initializer (needs all its dims)."""
         spec = self._spec(name, "reset")
         shape = self._param_shape(name, spec, strict=True)
-        value = _as_float_tensor(spec.init(self.ops, shape), self.name, name)
+        # strict=True raises instead of returning None
+        value = _as_float_tensor(spec.init(self.ops, shape), self.name, name)  # type: ignore[arg-type]
         if tuple(value.shape) != shape:
             raise ValueError(
                 f"{self.name}: initializer for {name} returned shape {tuple(value.shape)}, expected {shape}"
@@ -413,7 +435,7 @@ class Model(nn.Module):
     def declare_param(self, name: str, attr: str, dims: Tuple[Union[str, int], ...], init: Callable, *,
                       shape: Optional[Callable[[Dict[str, int]], Tuple[int, ...]]] = None,
                       infer: Optional[Callable[[Tuple[int, ...], Dict[str, Optional[int]]], Dict[str, int]]] = None,
-                      text: Optional[str] = None, on_store: Optional[Callable[["Model"], None]] = None) -> None:
+                      text: Optional[str] = None, on_store: Optional[Callable[[Model], None]] = None) -> None:
         """Register Thinc param ``name`` stored as torch attribute ``attr`` (see ``ParamSpec``).
 
         Allocated now if every dim is known, otherwise on ``initialize``. Redeclaring a param
@@ -421,7 +443,10 @@ class Model(nn.Module):
         (and redraws it).
         """
         old = self._param_specs.get(name)
-        if old is not None and (old.attr, old.dims) == (attr, tuple(dims)) and shape is infer is text is on_store is None:
+        if (
+            old is not None and (old.attr, old.dims) == (attr, tuple(dims))
+            and shape is infer is text is on_store is None
+        ):
             self._param_specs[name] = dataclasses.replace(old, init=init)
         else:
             self._param_specs[name] = ParamSpec(attr, tuple(dims), init, shape, infer, text, on_store)
@@ -445,7 +470,9 @@ class Model(nn.Module):
 
     def _spec(self, name: str, action: str) -> ParamSpec:
         if name not in self._param_specs:
-            raise ParamError(f"{self.name}: cannot {action} param {name!r}: the layer has params {list(self._param_specs)}")
+            raise ParamError(
+                f"{self.name}: cannot {action} param {name!r}: the layer has params {list(self._param_specs)}"
+            )
         return self._param_specs[name]
 
     def _param_tensor(self, name: str, action: str) -> nn.Parameter:
@@ -494,14 +521,18 @@ class Model(nn.Module):
         got = tuple(value.shape)
         dims = {d: self._dims.get(d) for d in spec.dims if isinstance(d, str)}
         if any(v is None for v in dims.values()):
-            inferred = spec.infer(got, dims) if spec.infer is not None else self._infer_positional(name, spec, got, dims)
+            inferred = (
+                spec.infer(got, dims) if spec.infer is not None else self._infer_positional(name, spec, got, dims)
+            )
             for dim, size in inferred.items():
                 if self._dims.get(dim) is None:
                     self.set_dim(dim, int(size))
         shape = self._param_shape(name, spec, strict=True)
-        if len(got) != len(shape):
+        # strict=True raises instead of returning None
+        if len(got) != len(shape):  # type: ignore[arg-type]
             raise ValueError(
-                f"{self.name}: cannot set param {name!r}: expected a {len(shape)}-D tensor of shape "
+                # strict=True raises instead of returning None (the shape is the one above)
+                f"{self.name}: cannot set param {name!r}: expected a {len(shape)}-D tensor of shape "  # type: ignore[arg-type]
                 f"{self._shape_text(spec)}, got shape {got}"
             )
         if got != shape:
@@ -511,7 +542,9 @@ class Model(nn.Module):
         with torch.no_grad():
             self._store_param(name, value)
 
-    def _infer_positional(self, name: str, spec: ParamSpec, got: Tuple[int, ...], dims: Dict[str, Optional[int]]) -> Dict[str, int]:
+    def _infer_positional(
+        self, name: str, spec: ParamSpec, got: Tuple[int, ...], dims: Dict[str, Optional[int]]
+    ) -> Dict[str, int]:
         if len(got) != len(spec.dims):
             raise ValueError(
                 f"{self.name}: cannot set param {name!r}: expected a {len(spec.dims)}-D tensor of shape "
@@ -534,7 +567,9 @@ class Model(nn.Module):
         if spec.on_store is not None:
             spec.on_store(self)
 
-    def _param_shape(self, name: str, spec: Optional[ParamSpec] = None, strict: bool = True) -> Optional[Tuple[int, ...]]:
+    def _param_shape(
+        self, name: str, spec: Optional[ParamSpec] = None, strict: bool = True
+    ) -> Optional[Tuple[int, ...]]:
         spec = spec if spec is not None else self._spec(name, "get the shape of")
         if spec.free:
             value = getattr(self, spec.attr)
@@ -574,7 +609,9 @@ class Model(nn.Module):
                     self.set_param(name, state_dict[key])
                 except (ValueError, TypeError) as e:
                     error_msgs.append(f"{self.name}: cannot materialize {key!r} from the loaded tensor: {e}")
-        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )
 
     # ------------------------------------------------------------------ grads
     @property
@@ -582,7 +619,11 @@ class Model(nn.Module):
         return tuple(n for n in self._param_specs if self.has_grad(n))
 
     def has_grad(self, name: str) -> bool:
-        return name in self._param_specs and self.has_param(name) and getattr(self, self._param_specs[name].attr).grad is not None
+        return (
+            # has_param's None (declared, not set) passes through as a falsy result
+            name in self._param_specs and self.has_param(name)  # type: ignore[return-value]
+            and getattr(self, self._param_specs[name].attr).grad is not None
+        )
 
     def get_grad(self, name: str) -> Any:
         """Param ``name``'s gradient as an array of the model's ops sharing its memory (as
@@ -626,10 +667,14 @@ class Model(nn.Module):
             return torch.full_like(param, float(value))
         t = to_torch(value, param.device)
         if not isinstance(t, Tensor):
-            raise TypeError(f"{self.name}: {action}({name!r}) expected an array of shape {tuple(param.shape)} or a number, got {type(value).__name__}")
+            raise TypeError(
+                f"{self.name}: {action}({name!r}) expected an array of shape {tuple(param.shape)} or a number, got "
+                f"{type(value).__name__}"
+            )
         if tuple(t.shape) != tuple(param.shape):
             raise ValueError(
-                f"{self.name}: {action}({name!r}) expected a gradient of shape {self._shape_text(self._param_specs[name])} "
+                f"{self.name}: {action}({name!r}) expected a gradient of shape "
+                f"{self._shape_text(self._param_specs[name])} "
                 f"= {tuple(param.shape)}, got {tuple(t.shape)}; gradients are never reshaped"
             )
         return t.to(param.dtype)
@@ -643,7 +688,10 @@ class Model(nn.Module):
             optimizer.zero_grad(set_to_none=True)
             return
         if not callable(optimizer):
-            raise TypeError(f"{self.name}: finish_update expects a torch.optim.Optimizer or a Thinc optimizer, got {type(optimizer).__name__}")
+            raise TypeError(
+                f"{self.name}: finish_update expects a torch.optim.Optimizer or a Thinc optimizer, got "
+                f"{type(optimizer).__name__}"
+            )
         for node in self.walk():
             for name in node.param_names:
                 if node.has_grad(name):
@@ -680,7 +728,7 @@ class Model(nn.Module):
             return False
         return None if self._refs[name] is None else True
 
-    def get_ref(self, name: str) -> "Model":
+    def get_ref(self, name: str) -> Model:
         """The node ref ``name`` points to: KeyError for an unknown name, ValueError while the
         ref is declared but unset (as Thinc)."""
         if name not in self._refs:
@@ -689,15 +737,15 @@ class Model(nn.Module):
             raise ValueError(f"{self.name}: ref {name!r} is unset; set it with set_ref({name!r}, node)")
         return self._refs[name]  # type: ignore[return-value]
 
-    def maybe_get_ref(self, name: str) -> Optional["Model"]:
+    def maybe_get_ref(self, name: str) -> Optional[Model]:
         return self._refs.get(name)
 
-    def set_ref(self, name: str, value: Optional["Model"]) -> None:
+    def set_ref(self, name: str, value: Optional[Model]) -> None:
         if value is not None and all(value is not node for node in self.walk()):
             raise ValueError(f"{self.name}: cannot set ref {name!r} to {value.name!r}: it is not a node of this model")
         self._refs[name] = value
 
-    def walk(self, *, order: str = "bfs") -> List["Model"]:
+    def walk(self, *, order: str = "bfs") -> List[Model]:
         """Every node, this one included, deduplicated by identity (Thinc's orders)."""
         if order == "bfs":
             queue, seen, out = [self], set(), []
@@ -707,19 +755,21 @@ class Model(nn.Module):
                     continue
                 seen.add(id(node))
                 out.append(node)
-                queue.extend(node.layers)
+                # a Model's layers hold Models (ModuleList iterates as Module)
+                queue.extend(node.layers)  # type: ignore[arg-type]
             return out
         if order in ("dfs_pre", "dfs_post"):
             seen, out = set(), []
 
-            def visit(node: "Model") -> None:
+            def visit(node: Model) -> None:
                 if id(node) in seen:
                     return
                 seen.add(id(node))
                 if order == "dfs_pre":
                     out.append(node)
                 for child in node.layers:
-                    visit(child)
+                    # a Model's layers hold Models (ModuleList iterates as Module)
+                    visit(child)  # type: ignore[arg-type]
                 if order == "dfs_post":
                     out.append(node)
 
@@ -745,7 +795,7 @@ class Model(nn.Module):
             for node, name, value in backup:
                 node.set_param(name, value)
 
-    def replace_node(self, old: "Model", new: "Model") -> bool:
+    def replace_node(self, old: Model, new: Model) -> bool:
         """Replace ``old`` by ``new`` in every layers list and ref of the tree (post-order, as
         Thinc); True when ``old`` was found."""
         seen = False
@@ -761,7 +811,7 @@ class Model(nn.Module):
                     node._refs[name] = new
         return seen
 
-    def remove_node(self, node: "Model") -> None:
+    def remove_node(self, node: Model) -> None:
         """Remove ``node`` from every layers list; refs left pointing outside the tree become None."""
         for parent in list(self.walk()):
             kept = [layer for layer in parent.layers if layer is not node]
@@ -773,11 +823,11 @@ class Model(nn.Module):
                 if ref is not None and id(ref) not in tree:
                     n._refs[name] = None
 
-    def to_cpu(self) -> "Model":
+    def to_cpu(self) -> Model:
         """Thinc's ``to_cpu``: move the model's parameters and buffers to the CPU."""
         return self.to("cpu")
 
-    def to_gpu(self, gpu_id: int = 0) -> "Model":
+    def to_gpu(self, gpu_id: int = 0) -> Model:
         """Thinc's ``to_gpu``: move the model's parameters and buffers to CUDA device ``gpu_id``."""
         return self.to(torch.device("cuda", gpu_id))
 
@@ -828,7 +878,7 @@ class Model(nn.Module):
 
         return model_to_dict(self)
 
-    def from_dict(self, msg: Dict[str, List[Any]]) -> "Model":
+    def from_dict(self, msg: Dict[str, List[Any]]) -> Model:
         """Load ``to_dict``'s form into this tree (same structure): names, dims, refs, attrs, params."""
         from .thinc_dict import model_from_dict
 
@@ -848,7 +898,8 @@ class Model(nn.Module):
     def from_bytes(self: _M, data: bytes) -> _M:
         from .serialize import model_from_bytes
 
-        return model_from_bytes(self, data)
+        # model_from_bytes fills and returns self
+        return model_from_bytes(self, data)  # type: ignore[return-value]
 
     def to_disk(self, path: Any) -> None:
         from pathlib import Path
@@ -874,25 +925,25 @@ class Model(nn.Module):
         finally:
             _OPERATORS.reset(token)
 
-    def _operator(self, op: str, other: Any) -> "Model":
+    def _operator(self, op: str, other: Any) -> Model:
         fn = _OPERATORS.get().get(op)
         if fn is None:
             raise TypeError(f"Undefined operator: {op}; bind it with Model.define_operators({{'{op}': ...}})")
         return fn(self, other)
 
-    def __add__(self, other: Any) -> "Model": return self._operator("+", other)
-    def __sub__(self, other: Any) -> "Model": return self._operator("-", other)
-    def __mul__(self, other: Any) -> "Model": return self._operator("*", other)
-    def __matmul__(self, other: Any) -> "Model": return self._operator("@", other)
-    def __truediv__(self, other: Any) -> "Model": return self._operator("/", other)
-    def __floordiv__(self, other: Any) -> "Model": return self._operator("//", other)
-    def __mod__(self, other: Any) -> "Model": return self._operator("%", other)
-    def __pow__(self, other: Any) -> "Model": return self._operator("**", other)
-    def __lshift__(self, other: Any) -> "Model": return self._operator("<<", other)
-    def __rshift__(self, other: Any) -> "Model": return self._operator(">>", other)
-    def __and__(self, other: Any) -> "Model": return self._operator("&", other)
-    def __xor__(self, other: Any) -> "Model": return self._operator("^", other)
-    def __or__(self, other: Any) -> "Model": return self._operator("|", other)
+    def __add__(self, other: Any) -> Model: return self._operator("+", other)
+    def __sub__(self, other: Any) -> Model: return self._operator("-", other)
+    def __mul__(self, other: Any) -> Model: return self._operator("*", other)
+    def __matmul__(self, other: Any) -> Model: return self._operator("@", other)
+    def __truediv__(self, other: Any) -> Model: return self._operator("/", other)
+    def __floordiv__(self, other: Any) -> Model: return self._operator("//", other)
+    def __mod__(self, other: Any) -> Model: return self._operator("%", other)
+    def __pow__(self, other: Any) -> Model: return self._operator("**", other)
+    def __lshift__(self, other: Any) -> Model: return self._operator("<<", other)
+    def __rshift__(self, other: Any) -> Model: return self._operator(">>", other)
+    def __and__(self, other: Any) -> Model: return self._operator("&", other)
+    def __xor__(self, other: Any) -> Model: return self._operator("^", other)
+    def __or__(self, other: Any) -> Model: return self._operator("|", other)
 
     __hash__ = nn.Module.__hash__
 
@@ -903,7 +954,7 @@ class _OneShot:
     ``prepare(dY)`` (optional) checks dY first: a bad dY raises without using up the call.
     """
 
-    __slots__ = ("_name", "_fn", "_prepare", "_lock")
+    __slots__ = ("_fn", "_lock", "_name", "_prepare")
 
     def __init__(self, name: str, fn: Callable[[Any], Any], prepare: Optional[Callable[[Any], Any]] = None) -> None:
         self._name, self._fn, self._prepare, self._lock = name, fn, prepare, threading.Lock()
@@ -913,7 +964,8 @@ class _OneShot:
         args = prepare(dY) if prepare is not None else dY
         if not self._lock.acquire(blocking=False):  # atomic: one of two racing calls wins
             raise RuntimeError(f"{self._name}: this backprop callback was already called; run the forward pass again")
-        fn, self._fn, self._prepare = self._fn, None, None  # drop the graph once used
+        # drop the graph once used (_fn is None from then on)
+        fn, self._fn, self._prepare = self._fn, None, None  # type: ignore[assignment]
         return fn(args)
 
 
@@ -925,11 +977,12 @@ class _AutogradBackprop:
     dX is read from the call's own tracked input leaves.
     """
 
-    __slots__ = ("model", "X", "leaves", "tracked", "spec", "Y", "device", "kind")
+    __slots__ = ("X", "Y", "device", "kind", "leaves", "model", "spec", "tracked")
 
     def __init__(self, model: Model, X: Any, leaves: List[Any], tracked: List[Any], spec: Any, Y: Any,
                  device: torch.device, kind: Optional[str] = None) -> None:
-        self.model, self.X, self.leaves, self.tracked, self.spec, self.Y, self.device = model, X, leaves, tracked, spec, Y, device
+        self.model, self.X, self.leaves, self.tracked = model, X, leaves, tracked
+        self.spec, self.Y, self.device = spec, Y, device
         self.kind = kind
 
     def guarded(self) -> _OneShot:
@@ -951,7 +1004,9 @@ class _AutogradBackprop:
             if not (isinstance(y, Tensor) and y.requires_grad):
                 continue
             if not isinstance(dy, Tensor):
-                raise ValueError(f"{name}: backprop expected a gradient tensor of shape {tuple(y.shape)}, got {type(dy).__name__}")
+                raise ValueError(
+                    f"{name}: backprop expected a gradient tensor of shape {tuple(y.shape)}, got {type(dy).__name__}"
+                )
             if tuple(dy.shape) != tuple(y.shape):
                 raise ValueError(f"{name}: backprop expected dY of shape {tuple(y.shape)}, got {tuple(dy.shape)}")
             outputs.append(y)

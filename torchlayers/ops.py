@@ -175,10 +175,11 @@ class TorchOps:
     def to_numpy(self, data: Any, *, byte_order: Optional[str] = None) -> numpy.ndarray:
         """Tensor or array-like -> numpy array (detached, on the CPU; no copy of a CPU tensor unless ``byte_order``)."""
         out = data.detach().cpu().numpy() if isinstance(data, Tensor) else numpy.asarray(data)
-        return out.astype(out.dtype.newbyteorder(byte_order), copy=False) if byte_order else out
+        # byte_order is one of numpy's byte-order codes ("<", ">", "=", ...); numpy checks it
+        return out.astype(out.dtype.newbyteorder(byte_order), copy=False) if byte_order else out  # type: ignore[arg-type]
 
     # -- batching ---------------------------------------------------------------------
-    def minibatch(self, size: Any, sequence: Any, *, shuffle: bool = False, buffer: int = 1) -> "SizedGenerator":
+    def minibatch(self, size: Any, sequence: Any, *, shuffle: bool = False, buffer: int = 1) -> SizedGenerator:
         """Slices of ``sequence`` of ``size`` items (an int, or an iterator drawn per batch), as Thinc's.
 
         ``shuffle`` permutes the indices with numpy's global RNG (so ``fix_random_seed`` gives
@@ -186,9 +187,11 @@ class TorchOps:
         """
         return _batches("minibatch", size, (sequence,), shuffle, buffer, single=True)
 
-    def multibatch(self, size: Any, sequence: Any, *others: Any, shuffle: bool = False, buffer: int = 1) -> "SizedGenerator":
+    def multibatch(
+        self, size: Any, sequence: Any, *others: Any, shuffle: bool = False, buffer: int = 1
+    ) -> SizedGenerator:
         """Minibatch one or more sequences together: each batch is a list with one slice per sequence."""
-        return _batches("multibatch", size, (sequence,) + tuple(others), shuffle, buffer, single=False)
+        return _batches("multibatch", size, (sequence, *others), shuffle, buffer, single=False)
 
     # -- sequences --------------------------------------------------------------------
     def flatten(self, X: Sequence[Tensor], dtype: Any = None, pad: int = 0, ndim_if_empty: int = 2) -> Tensor:
@@ -234,7 +237,8 @@ class TorchOps:
 
     def insert_into(self, shape: Shape, Xs: Sequence[Tensor]) -> Tensor:
         """shape, list of (n_i, *F) Xs -> zeros of ``shape`` (Xs[0]'s dtype), ``out[i, :n_i] = Xs[i]``, as Thinc's."""
-        out = Xs[0].new_zeros(tuple(shape))
+        # a Shape here is a sequence of ints (Thinc's insert_into takes a full shape)
+        out = Xs[0].new_zeros(tuple(shape))  # type: ignore[arg-type]
         for i, x in enumerate(Xs):
             out[i, : x.shape[0]] = x
         return out
@@ -320,7 +324,9 @@ class TorchOps:
         if starts_ends.numel() == 0:
             return d_firsts.new_zeros((0, d_firsts.shape[1]))
         if starts_ends.numel() == 1:
-            raise ValueError("ops.backprop_reduce_first: starts_ends must not have size 1 (it is lengths.cumsum with a leading 0)")
+            raise ValueError(
+                "ops.backprop_reduce_first: starts_ends must not have size 1 (it is lengths.cumsum with a leading 0)"
+            )
         dX = d_firsts.new_zeros((int(starts_ends[-1]), d_firsts.shape[1]))
         dX[starts_ends[:-1].long()] = d_firsts
         return dX
@@ -401,7 +407,7 @@ class TorchOps:
 
     # -- Thinc's flat-parameter LSTM ----------------------------------------------------
     def lstm_forward_training(self, params: Tensor, H0: Tensor, C0: Tensor, X: Tensor,
-                              size_at_t: Tensor) -> Tuple[Tensor, "LSTMState"]:
+                              size_at_t: Tensor) -> Tuple[Tensor, LSTMState]:
         """Thinc's ``ops.lstm_forward_training``: (N, nI) time-major packed rows -> (N, dirs nO).
 
         ``params`` is Thinc's flat ``LSTM`` vector, ``H0``/``C0`` (depth, dirs, nO) (read as cell
@@ -419,10 +425,13 @@ class TorchOps:
         with torch.no_grad():
             return self._lstm(params, H0, C0, X, size_at_t, train=False)
 
-    def backprop_lstm(self, dY: Tensor, lengths: Tensor, params: Tensor, fwd_state: "LSTMState") -> Tuple[Tensor, Tensor]:
+    def backprop_lstm(self, dY: Tensor, lengths: Tensor, params: Tensor, fwd_state: LSTMState) -> Tuple[Tensor, Tensor]:
         """(dX (N, nI), d_params like ``params``) from ``lstm_forward_training``'s state."""
         if not isinstance(fwd_state, LSTMState):
-            raise TypeError(f"ops.backprop_lstm: fwd_state must come from this ops' lstm_forward_training, got {type(fwd_state).__name__}")
+            raise TypeError(
+                "ops.backprop_lstm: fwd_state must come from this ops' lstm_forward_training, got "
+                f"{type(fwd_state).__name__}"
+            )
         dX, d_params = torch.autograd.grad(fwd_state.Y, (fwd_state.X, fwd_state.params), dY.to(fwd_state.Y.dtype))
         return dX, d_params
 
@@ -431,7 +440,10 @@ class TorchOps:
         from .modules.lstm import _initial_states, _torch_weights, lstm_param_size, thinc_to_torch_order
 
         if H0.shape != C0.shape or H0.dim() != 3:
-            raise ValueError(f"ops.lstm_forward_training: H0 and C0 must both be (depth, dirs, nO), got {tuple(H0.shape)} and {tuple(C0.shape)}")
+            raise ValueError(
+                f"ops.lstm_forward_training: H0 and C0 must both be (depth, dirs, nO), got {tuple(H0.shape)} and "
+                f"{tuple(C0.shape)}"
+            )
         depth, dirs, nO = (int(d) for d in H0.shape)
         nI = int(X.shape[1])
         if params.numel() != lstm_param_size(nI, nO, depth, dirs):
@@ -439,7 +451,10 @@ class TorchOps:
                              f"values for nI={nI}, nO={nO}, depth={depth}, dirs={dirs}, got {params.numel()}")
         steps = torch.as_tensor(size_at_t).to(torch.int64).cpu()
         if int(steps.sum()) != X.shape[0]:
-            raise ValueError(f"ops.lstm_forward_training: size_at_t must sum to the rows of X ({X.shape[0]}), got {int(steps.sum())}")
+            raise ValueError(
+                f"ops.lstm_forward_training: size_at_t must sum to the rows of X ({X.shape[0]}), got "
+                f"{int(steps.sum())}"
+            )
         order = thinc_to_torch_order(nI, nO, depth, dirs, params.device)
         weights = _torch_weights(params.to(X.dtype), order, nI, nO, depth, dirs)
         h0, c0 = _initial_states(torch.stack([H0, C0]).to(X.dtype), int(steps[0]) if steps.numel() else 0)
@@ -452,7 +467,9 @@ class TorchOps:
         shape = (shape,) if isinstance(shape, int) else tuple(shape)
         return dropout_mask(list(shape), 0.0 if drop is None else float(drop), self.alloc((0,)))
 
-    def gemm(self, x: Tensor, y: Tensor, out: Optional[Tensor] = None, trans1: bool = False, trans2: bool = False) -> Tensor:
+    def gemm(
+        self, x: Tensor, y: Tensor, out: Optional[Tensor] = None, trans1: bool = False, trans2: bool = False
+    ) -> Tensor:
         """(M, K) x, (K, N) y -> (M, N) x @ y (``trans1``/``trans2`` transpose x/y first; ``out`` gets the result)."""
         a = x.T if trans1 else x
         b = y.T if trans2 else y
@@ -612,7 +629,9 @@ class TorchOps:
     def backprop_mish(self, dY: Tensor, X: Tensor, threshold: float = 20.0, inplace: bool = False) -> Tensor:
         """dY, X (one shape) -> dY * mish'(X) where X < threshold, dY elsewhere; ``inplace`` writes into dY."""
         if dY.shape != X.shape:
-            raise ValueError(f"ops.backprop_mish: dY and X must have one shape, got {tuple(dY.shape)} and {tuple(X.shape)}")
+            raise ValueError(
+                f"ops.backprop_mish: dY and X must have one shape, got {tuple(dY.shape)} and {tuple(X.shape)}"
+            )
         e = torch.exp(X)
         omega = 4.0 * (X + 1.0) + 4.0 * torch.exp(2.0 * X) + torch.exp(3.0 * X) + e * (4.0 * X + 6.0)
         delta = (e + 1.0) ** 2 + 1.0
@@ -629,7 +648,9 @@ class TorchOps:
         """One Adam step in place, as NumpyOps: the gradient is zeroed afterwards."""
         for name, other in (("gradient", gradient), ("mom1", mom1), ("mom2", mom2)):
             if other.shape != weights.shape:
-                raise ValueError(f"ops.adam: {name} must have the weights' shape {tuple(weights.shape)}, got {tuple(other.shape)}")
+                raise ValueError(
+                    f"ops.adam: {name} must have the weights' shape {tuple(weights.shape)}, got {tuple(other.shape)}"
+                )
         mom1 *= beta1
         mom2 *= beta2
         mom1 += gradient * (1.0 - beta1)
@@ -697,7 +718,9 @@ class SizedGenerator:
         yield from self.get_new_generator()
 
 
-def _batches(where: str, size: Any, sequences: Tuple[Any, ...], shuffle: bool, buffer: int, *, single: bool) -> SizedGenerator:
+def _batches(
+    where: str, size: Any, sequences: Tuple[Any, ...], shuffle: bool, buffer: int, *, single: bool
+) -> SizedGenerator:
     """Thinc's minibatch/multibatch: sizes drawn up front, indices shuffled on each iteration."""
     if not all(hasattr(seq, "__len__") for seq in sequences):
         got = ", ".join(type(seq).__name__ for seq in sequences)

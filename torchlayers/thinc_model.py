@@ -53,7 +53,8 @@ def setup_custom(model: Model, forward: Optional[Callable[..., Any]], *, init: O
     if forward is not None:
         model._func = forward
     model.init = init if init is not None else _no_init
-    model.shims = list(shims or [])
+    # an instance attribute here; wrapper layers define shims as a read-only property instead
+    model.shims = list(shims or [])  # type: ignore[assignment]
     for key, value in (params or {}).items():
         declare_free_param(model, key)
         if value is not None:
@@ -83,7 +84,8 @@ def sink_grad(param: Tensor, value: Tensor) -> bool:
     sink = _GRAD_SINK.get()
     if sink is None or id(param) not in sink:
         return False
-    sink[id(param)] = value.clone() if sink[id(param)] is None else sink[id(param)] + value
+    held = sink[id(param)]
+    sink[id(param)] = value.clone() if held is None else held + value
     return True
 
 
@@ -92,7 +94,8 @@ def torch_forward(model: Model, X: Any) -> Any:
     same out, one autograd node over the float tensors of X and the layer's own params."""
     leaves, spec = tree_flatten(X)
     if isinstance(X, (list, tuple)) and not leaves:  # an empty batch: nothing to differentiate
-        Y, _ = model._func(model, X, model.training)
+        # a custom layer's _func is set (setup_custom), Optional only on other layers
+        Y, _ = model._func(model, X, model.training)  # type: ignore[misc]
         return to_torch(Y, model.device)
     if not any(isinstance(leaf, Tensor) for leaf in leaves):
         raise TypeError(
@@ -120,7 +123,8 @@ class _ThincFunction(torch.autograd.Function):
             leaves[i] = t.detach()
         device = inputs[0].device if inputs else model.device
         X = to_kind(tree_unflatten(leaves, box["spec"]), array_kind(param_array(torch.empty(0, device=device))))
-        Y, backprop = model._func(model, X, model.training)
+        # a custom layer's _func is set (setup_custom), Optional only on other layers
+        Y, backprop = model._func(model, X, model.training)  # type: ignore[misc]
         y_leaves, y_spec = tree_flatten(to_torch(Y, device))
         y_floats = [i for i, leaf in enumerate(y_leaves) if is_float_tensor(leaf)]
         if not y_floats:

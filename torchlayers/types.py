@@ -19,10 +19,10 @@ The Thinc face's containers: a Ragged / Padded may hold numpy (or cupy) arrays i
 tensors, as Thinc's do (``Ragged(numpy_data, numpy_lengths)``), and keeps them as given, so
 Thinc code reading ``.data`` gets its own array type back. A numpy Ragged is checked at
 construction like a tensor one; its lengths follow the data's kind (numpy lengths with tensor
-data become a tensor, zero-copy, and the other way round). A numpy Padded is checked where a layer receives it (the Thinc
-face converts it to tensors, zero-copy, through the checking constructor), since Thinc builds
-placeholder Padded at import time that no layer ever reads. The torch face (compile, export,
-script) takes tensor fields only.
+data become a tensor, zero-copy, and the other way round). A numpy Padded is checked where a
+layer receives it (the Thinc face converts it to tensors, zero-copy, through the checking
+constructor), since Thinc builds placeholder Padded at import time that no layer ever reads.
+The torch face (compile, export, script) takes tensor fields only.
 """
 
 import weakref
@@ -53,7 +53,9 @@ def _skip_validation(*fields: Any) -> bool:
 
 def _is_host_array(x: Any) -> bool:
     """A numpy or cupy array (a Thinc-face container field)."""
-    return isinstance(x, numpy.ndarray) or (type(x).__module__.startswith("cupy") and hasattr(x, "__cuda_array_interface__"))
+    return isinstance(x, numpy.ndarray) or (
+        type(x).__module__.startswith("cupy") and hasattr(x, "__cuda_array_interface__")
+    )
 
 
 def _check_array_lengths(owner: str, lengths: Any) -> None:
@@ -105,7 +107,8 @@ class Ragged(_RaggedFields):
             _check_array_lengths("Ragged", lengths)
             if data.ndim == 0:
                 raise ValueError("Ragged: data must have at least 1 dim (N, ...), got a 0-d array")
-            total = int(lengths.sum()) if lengths.size else 0
+            # lengths is a host array here (its .size is the element count), typed as the Tensor it usually is
+            total = int(lengths.sum()) if lengths.size else 0  # type: ignore[truthy-function]
             if total != data.shape[0]:
                 raise ValueError(
                     f"Ragged: lengths must sum to the data rows: expected sum(lengths) == "
@@ -125,8 +128,9 @@ class Ragged(_RaggedFields):
                 )
         return super().__new__(cls, data, lengths)
 
+    # returns Ragged, not the fields tuple's Self (Python 3.10 has no typing.Self)
     @classmethod
-    def _make(cls, iterable: Iterable[Any]) -> "Ragged":
+    def _make(cls, iterable: Iterable[Any]) -> "Ragged":  # type: ignore[override]
         """NamedTuple's ``_make`` (and so ``_replace``) through the validating constructor."""
         return cls(*iterable)
 
@@ -244,18 +248,18 @@ def _check_padded(data: Any, size_at_t: Any, lengths: Any, indices: Any) -> None
             raise ValueError(f"Padded: {field} must have B={B} entries, got {t.shape[0]}")
     if _LastChecked.holds((size_at_t, lengths, indices)):
         return
-    L, S, I = (t.to(device=lengths.device, dtype=torch.int64) for t in (lengths, size_at_t, indices))
+    L, S, Ix = (t.to(device=lengths.device, dtype=torch.int64) for t in (lengths, size_at_t, indices))
     steps = torch.arange(T, device=L.device)
     expected = torch.searchsorted((-L).contiguous(), -steps, side="left")  # sequences longer than t (L sorted)
     faults = torch.stack([
-        (L < 0).any(), (S < 0).any(), (I < 0).any(), (L > T).any(), (L[1:] > L[:-1]).any(),
-        (S != expected).any(), (torch.sort(I).values != torch.arange(B, device=L.device)).any(),
+        (L < 0).any(), (S < 0).any(), (Ix < 0).any(), (L > T).any(), (L[1:] > L[:-1]).any(),
+        (S != expected).any(), (torch.sort(Ix).values != torch.arange(B, device=L.device)).any(),
     ])
     if not bool(faults.any()):
         _LastChecked.record((size_at_t, lengths, indices))
         return
     bad = faults.tolist()
-    for owner, t, fault in (("Padded", L, bad[0]), ("Padded.size_at_t", S, bad[1]), ("Padded.indices", I, bad[2])):
+    for owner, t, fault in (("Padded", L, bad[0]), ("Padded.size_at_t", S, bad[1]), ("Padded.indices", Ix, bad[2])):
         if fault:
             raise ValueError(f"{owner}: lengths must be non-negative, got min {int(t.min())}")
     if bad[3]:
@@ -271,7 +275,7 @@ def _check_padded(data: Any, size_at_t: Any, lengths: Any, indices: Any) -> None
         )
     raise ValueError(
         f"Padded: indices must be a permutation of range(B={B}) (each column's original position, once), "
-        f"got {I.tolist()}"
+        f"got {Ix.tolist()}"
     )
 
 
@@ -306,8 +310,9 @@ class Padded(_PaddedFields):
             _check_padded(data, size_at_t, lengths, indices)
         return super().__new__(cls, data, size_at_t, lengths, indices)
 
+    # returns Padded, not the fields tuple's Self (Python 3.10 has no typing.Self)
     @classmethod
-    def _make(cls, iterable: Iterable[Any]) -> "Padded":
+    def _make(cls, iterable: Iterable[Any]) -> "Padded":  # type: ignore[override]
         """NamedTuple's ``_make`` (and so ``_replace``) through the validating constructor."""
         return cls(*iterable)
 
