@@ -37,7 +37,9 @@ class ClippedLinear(DenseActivation):
                  init_b: Optional[Callable] = None, slope: float = 1.0, offset: float = 0.0, min_val: float = 0.0,
                  max_val: float = 1.0) -> None:
         attrs = {"slope": float(slope), "offset": float(offset), "min_val": float(min_val), "max_val": float(max_val)}
-        super().__init__(nO, nI, init_W=init_W, init_b=init_b, attrs=attrs)
+        super().__init__(nO, nI, init_W=init_W, init_b=init_b)
+        for key, value in attrs.items():  # live attrs, as Model.__init__(attrs=...) sets them
+            self.set_attr(key, value)
 
     def activation(self, Z: Tensor) -> Tensor:
         U = Z * self.slope + self.offset

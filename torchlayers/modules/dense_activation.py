@@ -7,7 +7,7 @@ declares those three and nothing else.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import torch
 from torch import Tensor
@@ -43,9 +43,8 @@ class DenseActivation(Model):
         *,
         init_W: Optional[Callable] = None,
         init_b: Optional[Callable] = None,
-        attrs: Optional[Dict[str, Any]] = None,
     ) -> None:
-        super().__init__(self.thinc_node, dims={"nO": nO, "nI": nI}, attrs=attrs)
+        super().__init__(self.thinc_node, dims={"nO": nO, "nI": nI})
         self.declare_param("W", "weight", ("nO", "nI"), init_W or type(self).default_init_W)
         self.declare_param("b", "bias", ("nO",), init_b or zero_init)
 
