@@ -26,6 +26,7 @@ from torch.utils._pytree import tree_flatten, tree_unflatten
 from ..kernels.triton_support import is_tracing
 from ..model import Model
 from .with_array import check_layer
+from .with_debug import wrapping_subclass
 
 #: label -> a context manager spanning the interval
 Interval = Callable[[str], ContextManager[Any]]
@@ -43,7 +44,7 @@ class _Phases(NamedTuple):
 if TYPE_CHECKING:
 
     class _Phased(Model):
-        """A layer after ``mark_phases`` (its class built by ``_phase_class``), for type checkers."""
+        """A layer after ``mark_phases`` (its class built by ``with_debug.wrapping_subclass``), for type checkers."""
 
         _phase_base: ClassVar[Type[Model]]
         _phase_intervals: List[_Phases]
@@ -63,25 +64,9 @@ def mark_phases(wrapper: str, layer: Model, name: Optional[str], *, forward: Int
     label = layer.name if name is None else name
     phases = _Phases(label, forward, backprop, init, wrapper, {**(options or {}), "name": label})
     existing: List[_Phases] = list(getattr(layer, "_phase_intervals", []))
-    layer.__class__ = _phase_class(type(layer))
+    layer.__class__ = wrapping_subclass(type(layer), "_phase_base", _phase_forward, _phase_initialize, _CLASSES)
     cast("_Phased", layer)._phase_intervals = [*existing, phases]
     return layer
-
-
-def _phase_class(cls: type) -> type:
-    if getattr(cls, "_phase_base", None) is not None:
-        return cls
-    if cls not in _CLASSES:
-        namespace = {
-            "_phase_base": cls,
-            "forward": _phase_forward,
-            "_initialize": _phase_initialize,
-            "__module__": cls.__module__,
-            "__qualname__": cls.__qualname__,
-            "__doc__": cls.__doc__,
-        }
-        _CLASSES[cls] = type(cls.__name__, (cls,), namespace)
-    return _CLASSES[cls]
 
 
 def _phase_initialize(self: _Phased, X: Any, Y: Any) -> None:

@@ -24,7 +24,7 @@ class _Hooks(NamedTuple):
 if TYPE_CHECKING:
 
     class _Debugged(Model):
-        """A layer after ``with_debug`` (its class built by ``_debug_class``), for type checkers."""
+        """A layer after ``with_debug`` (its class built by ``wrapping_subclass``), for type checkers."""
 
         _debug_base: ClassVar[Type[Model]]
         _debug_hooks: List[_Hooks]
@@ -67,25 +67,30 @@ def with_debug(
         if not callable(fn):
             raise TypeError(f"with_debug: {field} must be callable, got {type(fn).__name__}")
     existing = list(getattr(layer, "_debug_hooks", []))
-    layer.__class__ = _debug_class(type(layer))
+    layer.__class__ = wrapping_subclass(type(layer), "_debug_base", _debug_forward, _debug_initialize, _DEBUG_CLASSES)
     cast("_Debugged", layer)._debug_hooks = [hooks, *existing]
     return layer
 
 
-def _debug_class(cls: type) -> type:
-    if getattr(cls, "_debug_base", None) is not None:
+def wrapping_subclass(cls: type, base_attr: str, forward: Callable, initialize: Callable,
+                      cache: Dict[type, type]) -> type:
+    """The subclass of ``cls`` (one per class, kept in ``cache``) whose ``forward`` and ``_initialize``
+    are ``forward``/``initialize``, with ``cls`` stored as ``base_attr``: how with_debug and the phase
+    wrappers (with_nvtx_range, with_signpost_interval) wrap a layer in place, keeping its name, params
+    and ``type(...).__name__``. A class that already is such a subclass is returned as it is."""
+    if getattr(cls, base_attr, None) is not None:
         return cls
-    if cls not in _DEBUG_CLASSES:
+    if cls not in cache:
         namespace = {
-            "_debug_base": cls,
-            "forward": _debug_forward,
-            "_initialize": _debug_initialize,
+            base_attr: cls,
+            "forward": forward,
+            "_initialize": initialize,
             "__module__": cls.__module__,
             "__qualname__": cls.__qualname__,
             "__doc__": cls.__doc__,
         }
-        _DEBUG_CLASSES[cls] = type(cls.__name__, (cls,), namespace)
-    return _DEBUG_CLASSES[cls]
+        cache[cls] = type(cls.__name__, (cls,), namespace)
+    return cache[cls]
 
 
 def _debug_initialize(self: _Debugged, X: Any, Y: Any) -> None:
