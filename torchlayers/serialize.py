@@ -143,6 +143,17 @@ def _fail(model: str, part: str, problem: str) -> NoReturn:
     raise ModelFileError(model, part, problem)
 
 
+def _check_fields(model: str, obj: Dict[str, Any], part: str, fields: Dict[str, type], missing_hint: str = "") -> None:
+    """Every ``fields`` key is in the JSON object ``obj`` with that type (a bool is no int): else a
+    ModelFileError naming ``part.field``."""
+    for field, kind in fields.items():
+        if field not in obj:
+            _fail(model, f"{part}.{field}", f"missing; expected a {kind.__name__}{missing_hint}")
+        if not isinstance(obj[field], kind) or isinstance(obj[field], bool):
+            _fail(model, f"{part}.{field}", f"expected a {kind.__name__}, got {type(obj[field]).__name__} "
+                  f"{obj[field]!r:.60}")
+
+
 def _check_bytes(model: str, data: Any) -> memoryview:
     if isinstance(data, (str, os.PathLike)):
         raise TypeError(
@@ -263,15 +274,7 @@ def _parse_meta(model: str, header: Dict[str, Any]) -> Dict[str, Any]:
     if not isinstance(meta, dict):
         _fail(model, "header.__metadata__.torchlayers", f"expected a JSON object, got {type(meta).__name__}")
     fields = {"format": int, "root": str, "nodes": list, "aliases": dict, "checksum": str}
-    for field, kind in fields.items():
-        if field not in meta:
-            _fail(model, f"header.{field}", f"missing; expected a {kind.__name__} (written by to_bytes)")
-        if not isinstance(meta[field], kind) or isinstance(meta[field], bool):
-            _fail(
-                model,
-                f"header.{field}",
-                f"expected a {kind.__name__}, got {type(meta[field]).__name__} {meta[field]!r:.60}",
-            )
+    _check_fields(model, meta, "header", fields, " (written by to_bytes)")
     if meta["format"] != FORMAT:
         _fail(model, "header.format", f"unsupported file format: expected {FORMAT}, got {meta['format']}; "
               "re-save the model with this torchlayers version")
@@ -284,15 +287,7 @@ def _parse_meta(model: str, header: Dict[str, Any]) -> Dict[str, Any]:
         part = f"header.nodes[{i}]"
         if not isinstance(node, dict):
             _fail(model, part, f"expected a JSON object, got {type(node).__name__}")
-        for field, kind in _NODE_FIELDS.items():
-            if field not in node:
-                _fail(model, f"{part}.{field}", f"missing; expected a {kind.__name__}")
-            if not isinstance(node[field], kind) or isinstance(node[field], bool):
-                _fail(
-                    model,
-                    f"{part}.{field}",
-                    f"expected a {kind.__name__}, got {type(node[field]).__name__} {node[field]!r:.60}",
-                )
+        _check_fields(model, node, part, _NODE_FIELDS)
         if node["index"] != i:
             _fail(model, f"{part}.index", f"expected {i}, got {node['index']}")
         for dim, value in node["dims"].items():
