@@ -360,6 +360,21 @@ def _run(config: Any, call: Callable[[], Any]) -> Any:
         raise _located(err, config) from None
 
 
+def _through_confection(action: str, config: Any, schema: Any, overrides: Optional[Dict[str, Any]],
+                        validate: bool) -> Any:
+    """``confection.registry.<action>`` (resolve or fill) on the parsed config, Thinc models refused;
+    a config that is one block is wrapped as ``{"__block__": ...}`` and unwrapped again."""
+    config = _parse(config)
+    _refuse_thinc_models(config, action)
+    resolver = _confection()
+    method = getattr(resolver, action)
+    kwargs = {"overrides": overrides or {}, "validate": validate}
+    if resolver.is_promise(config):
+        block = {"__block__": config}
+        return _run(block, lambda: method(block, **kwargs))["__block__"]
+    return _run(config, lambda: method(config, schema=schema, **kwargs))
+
+
 @functools.cache
 def _confection() -> Type[confection.registry]:
     """confection's registry, looking names up in ours (built on first use: imports pydantic)."""
@@ -427,17 +442,7 @@ class registry:
                 validate: bool = True) -> Any:
         """Build the objects a config describes (depth first). A config that is one block returns its
         object; otherwise the dict of sections with every block replaced by its object."""
-        if overrides is None:
-            overrides = {}
-        config = _parse(config)
-        _refuse_thinc_models(config, "resolve")
-        resolver = _confection()
-        if resolver.is_promise(config):
-            block = {"__block__": config}
-            built = _run(block, lambda: resolver.resolve(block, overrides=overrides, validate=validate))["__block__"]
-        else:
-            built = _run(config, lambda: resolver.resolve(config, schema=schema, overrides=overrides,
-                                                          validate=validate))
+        built = _through_confection("resolve", config, schema, overrides, validate)
         _refuse_thinc_models(built, "resolve")
         return built
 
@@ -446,15 +451,7 @@ class registry:
              validate: bool = True) -> Any:
         """The config with every block's missing arguments filled from its function's defaults,
         validated; ``${...}`` variables are kept. A config that is one block returns that block."""
-        if overrides is None:
-            overrides = {}
-        config = _parse(config)
-        _refuse_thinc_models(config, "fill")
-        resolver = _confection()
-        if resolver.is_promise(config):
-            block = {"__block__": config}
-            return _run(block, lambda: resolver.fill(block, overrides=overrides, validate=validate))["__block__"]
-        return _run(config, lambda: resolver.fill(config, schema=schema, overrides=overrides, validate=validate))
+        return _through_confection("fill", config, schema, overrides, validate)
 
     @classmethod
     def qualify(cls, config: Any) -> Any:
