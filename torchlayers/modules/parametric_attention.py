@@ -34,6 +34,15 @@ def softmax_sequences(scores: Tensor, lengths: Tensor) -> Tensor:
     return e / sums.index_select(0, seg)
 
 
+def check_attention_input(layer: str, Q: Tensor, X: Any) -> None:
+    """X must be a Ragged (ParametricAttention v1 and v2); the message names the width Q expects."""
+    if not isinstance(X, Ragged):
+        raise TypeError(
+            f"{layer}: expected a Ragged with data (N, nO={Q.shape[0]}), got {type(X).__name__}; "
+            f"wrap lists with list2ragged()"
+        )
+
+
 @registry.layers("ParametricAttention.v1")
 class ParametricAttention(Model):
     """``a = softmax_sequences(X . Q)``; ``Y = X * a[:, None]``, per sequence of a Ragged.
@@ -59,11 +68,7 @@ class ParametricAttention(Model):
     def forward(self, X: Ragged) -> Ragged:
         Q = check_param(self.name, self.weight, "Q")
         if not torch.jit.is_scripting():
-            if not isinstance(X, Ragged):
-                raise TypeError(
-                    f"{self.name}: expected a Ragged with data (N, nO={Q.shape[0]}), got {type(X).__name__}; "
-                    f"wrap lists with list2ragged()"
-                )
+            check_attention_input(self.name, Q, X)
         data, lengths = X.data, X.lengths
         if data.dim() != 2 or data.shape[1] != Q.shape[0]:
             raise ValueError(

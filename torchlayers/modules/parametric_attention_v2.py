@@ -12,7 +12,7 @@ from ..initializers import uniform_init
 from ..model import Model
 from ..registry import registry
 from ..types import Ragged
-from .parametric_attention import softmax_sequences
+from .parametric_attention import check_attention_input, softmax_sequences
 
 KEY_TRANSFORM_REF = "key_transform"
 
@@ -62,11 +62,7 @@ class ParametricAttention_v2(Model):
     def forward(self, X: Ragged) -> Ragged:
         Q = check_param(self.name, self.weight, "Q")
         if not torch.jit.is_scripting():
-            if not isinstance(X, Ragged):
-                raise TypeError(
-                    f"{self.name}: expected a Ragged with data (N, nO={Q.shape[0]}), got {type(X).__name__}; "
-                    f"wrap lists with list2ragged()"
-                )
+            check_attention_input(self.name, Q, X)
         data, lengths = X.data, X.lengths
         if data.dim() != 2 or not data.is_floating_point():
             raise ValueError(
