@@ -41,6 +41,7 @@ from typing import (
     Any,
     Callable,
     Dict,
+    Generic,
     Iterator,
     List,
     MutableMapping,
@@ -93,6 +94,10 @@ def _next_id() -> int:
 
 
 _M = TypeVar("_M", bound="Model")
+#: Thinc's ``Model[InT, OutT]`` type parameters: what the torch face's ``forward`` takes and returns.
+InT = TypeVar("InT")
+OutT = TypeVar("OutT")
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -153,7 +158,7 @@ class LiveAttrs(MutableMapping):
         return repr(dict(self.items()))
 
 
-class Model(nn.Module):
+class Model(nn.Module, Generic[InT, OutT]):
     """Base of every torchlayers layer and combinator (Thinc's ``Model`` on ``nn.Module``).
 
     ``Model[InT, OutT]`` works in annotations (a ``types.GenericAlias``, like Thinc's
@@ -242,9 +247,14 @@ class Model(nn.Module):
 
     # ------------------------------------------------------------------ Thinc face
     @overload
-    def __call__(self, X: Any, /, is_train: bool) -> Tuple[Any, Callable[[Any], Any]]: ...
+    def __call__(self, X: InT, /) -> OutT: ...
     @overload
-    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+    def __call__(self, X: InT, /, is_train: bool) -> Tuple[OutT, Callable[[OutT], InT]]: ...
+    @overload
+    def __call__(self: Model[Tensor, Tensor], X: numpy.ndarray, /, is_train: bool) -> Tuple[
+        numpy.ndarray, Callable[[numpy.ndarray], numpy.ndarray]]: ...
+    @overload  # forwarding *args (PyTorchWrapper's __call__); two positionals, so it never hides a one-X call
+    def __call__(self, X: Any, Y: Any, /, *args: Any, **kwargs: Any) -> Any: ...
     def __call__(self, *args: Any, is_train: Optional[bool] = None, **kwargs: Any) -> Any:
         if is_train is None and len(args) == 2 and isinstance(args[1], bool) and not kwargs:
             # Thinc's positional model(X, is_train); mypy misreads the length check
@@ -257,10 +267,19 @@ class Model(nn.Module):
             raise TypeError(f"{self.name}: the Thinc face takes model(X, is_train=...), got {len(args)} args")
         return self._thinc_call(args[0], bool(is_train))
 
+    @overload
+    def begin_update(self, X: InT) -> Tuple[OutT, Callable[[OutT], InT]]: ...
+    @overload
+    def begin_update(self: Model[Tensor, Tensor], X: numpy.ndarray) -> Tuple[
+        numpy.ndarray, Callable[[numpy.ndarray], numpy.ndarray]]: ...
     def begin_update(self, X: Any) -> Tuple[Any, Callable[[Any], Any]]:
         """Thinc's ``begin_update``: ``model(X, is_train=True)``."""
         return self._thinc_call(X, True)
 
+    @overload
+    def predict(self, X: InT) -> OutT: ...
+    @overload
+    def predict(self: Model[Tensor, Tensor], X: numpy.ndarray) -> numpy.ndarray: ...
     def predict(self, X: Any) -> Any:
         """Thinc's ``predict``: the output of ``model(X, is_train=False)``."""
         return self._thinc_call(X, False)[0]
@@ -940,7 +959,8 @@ class Model(nn.Module):
     def __mod__(self, other: Any) -> Model: return self._operator("%", other)
     def __pow__(self, other: Any) -> Model: return self._operator("**", other)
     def __lshift__(self, other: Any) -> Model: return self._operator("<<", other)
-    def __rshift__(self, other: Any) -> Model: return self._operator(">>", other)
+    # ``>>`` is chain (Thinc's convention): Model[InT, Mid] >> Model[Mid, T] is a Model[InT, T]
+    def __rshift__(self, other: Model[OutT, _T]) -> Model[InT, _T]: return self._operator(">>", other)
     def __and__(self, other: Any) -> Model: return self._operator("&", other)
     def __xor__(self, other: Any) -> Model: return self._operator("^", other)
     def __or__(self, other: Any) -> Model: return self._operator("|", other)

@@ -11,11 +11,11 @@ from torch import Tensor
 from torch.jit import unused as torch_unused
 
 from ..convert import get_width
-from ..model import Model
+from ..model import InT, Model, OutT
 from ..types import Padded, Ragged
 
 
-class add(Model):
+class add(Model[InT, OutT]):
     """``add(f, g, h)(X) == f(X) + g(X) + h(X)``, one new node named ``"add"``.
 
     Thinc's flattening (``add(a, b)`` where ``a`` is already an add node appends to ``a``, so
@@ -28,7 +28,7 @@ class add(Model):
     Dims: ``nO``; ``nI`` when every layer has an ``nI`` dim.
     """
 
-    def __init__(self, layer1: Model, layer2: Model, *layers: Model) -> None:
+    def __init__(self, layer1: Model[InT, OutT], layer2: Model[InT, OutT], *layers: Model[InT, OutT]) -> None:
         all_layers = [layer1, layer2, *layers]
         check_models("add", all_layers)
         super().__init__("add", dims=fan_out_dims(all_layers), layers=all_layers)

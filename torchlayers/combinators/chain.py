@@ -1,21 +1,33 @@
 """chain: feed each layer's output into the next (Thinc "chain.v1"); ``>>`` builds it."""
 from __future__ import annotations
 
-from typing import Any, List, cast
+from typing import Any, List, TypeVar, cast, overload
 
 from ..convert import get_width
-from ..model import Model
+from ..model import InT, Model, OutT
 from ..registry import registry
 
 
+_Mid1 = TypeVar("_Mid1")
+_Mid2 = TypeVar("_Mid2")
+
+
 @registry.layers("chain.v1")
-class chain(Model):
+class chain(Model[InT, OutT]):
     """``chain(f, g, h)(X) == h(g(f(X)))``. Named ``"f>>g>>h"``; never flattens nested chains.
 
     Shape: input of the first layer -> output of the last.
     Dims: ``nO`` (the last layer's, when set), ``nI`` (when the first layer has one).
     """
 
+    # typed like Thinc's chain: two or three layers compose their types, more give chain[InT, Any]
+    @overload
+    def __init__(self, layer1: Model[InT, _Mid1], layer2: Model[_Mid1, OutT]) -> None: ...
+    @overload
+    def __init__(self, layer1: Model[InT, _Mid1], layer2: Model[_Mid1, _Mid2], layer3: Model[_Mid2, OutT], /) -> None: ...
+    @overload
+    def __init__(self: chain[InT, Any], layer1: Model[InT, Any], layer2: Model[Any, Any], layer3: Model[Any, Any],
+                 layer4: Model[Any, Any], /, *layers: Model[Any, Any]) -> None: ...
     def __init__(self, layer1: Model, layer2: Model, *layers: Model) -> None:
         all_layers = [layer1, layer2, *layers]
         for i, layer in enumerate(all_layers):

@@ -7,13 +7,13 @@ import torch
 from torch import Tensor
 from torch.jit import unused as torch_unused
 
-from ..model import Model
+from ..model import InT, Model, OutT
 from ..registry import registry
 from .add import _check_models, add_outputs
 
 
 @registry.layers("residual.v1")
-class residual(Model):
+class residual(Model[InT, OutT]):
     """``residual(f)(X) == X + f(X)``, named ``"residual(<f>)"``. Never updates in place.
 
     Shape: tensor, Ragged (data added, X's lengths), Padded (data added, X's metadata) or a
@@ -21,7 +21,7 @@ class residual(Model):
     Dims: ``nO``, ``nI``, copied from ``f`` at construction and after initialize.
     """
 
-    def __init__(self, layer: Model) -> None:
+    def __init__(self: residual[InT, InT], layer: Model[InT, InT]) -> None:
         _check_models("residual", [layer])
         super().__init__(
             f"residual({layer.name})",
