@@ -51,33 +51,54 @@ def glorot_uniform_init(ops: Any, shape: Sequence[int]) -> Tensor:
 
 
 def glorot_normal_init(ops: Any, shape: Sequence[int]) -> Tensor:
+    """N(0, s), s = sqrt(2 / (shape[0] + shape[1])) (Thinc's ``glorot_normal_init``). Shape: any 2-D shape ->
+    float32 tensor.
+    """
     scale = math.sqrt(2.0 / (shape[1] + shape[0]))
     return _empty(shape).normal_(0.0, scale)
 
 
 def he_uniform_init(ops: Any, shape: Sequence[int]) -> Tensor:
+    """U(-s, s), s = sqrt(6 / shape[1]) (fan-in; Thinc's ``he_uniform_init``). Shape: (nO, nI, ...) -> float32
+    tensor.
+    """
     scale = math.sqrt(6.0 / shape[1])
     return _empty(shape).uniform_(-scale, scale)
 
 
 def he_normal_init(ops: Any, shape: Sequence[int]) -> Tensor:
+    """N(0, s), s = sqrt(2 / shape[1]) (fan-in; Thinc's ``he_normal_init``). Shape: (nO, nI, ...) -> float32
+    tensor.
+    """
     return _empty(shape).normal_(0.0, math.sqrt(2.0 / shape[1]))
 
 
 def lecun_uniform_init(ops: Any, shape: Sequence[int]) -> Tensor:
+    """U(-s, s), s = sqrt(3 / shape[1]) (fan-in; Thinc's ``lecun_uniform_init``). Shape: (nO, nI, ...) -> float32
+    tensor.
+    """
     scale = math.sqrt(3.0 / shape[1])
     return _empty(shape).uniform_(-scale, scale)
 
 
 def lecun_normal_init(ops: Any, shape: Sequence[int]) -> Tensor:
+    """N(0, s), s = sqrt(1 / shape[1]) (fan-in; Thinc's ``lecun_normal_init``). Shape: (nO, nI, ...) -> float32
+    tensor.
+    """
     return _empty(shape).normal_(0.0, math.sqrt(1.0 / shape[1]))
 
 
 def zero_init(ops: Any, shape: Sequence[int]) -> Tensor:
+    """Zeros (Thinc's ``zero_init``). Shape: any ``shape`` -> a float32 tensor of zeros on the CPU. ``ops`` is
+    unused.
+    """
     return torch.zeros(tuple(int(s) for s in shape), dtype=torch.float32)
 
 
 def uniform_init(ops: Any, shape: Sequence[int], *, lo: float = -0.1, hi: float = 0.1) -> Tensor:
+    """U(lo, hi) (Thinc's ``uniform_init``, default [-0.1, 0.1)). Shape: any ``shape`` -> float32 tensor. ``ops``
+    is unused.
+    """
     return _empty(shape).uniform_(lo, hi)
 
 

@@ -161,8 +161,13 @@ class LiveAttrs(MutableMapping):
 class Model(nn.Module, Generic[InT, OutT]):
     """Base of every torchlayers layer and combinator (Thinc's ``Model`` on ``nn.Module``).
 
-    ``Model[InT, OutT]`` works in annotations (a ``types.GenericAlias``, like Thinc's
-    ``Model[InT, OutT]``); at runtime it is ``Model``.
+    Generic like Thinc's ``Model[InT, OutT]`` (``typing.Generic``): InT / OutT are the types the
+    torch face's ``forward`` takes and returns, so for a ``Model[Tensor, Tensor]`` a type checker
+    infers ``model(X)`` and ``predict(X)`` as ``Tensor``, ``model(X, is_train=True)`` and
+    ``begin_update(X)`` as ``(Tensor, Callable[[Tensor], Tensor])`` (backprop: dY -> dX), numpy
+    in as numpy out on the Thinc face, and ``a >> b`` (chain) as ``Model[A, C]`` for
+    ``Model[A, B] >> Model[B, C]``. At runtime ``Model[InT, OutT]`` is a ``types.GenericAlias``
+    of the class (for any subclass too); TorchScript, torch.compile and pickling ignore it.
     """
 
     #: Thinc's registry name, e.g. ``"Linear.v1"`` (None for unregistered helpers).
@@ -407,6 +412,7 @@ class Model(nn.Module, Generic[InT, OutT]):
     # ------------------------------------------------------------------ dims
     @property
     def dim_names(self) -> Tuple[str, ...]:
+        """The names of this node's dims (``nO``, ``nI``...), set or not, in declaration order (Thinc's)."""
         return tuple(self._dims)
 
     def has_dim(self, name: str) -> Optional[bool]:
@@ -416,6 +422,11 @@ class Model(nn.Module, Generic[InT, OutT]):
         return None if self._dims[name] is None else True
 
     def get_dim(self, name: str) -> int:
+        """The value of dim ``name`` (Thinc's ``get_dim``).
+
+        Raises KeyError when the layer has no such dim and DimError (a ValueError) while it is unset
+        (pass it to the constructor or ``initialize`` with sample data).
+        """
         if name not in self._dims:
             raise KeyError(f"{self.name}: cannot get dim {name!r}: the layer has dims {list(self._dims)}")
         value = self._dims[name]
@@ -427,9 +438,17 @@ class Model(nn.Module, Generic[InT, OutT]):
         return value
 
     def maybe_get_dim(self, name: str) -> Optional[int]:
+        """Dim ``name``'s value, or None while it is unset or when the layer has no such dim (Thinc's)."""
         return self._dims.get(name)
 
     def set_dim(self, name: str, value: Optional[int], *, force: bool = False) -> None:
+        """Set dim ``name`` to ``value`` (an int >= 0, or None to unset it); Thinc's ``set_dim``.
+
+        Changing a dim that is already set raises DimError (a ValueError) unless ``force=True``, and
+        even then while a parameter that depends on it is allocated: build the layer with the new
+        size instead. A force on a partly allocated layer drops the params that depend on the dim.
+        KeyError for a dim the layer does not have; a negative or non-int value raises DimError.
+        """
         if name not in self._dims:
             raise KeyError(f"{self.name}: cannot set dim {name!r}: the layer has dims {list(self._dims)}")
         value = None if value is None else _as_dim(self.name, name, value)
@@ -476,9 +495,13 @@ class Model(nn.Module, Generic[InT, OutT]):
 
     @property
     def param_names(self) -> Tuple[str, ...]:
+        """The Thinc names of this node's declared params (``W``, ``b``...), allocated or not."""
         return tuple(self._param_specs)
 
     def has_param(self, name: str) -> Optional[bool]:
+        """Thinc's three answers: True when param ``name`` is allocated, None while declared but unset, False when
+        the layer has no such param.
+        """
         if name not in self._param_specs:
             return False
         return None if getattr(self, self._param_specs[name].attr) is None else True
@@ -517,6 +540,7 @@ class Model(nn.Module, Generic[InT, OutT]):
         return self._param_tensor(name, "get").detach()
 
     def maybe_get_param(self, name: str) -> Optional[Any]:
+        """``get_param(name)`` (Thinc's layout, sharing memory), or None while unset or unknown."""
         return self.get_param(name) if self.has_param(name) else None
 
     def set_param(self, name: str, value: Any) -> None:
@@ -635,9 +659,11 @@ class Model(nn.Module, Generic[InT, OutT]):
     # ------------------------------------------------------------------ grads
     @property
     def grad_names(self) -> Tuple[str, ...]:
+        """The names of the params that currently hold a gradient (``.grad`` is not None)."""
         return tuple(n for n in self._param_specs if self.has_grad(n))
 
     def has_grad(self, name: str) -> bool:
+        """True when param ``name`` is allocated and holds a gradient; False otherwise (unknown names too)."""
         return (
             # has_param's None (declared, not set) passes through as a falsy result
             name in self._param_specs and self.has_param(name)  # type: ignore[return-value]
@@ -723,9 +749,19 @@ class Model(nn.Module, Generic[InT, OutT]):
     # ------------------------------------------------------------------ attrs, refs, tree
     @property
     def attrs(self) -> LiveAttrs:
+        """Thinc's ``model.attrs``: a live dict view of this node's attrs (``dropout_rate``, ``nOs``...).
+
+        Values are the module's own attributes: ``model.attrs["dropout_rate"] = 0.5`` changes what the
+        next ``forward`` reads. Unknown keys raise KeyError naming the known ones.
+        """
         return LiveAttrs(self)
 
     def set_attr(self, key: str, value: Any) -> None:
+        """Set attr ``key`` (``model.attrs[key] = value``), registering it on first use.
+
+        The value is stored as a module attribute (what ``forward`` reads) and serialized when it is
+        JSON-able. Raises ValueError when ``key`` would shadow a method or property of the class.
+        """
         if key not in self._attr_names:
             if hasattr(self, key) and not key.startswith("_"):
                 existing = getattr(type(self), key, None)
@@ -736,13 +772,18 @@ class Model(nn.Module, Generic[InT, OutT]):
 
     @property
     def id(self) -> int:
+        """A process-unique int naming this node (Thinc's ``model.id``): the key of ``get_gradients``, optimizers
+        and shims; ``copy()`` gives new ids.
+        """
         return self._id
 
     @property
     def ref_names(self) -> Tuple[str, ...]:
+        """The names of this node's refs (Thinc's: named pointers to nodes of the tree), set or not."""
         return tuple(self._refs)
 
     def has_ref(self, name: str) -> Optional[bool]:
+        """Thinc's three answers: True when ref ``name`` is set, None while declared but unset, False when unknown."""
         if name not in self._refs:
             return False
         return None if self._refs[name] is None else True
@@ -757,9 +798,15 @@ class Model(nn.Module, Generic[InT, OutT]):
         return self._refs[name]  # type: ignore[return-value]
 
     def maybe_get_ref(self, name: str) -> Optional[Model]:
+        """The node ref ``name`` points to, or None while it is unset or unknown."""
         return self._refs.get(name)
 
     def set_ref(self, name: str, value: Optional[Model]) -> None:
+        """Point ref ``name`` at ``value`` (a node of this model's tree) or None; declares the ref on first use.
+
+        Raises ValueError when ``value`` is not a node of this tree (Thinc accepts any model; a ref
+        outside the tree could not be saved or copied with it).
+        """
         if value is not None and all(value is not node for node in self.walk()):
             raise ValueError(f"{self.name}: cannot set ref {name!r} to {value.name!r}: it is not a node of this model")
         self._refs[name] = value
@@ -851,6 +898,9 @@ class Model(nn.Module, Generic[InT, OutT]):
         return self.to(torch.device("cuda", gpu_id))
 
     def get_gradients(self) -> Dict[Tuple[int, str], Tuple[Any, Any]]:
+        """Thinc's ``get_gradients``: ``{(node.id, name): (param, grad)}`` for every param in the tree
+        that holds a gradient, both as arrays of the model's ops in Thinc's layout, sharing memory.
+        """
         return {(n.id, p): (n.get_param(p), n.get_grad(p)) for n in self.walk() for p in n.param_names if n.has_grad(p)}
 
     def copy(self: _M) -> _M:
@@ -865,6 +915,7 @@ class Model(nn.Module, Generic[InT, OutT]):
     # ------------------------------------------------------------------ misc
     @property
     def device(self) -> torch.device:
+        """The torch.device of this node's first parameter or buffer; the CPU for a node that has none."""
         for t in itertools.chain(self.parameters(), self.buffers()):
             return t.device
         return torch.device("cpu")
@@ -910,22 +961,35 @@ class Model(nn.Module, Generic[InT, OutT]):
         return model_can_from_dict(self, msg, strict=strict)
 
     def to_bytes(self) -> bytes:
+        """The whole tree as bytes: a safetensors file with a JSON header of the node tree (names, classes,
+        dims, JSON-able attrs) and a checksum; no pickle (``torchlayers/serialize.py``).
+
+        Not Thinc's msgpack format: ``torchlayers.to_thinc`` / ``load_thinc_bytes`` speak that one.
+        """
         from .serialize import model_to_bytes
 
         return model_to_bytes(self)
 
     def from_bytes(self: _M, data: bytes) -> _M:
+        """Load ``to_bytes``'s output into this tree (same structure) and return ``self``.
+
+        All or nothing: the file is validated first (layout, checksum, header, node names and
+        classes, dims and shapes); any mismatch raises ModelFileError (a ValueError) naming the part
+        of the file, and the model stays bitwise unchanged.
+        """
         from .serialize import model_from_bytes
 
         # model_from_bytes fills and returns self
         return model_from_bytes(self, data)  # type: ignore[return-value]
 
     def to_disk(self, path: Any) -> None:
+        """Write ``to_bytes()`` to the file ``path`` (a str or path-like)."""
         from pathlib import Path
 
         Path(path).write_bytes(self.to_bytes())
 
     def from_disk(self: _M, path: Any) -> _M:
+        """``from_bytes`` of the file at ``path``; returns ``self``. Raises ModelFileError as ``from_bytes``."""
         from pathlib import Path
 
         return self.from_bytes(Path(path).read_bytes())

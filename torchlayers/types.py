@@ -137,6 +137,7 @@ class Ragged(_RaggedFields):
     # -- Thinc-compatible helpers -----------------------------------------------------
     @property
     def dataXd(self) -> Tensor:
+        """Thinc's ``dataXd``: the data, (total rows, ...) as stored."""
         return self.data
 
     @property
@@ -146,6 +147,7 @@ class Ragged(_RaggedFields):
 
     @property
     def data_shape(self) -> Tuple[int, ...]:
+        """Thinc's ``data_shape``: the data's shape with the row count replaced by -1, ``(-1, *data.shape[1:])``."""
         return (-1, *self.data.shape[1:])
 
     @property
@@ -187,6 +189,9 @@ class Ragged(_RaggedFields):
         )
 
     def to_list(self) -> List[Tensor]:
+        """Thinc's ``to_list``: the sequences as a list of B arrays, (lengths[i], ...) each, views of the
+        data (numpy arrays for a numpy Ragged).
+        """
         if not isinstance(self.data, Tensor):
             return _host_call(self, lambda r: r.to_list())
         return list(torch.split(self.data, [int(n) for n in self.lengths.tolist()]))
@@ -327,6 +332,7 @@ class Padded(_PaddedFields):
         return self.data.dtype
 
     def copy(self) -> "Padded":
+        """A Padded with a copy of every field (clones for tensors, ``.copy()`` for numpy/cupy arrays)."""
         return Padded(*(f.clone() if isinstance(f, Tensor) else f.copy() for f in self))
 
 
@@ -340,17 +346,21 @@ class ArgsKwargs(_ArgsKwargsFields):
 
     @classmethod
     def from_items(cls, items: List[Tuple[Any, Any]]) -> "ArgsKwargs":
+        """Thinc's ``from_items``: the inverse of ``items()``; int keys are positional, str keys keywords."""
         args = tuple(v for k, v in items if isinstance(k, int))
         kwargs = {k: v for k, v in items if isinstance(k, str)}
         return cls(args, kwargs)
 
     def keys(self) -> List[Any]:
+        """Thinc's ``keys``: the positions ``0..len(args)-1`` then the keyword names."""
         return list(range(len(self.args))) + list(self.kwargs.keys())
 
     def values(self) -> List[Any]:
+        """Thinc's ``values``: the positional arguments then the keyword values."""
         return list(self.args) + list(self.kwargs.values())
 
     def items(self) -> List[Tuple[Any, Any]]:
+        """Thinc's ``items``: ``(position, arg)`` pairs then ``(name, value)`` pairs."""
         return list(enumerate(self.args)) + list(self.kwargs.items())
 
 

@@ -7,7 +7,6 @@ from ..convert import get_width
 from ..model import InT, Model, OutT
 from ..registry import registry
 
-
 _Mid1 = TypeVar("_Mid1")
 _Mid2 = TypeVar("_Mid2")
 
@@ -24,7 +23,8 @@ class chain(Model[InT, OutT]):
     @overload
     def __init__(self, layer1: Model[InT, _Mid1], layer2: Model[_Mid1, OutT]) -> None: ...
     @overload
-    def __init__(self, layer1: Model[InT, _Mid1], layer2: Model[_Mid1, _Mid2], layer3: Model[_Mid2, OutT], /) -> None: ...
+    def __init__(self, layer1: Model[InT, _Mid1], layer2: Model[_Mid1, _Mid2],
+                 layer3: Model[_Mid2, OutT], /) -> None: ...
     @overload
     def __init__(self: chain[InT, Any], layer1: Model[InT, Any], layer2: Model[Any, Any], layer3: Model[Any, Any],
                  layer4: Model[Any, Any], /, *layers: Model[Any, Any]) -> None: ...

@@ -15,6 +15,11 @@ from ..types import Padded, Ragged
 
 
 def check_layer(wrapper: str, layer: Any) -> Model:
+    """``layer`` itself when it is a torchlayers Model (what every wrapper combinator wraps).
+
+    Raises TypeError naming ``wrapper`` and the type it got otherwise (a Thinc model or a bare
+    ``nn.Module``: wrap those with ``from_thinc`` / ``PyTorchWrapper`` first).
+    """
     if not isinstance(layer, Model):
         raise TypeError(f"{wrapper}: expected a torchlayers Model to wrap, got {type(layer).__name__}")
     return layer
@@ -26,6 +31,10 @@ def child_dims(layer: Model) -> dict:
 
 
 def copy_child_dims(model: Model, layer: Model) -> None:
+    """Copy each of ``layer``'s set dims onto ``model`` where ``model`` has a dim of that name (the
+    wrapper combinators' ``initialize`` step: Thinc's wrappers mirror their child's dims).
+    Unset child dims are skipped; a conflicting set dim raises DimError as ``set_dim``.
+    """
     for name in layer.dim_names:
         value = layer.maybe_get_dim(name)
         if value is not None and name in model.dim_names:

@@ -12,6 +12,7 @@ from .with_array import check_layer
 
 
 def do_nothing(*args: Any, **kwargs: Any) -> None:
+    """The default ``with_debug`` callback (Thinc's ``do_nothing``): takes any arguments, returns None."""
     return None
 
 

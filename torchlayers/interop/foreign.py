@@ -239,6 +239,9 @@ class ForeignWrapper(Model):
 
     @property
     def shims(self) -> List[Any]:
+        """Thinc's ``model.shims``: one view of the wrapped framework model, what Thinc converters read
+        (``shims[0]._model`` is ``foreign_model``, synced; ``shims[0].id``).
+        """
         return [_ForeignShimView(self)]
 
     def _trainable(self) -> List[nn.Parameter]:

@@ -253,6 +253,9 @@ class PyTorchWrapper(Model):
     # -------------------------------------------------------------- Thinc face
     @property
     def shims(self) -> List[_ShimView]:
+        """Thinc's ``model.shims``: one view of the wrapped module, what Thinc converters read
+        (``shims[0]._model`` is ``self.module``, ``shims[0].device``, ``shims[0].id``).
+        """
         return [_ShimView(self)]
 
     def thinc_forward(self, X: Any, is_train: bool) -> Optional[Tuple[Any, Callable[[Any], Any]]]:
@@ -317,6 +320,10 @@ class PyTorchWrapper_v3(PyTorchWrapper_v2):
         self.deserialize_model = deserialize_model
 
     def to_bytes(self) -> bytes:
+        """With ``serialize_model``: a safetensors file holding its bytes (a uint8 tensor) for this node;
+        without it, ``Model.to_bytes`` (the module's state_dict). Raises TypeError when
+        ``serialize_model`` returns something other than bytes.
+        """
         if self.serialize_model is None:
             return super().to_bytes()
         import json
@@ -330,6 +337,12 @@ class PyTorchWrapper_v3(PyTorchWrapper_v2):
         return save({"serialized_model": blob}, metadata={"torchlayers_pytorch_v3": json.dumps({"name": self.name})})
 
     def from_bytes(self, data: bytes) -> PyTorchWrapper_v3:
+        """Load ``to_bytes``'s output and return ``self``: with the callbacks, ``deserialize_model(module,
+        data, device)`` rebuilds the module; without them, ``Model.from_bytes``.
+
+        Raises ValueError for bytes not written by a ``serialize_model`` ``to_bytes`` or when
+        ``deserialize_model`` is missing, TypeError when it returns no ``nn.Module``.
+        """
         if self.serialize_model is None and self.deserialize_model is None:
             return super().from_bytes(data)  # type: ignore[return-value]  # Model.from_bytes returns self
         from safetensors.torch import load

@@ -652,6 +652,9 @@ def load_thinc_bytes(model: Model, data: bytes, *, strict: bool = True) -> Model
 
 
 def load_thinc_disk(model: Model, path: Any) -> Model:
+    """``load_thinc_bytes`` of the file at ``path`` (written by Thinc's ``Model.to_disk``); strict, returns
+    ``model``.
+    """
     from pathlib import Path
 
     return load_thinc_bytes(model, Path(path).read_bytes())

@@ -26,9 +26,15 @@ class Loss:
         return self.get_grad(guesses, truths), self.get_loss(guesses, truths)
 
     def get_grad(self, guesses: Any, truths: Any) -> Any:
+        """Thinc's ``get_grad``: d(loss)/d(guesses), in the guesses' array type (numpy or torch) and
+        shape, without an autograd graph (what ``backprop`` takes). Subclasses define it.
+        """
         raise NotImplementedError(f"{type(self).__name__} must define get_grad")
 
     def get_loss(self, guesses: Any, truths: Any) -> Any:
+        """Thinc's ``get_loss``: the scalar loss (a numpy scalar for numpy guesses, a 0-d tensor for
+        torch ones). Subclasses define it.
+        """
         raise NotImplementedError(f"{type(self).__name__} must define get_loss")
 
     # ------------------------------------------------------------------ plumbing

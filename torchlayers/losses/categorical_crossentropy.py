@@ -84,10 +84,18 @@ class CategoricalCrossentropy(Loss):
         return out(target, as_numpy), out(mask, as_numpy)
 
     def get_grad(self, guesses: Any, truths: Any) -> Any:
+        """Shape: guesses (N, C) -> grad (N, C): ``(guesses - target) * mask``, divided by N when
+        ``normalize`` (with respect to a softmax's logits, Thinc's convention).
+
+        Raises ValueError for guesses or targets outside [0, 1], class ids outside [0, C), unknown
+        label names or a truths length different from N; TypeError for guesses that are not a
+        float array.
+        """
         G, as_numpy = self._guesses(guesses)
         return out(self._grad(G, truths), as_numpy)
 
     def get_loss(self, guesses: Any, truths: Any) -> Any:
+        """Thinc's loss ``sum(get_grad(guesses, truths) ** 2)``: a scalar. Raises as ``get_grad``."""
         G, as_numpy = self._guesses(guesses)
         return out((self._grad(G, truths) ** 2).sum(), as_numpy)
 
@@ -233,9 +241,16 @@ class SequenceCategoricalCrossentropy(Loss):
         self.normalize = normalize
 
     def get_grad(self, guesses: Sequence[Any], truths: Sequence[Any]) -> List[Any]:
+        """Shape: guesses a list of (N_i, C), truths a list of per-sequence truths -> a list of (N_i, C)
+        grads, each as ``CategoricalCrossentropy.get_grad`` (divided by the number of sequences when
+        ``normalize``). Raises ValueError when the two lists differ in length.
+        """
         return [out(d, as_numpy) for d, as_numpy in self._grads(guesses, truths)]
 
     def get_loss(self, guesses: Sequence[Any], truths: Sequence[Any]) -> Any:
+        """The sum over sequences of ``sum(grad_i ** 2)``, accumulated in float64 as Thinc (a numpy
+        float64 for numpy guesses, a 0-d float64 tensor for torch ones; 0.0 for no sequences).
+        """
         return self._loss(self._grads(guesses, truths))
 
     def __call__(self, guesses: Sequence[Any], truths: Sequence[Any]) -> Tuple[List[Any], Any]:
@@ -270,6 +285,9 @@ class SequenceCategoricalCrossentropy(Loss):
 @registry.losses("CategoricalCrossentropy.v1")
 def configure_CategoricalCrossentropy_v1(*, normalize: bool = True, names: Optional[Sequence[str]] = None,
                                          missing_value: Optional[Union[str, int]] = None) -> CategoricalCrossentropy:
+    """Thinc's ``CategoricalCrossentropy.v1`` (registry ``losses``): a ``CategoricalCrossentropy`` without
+    ``neg_prefix`` and label smoothing.
+    """
     return CategoricalCrossentropy(normalize=normalize, names=names, missing_value=missing_value)
 
 
@@ -277,6 +295,7 @@ def configure_CategoricalCrossentropy_v1(*, normalize: bool = True, names: Optio
 def configure_CategoricalCrossentropy_v2(*, normalize: bool = True, names: Optional[Sequence[str]] = None,
                                          missing_value: Optional[Union[str, int]] = None,
                                          neg_prefix: Optional[str] = None) -> CategoricalCrossentropy:
+    """Thinc's ``CategoricalCrossentropy.v2``: v1 plus ``neg_prefix`` ("not this class" labels)."""
     return CategoricalCrossentropy(normalize=normalize, names=names, missing_value=missing_value, neg_prefix=neg_prefix)
 
 
@@ -285,6 +304,7 @@ def configure_CategoricalCrossentropy_v3(*, normalize: bool = True, names: Optio
                                          missing_value: Optional[Union[str, int]] = None,
                                          neg_prefix: Optional[str] = None,
                                          label_smoothing: float = 0.0) -> CategoricalCrossentropy:
+    """Thinc's ``CategoricalCrossentropy.v3``: v2 plus ``label_smoothing`` (for ids and names)."""
     return CategoricalCrossentropy(normalize=normalize, names=names, missing_value=missing_value,
                                    neg_prefix=neg_prefix, label_smoothing=label_smoothing)
 
@@ -293,12 +313,14 @@ def configure_CategoricalCrossentropy_v3(*, normalize: bool = True, names: Optio
 def configure_SequenceCategoricalCrossentropy_v1(
     *, normalize: bool = True, names: Optional[Sequence[str]] = None
 ) -> SequenceCategoricalCrossentropy:
+    """Thinc's ``SequenceCategoricalCrossentropy.v1`` (registry ``losses``): ``normalize`` and ``names`` only."""
     return SequenceCategoricalCrossentropy(normalize=normalize, names=names)
 
 
 @registry.losses("SequenceCategoricalCrossentropy.v2")
 def configure_SequenceCategoricalCrossentropy_v2(*, normalize: bool = True, names: Optional[Sequence[str]] = None,
                                                  neg_prefix: Optional[str] = None) -> SequenceCategoricalCrossentropy:
+    """Thinc's ``SequenceCategoricalCrossentropy.v2``: v1 plus ``neg_prefix``."""
     return SequenceCategoricalCrossentropy(normalize=normalize, names=names, neg_prefix=neg_prefix)
 
 
@@ -307,5 +329,6 @@ def configure_SequenceCategoricalCrossentropy_v3(*, normalize: bool = True, name
                                                  missing_value: Optional[Union[str, int]] = None,
                                                  neg_prefix: Optional[str] = None,
                                                  label_smoothing: float = 0.0) -> SequenceCategoricalCrossentropy:
+    """Thinc's ``SequenceCategoricalCrossentropy.v3``: v2 plus ``missing_value`` and ``label_smoothing``."""
     return SequenceCategoricalCrossentropy(normalize=normalize, names=names, missing_value=missing_value,
                                            neg_prefix=neg_prefix, label_smoothing=label_smoothing)

@@ -28,14 +28,21 @@ class CosineDistance(Loss):
         self.ignore_zeros = ignore_zeros
 
     def get_similarity(self, guesses: Any, truths: Any) -> Any:
+        """Shape: guesses (N, D), truths (N, D) -> (N, 1): each row's cosine similarity, with Thinc's 1e-8
+        added to every entry first. Raises ValueError for shapes that differ or are not 2-D.
+        """
         G, T, as_numpy = self._pair(guesses, truths)
         return out(self._parts(G, T)[0], as_numpy)
 
     def get_grad(self, guesses: Any, truths: Any) -> Any:
+        """Shape: (N, D), (N, D) -> grad (N, D) of the loss with respect to the guesses (divided by N when
+        ``normalize``; zero rows of truths get none with ``ignore_zeros``). Raises as ``get_similarity``.
+        """
         G, T, as_numpy = self._pair(guesses, truths)
         return out(self._grad(G, T), as_numpy)
 
     def get_loss(self, guesses: Any, truths: Any) -> Any:
+        """``sum(|cos(guess_i, truth_i) - 1|)`` over the rows (divided by N when ``normalize``): a scalar."""
         G, T, as_numpy = self._pair(guesses, truths)
         return out(self._loss(G, T), as_numpy)
 
@@ -84,4 +91,5 @@ class CosineDistance(Loss):
 
 @registry.losses("CosineDistance.v1")
 def configure_CosineDistance(*, normalize: bool = True, ignore_zeros: bool = False) -> CosineDistance:
+    """Thinc's ``CosineDistance.v1`` (registry ``losses``): a ``CosineDistance``."""
     return CosineDistance(normalize=normalize, ignore_zeros=ignore_zeros)

@@ -25,10 +25,14 @@ class L2Distance(Loss):
         return out(d, as_numpy), out((d**2).sum(), as_numpy)
 
     def get_grad(self, guesses: Any, truths: Any) -> Any:
+        """Shape: guesses and truths of one shape (N, ...) -> grad ``guesses - truths`` of that shape,
+        divided by N when ``normalize``. Raises ValueError when the shapes differ.
+        """
         G, as_numpy = self._guesses(guesses)
         return out(self._grad(G, truths), as_numpy)
 
     def get_loss(self, guesses: Any, truths: Any) -> Any:
+        """Thinc's loss ``sum(get_grad(guesses, truths) ** 2)``: a scalar. Raises as ``get_grad``."""
         G, as_numpy = self._guesses(guesses)
         return out((self._grad(G, truths) ** 2).sum(), as_numpy)
 
@@ -42,4 +46,5 @@ class L2Distance(Loss):
 
 @registry.losses("L2Distance.v1")
 def configure_L2Distance(*, normalize: bool = True) -> L2Distance:
+    """Thinc's ``L2Distance.v1`` (registry ``losses``): an ``L2Distance``."""
     return L2Distance(normalize=normalize)

@@ -80,6 +80,9 @@ class array_getitem(Model):
         super().__init__(name, attrs={"index": index})
 
     def set_attr(self, key: str, value: Any) -> None:
+        """``Model.set_attr``; setting ``index`` also re-encodes it into the TorchScript-readable form
+        ``forward`` uses (basic indices: ints, slices, ``None``, ``...``; anything else eager only).
+        """
         if key == "index":
             axes = encode_basic_index(value)
             self._is_basic = axes is not None

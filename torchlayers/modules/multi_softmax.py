@@ -44,6 +44,9 @@ class MultiSoftmax(Model):
         self.declare_param("b", "bias", ("nO",), zero_init)
 
     def set_attr(self, key, value) -> None:
+        """``Model.set_attr``; setting ``nOs`` also checks it (positive ints) and updates the segment sizes
+        ``forward`` reads.
+        """
         if key == "nOs":
             self._sizes = _check_nOs(value)
         super().set_attr(key, value)

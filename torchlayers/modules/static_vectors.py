@@ -16,6 +16,9 @@ from .embed import ids_1d
 
 
 def check_no_negative_ids(layer: str, ids: Tensor) -> None:
+    """Shape: ids (N,) integer -> None. Raises IndexError naming ``layer`` when an id is negative
+    (Thinc would wrap it to the end of the vectors table; we reject it).
+    """
     if ids.numel() and int(ids.min()) < 0:
         raise IndexError(
             f"{layer}: ids must be >= 0, got {int(ids.min())}; negative ids are rejected (Thinc would wrap "
