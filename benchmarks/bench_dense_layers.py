@@ -25,7 +25,7 @@ import argparse
 import json
 import platform
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy
 import thinc
@@ -136,10 +136,13 @@ def check(layer: str, ours: Tuple[torch.Tensor, Any], theirs: Tuple[numpy.ndarra
         torch.testing.assert_close(dX, dXt, rtol=1e-4, atol=1e-5, msg=lambda m: f"{layer} dX vs thinc: {m}")
 
 
-def main(argv: List[str] = None) -> List[Dict[str, Any]]:
+def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="train,infer")
-    parser.add_argument("--layers", default="Maxout,Mish,Embed,LayerNorm,Linear,Relu,Softmax,MultiSoftmax,Logistic,Dropout,ParametricAttention")
+    parser.add_argument(
+        "--layers",
+        default="Maxout,Mish,Embed,LayerNorm,Linear,Relu,Softmax,MultiSoftmax,Logistic,Dropout,ParametricAttention",
+    )
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (thinc NumpyOps is single-threaded)")
     parser.add_argument("--out", default=str(OUT))

@@ -105,7 +105,9 @@ def thinc_impls(E: torch.Tensor, ids: torch.Tensor, device: torch.device) -> Opt
     return {"fwd": fwd, "bwd": bwd, "dY": dY_x, "to_torch": to_torch}
 
 
-def run_size(name: str, device: torch.device, dtype: torch.dtype, bandwidth: float, quick: bool) -> List[Dict[str, Any]]:
+def run_size(
+    name: str, device: torch.device, dtype: torch.dtype, bandwidth: float, quick: bool
+) -> List[Dict[str, Any]]:
     N, nV, nO = SIZES[name]
     if quick:
         N = min(N, 16_000)
@@ -174,7 +176,7 @@ def run_size(name: str, device: torch.device, dtype: torch.dtype, bandwidth: flo
             got = fn()
             got = th["to_torch"](got).to(device) if impl == "thinc" else got
             expected = ref_bwd_th if (impl == "thinc" and op == "bwd") else ref
-            tol = 1e-5 * max(1.0, expected.abs().max().item()) if dtype == torch.float32 else 1e-2 * max(1.0, expected.abs().max().item())
+            tol = (1e-5 if dtype == torch.float32 else 1e-2) * max(1.0, expected.abs().max().item())
             timing = check_and_time(f"{name} {op} {impl}", fn, got, expected, tol * (8 if op == "bwd" else 1),
                                     timer, nbytes, bandwidth)
             row = {"op": f"hash_embed_{op}", "size": name, "N": N, "nV": nV, "nO": nO, "impl": impl,
@@ -211,8 +213,10 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
             meta[mod] = __import__(mod).__version__
         except Exception:
             pass
-    print(f"device {meta['device']} ({device.type}), copy bandwidth {bandwidth / 1e9:.1f} GB/s, torch {torch.__version__}")
-    print(f"{'size':15s} {'op':3s} {'impl':15s} {'dtype':8s} {'median_ms':>10s} {'wall_ms':>10s} {'GB/s':>9s} {'frac':>7s}")
+    print(f"device {meta['device']} ({device.type}), copy bandwidth {bandwidth / 1e9:.1f} GB/s, "
+          f"torch {torch.__version__}")
+    print(f"{'size':15s} {'op':3s} {'impl':15s} {'dtype':8s} {'median_ms':>10s} {'wall_ms':>10s} {'GB/s':>9s} "
+          f"{'frac':>7s}")
     rows: List[Dict[str, Any]] = []
     for dtype in dtypes:
         for size in sizes:

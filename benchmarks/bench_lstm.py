@@ -27,7 +27,7 @@ import argparse
 import json
 import platform
 from pathlib import Path
-from typing import Any, Callable, Dict, List
+from typing import Any, Dict, List, Optional
 
 import numpy
 import thinc
@@ -45,7 +45,7 @@ WIDTH = 96
 OUT = Path(__file__).parent / "results" / "lstm_cpu.json"
 
 
-def main(argv: List[str] = None) -> List[Dict[str, Any]]:
+def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="train,deep")
     parser.add_argument("--repeats", type=int, default=15)
@@ -71,7 +71,7 @@ def main(argv: List[str] = None) -> List[Dict[str, Any]]:
         ours.set_param("LSTM", flat.copy())
         ours.set_param("HC0", theirs.get_param("HC0").copy())
         ours.train()
-        dY = torch.from_numpy(rng.standard_normal(tuple(Xp.data.shape[:2]) + (WIDTH,)).astype("float32"))
+        dY = torch.from_numpy(rng.standard_normal((*Xp.data.shape[:2], WIDTH)).astype("float32"))
         Xt = to_numpy(Xp)
         dYt = ta.Padded(dY.numpy().copy(), Xt.size_at_t, Xt.lengths, Xt.indices)
         rnn = ours.as_torch_lstm()

@@ -85,11 +85,11 @@ def thinc_impls(op: str, data: torch.Tensor, lengths: torch.Tensor, dY: torch.Te
     d = xp.asarray(dY.cpu().numpy())
     if op == "max":
         _, which = ops.reduce_max(X, L)
-        fwd = lambda: ops.reduce_max(X, L)[0]  # noqa: E731
-        bwd = lambda: ops.backprop_reduce_max(d, which, L)  # noqa: E731
+        fwd = lambda: ops.reduce_max(X, L)[0]
+        bwd = lambda: ops.backprop_reduce_max(d, which, L)
     else:
-        fwd = lambda: getattr(ops, f"reduce_{op}")(X, L)  # noqa: E731
-        bwd = lambda: getattr(ops, f"backprop_reduce_{op}")(d, L)  # noqa: E731
+        fwd = lambda: getattr(ops, f"reduce_{op}")(X, L)
+        bwd = lambda: getattr(ops, f"backprop_reduce_{op}")(d, L)
 
     def to_torch(x):
         return torch.as_tensor(x.get() if hasattr(x, "get") else x)
@@ -118,22 +118,28 @@ def run_size(name: str, op: str, device: torch.device, dtype: torch.dtype, bandw
 
     ours_fwd = {R.SUM: torch.ops.torchlayers.ragged_sum, R.MEAN: torch.ops.torchlayers.ragged_mean,
                 R.MAX: torch.ops.torchlayers.ragged_max}[mode]
-    ref_fwd, which = (R.ragged_max_reference(data.double(), lengths) if mode == R.MAX else
-                      ((R.ragged_sum_reference if mode == R.SUM else R.ragged_mean_reference)(data.double(), lengths), None))
+    if mode == R.MAX:
+        ref_fwd, which = R.ragged_max_reference(data.double(), lengths)
+    else:
+        ref_sum_or_mean = R.ragged_sum_reference if mode == R.SUM else R.ragged_mean_reference
+        ref_fwd, which = ref_sum_or_mean(data.double(), lengths), None
     if mode == R.MAX:
         ref_bwd = R.ragged_max_backward_reference(dY.double(), which, N)
-        ours_bwd = lambda: torch.ops.torchlayers.ragged_max_backward(dY, which, lengths, N)  # noqa: E731
+        ours_bwd = lambda: torch.ops.torchlayers.ragged_max_backward(dY, which, lengths, N)
     else:
-        bwd_op = torch.ops.torchlayers.ragged_sum_backward if mode == R.SUM else torch.ops.torchlayers.ragged_mean_backward
-        ref_bwd = (R.ragged_sum_backward_reference if mode == R.SUM else R.ragged_mean_backward_reference)(dY.double(), lengths, N)
-        ours_bwd = lambda: bwd_op(dY, lengths, N)  # noqa: E731
+        tl_ops = torch.ops.torchlayers
+        bwd_op = tl_ops.ragged_sum_backward if mode == R.SUM else tl_ops.ragged_mean_backward
+        ref_bwd_fn = R.ragged_sum_backward_reference if mode == R.SUM else R.ragged_mean_backward_reference
+        ref_bwd = ref_bwd_fn(dY.double(), lengths, N)
+        ours_bwd = lambda: bwd_op(dY, lengths, N)
 
     scale = (1.0 / L64.clamp(min=1).to(dtype))[:, None]
     reduce_name = {R.SUM: "sum", R.MEAN: "mean", R.MAX: "max"}[mode]
 
     def index_add_fwd():
         if mode == R.MAX:
-            return torch.zeros(B, nO, device=device, dtype=dtype).index_reduce_(0, seg, data, "amax", include_self=False)
+            zeros = torch.zeros(B, nO, device=device, dtype=dtype)
+            return zeros.index_reduce_(0, seg, data, "amax", include_self=False)
         Y = torch.zeros(B, nO, device=device, dtype=dtype).index_add_(0, seg, data)
         return Y * scale if mode == R.MEAN else Y
 
@@ -210,7 +216,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     parser.add_argument("--quick", action="store_true", help="cap B at 256 and N at 16k (smoke run)")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads (1 gives stable medians on a shared machine; thinc is single-threaded)")
-    parser.add_argument("--out", default=None, help="JSON path (default benchmarks/results/ragged_reduce_<device>.json)")
+    parser.add_argument("--out", default=None,
+                        help="JSON path (default benchmarks/results/ragged_reduce_<device>.json)")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", message=".*index_reduce.*")
     if args.threads:
@@ -231,9 +238,10 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
             meta[mod] = __import__(mod).__version__
         except Exception:
             pass
-    print(f"device {meta['device']} ({device.type}), copy bandwidth {bandwidth / 1e9:.1f} GB/s, torch {torch.__version__}, "
-          f"{meta['threads']} threads")
-    print(f"{'size':7s} {'op':16s} {'impl':15s} {'dtype':8s} {'median_ms':>10s} {'wall_ms':>10s} {'GB/s':>9s} {'frac':>7s}")
+    print(f"device {meta['device']} ({device.type}), copy bandwidth {bandwidth / 1e9:.1f} GB/s, "
+          f"torch {torch.__version__}, {meta['threads']} threads")
+    print(f"{'size':7s} {'op':16s} {'impl':15s} {'dtype':8s} {'median_ms':>10s} {'wall_ms':>10s} {'GB/s':>9s} "
+          f"{'frac':>7s}")
     rows: List[Dict[str, Any]] = []
     for dtype in dtypes:
         for size in sizes:

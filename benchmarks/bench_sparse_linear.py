@@ -53,7 +53,11 @@ def thinc_impl(W: torch.Tensor, b: torch.Tensor, keys, values, lengths, dY) -> O
     model.initialize()
     model.set_param("W", W.detach().cpu().numpy().copy())
     model.set_param("b", b.detach().cpu().numpy().copy())
-    X = (keys.cpu().numpy().view(numpy.uint64).copy(), values.cpu().numpy().copy(), lengths.cpu().numpy().astype(numpy.int32))
+    X = (
+        keys.cpu().numpy().view(numpy.uint64).copy(),
+        values.cpu().numpy().copy(),
+        lengths.cpu().numpy().astype(numpy.int32),
+    )
     dY_np = dY.cpu().numpy().copy()
 
     def fwd():
@@ -84,7 +88,8 @@ def run_size(name: str, device: torch.device, bandwidth: float, quick: bool) -> 
 
     refs = {}
     for v1 in (True, False):
-        y64 = S.sparse_linear_reference(W.detach().double(), keys, values.double(), lengths, NO, LENGTH, v1) + b.detach().double()
+        y64 = S.sparse_linear_reference(W.detach().double(), keys, values.double(), lengths, NO, LENGTH, v1)
+        y64 = y64 + b.detach().double()
         dW64 = S.sparse_linear_backward_weights_reference(dY.double(), keys, values.double(), lengths, LENGTH, v1)
         refs[v1] = (y64, dW64)
 
@@ -144,7 +149,8 @@ def run_size(name: str, device: torch.device, bandwidth: float, quick: bool) -> 
                    "dtype": "float32", "ms": t["ms"], "wall_ms": t["wall_ms"], "bytes": nbytes, "floor_ms": floor_ms,
                    "frac": floor_ms / t["ms"], "max_err": err}
             out.append(row)
-            print(f"{name:8s} {op:8s} {impl:15s} {t['ms']:10.3f} {t['wall_ms']:10.3f} {row['frac']:7.3f} {err:9.2e}", flush=True)
+            print(f"{name:8s} {op:8s} {impl:15s} {t['ms']:10.3f} {t['wall_ms']:10.3f} {row['frac']:7.3f} "
+                  f"{err:9.2e}", flush=True)
     return out
 
 
@@ -153,14 +159,16 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     parser.add_argument("--sizes", default=None, help=f"comma list of {sorted(SIZES)}")
     parser.add_argument("--quick", action="store_true", help="cap N at 20k (smoke run)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (thinc is single-threaded)")
-    parser.add_argument("--out", default=None, help="JSON path (default benchmarks/results/sparse_linear_<device>.json)")
+    parser.add_argument("--out", default=None,
+                        help="JSON path (default benchmarks/results/sparse_linear_<device>.json)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     sizes = args.sizes.split(",") if args.sizes else (GPU_SIZES if device.type == "cuda" else CPU_SIZES)
     bandwidth = copy_bandwidth(device)
-    meta = {"device": torch.cuda.get_device_name() if device.type == "cuda" else platform.processor() or platform.machine(),
+    device_name = torch.cuda.get_device_name() if device.type == "cuda" else platform.processor() or platform.machine()
+    meta = {"device": device_name,
             "threads": torch.get_num_threads(), "torch": torch.__version__, "copy_GBps": bandwidth / 1e9,
             "python": platform.python_version()}
     for mod in ("triton", "thinc"):
@@ -180,7 +188,9 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     by = {(r["size"], r["op"], r["impl"]): r["ms"] for r in rows}
     for (size, op, impl), ms in sorted(by.items()):
         if impl == "torchlayers":
-            peers = ", ".join(f"{p} {by[(s, o, p)] / ms:.2f}x" for (s, o, p) in by if s == size and o == op and p != impl)
+            peers = ", ".join(
+                f"{p} {by[(s, o, p)] / ms:.2f}x" for (s, o, p) in by if s == size and o == op and p != impl
+            )
             print(f"time of peer / torchlayers ({size} {op}): {peers}")
     return {"meta": meta, "rows": rows}
 
