@@ -105,6 +105,10 @@ def test_shim_call_gives_the_torch_face_gradients():
     model.finish_update(ta.SGD(0.1))
     assert model.shims[0].gradients is None
     assert tf.is_tensor(model.shims[0].predict(tl.ArgsKwargs((xp2tensorflow(X),), {})))
+    Yp, no_backprop = model.shims[0](tl.ArgsKwargs((xp2tensorflow(X),), {}), False)  # Thinc's TF shim: Y only
+    assert tf.is_tensor(Yp)
+    with pytest.raises(RuntimeError, match=r"tensorflow: backprop after an is_train=False call"):
+        no_backprop(xp2tensorflow(dY))
 
 
 def test_shim_bytes_round_trip_into_the_same_keras_model():
