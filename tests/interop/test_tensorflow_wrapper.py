@@ -3,6 +3,7 @@ bitwise save/load, clear errors. TensorFlow is imported once for the module (sec
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 
 import numpy
@@ -48,7 +49,7 @@ def test_node_mirrors_and_state_dict_names():
     model = TensorFlowWrapper(keras_mlp())
     assert model.name == "tensorflow" and model.dim_names == () and model.param_names == ()
     assert list(model.state_dict()) == ["params.0_kernel", "params.1_bias", "params.2_kernel", "params.3_bias"]
-    assert model.foreign_names["params.0_kernel".split(".")[1]].endswith("dense/kernel")
+    assert re.search(r"dense(_\d+)?/kernel$", model.foreign_names["0_kernel"])  # Keras numbers per process
     assert TensorFlowWrapper(keras_mlp(), model_name="tf2").name == "tf2"
 
 
@@ -182,14 +183,13 @@ def test_bad_inputs_are_named():
         model(torch.randn(4))
     with pytest.raises(TypeError, match=r"tensorflow: expected float inputs of dtype float32 .*got input 0 with dtype torch.float64"):
         model(torch.randn(4, 3, dtype=torch.float64))
-    with pytest.raises(TypeError, match=r"TensorFlowWrapper: expected a tf.keras.Model, got Linear"):
+    with pytest.raises(TypeError, match=r"TensorFlowWrapper: expected a tf.keras.Model, got Linear") as err:
         TensorFlowWrapper(torch.nn.Linear(2, 2))
+    assert isinstance(err.value, ValueError)  # what Thinc raises
     with pytest.raises(ValueError, match=r"TensorFlowWrapper: the Keras model is not built"):
         TensorFlowWrapper(tf.keras.Sequential([tf.keras.layers.Dense(2)]))
     with pytest.raises(TypeError, match=r"tensorflow: torch mirror '0_kernel' is torch.float64 \(3, 5\) .*TensorFlow variable '.*dense(_\d+)?/kernel' is float32"):
         model.double()(torch.randn(2, 3, dtype=torch.float32))
-    with pytest.raises(TypeError, match=r"cannot be deep-copied"):
-        TensorFlowWrapper(keras_mlp()).copy()
 
 
 def test_missing_tensorflow_is_explained(monkeypatch):

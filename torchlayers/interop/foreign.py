@@ -12,23 +12,69 @@
   foreign variable (one copy per changed variable; sharing the storage is not safe: TF copies
   on write, MXNet's engine writes asynchronously). ``finish_update`` and the
   ``<framework>_model`` property sync eagerly; ``sync_from_foreign()`` pulls the other way.
+- **Deferred shapes**: a framework model whose weights get their shapes at the first call
+  (Gluon's ``Dense(n)`` without ``in_units``) is mirrored after that call: the first call runs
+  the model once in inference mode to finish its initialization, then as usual. Build torch
+  optimizers after it, as for torch's lazy modules.
+- **Thinc's surface**: ``model.shims[0]`` is a ``ForeignShim`` (``foreign_shim.py``);
+  ``copy()`` copies the framework model; ``wrapper_class`` builds Thinc's ``model_class``.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
+import contextlib
+import copy
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import numpy
 import torch
 from torch import Tensor, nn
 from torch.utils._pytree import tree_flatten, tree_unflatten
 
+from ..arrays import array_kind, to_kind
 from ..convert import to_torch
 from ..model import Model
 from ..types import ArgsKwargs
+from .foreign_shim import ForeignShim
 from .pytorch_wrapper import _is_args_kwargs, as_args_kwargs, map_tensors, same_kind
 
-__all__ = ["ForeignWrapper", "convert_foreign_default_inputs", "convert_foreign_default_outputs",
-           "convert_foreign_default_outputs_xy"]
+__all__ = ["ForeignWrapper", "ForeignModelTypeError", "convert_foreign_default_inputs",
+           "convert_foreign_default_outputs", "convert_foreign_default_outputs_xy", "wrapper_class"]
+
+
+class ForeignModelTypeError(TypeError, ValueError):
+    """The object to wrap is not a model of the framework (a TypeError; also a ValueError,
+    which Thinc's wrappers raise, so Thinc code catching that keeps working)."""
+
+
+_MODEL_CLASSES: Dict[Tuple[type, type], type] = {}
+
+
+def wrapper_class(cls: type, model_class: Any) -> type:
+    """Thinc's ``model_class`` argument of a framework wrapper: the class to build.
+
+    ``Model`` or ``cls``: ``cls``; a subclass of ``cls``: itself; a user's subclass of
+    ``Model`` (Thinc's ``class CustomModel(Model)`` adding methods): one subclass of both, made
+    once per pair, named like ``model_class`` and constructed by ``cls.__init__``. Anything else
+    (a torchlayers layer class, a non-Model) raises TypeError.
+    """
+    if model_class is Model or model_class is cls:
+        return cls
+    if isinstance(model_class, type) and issubclass(model_class, cls):
+        return model_class
+    layers = [k for k in model_class.__mro__[:-1] if k is not Model and k.__module__.startswith("torchlayers.")
+              ] if isinstance(model_class, type) and issubclass(model_class, Model) else []
+    if not isinstance(model_class, type) or not issubclass(model_class, Model) or layers:
+        raise TypeError(
+            f"{cls.__name__}: model_class must be Model, a subclass of {cls.__module__}.{cls.__name__}, or your own "
+            f"subclass of Model (not a torchlayers layer), got {model_class!r}"
+        )
+    key = (cls, model_class)
+    if key not in _MODEL_CLASSES:
+        init = next(vars(k)["__init__"] for k in cls.__mro__ if "__init__" in vars(k))  # cls's, not the user's
+        namespace = {"__init__": init, "__module__": model_class.__module__,
+                     "__qualname__": model_class.__qualname__, "__doc__": model_class.__doc__}
+        _MODEL_CLASSES[key] = type(model_class.__name__, (model_class, cls), namespace)
+    return _MODEL_CLASSES[key]
 
 
 def _is_array(x: Any) -> bool:
@@ -39,10 +85,13 @@ def convert_foreign_default_inputs(
     model: ForeignWrapper, X: Any, is_train: bool
 ) -> Tuple[ArgsKwargs, Callable[[Any], Any]]:
     """Thinc's default input converter for TF/MXNet: arrays/tensors -> foreign tensors (zero-copy),
-    packed as ArgsKwargs; ``get_dX`` turns foreign gradients back into torch tensors."""
+    packed as ArgsKwargs; ``get_dX`` turns foreign gradients back into arrays of X's kind (numpy
+    for numpy, torch for torch)."""
+    kind = array_kind(X)
     to_foreign = lambda x: model._to_foreign(to_torch(x))
     converted = map_tensors(to_foreign, X, _is_array)
-    back = lambda dXf: map_tensors(lambda d: None if d is None else model._from_foreign(d), dXf, model._is_foreign)
+    back = lambda dXf: to_kind(
+        map_tensors(lambda d: None if d is None else model._from_foreign(d).clone(), dXf, model._is_foreign), kind)
     if _is_args_kwargs(X):
         return as_args_kwargs(converted), back
     if isinstance(converted, dict):
@@ -109,7 +158,9 @@ class ForeignWrapper(Model):
 
     Subclasses set ``framework`` and implement the foreign primitives: ``_import``,
     ``_variables``, ``_read_var``, ``_write_var``, ``_is_foreign``, ``_to_foreign``,
-    ``_from_foreign``, ``_foreign_call``, ``_foreign_grads``, ``_check_inputs``.
+    ``_from_foreign``, ``_foreign_call``, ``_foreign_grads``, ``_check_inputs``, and Thinc's
+    surface: ``_clone_foreign``, ``foreign_to_bytes``, ``foreign_from_bytes``,
+    ``foreign_summary``; ``_pending_variables`` / ``_check_ready`` for deferred shapes.
     """
 
     if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
@@ -135,6 +186,12 @@ class ForeignWrapper(Model):
         self._mirrors: List[Tuple[str, Any, bool]] = []  # (key, foreign variable, trainable)
         self._synced: Dict[str, Tuple[int, int, torch.dtype]] = {}
         self.foreign_names: Dict[str, str] = {}  # torch key -> the framework's (counter-numbered) name
+        self._shim = ForeignShim(self)
+        self._pending = bool(self._pending_variables())  # shapes known at the first call only
+        if not self._pending:
+            self._build_mirrors()
+
+    def _build_mirrors(self) -> None:
         for i, (var_name, var, trainable) in enumerate(self._variables()):
             value = self._read_var(var).detach().clone()
             key = f"{i}_{self._short_name(var_name)}"  # position + role: stable across builds
@@ -146,12 +203,50 @@ class ForeignWrapper(Model):
             self._mirrors.append((key, var, trainable))
         self._mark_all_synced()
 
+    def _materialize(self, run: Callable[[], Any]) -> None:
+        """Deferred shapes: run the framework model once (inference mode) so it finishes its
+        initialization, then mirror its variables."""
+        self._check_ready()
+        run()
+        still = self._pending_variables()
+        if still:
+            raise ValueError(
+                f"{self.name}: the {self.framework} variable {still[0]!r} still has no shape after the first call; "
+                f"give every input size when building the model"
+            )
+        self._build_mirrors()
+        self._pending = False
+
     # -------------------------------------------------------------- subclass primitives
     def _import(self) -> Any:
         raise NotImplementedError
 
-    def _variables(self) -> List[Tuple[str, Any, bool]]:
+    def _variables(self, model: Any = None) -> List[Tuple[str, Any, bool]]:
+        """(name, variable, trainable) of ``model`` (default: the wrapped model), in a fixed order."""
         raise NotImplementedError
+
+    def _pending_variables(self) -> List[str]:
+        """Names of the variables whose shapes are not known yet (deferred initialization)."""
+        return []
+
+    def _check_ready(self) -> None:
+        """Raise a clear error when the model cannot run at all (e.g. never initialized)."""
+
+    def _clone_foreign(self) -> Any:
+        """A copy of the wrapped model with the same weights (for ``copy()``)."""
+        raise TypeError(f"{self.name}: a {type(self).__name__} cannot copy its {self.framework} model")
+
+    def foreign_to_bytes(self) -> bytes:
+        """The framework's own weight file (``model.shims[0].to_bytes()``)."""
+        raise NotImplementedError
+
+    def foreign_from_bytes(self, data: bytes) -> None:
+        """Load ``foreign_to_bytes``'s file into the wrapped model and the torch mirrors."""
+        raise NotImplementedError
+
+    def foreign_summary(self) -> str:
+        """``str(model.shims[0])``: the framework's description of the model."""
+        return str(self._foreign)
 
     def _short_name(self, var_name: str) -> str:
         """The variable's role without the counter-numbered scopes (``kernel``, ``running_mean``)."""
@@ -238,11 +333,9 @@ class ForeignWrapper(Model):
         return self._foreign
 
     @property
-    def shims(self) -> List[Any]:
-        """Thinc's ``model.shims``: one view of the wrapped framework model, what Thinc converters read
-        (``shims[0]._model`` is ``foreign_model``, synced; ``shims[0].id``).
-        """
-        return [_ForeignShimView(self)]
+    def shims(self) -> List[ForeignShim]:
+        """Thinc's shims list: one ``ForeignShim`` (the same object on every access)."""
+        return [self._shim]
 
     def _trainable(self) -> List[nn.Parameter]:
         return [self.params[key] for key, _, trainable in self._mirrors if trainable]
@@ -269,6 +362,8 @@ class ForeignWrapper(Model):
         tensors = [leaves[i] for i in positions]
         self._check_inputs(tensors)
         holder: Dict[str, Any] = {"leaves": leaves, "spec": spec, "positions": positions}
+        if self._pending:
+            self._materialize(lambda: self._run_foreign(self._foreign_inputs(tensors, holder)[0], [], False, False))
         params = self._trainable()
         needs_graph = torch.is_grad_enabled() and any(t.requires_grad for t in tensors + params)
         if needs_graph:
@@ -277,15 +372,20 @@ class ForeignWrapper(Model):
             outputs, _ = self._torch_call(tensors, holder, record=False)
         return tree_unflatten(list(outputs), holder["out_spec"])
 
-    def _torch_call(self, tensors: List[Tensor], holder: Dict[str, Any], record: bool) -> Tuple[List[Tensor], Any]:
-        self.sync_to_foreign()
+    def _foreign_inputs(self, tensors: List[Tensor], holder: Dict[str, Any]) -> Tuple[ArgsKwargs, List[Any]]:
+        """The call's inputs with every tensor as a foreign tensor; and those foreign tensors."""
         leaves = list(holder["leaves"])
         foreign = [self._to_foreign(t) for t in tensors]
         for i, f in zip(holder["positions"], foreign):
             leaves[i] = f
         args, kwargs = tree_unflatten(leaves, holder["spec"])
+        return ArgsKwargs(tuple(args), kwargs), foreign
+
+    def _torch_call(self, tensors: List[Tensor], holder: Dict[str, Any], record: bool) -> Tuple[List[Tensor], Any]:
+        self.sync_to_foreign()
+        inputs, foreign = self._foreign_inputs(tensors, holder)
         watched = [f for f, t in zip(foreign, tensors) if t.is_floating_point()]
-        Yf, state = self._run_foreign(ArgsKwargs(tuple(args), kwargs), watched, self.training, record)
+        Yf, state = self._run_foreign(inputs, watched, self.training, record)
         y_leaves = self._foreign_leaves(Yf)
         Y = map_tensors(self._from_foreign, Yf, self._is_foreign)
         out, out_spec = tree_flatten(Y)
@@ -346,17 +446,32 @@ class ForeignWrapper(Model):
 
     def _thinc_converters_call(self, X: Any, is_train: bool) -> Tuple[Any, Callable[[Any], Any]]:
         """Thinc's wrapper forward with the user's converters (foreign tensors in between)."""
-        self.sync_to_foreign()
         Xraw, get_dX = self.convert_inputs(self, X, is_train)
-        Xf = as_args_kwargs(Xraw)
+        Yf, backprop_foreign = self._shim_call(as_args_kwargs(Xraw), is_train)
+        Y, get_dYf = self.convert_outputs(self, (X, Yf) if self.outputs_take_X else Yf, is_train)
+
+        def backprop(dY: Any) -> Any:  # the base (thinc_forward) makes it one-shot
+            return get_dX(same_kind(Xraw, backprop_foreign(get_dYf(dY))))
+
+        return Y, backprop
+
+    def _shim_call(self, Xf: ArgsKwargs, is_train: bool) -> Tuple[Any, Callable[[Any], ArgsKwargs]]:
+        """Thinc's shim call: foreign inputs -> (foreign outputs, ``backprop(dYf) -> dXf``), dXf an
+        ArgsKwargs shaped like Xf (None for inputs without a gradient). The weight gradients are
+        added to the torch mirrors' ``.grad``. ``dYf`` is MXNet's ArgsKwargs for
+        ``mx.autograd.backward`` (``args=(heads,), kwargs={"head_grads": ...}``) or TensorFlow's
+        gradients shaped like Yf."""
+        self.sync_to_foreign()
+        if self._pending:
+            self._materialize(lambda: self._run_foreign(Xf, [], False, False))
         watched = [x for x in self._foreign_leaves(Xf) if self._is_float_foreign(x)]
         Yf, state = self._run_foreign(Xf, watched, is_train, is_train)
         if is_train:
             self._pull_states()
-        Y, get_dYf = self.convert_outputs(self, (X, Yf) if self.outputs_take_X else Yf, is_train)
 
-        def backprop(dY: Any) -> Any:  # the base (thinc_forward) makes it one-shot
-            dYf = get_dYf(dY)
+        def backprop(dYf: Any) -> ArgsKwargs:
+            if not is_train:
+                raise RuntimeError(f"{self.name}: backprop after an is_train=False call; call with is_train=True")
             if _is_args_kwargs(dYf):  # MXNet/PyTorch style: ArgsKwargs(args=(heads,), kwargs={"head_grads": ...})
                 heads = self._foreign_leaves(dYf.args)
                 grads = self._foreign_leaves(dYf.kwargs.get("head_grads", dYf.kwargs.get("grad_tensors")))
@@ -368,10 +483,9 @@ class ForeignWrapper(Model):
             if params:  # through autograd's accumulation, so .grad hooks and reducers see them
                 torch.autograd.backward([p for p, _ in params], [g for _, g in params], inputs=[p for p, _ in params])
             by_id = {id(x): d for x, d in zip(watched, d_watched)}
-            dXf = map_tensors(lambda x: by_id.get(id(x)), Xf, self._is_foreign)
-            return get_dX(same_kind(Xraw, dXf))
+            return map_tensors(lambda x: by_id.get(id(x)), Xf, self._is_foreign)
 
-        return Y, backprop
+        return Yf, backprop
 
     def _is_float_foreign(self, x: Any) -> bool:
         return self._is_foreign(x) and self._from_foreign(x).is_floating_point()
@@ -389,23 +503,41 @@ class ForeignWrapper(Model):
     def _initialize(self, X: Any, Y: Any) -> None:
         """Thinc's framework wrappers have no init: the foreign model keeps its weights."""
 
+    @contextlib.contextmanager
+    def use_params(self, params: Dict[Tuple[int, str], Any]) -> Iterator[None]:
+        """Thinc's ``use_params``; the mirrors are keyed ``(model.id, name)``, as the Thinc
+        optimizer's averages (``finish_update``)."""
+        backup = []
+        with torch.no_grad():
+            for name, p in self.foreign_params():
+                if (self.id, name) in params:
+                    backup.append((p, p.detach().clone()))
+                    p.copy_(to_torch(params[(self.id, name)]).reshape(p.shape).to(p.dtype))
+        try:
+            with super().use_params(params):
+                yield
+        finally:
+            with torch.no_grad():
+                for p, value in backup:
+                    p.copy_(value)
+
     def __deepcopy__(self, memo: Dict[int, Any]) -> ForeignWrapper:
-        raise TypeError(
-            f"{self.name}: a {type(self).__name__} cannot be deep-copied (the {self.framework} model is not copyable); "
-            "build a second wrapper instead"
-        )
-
-
-class _ForeignShimView:
-    """What Thinc converters read from ``model.shims[0]``: ``_model`` and ``id``."""
-
-    def __init__(self, model: ForeignWrapper) -> None:
-        self._owner = model
-
-    @property
-    def _model(self) -> Any:
-        return self._owner.foreign_model
-
-    @property
-    def id(self) -> int:
-        return self._owner.id
+        """A copy with a copy of the framework model (``_clone_foreign``) and its own mirrors."""
+        self.sync_to_foreign()
+        clone = self._clone_foreign()
+        old, new = self._variables(), self._variables(clone)
+        if len(old) != len(new):
+            raise TypeError(f"{self.name}: the copy of the {self.framework} model has other variables; "
+                            "build a second wrapper instead")
+        memo[id(self._fw)] = self._fw
+        memo[id(self._foreign)] = clone
+        for (_, a, _), (_, b, _) in zip(old, new):
+            memo[id(a)] = b
+        result = type(self).__new__(type(self))
+        memo[id(self)] = result
+        for k, v in self.__dict__.items():
+            result.__dict__[k] = copy.deepcopy(v, memo)
+        names = {id(var): name for name, var, _ in new}
+        result.foreign_names = {key: names[id(var)] for key, var, _ in result._mirrors}
+        result._mark_all_synced()
+        return result

@@ -7,14 +7,24 @@ torch mirrors of the Gluon parameters) are in ``foreign.py``.
 """
 from __future__ import annotations
 
+import copy
+import os
 import re
+import tempfile
 from typing import Any, Callable, List, Optional, Tuple
 
+import srsly
 from torch import Tensor
 
 from ..types import ArgsKwargs
 from .dlpack import mxnet2torch, torch2mxnet
-from .foreign import ForeignWrapper, _dtype_name, convert_foreign_default_inputs, convert_foreign_default_outputs_xy
+from .foreign import (
+    ForeignModelTypeError,
+    ForeignWrapper,
+    _dtype_name,
+    convert_foreign_default_inputs,
+    convert_foreign_default_outputs_xy,
+)
 
 __all__ = ["MXNetWrapper", "import_mxnet"]
 
@@ -36,8 +46,8 @@ def import_mxnet() -> Any:
 
 class MXNetWrapper(ForeignWrapper):
     """Wrap a Gluon ``Block``: ``MXNetWrapper(mxnet_model, convert_inputs=None,
-    convert_outputs=None, model_name="mxnet")``; Thinc's ``model_class`` (build a subclass
-    instead) is the facade's: ``torchlayers.MXNetWrapper`` (api.py).
+    convert_outputs=None, model_name="mxnet")``; Thinc's ``model_class`` is the facade's:
+    ``torchlayers.MXNetWrapper`` (api.py, ``foreign.wrapper_class``).
 
     Shape:
         - Input: a float32 CPU tensor (``block(X)`` under ``mx.autograd.record``), a list/tuple
@@ -46,7 +56,11 @@ class MXNetWrapper(ForeignWrapper):
     Node ``mxnet`` (``model_name``); no dims. Parameters with ``grad_req != "null"`` are mirrored
     as ``params.<i>_<name>`` (``params.0_weight``...), the others (e.g. BatchNorm running stats)
     as ``states.<i>_<name>`` buffers: position and role, since Gluon numbers its prefixes per process.
-    The block must be initialized with known shapes (no deferred initialization).
+    Deferred initialization (``Dense(n)`` without ``in_units``, then ``block.initialize()``) is
+    finished by the first call, which then creates the mirrors (``foreign.py``); the block must
+    be initialized (``block.initialize()``) before that call. ``model.shims[0]`` is Thinc's shim
+    view (``foreign_shim.py``): ``to_bytes()`` is Thinc's MXNetShim format (msgpack
+    ``{"config", "state"}``, ``state`` Gluon's parameter file); ``copy()`` deep-copies the block.
     """
 
     framework = "MXNet"
@@ -57,16 +71,9 @@ class MXNetWrapper(ForeignWrapper):
                  convert_outputs: Optional[Callable] = None, model_name: str = "mxnet") -> None:
         mx = import_mxnet()
         if not isinstance(mxnet_model, mx.gluon.Block):
-            raise TypeError(f"MXNetWrapper: expected an mxnet.gluon.Block, got {type(mxnet_model).__name__}")
-        for name, p in mxnet_model.collect_params().items():
-            try:
-                p.data()
-            except Exception as e:  # DeferredInitializationError / RuntimeError
-                raise ValueError(
-                    f"MXNetWrapper: parameter {name!r} of shape {p.shape} is not initialized ({type(e).__name__}); "
-                    "call block.initialize() with every input size given (e.g. Dense(units, in_units=...)), "
-                    "or run one forward pass on a sample before wrapping"
-                ) from None
+            raise ForeignModelTypeError(
+                f"MXNetWrapper: expected an mxnet.gluon.Block, got {type(mxnet_model).__name__}"
+            )
         super().__init__(model_name, mxnet_model, convert_inputs, convert_outputs)
 
     @property
@@ -78,8 +85,20 @@ class MXNetWrapper(ForeignWrapper):
     def _import(self) -> Any:
         return import_mxnet()
 
-    def _variables(self) -> List[Tuple[str, Any, bool]]:
-        return [(name, p, p.grad_req != "null") for name, p in self._foreign.collect_params().items()]
+    def _variables(self, model: Any = None) -> List[Tuple[str, Any, bool]]:
+        model = self._foreign if model is None else model
+        return [(name, p, p.grad_req != "null") for name, p in model.collect_params().items()]
+
+    def _pending_variables(self) -> List[str]:
+        return [name for name, p, _ in self._variables() if p._data is None]
+
+    def _check_ready(self) -> None:
+        never = [name for name, p, _ in self._variables() if p._data is None and not p._deferred_init]
+        if never:
+            raise ValueError(
+                f"{self.name}: the Gluon parameter {never[0]!r} is not initialized; call block.initialize() "
+                "before the first call"
+            )
 
     def _short_name(self, var_name: str) -> str:
         return re.sub(r"^(?:[a-z]+\d+_)+", "", var_name) or var_name
@@ -138,3 +157,56 @@ class MXNetWrapper(ForeignWrapper):
         if heads:
             mx.autograd.backward(heads, head_grads=head_grads, retain_graph=True)
         return [x.grad for x in watched], [p.grad() for p in params]
+
+    # -------------------------------------------------------------- Thinc's surface
+    def _clone_foreign(self) -> Any:
+        clone = copy.deepcopy(self._foreign)
+        # a deep copy loses autograd's marks on the arrays (no gradients would reach them):
+        # fresh arrays with their gradient buffers, as Thinc's MXNetShim.copy, then the weights
+        clone.initialize(force_reinit=True, ctx=self._fw.cpu())
+        for (_, old, _), (_, new, _) in zip(self._variables(), self._variables(clone)):
+            if old._data is not None:
+                new.set_data(old.data().copy())
+        return clone
+
+    def foreign_to_bytes(self) -> bytes:
+        """Thinc's MXNetShim bytes: msgpack ``{"config": shim.cfg, "state": <Gluon parameter file>}``."""
+        self._check_mirrored("to_bytes")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "model.params")
+            self.mxnet_model.save_parameters(path)
+            with open(path, "rb") as f:
+                state = f.read()
+        return srsly.msgpack_dumps({"config": self._shim.cfg, "state": state})
+
+    def foreign_from_bytes(self, data: bytes) -> None:
+        """Load ``foreign_to_bytes``'s (or Thinc's MXNetShim's) bytes into the block and the mirrors."""
+        self._check_mirrored("from_bytes")
+        try:
+            msg = srsly.msgpack_loads(data)
+            config, state = msg["config"], msg["state"]
+        except Exception as e:
+            raise ValueError(
+                f"{self.name}: shim.from_bytes expects the msgpack {{'config', 'state'}} of shim.to_bytes() "
+                f"({type(e).__name__}: {e})"
+            ) from None
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "model.params")
+            with open(path, "wb") as f:
+                f.write(state)
+            try:
+                self._foreign.load_parameters(path, ctx=self._fw.cpu())
+            except Exception as e:
+                raise ValueError(
+                    f"{self.name}: the Gluon parameter file does not fit the wrapped block ({type(e).__name__}: "
+                    f"{str(e).strip().splitlines()[0][:300] if str(e).strip() else ''})"
+                ) from e
+        self._shim.cfg = dict(config)
+        self.sync_from_foreign()
+
+    def _check_mirrored(self, what: str) -> None:
+        if self._pending:
+            raise ValueError(
+                f"{self.name}: shim.{what}() before the first call: the block's deferred shapes are not known yet; "
+                "run the model once (e.g. model.predict(X)) first"
+            )

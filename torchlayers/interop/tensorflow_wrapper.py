@@ -7,16 +7,24 @@ TensorFlow is imported on construction only (``import torchlayers`` never import
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import logging
 import os
 import sys
-from typing import Any, Callable, List, Optional, Tuple
+import tempfile
+from typing import Any, Callable, Iterator, List, Optional, Tuple
 
 from torch import Tensor
 
 from ..types import ArgsKwargs
 from .dlpack import tensorflow2torch, torch2tensorflow
-from .foreign import ForeignWrapper, convert_foreign_default_inputs, convert_foreign_default_outputs
+from .foreign import (
+    ForeignModelTypeError,
+    ForeignWrapper,
+    convert_foreign_default_inputs,
+    convert_foreign_default_outputs,
+)
 
 __all__ = ["TensorFlowWrapper"]
 
@@ -58,8 +66,11 @@ class TensorFlowWrapper(ForeignWrapper):
     ``params.<i>_<name>`` parameters (``params.0_kernel``...), non-trainable ones as
     ``states.<i>_<name>`` buffers: position and role, since Keras numbers its scopes per process.
     ``optimizer`` is kept as ``model.tensorflow_optimizer`` (Thinc keeps it on its shim); train
-    with a torch or Thinc optimizer through ``finish_update``. Thinc's ``model_class`` (build a
-    subclass instead) is the facade's: ``torchlayers.TensorFlowWrapper`` (api.py).
+    with a torch or Thinc optimizer through ``finish_update``. Thinc's ``model_class`` is the
+    facade's: ``torchlayers.TensorFlowWrapper`` (api.py, ``foreign.wrapper_class``).
+    ``model.shims[0]`` is Thinc's shim view (``foreign_shim.py``): ``str()`` is the Keras summary,
+    ``to_bytes()`` the Keras HDF5 model file; ``copy()`` clones the Keras model
+    (``tf.keras.models.clone_model`` + its weights).
     """
 
     framework = "TensorFlow"
@@ -71,7 +82,9 @@ class TensorFlowWrapper(ForeignWrapper):
                  model_name: str = "tensorflow") -> None:
         tf = import_tensorflow()
         if not isinstance(tensorflow_model, tf.keras.Model):
-            raise TypeError(f"TensorFlowWrapper: expected a tf.keras.Model, got {type(tensorflow_model).__name__}")
+            raise ForeignModelTypeError(
+                f"TensorFlowWrapper: expected a tf.keras.Model, got {type(tensorflow_model).__name__}"
+            )
         if not tensorflow_model.built:
             raise ValueError(
                 "TensorFlowWrapper: the Keras model is not built (its variables do not exist yet); start it with "
@@ -89,8 +102,12 @@ class TensorFlowWrapper(ForeignWrapper):
     def _import(self) -> Any:
         return import_tensorflow()
 
-    def _variables(self) -> List[Tuple[str, Any, bool]]:
-        model = self._foreign
+    @property
+    def foreign_optimizer(self) -> Any:
+        return self.tensorflow_optimizer
+
+    def _variables(self, model: Any = None) -> List[Tuple[str, Any, bool]]:
+        model = self._foreign if model is None else model
         out = [(getattr(v, "path", v.name), v, True) for v in model.trainable_variables]
         out += [(getattr(v, "path", v.name), v, False) for v in model.non_trainable_variables]
         return out
@@ -169,3 +186,64 @@ class TensorFlowWrapper(ForeignWrapper):
             grads = tape.gradient(heads, list(watched) + variables, output_gradients=head_grads,
                                   unconnected_gradients=tf.UnconnectedGradients.ZERO)
         return list(grads[: len(watched)]), list(grads[len(watched):])
+
+    # -------------------------------------------------------------- Thinc's surface
+    def foreign_summary(self) -> str:
+        lines: List[str] = []
+        self._foreign.summary(print_fn=lambda line, *args, **kwargs: lines.append(line))
+        return "\n".join(lines)
+
+    def _clone_foreign(self) -> Any:
+        tf = self._fw
+        try:
+            with tf.device("/CPU:0"):
+                clone = tf.keras.models.clone_model(self._foreign)
+                clone.set_weights(self._foreign.get_weights())
+        except Exception as e:  # subclassed models without get_config, custom layers...
+            raise TypeError(
+                f"{self.name}: cannot copy the Keras model ({type(e).__name__}: {str(e)[:300]}); "
+                "build a second wrapper instead"
+            ) from e
+        return clone
+
+    def foreign_to_bytes(self) -> bytes:
+        """The Keras HDF5 model file (``model.save("….h5")``, Thinc's shim bytes)."""
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "model.h5")
+            with _quiet_absl():
+                self.tensorflow_model.save(path)
+            with open(path, "rb") as f:
+                return f.read()
+
+    def foreign_from_bytes(self, data: bytes) -> None:
+        """Load an HDF5 model (or weights) file's weights into the wrapped Keras model."""
+        if not isinstance(data, (bytes, bytearray)) or not bytes(data[:8]) == b"\x89HDF\r\n\x1a\n":
+            raise ValueError(
+                f"{self.name}: shim.from_bytes expects the Keras HDF5 file of shim.to_bytes(), got "
+                f"{type(data).__name__} starting {bytes(data[:8]) if isinstance(data, (bytes, bytearray)) else ''!r}"
+            )
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "model.h5")
+            with open(path, "wb") as f:
+                f.write(data)
+            try:
+                with self._fw.device("/CPU:0"):
+                    self._foreign.load_weights(path)
+            except Exception as e:
+                raise ValueError(
+                    f"{self.name}: the HDF5 file does not fit the wrapped Keras model ({type(e).__name__}: "
+                    f"{str(e)[:300]})"
+                ) from e
+        self.sync_from_foreign()
+
+
+@contextlib.contextmanager
+def _quiet_absl() -> Iterator[None]:
+    """Silence Keras's "HDF5 is legacy" warning while writing the shim's (Thinc's) HDF5 file."""
+    logger = logging.getLogger("absl")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
