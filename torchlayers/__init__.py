@@ -132,6 +132,10 @@ from .util import fix_random_seed as fix_random_seed
 from .util import set_dropout_rate as set_dropout_rate
 from .util import torch2xp as torch2xp
 from .util import xp2torch as xp2torch
+from .interop.framework_arrays import mxnet2xp as mxnet2xp
+from .interop.framework_arrays import tensorflow2xp as tensorflow2xp
+from .interop.framework_arrays import xp2mxnet as xp2mxnet
+from .interop.framework_arrays import xp2tensorflow as xp2tensorflow
 
 __version__ = "0.1.0"
 

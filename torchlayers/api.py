@@ -32,6 +32,7 @@ from .combinators import concatenate as _concatenate
 from .combinators.chain import chain
 from .combinators.clone import clone
 from .combinators.noop import noop
+from .interop import foreign as _foreign
 from .interop import mxnet_wrapper as _mxnet
 from .interop import tensorflow_wrapper as _tensorflow
 from .model import Model
@@ -178,14 +179,7 @@ def concatenate(*layers: Model) -> Model:
 
 # ------------------------------------------------------------------------------ wrappers: model_class
 def _wrapper_class(cls: type, model_class: Any) -> type:
-    if model_class is Model or model_class is cls:
-        return cls
-    if isinstance(model_class, type) and issubclass(model_class, cls):
-        return model_class
-    raise TypeError(
-        f"{cls.__name__}: model_class must be Model or a subclass "
-        f"of {cls.__module__}.{cls.__name__}, got {model_class!r}"
-    )
+    return _foreign.wrapper_class(cls, model_class)
 
 
 def TensorFlowWrapper(tensorflow_model: Any, convert_inputs: Optional[Callable] = None,
