@@ -65,3 +65,4 @@ from . import textcat_cnn as textcat_cnn  # noqa: E402
 from . import textcat_ensemble as textcat_ensemble  # noqa: E402
 from . import textcat_parametric_attention as textcat_parametric_attention  # noqa: E402
 from . import textcat_reduce as textcat_reduce  # noqa: E402
+from . import parser_model as parser_model  # noqa: E402  (spaCy's parser/NER model; until __init__ imports it)
