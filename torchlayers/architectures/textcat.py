@@ -61,8 +61,8 @@ def build_bow_text_classifier_v3(exclusive_classes: bool, ngram_size: int, no_ou
 
 # The other spaCy text classifiers live one per file and register on import; importing them here (after
 # the names they take from this module) registers them with the package (architectures/__init__ imports this).
+from . import parser_model as parser_model  # noqa: E402  (spaCy's parser/NER model; until __init__ imports it)
 from . import textcat_cnn as textcat_cnn  # noqa: E402
 from . import textcat_ensemble as textcat_ensemble  # noqa: E402
 from . import textcat_parametric_attention as textcat_parametric_attention  # noqa: E402
 from . import textcat_reduce as textcat_reduce  # noqa: E402
-from . import parser_model as parser_model  # noqa: E402  (spaCy's parser/NER model; until __init__ imports it)

@@ -45,16 +45,17 @@ class PrecomputableAffine(Model):
         - Output: (N + 1, nF, nO, nP): row 0 is the padding ``pad[0]`` (a missing token of each
           feature), row ``i + 1`` is ``W . X[i]`` for every feature (no bias: the scorer adds ``b``)
     Params (spaCy's names and layouts): ``W`` (nF, nO, nP, nI) = ``weight``; ``b`` (nO, nP) = ``bias``;
-    ``pad`` (1, nF, nO, nP) = ``pad``. Initialize draws them as spaCy does (W normal with std
-    ``sqrt(nI / nF)``, pad normal, b zero), then rescales W and shifts b until the maxout activations of
-    random whitened inputs have unit variance and zero mean (at most 10 rounds, spaCy's tolerances), and
-    leaves a layer whose W is already nonzero as it is. Attr ``dropout_rate`` (stored, unused, as spaCy).
+    ``pad`` (1, nF, nO, nP) = ``pad``. W is zero until ``initialize``, which draws them as spaCy does
+    (W normal with std ``sqrt(nI / nF)``, pad normal, b zero), then rescales W and shifts b until the
+    maxout activations of random whitened inputs have unit variance and zero mean (at most 10 rounds,
+    spaCy's tolerances); a layer whose W is nonzero (trained, loaded) is left as it is. Attr
+    ``dropout_rate`` (stored, unused, as spaCy's).
 
-    Thinc face: spaCy's convention. ``backprop((dY, ids))`` takes the gradient of the state sums
+    Thinc face: ``backprop(dYf)`` with the table's gradient gives dX (N, nI) (autograd), and spaCy's
+    convention is taken too: ``backprop((dY, ids))`` takes the gradient of the state sums
     (S, nO, nP) and the (S, nF) ids they were summed over, accumulates the gradients of W (from the
     tokens of present features only), b (``dY.sum(0)``: the scorer's bias) and pad, and returns
-    (S, nF, nI): the gradient of each state feature's token vector. The torch face's autograd gives
-    the true gradient of the table instead.
+    (S, nF, nI): the gradient of each state feature's token vector.
     """
 
     if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
@@ -66,7 +67,7 @@ class PrecomputableAffine(Model):
                  nP: Optional[int] = None, dropout: float = 0.1) -> None:
         super().__init__("precomputable_affine", dims={"nO": nO, "nI": nI, "nF": nF, "nP": nP},
                          attrs={"dropout_rate": dropout})
-        self.declare_param("W", "weight", ("nF", "nO", "nP", "nI"), _init_W)
+        self.declare_param("W", "weight", ("nF", "nO", "nP", "nI"), zero_init)  # drawn by initialize
         self.declare_param("b", "bias", ("nO", "nP"), zero_init)
         self.declare_param("pad", "pad", (1, "nF", "nO", "nP"), _init_pad)
 
@@ -85,6 +86,8 @@ class PrecomputableAffine(Model):
         if X is not None:
             self.set_dim("nI", X.shape[-1])
         self.reset_parameters()
+        shape = tuple(self.get_dim(d) for d in ("nF", "nO", "nP", "nI"))
+        self.set_param("W", _init_W(self.ops, shape))
         self._whiten()
 
     def _whiten(self) -> None:
@@ -114,19 +117,34 @@ class PrecomputableAffine(Model):
 
     # ------------------------------------------------------------------ Thinc face
     def thinc_forward(self, X: Any, is_train: bool) -> Optional[Tuple[Any, Callable[[Any], Any]]]:
-        """spaCy's forward: the table, and a backprop taking ``(d_state_sums, ids)``."""
+        """spaCy's forward: the table, and a backprop taking spaCy's ``(d_state_sums, ids)``, or the
+        gradient of the whole table (autograd, as every layer)."""
         Xt = to_torch(X, self.device)
-        with torch.no_grad():
-            Yf = self.forward(Xt)
+        if not is_train:
+            with torch.no_grad():
+                return self.forward(Xt), lambda dY: None
+        tracked = Xt.detach().requires_grad_(True)
+        with torch.enable_grad():
+            Yf = self.forward(tracked)
 
-        def backprop(dY_ids: Any) -> Tensor:
-            if not isinstance(dY_ids, (tuple, list)) or len(dY_ids) != 2:
-                raise TypeError(f"{self.name}: the Thinc-face backprop takes spaCy's (dY, ids): dY (states, nO, "
-                                f"nP) and the (states, nF) token ids, got {type(dY_ids).__name__}")
-            dY, ids = (to_torch(x, self.device) for x in dY_ids)
-            return self.backprop_state_sums(Xt, dY, ids)
+        def backprop(dY: Any) -> Tensor:
+            if isinstance(dY, (tuple, list)):
+                if len(dY) != 2:
+                    raise TypeError(f"{self.name}: the Thinc-face backprop takes spaCy's (dY, ids), dY (states, nO, "
+                                    f"nP) and the (states, nF) token ids, or dY of the table's shape; got a "
+                                    f"{type(dY).__name__} of {len(dY)}")
+                d_sums, ids = (to_torch(x, self.device) for x in dY)
+                return self.backprop_state_sums(tracked.detach(), d_sums, ids)
+            dYt = to_torch(dY, self.device)
+            if not isinstance(dYt, Tensor) or tuple(dYt.shape) != tuple(Yf.shape):
+                got = list(dYt.shape) if isinstance(dYt, Tensor) else type(dYt).__name__
+                raise ValueError(f"{self.name}: backprop expected dY of the table's shape {list(Yf.shape)} or "
+                                 f"spaCy's (dY, ids), got {got}")
+            targets = [tracked] + [p for p in self.parameters() if p.requires_grad]
+            torch.autograd.backward([Yf], [dYt.to(Yf.dtype)], inputs=targets)
+            return tracked.grad if tracked.grad is not None else torch.zeros_like(tracked)
 
-        return Yf, backprop
+        return Yf.detach(), backprop
 
     def backprop_state_sums(self, X: Tensor, dY: Tensor, ids: Tensor) -> Tensor:
         """spaCy's backward: inc_grad W, b, pad from the gradient of the state sums; returns (S, nF, nI)."""
