@@ -57,7 +57,7 @@ class FeatureExtractor(_Preprocessing):
             out.append(as_int64_bits(attrs))
         return out
 
-    def doc_features(self, slot: Optional[int]) -> Tuple["FeatureExtractor", Optional[Model]]:
+    def doc_features(self, slot: Optional[int]) -> Tuple[FeatureExtractor, Optional[Model]]:
         """The featurizer split (``torchlayers/interop/spacy/features.py``): this node featurizes;
         the module takes its output in its place (a ``FeatureInput`` slot, or nothing: the chain
         it starts goes on without it)."""

@@ -379,7 +379,8 @@ def _unsupported(node: Any, forward: Any, path: str, table: Dict[Any, List[type]
     """One line of from_thinc's error: where the node sits, what it is, who defines it."""
     library, where = _defined_by(forward)
     names = _thinc_names_of(forward)
-    kind = f"that of Thinc's {', '.join(names)}" if names else f"no registered {'Thinc' if library == 'thinc' else 'spaCy'} layer's"
+    registered = "Thinc" if library == "thinc" else "spaCy"
+    kind = f"that of Thinc's {', '.join(names)}" if names else f"no registered {registered} layer's"
     if library == "spaCy":
         from .spacy.kinds import hint
 
@@ -396,8 +397,9 @@ def from_thinc(thinc_model: Any, *, replace: Optional[Dict[int, Any]] = None, ro
 
     ``replace`` maps ``id(node)`` of nodes of the tree to the node converted in their place
     (spaCy's listeners: the upstream tok2vec); ``root`` names the root in error paths (default
-    its name); ``record``, a list, receives (our node, the Thinc node it came from) per node. Every node without a torchlayers kind is listed in one ValueError, each with its
-    path in the tree, its forward and the library defining it."""
+    its name); ``record``, a list, receives (our node, the Thinc node it came from) per node.
+    Every node without a torchlayers kind is listed in one ValueError, each with its path in the
+    tree, its forward and the library defining it."""
     table = thinc_table()
     callback_wrappers = _callback_wrappers()
     replace = dict(replace or {})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Tuple, Union
+from typing import Any, Dict, List, Tuple
 
 import numpy
 
@@ -98,8 +98,7 @@ def _convert(nlp: Any, component: str, caller: str) -> Tuple[SpacyComponent, Lis
     result = SpacyComponent(
         component=component, factory=nlp.get_pipe_meta(component).factory, architecture=_architecture(nlp, component),
         module=module, featurizer=featurizer, labels=labels,
-        listeners={listener_name: name for listener_name, name in
-                   ((n.name, sources[id(n)][0]) for n in pipe.model.walk() if id(n) in sources)},
+        listeners={n.name: sources[id(n)][0] for n in pipe.model.walk() if id(n) in sources},
     )
     return result, pairs
 
