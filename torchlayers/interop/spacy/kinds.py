@@ -24,6 +24,10 @@ __all__ = ["ROWS", "HINTS", "spacy_kinds", "hint"]
 #: (spaCy module, function building the node kind or its forward, our class as "module:Class")
 ROWS: List[Tuple[str, str, str]] = [
     ("spacy.ml.featureextractor", "FeatureExtractor", "torchlayers.architectures.feature_extractor:FeatureExtractor"),
+    ("spacy.ml.extract_ngrams", "extract_ngrams", "torchlayers.architectures.extract_ngrams:extract_ngrams"),
+    ("spacy.ml._precomputable_affine", "PrecomputableAffine",
+     "torchlayers.modules.precomputable_affine:PrecomputableAffine"),
+    ("spacy.ml.tb_framework", "TransitionModel", "torchlayers.architectures.parser_model:TransitionModel"),
 ]
 
 #: (spaCy module, forward name) -> what to do instead
