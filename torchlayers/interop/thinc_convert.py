@@ -380,7 +380,10 @@ def _unsupported(node: Any, forward: Any, path: str, table: Dict[Any, List[type]
     library, where = _defined_by(forward)
     names = _thinc_names_of(forward)
     registered = "Thinc" if library == "thinc" else "spaCy"
-    kind = f"that of Thinc's {', '.join(names)}" if names else f"no registered {registered} layer's"
+    if names:  # spaCy registers its layers in Thinc's registry too (spacy.extract_spans.v1)
+        kind = f"that of {registered}'s registered {', '.join(names)}"
+    else:
+        kind = f"no registered {registered} layer's"
     if library == "spaCy":
         from .spacy.kinds import hint
 

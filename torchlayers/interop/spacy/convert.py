@@ -47,6 +47,38 @@ class SpacyComponent:
     def __call__(self, docs: Any) -> Any:
         return self.module(self.featurizer(docs))
 
+    def ragged_features(self, docs: Any) -> Any:
+        """The featurizer's list of B id tensors packed as one ``Ragged`` (the exported program's input)."""
+        from ...modules.list2ragged import list2ragged
+
+        features = self.featurizer(docs)
+        if isinstance(features, tuple):
+            raise TypeError(f"{self.component}: the model reads Docs through {len(features)} nodes "
+                            f"({self.featurizer}); the Ragged form takes one feature list")
+        return list2ragged()(features)
+
+    def export(self, docs: Any) -> Any:
+        """``torch.export`` of the module's Ragged form (``torchlayers.deploy.ragged_form``) on the
+        features of ``docs``, the token count N and batch size B dynamic: the program takes
+        ``ragged_features(docs)`` and returns the packed outputs (a ``Ragged``)."""
+        return export_ragged(self.module, self.ragged_features(docs))
+
+
+def export_ragged(module: Model, X: Any) -> Any:
+    """``torch.export`` of ``ragged_form(module)`` on the Ragged ``X``, N and B dynamic.
+
+    ``torchlayers.deploy.export`` leaves N unbounded, which torch refuses for (N, C) id features
+    (a guard bounds N by 2**62 - 1); this bounds it there. Once ``deploy.export`` does, use it."""
+    import torch
+
+    from ...deploy import ragged_form
+    from ...types import Ragged
+
+    N = torch.export.Dim("N", min=2, max=2**62 - 1)
+    B = torch.export.Dim("B", min=2)
+    dynamic = (Ragged({0: N, **dict.fromkeys(range(1, X.data.dim()))}, {0: B}),)  # type: ignore[arg-type]
+    return torch.export.export(ragged_form(module).eval(), (X,), dynamic_shapes=dynamic)
+
 
 def _language(nlp: Any) -> Any:
     if isinstance(nlp, (str, Path)):
