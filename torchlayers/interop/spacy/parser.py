@@ -72,18 +72,21 @@ def context_token_ids(states: Sequence[Any], nF: int, docs: Sequence[Any]) -> Te
     return torch.tensor(numpy.asarray(rows, dtype=numpy.int64).reshape(len(rows), nF))
 
 
-def greedy_parse(pipe: Any, model: TransitionModel, docs: Sequence[Any]) -> List[Any]:
+def greedy_parse(pipe: Any, model: TransitionModel, docs: Sequence[Any], featurizer: Any = None) -> List[Any]:
     """Annotate ``docs`` as spaCy's ``pipe`` (a parser or NER) would, with ``model``'s action scores:
-    spaCy's transition system picks the best valid action of each state (``transition_states``)."""
+    spaCy's transition system takes the best valid action of each state (``transition_states``) until
+    every state is final, then ``pipe.set_annotations``. ``featurizer`` (``from_spacy(...).featurizer``)
+    turns the docs into the model's input when its Doc-reading nodes were split off."""
+    if not isinstance(model, TransitionModel):
+        raise TypeError(f"greedy_parse: expected the parser_model (a TransitionModel: from_spacy(nlp, "
+                        f"'ner').module), got {type(model).__name__}")
     docs = list(docs)
-    if not any(len(doc) for doc in docs):
-        batch = pipe.moves.init_batch(docs)
-    else:
-        batch = pipe.moves.init_batch(docs)
+    batch = pipe.moves.init_batch(docs)
+    states = [s for s in batch if not s.is_final()]
+    if states:
         with torch.no_grad():
-            table = model.precompute(docs)
+            table = model.precompute(featurizer(docs) if featurizer is not None else docs)
             nF = model.n_features
-            states = [s for s in batch if not s.is_final()]
             while states:
                 scores = model.score(table, context_token_ids(states, nF, docs))
                 states = pipe.transition_states(states, numpy.ascontiguousarray(scores.cpu().numpy(),
