@@ -132,9 +132,10 @@ def test_converted_parser_model_scores_and_decodes_as_spacy(component, spacy_com
     got = [annotations(component, doc) for doc in mine]
     same = sum(a == b for a, b in zip(got, expected)) / len(texts)
     what = "docs' entities (start, end, label)" if component == "ner" else "docs' (head, dep) of every token"
-    spacy_comparison.add(component, f"spacy.TransitionBasedParser.v2 -> {','.join(sorted(set(result.listeners.values())))}"
-                         f" spliced; scores of {n_states} states", converted=True, max_abs_diff=diff, agreement=same,
-                         n_tokens=len(texts), exported=None, what=what)
+    upstream = ",".join(sorted(set(result.listeners.values())))
+    spacy_comparison.add(component, f"spacy.TransitionBasedParser.v2 -> {upstream} spliced; scores of {n_states} "
+                         "states", converted=True, max_abs_diff=diff, agreement=same, n_tokens=len(texts),
+                         exported=None, what=what)
     assert diff < 1e-4
     assert same == 1.0
     if component == "ner":  # the model learnt something to agree on
