@@ -7,7 +7,7 @@ residual(Maxout >> LayerNorm >> Dropout(0.0))``, then ``Softmax`` (exclusive cla
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 from ..api import Gelu, Maxout
 from ..combinators.chain import chain
@@ -72,8 +72,8 @@ def build_textcat_parametric_attention_v1(tok2vec: Model, exclusive_classes: boo
 def _init_textcat_parametric_attention(model: Model, X: Any = None, Y: Any = None) -> Model:
     """The outer chain's ``init``: the attention block's own ``init`` first (a nested chain's
     ``_initialize`` would skip it), then the chain as usual."""
-    model.layers[0].initialize(X)
+    cast(Model, model.layers[0]).initialize(X)
     device = model.device
-    chain._initialize(model, to_torch(X, device) if X is not None else None,
+    chain._initialize(cast(chain, model), to_torch(X, device) if X is not None else None,
                       to_torch(Y, device) if Y is not None else None)
     return model
