@@ -179,3 +179,48 @@ def test_bad_states_and_ids_are_named():
         model(result.featurizer(docs))
     with pytest.raises(TypeError, match="greedy_parse: expected the parser_model"):
         greedy_parse(nlp.get_pipe("ner"), result.featurizer, docs)
+
+
+@pytest.mark.parametrize("use_upper", [True, False])
+def test_our_registry_builds_spacys_parser_model_and_resizes_like_it(use_upper):
+    """``spacy.TransitionBasedParser.v2`` through spaCy's registry and ours: the same tree, dims and refs;
+    ``resize_output`` grows the same layer, keeps the old rows and marks the new actions unseen."""
+    from thinc.api import Config
+
+    from torchlayers.interop.thinc_convert import copy_thinc_state
+    from torchlayers.registry import registry
+
+    tok2vec = {"@architectures": "spacy.Tok2Vec.v2",
+               "embed": {"@architectures": "spacy.MultiHashEmbed.v2", "width": 8, "attrs": ["NORM", "SHAPE"],
+                         "rows": [50, 20], "include_static_vectors": False},
+               "encode": {"@architectures": "spacy.MaxoutWindowEncoder.v2", "width": 8, "depth": 1,
+                          "window_size": 1, "maxout_pieces": 3}}
+    config = {"model": {"@architectures": "spacy.TransitionBasedParser.v2", "tok2vec": tok2vec,
+                        "state_type": "parser", "extra_state_tokens": False, "hidden_width": 6,
+                        "maxout_pieces": 2, "use_upper": use_upper, "nO": None}}
+    theirs = spacy.registry.resolve(Config(config))["model"]
+    ours = registry.resolve(config)["model"]
+    docs = [spacy.blank("en")("A small test .")]
+    for model in (theirs, ours):
+        model.attrs["resize_output"](model, 4)
+        model.initialize(X=docs)
+    assert [n.name for n in ours.walk()] == [n.name for n in theirs.walk()]
+    for a, b in zip(ours.walk(), theirs.walk()):
+        assert {d: a.maybe_get_dim(d) for d in b.dim_names} == {d: b.maybe_get_dim(d) for d in b.dim_names}, a.name
+        assert sorted(a.ref_names) == sorted(b.ref_names), a.name
+    assert ours.get_ref("lower").get_dim("nF") == 8 and ours.attrs["has_upper"] is use_upper
+    rng = numpy.random.default_rng(0)
+    for node in theirs.walk():
+        for name in node.param_names:
+            value = numpy.asarray(node.get_param(name))
+            node.set_param(name, rng.normal(size=value.shape).astype(value.dtype))
+    copy_thinc_state(theirs, ours)
+    for model in (theirs, ours):
+        model.attrs["resize_output"](model, 6)
+    assert ours.attrs["unseen_classes"] == theirs.attrs["unseen_classes"] == {4, 5}
+    for a, b in zip(ours.walk(), theirs.walk()):
+        for name in b.param_names:
+            numpy.testing.assert_array_equal(numpy.asarray(a.get_param(name)), numpy.asarray(b.get_param(name)))
+    tokvecs = ours.get_ref("tok2vec").predict(docs)
+    numpy.testing.assert_allclose(ours.get_ref("lower").predict(tokvecs),
+                                  theirs.get_ref("lower").predict(numpy.asarray(tokvecs)), rtol=1e-5, atol=1e-5)

@@ -171,3 +171,58 @@ def test_torch_trained_textcat_goes_back_into_spacy(architecture):
     docs = held_out_docs(nlp, limit=60)
     theirs = numpy.array([[doc.cats[label] for label in result.labels] for doc in docs], dtype="float32")
     numpy.testing.assert_allclose(_scores(result, docs), theirs, atol=1e-5, rtol=0)
+
+
+SMALL_T2V = {"@architectures": "spacy.Tok2Vec.v2",
+             "embed": {"@architectures": "spacy.MultiHashEmbed.v2", "width": 8, "attrs": ["NORM", "PREFIX"],
+                       "rows": [50, 20], "include_static_vectors": False},
+             "encode": {"@architectures": "spacy.MaxoutWindowEncoder.v2", "width": 8, "depth": 1, "window_size": 1,
+                        "maxout_pieces": 3}}
+
+
+@pytest.mark.parametrize("exclusive", [True, False])
+@pytest.mark.parametrize("architecture", [a for _, a in PIPELINES[:4]] + ["spacy.TextCatCNN.v2"])
+def test_our_registry_builds_spacys_tree(architecture, exclusive):
+    """The same config block through spaCy's registry and ours: the same node names, dims and refs, and
+    (spaCy's weights, randomized, copied in) the same scores."""
+    from thinc.api import Config
+
+    from torchlayers.interop.thinc_convert import copy_thinc_state
+    from torchlayers.registry import registry
+
+    block = _bow(exclusive) if architecture == "spacy.TextCatBOW.v3" else _model(architecture, exclusive)
+    block = {**block, "nO": None if architecture == "spacy.TextCatEnsemble.v2" else 3}
+    if "tok2vec" in block:
+        block["tok2vec"] = SMALL_T2V
+    if "linear_model" in block:
+        block["linear_model"] = {**block["linear_model"], "nO": 3, "length": 100}
+    config = {"model": block}
+    theirs = spacy.registry.resolve(Config(config))["model"]
+    ours = registry.resolve(config)["model"]
+    nlp = spacy.blank("en")
+    docs = [nlp("This is a test sentence ."), nlp("Another one !"), nlp("Why ?")]
+    Y = numpy.eye(3, dtype="float32")
+    theirs.initialize(X=docs, Y=Y)
+    ours.initialize(X=docs, Y=Y)
+    assert [n.name for n in ours.walk()] == [n.name for n in theirs.walk()]
+    for a, b in zip(ours.walk(), theirs.walk()):
+        assert {d: a.maybe_get_dim(d) for d in b.dim_names} == {d: b.maybe_get_dim(d) for d in b.dim_names}, a.name
+        assert sorted(a.ref_names) == sorted(b.ref_names), a.name
+    assert ours.attrs["multi_label"] is (not exclusive)
+    rng = numpy.random.default_rng(0)
+    for node in theirs.walk():  # nonzero weights everywhere (spaCy zero-initializes its output layers)
+        for name in node.param_names:
+            value = numpy.asarray(node.get_param(name))
+            node.set_param(name, rng.normal(scale=0.5, size=value.shape).astype(value.dtype))
+    copy_thinc_state(theirs, ours)
+    assert float(numpy.asarray(theirs.predict(docs)).std(0).max()) > 1e-3
+    numpy.testing.assert_allclose(numpy.asarray(ours.predict(docs)), theirs.predict(docs), atol=1e-6, rtol=1e-5)
+
+
+def test_reduce_without_reductions_is_refused():
+    from torchlayers.registry import registry
+
+    block = {**_model("spacy.TextCatReduce.v1", True), "tok2vec": SMALL_T2V, "use_reduce_first": False,
+             "use_reduce_last": False, "use_reduce_max": False, "use_reduce_mean": False}
+    with pytest.raises(ValueError, match=r"spacy.TextCatReduce.v1: use_reduce_first, .* are all false"):
+        registry.resolve({"model": block})
