@@ -153,7 +153,7 @@ def test_unchanged_module_keeps_the_listener(tagger_pipeline):  # noqa: F811
     softmax = nlp.get_pipe("tagger").model.get_ref("softmax")
     W = numpy.asarray(softmax.get_param("W")).copy()
     with torch.no_grad():
-        ours = [n for n in result.module.walk() if n.name == "softmax"][0]
+        ours = next(n for n in result.module.walk() if n.name == "softmax")
         ours.get_param_tensor("W").mul_(2.0)
     to_spacy(nlp, "tagger", result.module)
     assert nlp.get_pipe_config("tagger")["model"]["tok2vec"]["@architectures"] == "spacy.Tok2VecListener.v1"

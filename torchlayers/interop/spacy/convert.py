@@ -125,6 +125,9 @@ def _convert(nlp: Any, component: str, caller: str) -> Tuple[SpacyComponent, Lis
     ours = from_thinc(pipe.model, replace={key: model for key, (_, model) in sources.items()},
                       root=f"{component}.model", record=pairs)
     featurizer, module = split_features(ours)
+    for node in module.walk():
+        if callable(getattr(node, "set_spacy_vectors", None)):  # spaCy's StaticVectors: the pipeline's table
+            node.set_spacy_vectors(nlp.vocab.vectors)
     module.eval()  # spaCy's predict: dropout off, Softmax_v2(normalize_outputs=False) gives its logits
     labels = tuple(getattr(pipe, "labels", ()) or ()) if component_has_labels(pipe) else ()
     result = SpacyComponent(

@@ -24,6 +24,8 @@ __all__ = ["ROWS", "HINTS", "spacy_kinds", "hint"]
 #: (spaCy module, function building the node kind or its forward, our class as "module:Class")
 ROWS: List[Tuple[str, str, str]] = [
     ("spacy.ml.featureextractor", "FeatureExtractor", "torchlayers.architectures.feature_extractor:FeatureExtractor"),
+    ("spacy.ml.staticvectors", "StaticVectors", "torchlayers.modules.spacy_static_vectors:SpacyStaticVectors"),
+    ("spacy.ml._character_embed", "CharacterEmbed", "torchlayers.modules.character_embed:CharacterEmbed"),
 ]
 
 #: (spaCy module, forward name) -> what to do instead
