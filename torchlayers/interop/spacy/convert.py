@@ -76,7 +76,8 @@ def export_ragged(module: Model, X: Any) -> Any:
 
     N = torch.export.Dim("N", min=2, max=2**62 - 1)
     B = torch.export.Dim("B", min=2)
-    dynamic = (Ragged({0: N, **dict.fromkeys(range(1, X.data.dim()))}, {0: B}),)  # type: ignore[arg-type]
+    static = dict.fromkeys(range(1, X.data.dim()), torch.export.Dim.STATIC)
+    dynamic = (Ragged({0: N, **static}, {0: B}),)  # type: ignore[arg-type]
     return torch.export.export(ragged_form(module).eval(), (X,), dynamic_shapes=dynamic)
 
 
@@ -126,8 +127,9 @@ def _convert(nlp: Any, component: str, caller: str) -> Tuple[SpacyComponent, Lis
                       root=f"{component}.model", record=pairs)
     featurizer, module = split_features(ours)
     for node in module.walk():
-        if callable(getattr(node, "set_spacy_vectors", None)):  # spaCy's StaticVectors: the pipeline's table
-            node.set_spacy_vectors(nlp.vocab.vectors)
+        set_vectors = getattr(node, "set_spacy_vectors", None)
+        if callable(set_vectors):  # spaCy's StaticVectors: the pipeline's table
+            set_vectors(nlp.vocab.vectors)
     module.eval()  # spaCy's predict: dropout off, Softmax_v2(normalize_outputs=False) gives its logits
     labels = tuple(getattr(pipe, "labels", ()) or ()) if component_has_labels(pipe) else ()
     result = SpacyComponent(
