@@ -14,7 +14,6 @@ Use them with ``from tests.interop.spacy_fixtures import spacy_comparison, ...``
 from __future__ import annotations
 
 import random
-import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -59,15 +58,16 @@ def default_config(components: Sequence[str], **overrides: Any) -> Any:
 
 
 def train_pipeline(components: Sequence[str], *, epochs: int = EPOCHS, seed: int = 0, batch: int = 16,
-                   overrides: Optional[Dict[str, Any]] = None, vectors: Optional[Dict[str, Any]] = None) -> Any:
+                   overrides: Optional[Dict[str, Any]] = None, vectors: Optional[Dict[str, Any]] = None,
+                   limit: int = TRAIN_SENTENCES) -> Any:
     """A pipeline from ``default_config(components, **overrides)``, trained ``epochs`` epochs on the
-    excerpt's train split (``nlp.update``, spaCy's optimizer); ``vectors`` (word -> vector) fills
-    the vocab's vectors table first (for ``include_static_vectors``)."""
+    first ``limit`` sentences of the excerpt's train split (``nlp.update``, spaCy's optimizer);
+    ``vectors`` (word -> vector) fills the vocab's vectors table first (``include_static_vectors``)."""
     spacy.util.fix_random_seed(seed)
     nlp = spacy.util.load_model_from_config(default_config(components, **(overrides or {})), auto_fill=True)
     for word, vector in (vectors or {}).items():
         nlp.vocab.set_vector(word, vector)
-    examples = ewt_examples(nlp, "train", limit=TRAIN_SENTENCES)
+    examples = ewt_examples(nlp, "train", limit=limit)
     optimizer = nlp.initialize(lambda: examples)
     rng = random.Random(seed)
     for _ in range(epochs):
@@ -95,7 +95,6 @@ class ComparisonTable:
     """The rows of the spaCy -> torchlayers comparison, printed once in the terminal summary."""
 
     rows: List[Dict[str, str]] = field(default_factory=list)
-    started: float = field(default_factory=time.perf_counter)
 
     COLUMNS = ("component & architecture", "converted", "max abs diff", "agreement on N held-out tokens",
                "agreement of the exported program")
@@ -128,8 +127,6 @@ class ComparisonTable:
         terminalreporter.write_sep("-", "spaCy -> torchlayers comparison (from_spacy vs nlp(text))")
         for text in self.lines():
             terminalreporter.write_line(text)
-        terminalreporter.write_line(f"spaCy interop: {len(self.rows)} rows, "
-                                    f"{time.perf_counter() - self.started:.1f} s since the first spaCy fixture")
 
 
 @pytest.fixture(scope="session")

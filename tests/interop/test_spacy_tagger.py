@@ -128,7 +128,7 @@ def test_torch_trained_tagger_goes_back_into_spacy(tagger_pipeline, tmp_path):  
         loss = torch.nn.functional.nll_loss(torch.log(probs + 1e-8), gold)
         loss.backward()
         optimizer.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     assert losses[-1] < losses[0]
     module.eval()
     to_spacy(nlp, "tagger", module)
@@ -148,12 +148,14 @@ def test_torch_trained_tagger_goes_back_into_spacy(tagger_pipeline, tmp_path):  
 
 
 def test_unchanged_module_keeps_the_listener(tagger_pipeline):  # noqa: F811
-    nlp = tagger_pipeline
+    from tests.interop.spacy_fixtures import copy_pipeline
+
+    nlp = copy_pipeline(tagger_pipeline)
     result = from_spacy(nlp, "tagger")
     softmax = nlp.get_pipe("tagger").model.get_ref("softmax")
     W = numpy.asarray(softmax.get_param("W")).copy()
     with torch.no_grad():
-        ours = [n for n in result.module.walk() if n.name == "softmax"][0]
+        ours = next(n for n in result.module.walk() if n.name == "softmax")
         ours.get_param_tensor("W").mul_(2.0)
     to_spacy(nlp, "tagger", result.module)
     assert nlp.get_pipe_config("tagger")["model"]["tok2vec"]["@architectures"] == "spacy.Tok2VecListener.v1"

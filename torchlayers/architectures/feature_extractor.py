@@ -65,4 +65,4 @@ class FeatureExtractor(_Preprocessing):
             return self, None
         from ..interop.spacy.features import FeatureInput
 
-        return self, FeatureInput(self.name, slot, attrs={"columns": list(self.columns)})
+        return self, FeatureInput(self.name, slot, attrs={"columns": list(self.attrs["columns"])})

@@ -76,7 +76,8 @@ def export_ragged(module: Model, X: Any) -> Any:
 
     N = torch.export.Dim("N", min=2, max=2**62 - 1)
     B = torch.export.Dim("B", min=2)
-    dynamic = (Ragged({0: N, **dict.fromkeys(range(1, X.data.dim()))}, {0: B}),)  # type: ignore[arg-type]
+    static = dict.fromkeys(range(1, X.data.dim()), torch.export.Dim.STATIC)
+    dynamic = (Ragged({0: N, **static}, {0: B}),)  # type: ignore[arg-type]
     return torch.export.export(ragged_form(module).eval(), (X,), dynamic_shapes=dynamic)
 
 
@@ -125,6 +126,10 @@ def _convert(nlp: Any, component: str, caller: str) -> Tuple[SpacyComponent, Lis
     ours = from_thinc(pipe.model, replace={key: model for key, (_, model) in sources.items()},
                       root=f"{component}.model", record=pairs)
     featurizer, module = split_features(ours)
+    for node in module.walk():
+        set_vectors = getattr(node, "set_spacy_vectors", None)
+        if callable(set_vectors):  # spaCy's StaticVectors: the pipeline's table
+            set_vectors(nlp.vocab.vectors)
     module.eval()  # spaCy's predict: dropout off, Softmax_v2(normalize_outputs=False) gives its logits
     labels = tuple(getattr(pipe, "labels", ()) or ()) if component_has_labels(pipe) else ()
     result = SpacyComponent(

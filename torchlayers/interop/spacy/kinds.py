@@ -28,6 +28,8 @@ ROWS: List[Tuple[str, str, str]] = [
     ("spacy.ml._precomputable_affine", "PrecomputableAffine",
      "torchlayers.modules.precomputable_affine:PrecomputableAffine"),
     ("spacy.ml.tb_framework", "TransitionModel", "torchlayers.architectures.parser_model:TransitionModel"),
+    ("spacy.ml.staticvectors", "StaticVectors", "torchlayers.modules.spacy_static_vectors:SpacyStaticVectors"),
+    ("spacy.ml._character_embed", "CharacterEmbed", "torchlayers.modules.character_embed:CharacterEmbed"),
 ]
 
 #: (spaCy module, forward name) -> what to do instead
