@@ -224,3 +224,65 @@ def test_our_registry_builds_spacys_parser_model_and_resizes_like_it(use_upper):
     tokvecs = ours.get_ref("tok2vec").predict(docs)
     numpy.testing.assert_allclose(ours.get_ref("lower").predict(tokvecs),
                                   theirs.get_ref("lower").predict(numpy.asarray(tokvecs)), rtol=1e-5, atol=1e-5)
+
+
+def test_one_piece_scores_follow_spacys_greedy_parse_not_its_step_model():
+    """With maxout_pieces = 1 spaCy's greedy parse (nlp(text)) scores the state sums as they are, while its
+    step model (beam search, training) applies a ReLU first: ours are the greedy parse's (COMPATIBILITY.md)."""
+    nlp = spacy.blank("en")
+    model = {"@architectures": "spacy.TransitionBasedParser.v2", "state_type": "ner", "extra_state_tokens": False,
+             "hidden_width": 8, "maxout_pieces": 1, "use_upper": True, "nO": None,
+             "tok2vec": {"@architectures": "spacy.HashEmbedCNN.v2", "pretrained_vectors": None, "width": 8,
+                         "depth": 1, "embed_size": 100, "window_size": 1, "maxout_pieces": 2,
+                         "subword_features": True}}
+    ner = nlp.add_pipe("ner", config={"model": model})
+    for label in ("A", "B"):
+        ner.add_label(label)
+    nlp.initialize()
+    rng = numpy.random.default_rng(1)
+    for node in ner.model.walk():
+        for name in node.param_names:
+            value = numpy.asarray(node.get_param(name))
+            node.set_param(name, rng.normal(size=value.shape).astype(value.dtype))
+    ner.model.attrs["unseen_classes"].clear()
+    result = from_spacy(nlp, "ner")
+    texts = ["Alice met Bob in Paris in 2020 .", "Carol and Dave went home ."]
+    expected = [annotations("ner", doc) for doc in nlp.pipe(texts)]
+    got = greedy_parse(ner, result.module, [nlp.make_doc(t) for t in texts], result.featurizer)
+    assert [annotations("ner", doc) for doc in got] == expected and any(expected)
+    docs = [nlp.make_doc(t) for t in texts]
+    states = ner.moves.init_batch(docs)
+    ids = context_token_ids(states, 3, docs)
+    with torch.no_grad():
+        ours = result.module((result.featurizer(docs), ids)).numpy()
+    step = ner.model.predict(docs)
+    relu_first = step.predict(states)
+    assert not numpy.allclose(ours, relu_first, atol=1e-4)
+    upper = ner.model.get_ref("upper")
+    lower = ner.model.get_ref("lower")
+    table = lower.predict(ner.model.get_ref("tok2vec").predict(docs))
+    sums = numpy.stack([table[ids.numpy()[s] + 1, numpy.arange(3)].sum(0) for s in range(len(ids))])
+    sums = sums[..., 0] + numpy.asarray(lower.get_param("b"))[:, 0]
+    greedy = sums @ numpy.asarray(upper.get_param("W")).T + numpy.asarray(upper.get_param("b"))
+    numpy.testing.assert_allclose(ours, greedy, rtol=1e-5, atol=1e-5)
+    numpy.testing.assert_allclose(relu_first, numpy.maximum(sums, 0) @ numpy.asarray(upper.get_param("W")).T
+                                  + numpy.asarray(upper.get_param("b")), rtol=1e-5, atol=1e-5)
+
+
+def test_thinc_face_scores_given_states_where_spacys_returns_a_step_model():
+    nlp = pipeline("ner")
+    result = from_spacy(nlp, "ner")
+    docs = [nlp.make_doc("Alice met Bob in 2020 .")]
+    ids = context_token_ids(nlp.get_pipe("ner").moves.init_batch(docs), 3, docs)
+    features = result.featurizer(docs)
+    scores = result.module.predict((features, ids))
+    with torch.no_grad():
+        assert numpy.array_equal(numpy.asarray(scores), result.module((features, ids)).numpy())
+    assert numpy.asarray(scores).shape == (1, nlp.get_pipe("ner").moves.n_moves)
+    module = result.module
+    module.zero_grad(set_to_none=True)
+    Y, backprop = module((features, ids), is_train=True)
+    backprop(numpy.ones_like(numpy.asarray(Y)))
+    assert module.get_ref("lower").has_grad("b") and module.get_ref("upper").has_grad("W")
+    step = nlp.get_pipe("ner").model.predict([nlp(d.text) for d in docs])
+    assert type(step).__name__ == "ParserStepModel"
