@@ -115,6 +115,21 @@ def _scores(result: Any, docs: Any) -> numpy.ndarray:
         return torch.as_tensor(result(docs)).numpy()
 
 
+def exported_scores(result: Any, docs: Any) -> Any:
+    """The scores of ``torch.export``'s program of the module (exported on 4 docs, N and B dynamic); None
+    for the ensemble, whose two feature sources (n-grams and token features) the Ragged form does not take."""
+    import torch.export
+
+    if len(result.featurizer.sources) > 1:
+        return None
+    if result.architecture == "spacy.TextCatBOW.v3":  # (keys, values, lengths): the sparse input as it is
+        N, B = torch.export.Dim("N", min=2, max=2**62 - 1), torch.export.Dim("B", min=2)
+        program = torch.export.export(result.module.eval(), (result.featurizer(docs[:4]),),
+                                      dynamic_shapes=(({0: N}, {0: N}, {0: B}),))
+        return program.module()(result.featurizer(docs)).detach().numpy()
+    return result.export(docs[:4]).module()(result.ragged_features(docs)).detach().numpy()
+
+
 def _labels(component: str, scores: numpy.ndarray, threshold: float) -> Any:
     return scores.argmax(1).tolist() if component == "textcat" else (scores >= threshold).tolist()
 
@@ -135,13 +150,17 @@ def test_converted_textcat_scores_what_nlp_does(component, architecture, spacy_c
     threshold = pipe.cfg.get("threshold", 0.5)
     mine, spacys = _labels(component, ours, threshold), _labels(component, theirs, threshold)
     agreement = sum(a == b for a, b in zip(mine, spacys)) / len(docs)
+    program = exported_scores(result, docs)
+    exported = None if program is None else sum(
+        a == b for a, b in zip(_labels(component, program, threshold), spacys)) / len(docs)
     what = "docs' argmax label" if component == "textcat" else f"docs' labels at threshold {threshold}"
     spacy_comparison.add(component, architecture + (f" -> {','.join(sorted(set(result.listeners.values())))} "
                                                    "spliced" if result.listeners else ""),
                          converted=True, max_abs_diff=diff, agreement=agreement, n_tokens=len(docs),
-                         exported=None, what=what)
+                         exported=exported, what=what)
     assert diff < 1e-5
     assert agreement == 1.0
+    assert exported == (None if architecture == "spacy.TextCatEnsemble.v2" else 1.0)
     # the classifier learnt something: its scores are not one constant row
     assert float(theirs.std(0).max()) > 1e-3
 
