@@ -286,3 +286,24 @@ def test_thinc_face_scores_given_states_where_spacys_returns_a_step_model():
     assert module.get_ref("lower").has_grad("b") and module.get_ref("upper").has_grad("W")
     step = nlp.get_pipe("ner").model.predict([nlp(d.text) for d in docs])
     assert type(step).__name__ == "ParserStepModel"
+
+
+def test_changed_parser_model_goes_back_into_spacy():
+    """Scaled action weights written back with to_spacy: nlp(text) decodes with them (and still as ours)."""
+    from tests.interop.spacy_fixtures import copy_pipeline
+    from torchlayers.interop import to_spacy
+
+    nlp = copy_pipeline(pipeline("ner"))
+    result = from_spacy(nlp, "ner")
+    texts = held_out_texts(nlp)
+    before = [annotations("ner", doc) for doc in nlp.pipe(texts)]
+    upper = result.module.get_ref("upper")
+    with torch.no_grad():
+        upper.get_param_tensor("b").add_(torch.linspace(-3.0, 3.0, upper.get_dim("nO")))
+    to_spacy(nlp, "ner", result.module)
+    numpy.testing.assert_array_equal(numpy.asarray(nlp.get_pipe("ner").model.get_ref("upper").get_param("b")),
+                                     upper.get_param_tensor("b").numpy())
+    after = [annotations("ner", doc) for doc in nlp.pipe(texts)]
+    ours = greedy_parse(nlp.get_pipe("ner"), result.module, [nlp.make_doc(t) for t in texts], result.featurizer)
+    assert after == [annotations("ner", doc) for doc in ours]
+    assert after != before
