@@ -200,7 +200,7 @@ SMALL_T2V = {"@architectures": "spacy.Tok2Vec.v2",
 
 
 @pytest.mark.parametrize("exclusive", [True, False])
-@pytest.mark.parametrize("architecture", [a for _, a in PIPELINES[:4]] + ["spacy.TextCatCNN.v2"])
+@pytest.mark.parametrize("architecture", [a for _, a in PIPELINES[:4]] + ["spacy.TextCatCNN.v2", "spacy.TextCatBOW.v2"])
 def test_our_registry_builds_spacys_tree(architecture, exclusive):
     """The same config block through spaCy's registry and ours: the same node names, dims and refs, and
     (spaCy's weights, randomized, copied in) the same scores."""
@@ -209,7 +209,10 @@ def test_our_registry_builds_spacys_tree(architecture, exclusive):
     from torchlayers.interop.thinc_convert import copy_thinc_state
     from torchlayers.registry import registry
 
-    block = _bow(exclusive) if architecture == "spacy.TextCatBOW.v3" else _model(architecture, exclusive)
+    block = _bow(exclusive) if architecture.startswith("spacy.TextCatBOW") else _model(architecture, exclusive)
+    if architecture == "spacy.TextCatBOW.v2":
+        block = {**block, "@architectures": architecture}
+        del block["length"]
     block = {**block, "nO": None if architecture == "spacy.TextCatEnsemble.v2" else 3}
     if "tok2vec" in block:
         block["tok2vec"] = SMALL_T2V
