@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import pytest
 
@@ -100,11 +100,11 @@ class ComparisonTable:
                "agreement of the exported program")
 
     def add(self, component: str, architecture: str, *, converted: bool, max_abs_diff: Optional[float],
-            agreement: Optional[float], n_tokens: int, exported: Optional[float], what: str = "") -> None:
-        """One row; ``agreement``/``exported`` are fractions (None: not measured), ``what`` names the
-        annotation compared (tags, morph, sentence starts...)."""
-        def pct(x: Optional[float]) -> str:
-            return "-" if x is None else f"{100 * x:.2f}%"
+            agreement: Optional[float], n_tokens: int, exported: Union[float, str, None], what: str = "") -> None:
+        """One row; ``agreement``/``exported`` are fractions (None: not measured; ``exported`` may be
+        a note instead), ``what`` names the annotation compared (tags, morph, sentence starts...)."""
+        def pct(x: Union[float, str, None]) -> str:
+            return "-" if x is None else x if isinstance(x, str) else f"{100 * x:.2f}%"
 
         self.rows.append({
             "component & architecture": f"{component} ({architecture})",
