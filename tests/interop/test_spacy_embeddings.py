@@ -108,3 +108,18 @@ def test_spacy_node_kinds_go_back_to_thinc(pipeline):
     assert node._func.__module__.startswith("spacy.ml.")
     for ours, theirs in zip(back.predict(docs), original.predict(docs)):
         numpy.testing.assert_array_equal(ours, theirs)
+
+
+def test_torch_gradients_reach_the_spacy_nodes(pipeline):
+    """The converted tok2vec trains in torch: the character table E / the vectors projection W get
+    gradients (the vectors table itself is a buffer, as spaCy's)."""
+    kind, nlp = pipeline
+    result = from_spacy(nlp, "tok2vec")
+    module = result.module.train()
+    docs = held_out_docs(nlp, limit=9)
+    torch.cat(module(result.featurizer(docs))).pow(2).sum().backward()
+    node = next(n for n in module.walk() if isinstance(n, (CharacterEmbed, SpacyStaticVectors)))
+    grad = node.E.grad if kind == "characters" else node.weight.grad
+    assert grad is not None and grad.abs().sum() > 0
+    if kind == "vectors":
+        assert not node.vectors.requires_grad
