@@ -24,6 +24,9 @@ VECTORS = {
                                         "dropout": 0.0},
 }
 
+# Two Doc-reading nodes: the module takes a tuple of feature lists, which the Ragged form has no rule for.
+NOT_EXPORTED = "- (2 feature inputs)"
+
 
 def _vectors(n_words=800, width=20):
     """Random vectors for the excerpt's first words (the rest of the vocabulary has none: row -1)."""
@@ -67,9 +70,9 @@ def test_tok2vec_and_tagger_agree(pipeline, spacy_comparison):  # noqa: F811
     if kind == "vectors":
         arch += f" (static vectors {nlp.vocab.vectors.shape})"
     spacy_comparison.add("tok2vec", arch, converted=True, max_abs_diff=vec_diff, agreement=None,
-                         n_tokens=len(expected), exported=None, what="(vectors)")
+                         n_tokens=len(expected), exported=NOT_EXPORTED, what="(vectors)")
     spacy_comparison.add("tagger", f"spacy.Tagger.v2 on {arch}", converted=True, max_abs_diff=diff,
-                         agreement=agreement, n_tokens=len(expected), exported=None, what="tags")
+                         agreement=agreement, n_tokens=len(expected), exported=NOT_EXPORTED, what="tags")
     readers = {"characters": CharacterEmbed, "vectors": SpacyStaticVectors}[kind]
     assert any(isinstance(n, readers) for n in tagger.module.walk())
     assert isinstance(tagger.featurizer(docs[:2]), tuple)  # two Doc-reading nodes: a tuple of feature lists
@@ -105,3 +108,18 @@ def test_spacy_node_kinds_go_back_to_thinc(pipeline):
     assert node._func.__module__.startswith("spacy.ml.")
     for ours, theirs in zip(back.predict(docs), original.predict(docs)):
         numpy.testing.assert_array_equal(ours, theirs)
+
+
+def test_torch_gradients_reach_the_spacy_nodes(pipeline):
+    """The converted tok2vec trains in torch: the character table E / the vectors projection W get
+    gradients (the vectors table itself is a buffer, as spaCy's)."""
+    kind, nlp = pipeline
+    result = from_spacy(nlp, "tok2vec")
+    module = result.module.train()
+    docs = held_out_docs(nlp, limit=9)
+    torch.cat(module(result.featurizer(docs))).pow(2).sum().backward()
+    node = next(n for n in module.walk() if isinstance(n, (CharacterEmbed, SpacyStaticVectors)))
+    grad = node.E.grad if kind == "characters" else node.weight.grad
+    assert grad is not None and grad.abs().sum() > 0
+    if kind == "vectors":
+        assert not node.vectors.requires_grad

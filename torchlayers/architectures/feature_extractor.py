@@ -57,12 +57,10 @@ class FeatureExtractor(_Preprocessing):
             out.append(as_int64_bits(attrs))
         return out
 
-    def doc_features(self, slot: Optional[int]) -> Tuple[FeatureExtractor, Optional[Model]]:
+    def doc_features(self, slot: Optional[int]) -> Tuple[Model, Optional[Model]]:
         """The featurizer split (``torchlayers/interop/spacy/features.py``): this node featurizes;
         the module takes its output in its place (a ``FeatureInput`` slot, or nothing: the chain
         it starts goes on without it)."""
-        if slot is None:
-            return self, None
-        from ..interop.spacy.features import FeatureInput
+        from ..interop.spacy.features import featurize_only
 
-        return self, FeatureInput(self.name, slot, attrs={"columns": list(self.attrs["columns"])})
+        return featurize_only(self, slot)

@@ -1,6 +1,7 @@
-"""Wrappers for PyTorch, TensorFlow and MXNet models, and Thinc model conversion.
+"""Wrappers for PyTorch, TensorFlow and MXNet models, Thinc model conversion, and spaCy pipelines in and
+out (``from_spacy``, ``to_spacy``: ``torchlayers/interop/spacy/``).
 
-Frameworks are imported lazily: ``import torchlayers`` never needs TensorFlow or MXNet.
+Frameworks are imported lazily: ``import torchlayers`` never needs TensorFlow, MXNet or spaCy.
 """
 
 

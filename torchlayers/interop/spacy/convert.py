@@ -23,17 +23,19 @@ __all__ = ["SpacyComponent", "from_spacy", "to_spacy"]
 
 @dataclass
 class SpacyComponent:
-    """A converted spaCy component.
+    """A converted spaCy component. Shape: B Docs -> ``featurizer`` -> a list of B (n_i, C) int64 id
+    tensors (a tuple of such lists when several nodes read Docs) -> ``module`` -> the component
+    model's output (tagger, morphologizer, senter: a list of B (n_i, len(labels)) scores; tok2vec:
+    a list of B (n_i, width) vectors).
 
-    - ``module``: the torchlayers model (features -> the component model's output: for a tagger a
-      list of B (n_i, len(labels)) probabilities; for tok2vec a list of B (n_i, width) vectors);
+    - ``module``: the torchlayers model, in eval mode as spaCy's ``predict`` (``Softmax_v2`` with
+      ``normalize=false`` gives logits there, probabilities in training); ``.train()`` to train it;
     - ``featurizer``: Docs -> the module's input (``features.Featurizer``);
     - ``labels``: the component's labels, in the order of the output columns (``()`` for tok2vec);
     - ``component``, ``factory``, ``architecture`` (the config's ``@architectures`` of its model);
     - ``listeners``: the upstream tok2vec component spliced in for each listener (``{}`` if none).
 
-    ``result(docs)`` is ``module(featurizer(docs))``. The module comes in eval mode, predicting as
-    spaCy's ``predict`` (``.train()`` before training it in torch).
+    ``result(docs)`` is ``module(featurizer(docs))``.
     """
 
     component: str

@@ -21,7 +21,7 @@ from typing import Any, Callable, Optional, Sequence, Tuple, cast
 
 from ...model import Model
 
-__all__ = ["Featurizer", "FeatureInput", "split_features", "reads_docs"]
+__all__ = ["Featurizer", "FeatureInput", "split_features", "reads_docs", "featurize_only"]
 
 
 def reads_docs(node: Model) -> bool:
@@ -71,6 +71,16 @@ class FeatureInput(Model):
             raise TypeError(f"{self.name}: expected the featurizer's tuple of feature lists (slot {self.slot}), got "
                             f"{type(X).__name__}{'' if not isinstance(X, (tuple, list)) else f' of {len(X)}'}")
         return X[self.slot]
+
+
+def featurize_only(node: Model, slot: Optional[int]) -> Tuple[Model, Optional[Model]]:
+    """The ``doc_features`` answer of a node that only featurizes (``extract_features``,
+    ``extract_ngrams``): the node is the featurizer; the module goes on without it (one source) or
+    takes its features from its slot (``FeatureInput``, named like the node, with its attrs)."""
+    if slot is None:
+        return node, None
+    plain = {key: value for key, value in node.attrs.items() if isinstance(value, (int, float, str, bool, list))}
+    return node, FeatureInput(node.name, slot, attrs=plain)
 
 
 def split_features(model: Model) -> Tuple[Featurizer, Model]:

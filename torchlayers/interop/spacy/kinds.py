@@ -10,7 +10,8 @@ named by strings and imported lazily (``thinc_convert`` consults the table only 
 imported). The building function's forward identifies the node, as for Thinc's layers; our class
 is built from the node by ``thinc_convert.arguments`` (dims, attrs, children by name) or its
 ``from_thinc_node`` classmethod. To support another spaCy node, append a row (and, when the node
-reads Docs, give the class the ``doc_features`` hook of ``torchlayers/interop/spacy/features.py``).
+reads Docs, give the class the ``doc_features(slot)`` hook of ``torchlayers/interop/spacy/features.py``;
+a node that only featurizes answers ``featurize_only(self, slot)``).
 
 ``HINTS`` adds a sentence to the error for spaCy nodes that are converted another way.
 """
