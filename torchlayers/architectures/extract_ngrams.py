@@ -77,12 +77,10 @@ class extract_ngrams(_Preprocessing):
         vals = numpy.concatenate(batch_vals) if batch_vals else numpy.zeros((0,))
         return as_int64_bits(keys), torch.from_numpy(vals.astype(numpy.float32)), lengths
 
-    def doc_features(self, slot: Optional[int]) -> Tuple[extract_ngrams, Optional[Model]]:
+    def doc_features(self, slot: Optional[int]) -> Tuple[Model, Optional[Model]]:
         """The featurizer split (``torchlayers/interop/spacy/features.py``): this node featurizes; the
         module takes its ``(keys, values, lengths)`` in its place (a ``FeatureInput`` slot, or nothing:
         the chain it starts goes on without it)."""
-        if slot is None:
-            return self, None
-        from ..interop.spacy.features import FeatureInput
+        from ..interop.spacy.features import featurize_only
 
-        return self, FeatureInput(self.name, slot, attrs={"ngram_size": self.ngram_size, "attr": self.attr})
+        return featurize_only(self, slot)
