@@ -116,13 +116,13 @@ def test_torch_trained_tagger_goes_back_into_spacy(tagger_pipeline, tmp_path):  
     docs = held_out_docs(nlp, limit=60)
     morph_before = [str(t.morph) for d in docs for t in d]
     result = from_spacy(nlp, "tagger")
-    examples = ewt_examples(nlp, "train", limit=90)
+    examples = ewt_examples(nlp, "train", limit=45)
     features = result.featurizer([ex.predicted for ex in examples])
     gold = torch.cat(_gold(result, examples))
     module = result.module.train()
     optimizer = torch.optim.Adam(module.parameters(), lr=1e-3)
     losses = []
-    for _ in range(5):
+    for _ in range(3):
         optimizer.zero_grad()
         probs = torch.cat(module(features))
         loss = torch.nn.functional.nll_loss(torch.log(probs + 1e-8), gold)
