@@ -406,6 +406,84 @@ def interop():
     )
 
 
+@notebook("06_spacy_to_torch.ipynb")
+def spacy_to_torch():
+    return cells(
+        "<md> # 06 · spaCy to torch: a pipeline's tagger as a torch module\n\n"
+        "`torchlayers.interop.from_spacy(nlp, component)` converts a spaCy 3.8 component's model: the tok2vec "
+        "listener is replaced by the upstream `tok2vec` it listens to, every node becomes a torchlayers layer, and "
+        "the nodes reading Docs (`extract_features`: `doc.to_array([NORM, PREFIX, SUFFIX, SHAPE])`) become the "
+        "*featurizer*. The rest is a plain torch module: it trains in a torch loop, compiles and exports. "
+        "`to_spacy` writes a module back, so `nlp(text)` and `nlp.to_disk` use it.",
+        SETUP,
+        "<md> ## A small pipeline from spaCy's default config\nWhat `spacy init config -p tagger,morphologizer,"
+        "senter -o efficiency` writes, trained a few epochs on UD English-EWT (use `spacy.load(path)` for a "
+        "pipeline of your own).",
+        "import random, spacy\nfrom spacy.cli.init_config import init_config\nfrom spacy.tokens import Doc\n"
+        "from spacy.training import Example\nfrom examples import ewt\n"
+        "spacy.util.fix_random_seed(0)\n"
+        "config = init_config(lang='en', pipeline=['tagger', 'morphologizer', 'senter'], optimize='efficiency')\n"
+        "nlp = spacy.util.load_model_from_config(config, auto_fill=True)\n"
+        "sentences = ewt.load_split('train')[:300 if SMALL else 3000]\n"
+        "def example(group):\n"
+        "    words = [w for s in group for w in s.words]; tags = [t for s in group for t in s.tags]\n"
+        "    starts = [j == 0 for s in group for j in range(len(s.words))]\n"
+        "    return Example(Doc(nlp.vocab, words=words), Doc(nlp.vocab, words=words, tags=tags, pos=tags, "
+        "sent_starts=starts))\n"
+        "examples = [example(sentences[i:i + 3]) for i in range(0, len(sentences), 3)]\n"
+        "optimizer = nlp.initialize(lambda: examples)\n"
+        "for epoch in range(2 if SMALL else 4):\n"
+        "    random.shuffle(examples); losses = {}\n"
+        "    for i in range(0, len(examples), 16):\n"
+        "        nlp.update(examples[i:i + 16], sgd=optimizer, losses=losses)\n"
+        "    print(epoch, {k: round(v, 1) for k, v in losses.items()})\n"
+        "print(nlp.pipe_names)",
+        "<md> ## Convert the tagger",
+        "from torchlayers.interop import from_spacy, to_spacy\n"
+        "tagger = from_spacy(nlp, 'tagger')\n"
+        "print('architecture:', tagger.architecture, '| listeners spliced:', tagger.listeners)\n"
+        "print('featurizer:', tagger.featurizer, '| labels:', tagger.labels[:6], '...')\n"
+        "print('module:', type(tagger.module).__name__, sum(p.numel() for p in tagger.module.parameters()), "
+        "'parameters')",
+        "<md> The converted tagger predicts what `nlp(text)` annotates, token by token, on held-out text:",
+        "dev = ewt.load_split('dev')[:60]\n"
+        "texts = [' '.join(w for s in dev[i:i + 3] for w in s.words) for i in range(0, len(dev), 3)]\n"
+        "docs = list(nlp.pipe(texts))\n"
+        "with torch.no_grad():\n    scores = tagger(docs)  # module(featurizer(docs))\n"
+        "ours = [tagger.labels[i] for i in torch.cat(scores).argmax(1).tolist()]\n"
+        "theirs = [t.tag_ for d in docs for t in d]\n"
+        "print(f'agreement with nlp(text): {sum(a == b for a, b in zip(ours, theirs))}/{len(theirs)} tokens')",
+        "<md> ## Tag text with the exported program\n`tagger.export(docs)` is `torch.export` of the module's "
+        "Ragged form (`torchlayers.deploy.ragged_form`): the number of tokens and of docs are dynamic, the program "
+        "takes the featurizer's ids packed as one `Ragged`.",
+        "program = tagger.export(docs[:4])\n"
+        "doc = nlp.make_doc('The old man the boats. Time flies like an arrow, and fruit flies like a banana.')\n"
+        "Y = program.module()(tagger.ragged_features([doc, nlp.make_doc('I saw her duck.')]))\n"
+        "tags = [tagger.labels[i] for i in Y.data.argmax(1).tolist()]\n"
+        "print(' '.join(f'{t.text}/{tag}' for t, tag in zip(doc, tags)))",
+        "<md> ## Train in torch, write back into spaCy\nA few Adam steps on the tagger's module (its tok2vec "
+        "included); `to_spacy` writes it back. The tok2vec weights changed, so the tagger gets its own copy "
+        "(`nlp.replace_listeners`) and the morphologizer keeps the shared one.",
+        "index = {label: i for i, label in enumerate(tagger.labels)}\n"
+        "features = tagger.featurizer([ex.predicted for ex in examples[:40]])\n"
+        "gold = torch.tensor([index[t.tag_] for ex in examples[:40] for t in ex.reference])\n"
+        "module = tagger.module.train()\noptimizer = torch.optim.Adam(module.parameters(), lr=1e-3)\n"
+        "for step in range(5):\n"
+        "    loss = torch.nn.functional.nll_loss(torch.log(torch.cat(module(features)) + 1e-8), gold)\n"
+        "    optimizer.zero_grad(); loss.backward(); optimizer.step()\n"
+        "    print(step, round(loss.item(), 4))\n"
+        "module.eval()\nto_spacy(nlp, 'tagger', module)\n"
+        "import tempfile\nwith tempfile.TemporaryDirectory() as path:\n"
+        "    nlp.to_disk(path)\n    reloaded = spacy.load(path)\n"
+        "    print([(t.text, t.tag_) for t in reloaded('Time flies like an arrow.')])\n"
+        "    with torch.no_grad():\n"
+        "        same = [tagger.labels[i] for i in torch.cat(module(tagger.featurizer([nlp.make_doc('Time flies "
+        "like an arrow.')]))).argmax(1).tolist()]\n"
+        "    print('spacy.load tags with the torch-trained module:', same == [t.tag_ for t in reloaded('Time flies "
+        "like an arrow.')])",
+    )
+
+
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 

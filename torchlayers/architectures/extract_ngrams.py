@@ -13,12 +13,13 @@ Preprocessing: eager only, no gradient; the Thinc face's backprop returns ``[]``
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Tuple
+from typing import TYPE_CHECKING, Any, Optional, Tuple
 
 import numpy
 import torch
 from torch import Tensor
 
+from ..model import Model
 from ..modules.remap_ids import _Preprocessing
 from .feature_extractor import as_int64_bits, doc_array
 
@@ -75,3 +76,11 @@ class extract_ngrams(_Preprocessing):
         keys = numpy.concatenate(batch_keys) if batch_keys else numpy.zeros((0,), dtype=numpy.uint64)
         vals = numpy.concatenate(batch_vals) if batch_vals else numpy.zeros((0,))
         return as_int64_bits(keys), torch.from_numpy(vals.astype(numpy.float32)), lengths
+
+    def doc_features(self, slot: Optional[int]) -> Tuple[Model, Optional[Model]]:
+        """The featurizer split (``torchlayers/interop/spacy/features.py``): this node featurizes; the
+        module takes its ``(keys, values, lengths)`` in its place (a ``FeatureInput`` slot, or nothing:
+        the chain it starts goes on without it)."""
+        from ..interop.spacy.features import featurize_only
+
+        return featurize_only(self, slot)

@@ -11,12 +11,13 @@ only (Python objects), no gradient; the Thinc face's backprop returns ``[]`` as 
 """
 from __future__ import annotations
 
-from typing import Any, List, Sequence, Union
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import numpy
 import torch
 from torch import Tensor
 
+from ..model import Model
 from ..modules.remap_ids import _Preprocessing
 
 __all__ = ["FeatureExtractor", "doc_array"]
@@ -55,3 +56,11 @@ class FeatureExtractor(_Preprocessing):
                 attrs = attrs.reshape((attrs.shape[0], 1))
             out.append(as_int64_bits(attrs))
         return out
+
+    def doc_features(self, slot: Optional[int]) -> Tuple[Model, Optional[Model]]:
+        """The featurizer split (``torchlayers/interop/spacy/features.py``): this node featurizes;
+        the module takes its output in its place (a ``FeatureInput`` slot, or nothing: the chain
+        it starts goes on without it)."""
+        from ..interop.spacy.features import featurize_only
+
+        return featurize_only(self, slot)

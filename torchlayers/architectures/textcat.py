@@ -1,6 +1,6 @@
-"""spaCy 3.8's ``spacy.TextCatBOW.v3`` (``spacy/ml/models/textcat.py``): bag-of-ngrams text classifier.
+"""spaCy 3.8's ``spacy.TextCatBOW.v3`` and ``.v2`` (``spacy/ml/models/textcat.py``): bag-of-ngrams text classifier.
 
-``with_cpu(extract_ngrams >> resizable(SparseLinear_v2))``, then ``with_cpu(softmax_activation)``
+``with_cpu(extract_ngrams >> resizable(SparseLinear_v2))`` (v2: ``SparseLinear``), then ``with_cpu(softmax_activation)``
 (exclusive classes) or ``with_cpu(Logistic)`` unless ``no_output_layer``.
 Shape: list of B docs -> (B, nO) scores.
 """
@@ -15,11 +15,11 @@ from ..combinators.with_cpu import with_cpu
 from ..model import Model
 from ..modules.logistic import Logistic
 from ..modules.softmax_activation import softmax_activation
-from ..modules.sparse_linear import SparseLinear_v2
+from ..modules.sparse_linear import SparseLinear, SparseLinear_v2
 from ..registry import registry
 from .extract_ngrams import ORTH, extract_ngrams
 
-__all__ = ["NEG_VALUE", "build_bow_text_classifier_v3", "resize_and_set_ref"]
+__all__ = ["NEG_VALUE", "build_bow_text_classifier", "build_bow_text_classifier_v3", "resize_and_set_ref"]
 
 NEG_VALUE = -5000  # spaCy's fill value of new output biases when an output layer follows
 
@@ -32,6 +32,13 @@ def resize_and_set_ref(model: Model, new_nO: int, resizable_layer: resizable) ->
     return model
 
 
+@registry.architectures("spacy.TextCatBOW.v2")
+def build_bow_text_classifier(exclusive_classes: bool, ngram_size: int, no_output_layer: bool,
+                              nO: Optional[int] = None) -> Model:
+    """v3 with Thinc's ``SparseLinear`` (2**18 hash slots, keys taken modulo the length)."""
+    return _build_bow_text_classifier(exclusive_classes, ngram_size, no_output_layer, SparseLinear(nO=nO), nO)
+
+
 @registry.architectures("spacy.TextCatBOW.v3")
 def build_bow_text_classifier_v3(exclusive_classes: bool, ngram_size: int, no_output_layer: bool,
                                  length: int = 262144, nO: Optional[int] = None) -> Model:
@@ -39,7 +46,12 @@ def build_bow_text_classifier_v3(exclusive_classes: bool, ngram_size: int, no_ou
     if length < 1:
         raise ValueError(f"spacy.TextCatBOW.v3: length must be at least 1 (the number of hash slots), got {length}")
     length = 2 ** (length - 1).bit_length()
-    sparse_linear = SparseLinear_v2(nO=nO, length=length)
+    return _build_bow_text_classifier(exclusive_classes, ngram_size, no_output_layer,
+                                      SparseLinear_v2(nO=nO, length=length), nO)
+
+
+def _build_bow_text_classifier(exclusive_classes: bool, ngram_size: int, no_output_layer: bool,
+                               sparse_linear: Model, nO: Optional[int]) -> Model:
     fill_defaults: Dict[str, float] = {"b": 0, "W": 0}
     output_layer = None
     if not no_output_layer:
@@ -57,3 +69,11 @@ def build_bow_text_classifier_v3(exclusive_classes: bool, ngram_size: int, no_ou
     model.set_attr("multi_label", not exclusive_classes)
     model.set_attr("resize_output", partial(resize_and_set_ref, resizable_layer=resizable_layer))
     return model
+
+# The other spaCy text classifiers live one per file and register on import; importing them here (after
+# the names they take from this module) registers them with the package (architectures/__init__ imports this).
+from . import parser_model as parser_model  # noqa: E402  (spaCy's parser/NER model; until __init__ imports it)
+from . import textcat_cnn as textcat_cnn  # noqa: E402
+from . import textcat_ensemble as textcat_ensemble  # noqa: E402
+from . import textcat_parametric_attention as textcat_parametric_attention  # noqa: E402
+from . import textcat_reduce as textcat_reduce  # noqa: E402

@@ -26,10 +26,11 @@ from __future__ import annotations
 import copy
 import functools
 import importlib
+import importlib.util
 import inspect
 import os
 import sys
-from typing import Any, Callable, Dict, List, Sequence, Tuple, cast
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 
 import numpy
 
@@ -165,15 +166,27 @@ def _unregistered_kinds() -> List[Tuple[type, Callable[..., Any]]]:
     return kinds
 
 
-def _node_kinds() -> List[Tuple[type, Callable[..., Any]]]:
+def _spacy_kinds(load: bool = False) -> List[Tuple[type, Callable[..., Any]]]:
+    """(our node class, spaCy's function building that node kind or its forward): the rows of
+    ``torchlayers/interop/spacy/kinds.py``, consulted only when spaCy is imported (a spaCy node
+    exists only then) or, with ``load``, installed (to_thinc of a spaCy node kind)."""
+    if "spacy" not in sys.modules and not (load and importlib.util.find_spec("spacy") is not None):
+        return []
+    from .spacy.kinds import spacy_kinds
+
+    return [(cls, fn) for fn, cls in spacy_kinds()]
+
+
+def _node_kinds(load_spacy: bool = False) -> List[Tuple[type, Callable[..., Any]]]:
     """(our node class, Thinc's function building that node kind): the registered names in
-    registry order, then Thinc's unregistered layer functions (``_unregistered_kinds``)."""
+    registry order, then Thinc's unregistered layer functions (``_unregistered_kinds``), then
+    spaCy's node kinds (``_spacy_kinds``) when spaCy is imported."""
     ta = _thinc_api()
     kinds = []
     for name, cls in registry.layers.node_classes().items():
         if name in ta.registry.layers:
             kinds.append((cls, ta.registry.layers.get(name)))
-    return kinds + _unregistered_kinds()
+    return kinds + _unregistered_kinds() + _spacy_kinds(load_spacy)
 
 
 def _key(forward: Any) -> Any:
@@ -196,7 +209,10 @@ def _forwards(fn: Callable[..., Any]) -> List[Any]:
     functions its code names that are named for a forward and take ``is_train``
     (``Model("maxout", forward, ...)``, ``Model(..., tuplify_forward, ...)``; converters such as
     ``convert_pytorch_default_inputs`` take ``is_train`` too), else its module's ``forward``
-    (cython layers, chain.v1's untyped wrapper)."""
+    (cython layers, chain.v1's untyped wrapper). A forward itself (a spaCy row may name one) is
+    its own key."""
+    if _is_forward(fn):
+        return [_key(fn)]
     module = sys.modules.get(getattr(fn, "__module__", "") or "")
     if module is None:
         return []
@@ -351,27 +367,66 @@ def _build_from_node(cls: type, node: Any, children: List[Model]) -> Model:
     return cls(*args, **kwargs)
 
 
-def from_thinc(thinc_model: Any) -> Model:
-    """A torchlayers model with the node tree, dims, attrs and parameters of ``thinc_model``."""
+def _defined_by(forward: Any) -> Tuple[str, str]:
+    """``(library label, where)`` of a node's forward: spaCy's nodes are labelled spaCy (their
+    modules are ``spacy.*``), everything else a Thinc layer (Thinc's own or a user's)."""
+    module = getattr(forward, "__module__", None) or "?"
+    where = f"{module}.{getattr(forward, '__qualname__', forward)}"
+    return ("spaCy" if module.split(".")[0] == "spacy" else "thinc"), where
+
+
+def _unsupported(node: Any, forward: Any, path: str, table: Dict[Any, List[type]]) -> str:
+    """One line of from_thinc's error: where the node sits, what it is, who defines it."""
+    library, where = _defined_by(forward)
+    names = _thinc_names_of(forward)
+    registered = "Thinc" if library == "thinc" else "spaCy"
+    if names:  # spaCy registers its layers in Thinc's registry too (spacy.extract_spans.v1)
+        kind = f"that of {registered}'s registered {', '.join(names)}"
+    else:
+        kind = f"no registered {registered} layer's"
+    if library == "spaCy":
+        from .spacy.kinds import hint
+
+        kind = f"{kind} (defined by spaCy, module {forward.__module__}){hint(forward)}"
+    elif where.startswith("thinc."):
+        kind = f"{kind} (defined by Thinc, module {forward.__module__})"
+    return (f"{path}: no torchlayers equivalent for {library} layer {node.name!r}: its forward {where} is {kind}; "
+            f"torchlayers converts the {len(table)} node kinds of the Thinc and spaCy layers it implements")
+
+
+def from_thinc(thinc_model: Any, *, replace: Optional[Dict[int, Any]] = None, root: Optional[str] = None,
+               record: Optional[List[Tuple[Model, Any]]] = None) -> Model:
+    """A torchlayers model with the node tree, dims, attrs and parameters of ``thinc_model``.
+
+    ``replace`` maps ``id(node)`` of nodes of the tree to the node converted in their place
+    (spaCy's listeners: the upstream tok2vec); ``root`` names the root in error paths (default
+    its name); ``record``, a list, receives (our node, the Thinc node it came from) per node.
+    Every node without a torchlayers kind is listed in one ValueError, each with its path in the
+    tree, its forward and the library defining it."""
     table = thinc_table()
     callback_wrappers = _callback_wrappers()
-    built: Dict[int, Model] = {}
+    replace = dict(replace or {})
+    built: Dict[int, Optional[Model]] = {}
+    pairs: List[Tuple[Model, Any]] = []
+    problems: List[str] = []
 
-    def convert(node: Any) -> Model:
+    def convert(node: Any, path: str) -> Optional[Model]:
+        if id(node) in replace:
+            spliced = replace[id(node)]
+            path = f"{path} [{node.name!r} spliced: {spliced.name}]"
+            node = spliced
         if id(node) in built:  # shared nodes stay shared
             return built[id(node)]
         forward, wrappers = _unwrap_callbacks(node, callback_wrappers)
         candidates = table.get(_key(forward), [])
+        children = [convert(child, f"{path}.layers[{i}]") for i, child in enumerate(node.layers)]
         if not candidates:
-            where = f"{getattr(forward, '__module__', '?')}.{getattr(forward, '__qualname__', forward)}"
-            names = _thinc_names_of(forward)
-            kind = f"that of Thinc's {', '.join(names)}" if names else "no registered Thinc layer's"
-            raise ValueError(
-                f"from_thinc: no torchlayers equivalent for thinc layer {node.name!r}: its forward {where} is "
-                f"{kind}; torchlayers converts the {len(table)} node kinds of the Thinc layers it implements. "
-                f"Rebuild it with torchlayers layers and copy its weights with set_param"
-            )
-        children = [convert(child) for child in node.layers]
+            problems.append(_unsupported(node, forward, f"{path} ({node.name})" if path != node.name else path, table))
+            built[id(node)] = None
+            return None
+        if any(child is None for child in children):
+            built[id(node)] = None
+            return None  # a node below has no kind: listed once, there
         # classes that name themselves first: a node they build under its name is theirs
         # (ints-getitem is ints_getitem, not an array_getitem given that name)
         candidates = sorted(candidates, key=_takes_name)
@@ -379,7 +434,7 @@ def from_thinc(thinc_model: Any) -> Model:
         agreeing: List[Model] = []
         for cls in candidates:
             try:
-                ours = _build_from_node(cls, node, children)
+                ours = _build_from_node(cls, node, cast(List[Model], children))
             except (TypeError, ValueError) as e:
                 tried.append(f"{cls.__name__} ({e})")
                 continue
@@ -392,21 +447,35 @@ def from_thinc(thinc_model: Any) -> Model:
                 f"{cls.__name__} (attrs {bad} differ)" if bad else f"{cls.__name__} ({len(ours.layers)} children)"
             )
         if not agreeing:
-            raise ValueError(f"from_thinc: thinc layer {node.name!r} matches none of its torchlayers kinds: {tried}")
+            problems.append(f"{path}: from_thinc: {_defined_by(forward)[0]} layer {node.name!r} matches none of its "
+                            f"torchlayers kinds: {tried}")
+            built[id(node)] = None
+            return None
         # the first that agrees on attrs and children, by name when several do (ints-getitem vs array-getitem)
         chosen = next((m for m in agreeing if m.name == node.name), agreeing[0])
         chosen.name = node.name
         for key in _tree_options(type(chosen)):
             if key in chosen.attrs and key not in node.attrs:
                 del chosen.attrs[key]  # where the facade moved it (Embed's column, on the chain)
+        pairs.append((chosen, node))
         for name, cells in wrappers:  # Thinc's with_debug / with_nvtx_range...: the same layer, marked
             chosen = _rewrap(chosen, name, cells)
         built[id(node)] = chosen
         return chosen
 
-    ours = convert(thinc_model)
-    copy_thinc_state(thinc_model, ours)
-    return ours
+    ours = convert(thinc_model, root or thinc_model.name)
+    if problems:
+        if len(problems) == 1:
+            raise ValueError(f"from_thinc: {problems[0]}. Rebuild it with torchlayers layers and copy its weights "
+                             "with set_param")
+        listed = "\n".join(f"  - {line}" for line in problems)
+        raise ValueError(f"from_thinc: {len(problems)} nodes cannot be converted:\n{listed}\nRebuild them with "
+                         "torchlayers layers and copy their weights with set_param")
+    for mine, theirs in reversed(pairs):  # parents first, as the walk
+        _copy_node_state(mine, theirs)
+    if record is not None:
+        record.extend(pairs)
+    return cast(Model, ours)
 
 
 def copy_thinc_state(thinc_model: Any, ours: Model) -> None:
@@ -418,15 +487,20 @@ def copy_thinc_state(thinc_model: Any, ours: Model) -> None:
             f"from_thinc: node trees differ: thinc {[n.name for n in theirs]} vs torchlayers {[n.name for n in mine]}"
         )
     for a, b in zip(mine, theirs):
-        for dim in b.dim_names:
-            if b.has_dim(dim) and a.has_dim(dim) is not False:
-                a.set_dim(dim, b.get_dim(dim))
-        for key, value in b.attrs.items():
-            if _plain(value):
-                a.attrs[key] = value  # attrs Thinc keeps on the node (column on an Embed chain...) come along
-        for name in b.param_names:
-            if b.has_param(name):
-                a.set_param(name, numpy.ascontiguousarray(b.get_param(name)))
+        _copy_node_state(a, b)
+
+
+def _copy_node_state(a: Model, b: Any) -> None:
+    """Thinc node ``b``'s dims, JSON-able attrs and params into our node ``a``."""
+    for dim in b.dim_names:
+        if b.has_dim(dim) and a.has_dim(dim) is not False:
+            a.set_dim(dim, b.get_dim(dim))
+    for key, value in b.attrs.items():
+        if _plain(value):
+            a.attrs[key] = value  # attrs Thinc keeps on the node (column on an Embed chain...) come along
+    for name in b.param_names:
+        if b.has_param(name):
+            a.set_param(name, numpy.ascontiguousarray(b.get_param(name)))
 
 
 # ------------------------------------------------------------------------------ to_thinc
@@ -570,6 +644,35 @@ def _thinc_message(model: Model, data: bytes) -> Dict[str, Any]:
     return msg
 
 
+def _short(name: str, width: int = 60) -> str:
+    return name if len(name) <= width else name[: width - 3] + "..."
+
+
+def _node_difference(model: Model, nodes: List[Model], names: List[str]) -> str:
+    """Which nodes (walk index and name) the file has that the model lacks and the reverse (the
+    file lists Thinc's walk, as the model's), e.g. ``the file has node(s) 1 'tok2vec-listener'
+    where this model has 1 'extract_features>>list2ragged>>...'``."""
+    import difflib
+
+    mine = [n.name for n in nodes]
+
+    def listed(seq: List[str], lo: int, hi: int) -> str:
+        shown = ", ".join(f"{i} {_short(seq[i])!r}" for i in range(lo, min(hi, lo + 3)))
+        return shown + (f" and {hi - lo - 3} more" if hi - lo > 3 else "")
+
+    parts = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=mine, b=names, autojunk=False).get_opcodes():
+        if op == "insert":
+            parts.append(f"the file has node(s) {listed(names, j1, j2)} that this model lacks")
+        elif op == "delete":
+            parts.append(f"this model has node(s) {listed(mine, i1, i2)} that the file lacks")
+        elif op == "replace":
+            parts.append(f"the file has node(s) {listed(names, j1, j2)} where this model has {listed(mine, i1, i2)}")
+        if len(parts) == 3:
+            break
+    return "; ".join(parts) or "the same names, in another count"
+
+
 def load_thinc_bytes(model: Model, data: bytes, *, strict: bool = True) -> Model:
     """Load bytes written by thinc's ``Model.to_bytes`` into ``model`` (same node tree).
 
@@ -586,7 +689,8 @@ def load_thinc_bytes(model: Model, data: bytes, *, strict: bool = True) -> Model
     if len(msg["nodes"]) != len(nodes):
         raise ValueError(
             f"{model.name}: cannot load thinc bytes: expected {len(nodes)} nodes (this model's walk()), "
-            f"got {len(msg['nodes'])}; build the same architecture"
+            f"got {len(msg['nodes'])}: {_node_difference(model, nodes, [info['name'] for info in msg['nodes']])}; "
+            "build the same architecture"
         )
     for key in ("attrs", "params", "shims"):
         if len(msg.get(key, [])) != len(nodes) and (strict or key != "shims"):
