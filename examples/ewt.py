@@ -17,7 +17,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
@@ -39,6 +39,7 @@ class Sentence:
     sent_id: str
     words: List[str]
     tags: List[str]
+    feats: List[str] = field(default_factory=list)  # FEATS per token ("_" when none), as in the file
 
     @property
     def genre(self) -> str:
@@ -111,13 +112,13 @@ def describe_corpus(path: Optional[str] = None) -> str:
 
 
 def read_conllu(path: Path) -> List[Sentence]:
-    """Sentences with FORM and UPOS from a ``.conllu`` or ``.conllu.gz`` file.
+    """Sentences with FORM, UPOS and FEATS from a ``.conllu`` or ``.conllu.gz`` file.
 
     Multiword-token ranges (``3-4``) and empty nodes (``8.1``) are skipped; a line with fewer than
     10 tab-separated columns is an error naming the file and line.
     """
     sentences: List[Sentence] = []
-    sent_id, words, tags = "", [], []
+    sent_id, words, tags, feats = "", [], [], []
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf8") as f:
@@ -127,8 +128,8 @@ def read_conllu(path: Path) -> List[Sentence]:
                 sent_id = line[len("# sent_id = "):]
             elif not line:
                 if words:
-                    sentences.append(Sentence(sent_id, words, tags))
-                sent_id, words, tags = "", [], []
+                    sentences.append(Sentence(sent_id, words, tags, feats))
+                sent_id, words, tags, feats = "", [], [], []
             elif not line.startswith("#"):
                 cols = line.split("\t")
                 if len(cols) != 10:
@@ -138,8 +139,9 @@ def read_conllu(path: Path) -> List[Sentence]:
                     continue
                 words.append(cols[1])
                 tags.append(cols[3])
+                feats.append(cols[5])
     if words:
-        sentences.append(Sentence(sent_id, words, tags))
+        sentences.append(Sentence(sent_id, words, tags, feats))
     return sentences
 
 

@@ -7,6 +7,11 @@ spaCy is not a dependency: the two spaCy-only layers these need, ``FeatureExtrac
 """
 from __future__ import annotations
 
+from . import parser_model as parser_model  # spaCy's parser/NER model (registers on import)
+from . import textcat_cnn as textcat_cnn  # one spaCy text classifier per file, each registers on import
+from . import textcat_ensemble as textcat_ensemble
+from . import textcat_parametric_attention as textcat_parametric_attention
+from . import textcat_reduce as textcat_reduce
 from .extract_ngrams import extract_ngrams as extract_ngrams
 from .feature_extractor import FeatureExtractor as FeatureExtractor
 from .tagger import build_tagger_model as build_tagger_model

@@ -69,11 +69,3 @@ def _build_bow_text_classifier(exclusive_classes: bool, ngram_size: int, no_outp
     model.set_attr("multi_label", not exclusive_classes)
     model.set_attr("resize_output", partial(resize_and_set_ref, resizable_layer=resizable_layer))
     return model
-
-# The other spaCy text classifiers live one per file and register on import; importing them here (after
-# the names they take from this module) registers them with the package (architectures/__init__ imports this).
-from . import parser_model as parser_model  # noqa: E402  (spaCy's parser/NER model; until __init__ imports it)
-from . import textcat_cnn as textcat_cnn  # noqa: E402
-from . import textcat_ensemble as textcat_ensemble  # noqa: E402
-from . import textcat_parametric_attention as textcat_parametric_attention  # noqa: E402
-from . import textcat_reduce as textcat_reduce  # noqa: E402
