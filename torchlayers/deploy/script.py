@@ -1,0 +1,194 @@
+"""``script(model, example)``: ``torch.jit.script`` of a model over Ragged, Padded, lists and tuples.
+
+TorchScript compiles one typed ``forward`` per module class, and reads an unannotated argument
+as a Tensor: that is what ``torch.jit.script(model)`` gives every layer, so a model whose layers
+pass Ragged, Padded or lists between them does not script as it is. ``script`` runs the model
+once on ``example`` with forward hooks that record, for every module, the Python type of what
+it receives and returns (Tensor, Ragged, Padded, ``List[...]``, ``Tuple[...]``, int, float,
+bool, str), then scripts a copy of the tree in which each module that receives or returns
+anything but a Tensor is an instance of a subclass whose ``forward`` is the class's own
+``forward`` source with those types written into its signature. TorchScript then prunes the
+``isinstance`` branches of the layer's dispatch statically: the code compiled for a
+``with_array`` over a Ragged is its Ragged branch only.
+
+- The copy shares the model's parameters and buffers (like ``torch.jit.script``); the model
+  itself is left as it was.
+- Outputs: tensors, lists and tuples as eager; a Ragged / Padded comes back as TorchScript's
+  named tuple with the same fields (``data``, ``lengths`` / ``data``, ``size_at_t``, ``lengths``,
+  ``indices``): ``torchlayers.Ragged(*out)`` makes it a Ragged again. Inputs may be Ragged /
+  Padded or plain tuples of their fields.
+- ``torch.jit.save`` writes the specialized code (the Ragged / Padded named tuple types
+  included), so ``torch.jit.load`` needs neither torchlayers nor the model's classes.
+- Every module must see one type signature: a module called on a Ragged and then on a Tensor
+  (one layer instance shared across input types) raises a ValueError naming it.
+- What remains outside TorchScript (each a limitation of TorchScript, named in
+  ``tests/xfail_table.py``): a tuple whose length is the number of layers (``tuplify``), the
+  Python-level profiler wrappers (``with_nvtx_range``, ``with_signpost_interval``), nested
+  Python lists of arbitrary items (``with_flatten``) and indexing with lists.
+
+Shape: whatever ``model`` maps ``example`` to. Example::
+
+    scripted = torchlayers.deploy.script(tagger, Ragged(ids, lengths))
+    torch.jit.save(scripted, "tagger.pt")
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+import itertools
+import linecache
+import textwrap
+import warnings
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import torch
+from torch import Tensor, nn
+
+from ..types import Padded, Ragged
+
+__all__ = ["script", "specialize", "type_of"]
+
+_ids = itertools.count()
+_CLASSES: Dict[Tuple[type, str, str], type] = {}
+
+
+def type_of(x: Any, where: str = "script") -> Any:
+    """The TorchScript annotation for a value: Tensor, Ragged, Padded, List[...], Tuple[...], scalars."""
+    if isinstance(x, Tensor):
+        return Tensor
+    if isinstance(x, Ragged):
+        return Ragged
+    if isinstance(x, Padded):
+        return Padded
+    if isinstance(x, bool):
+        return bool
+    if isinstance(x, (int, float, str)):
+        return type(x)
+    if isinstance(x, list):
+        kinds = {repr(type_of(item, where)): type_of(item, where) for item in x}
+        if len(kinds) > 1:
+            raise ValueError(f"{where}: a list must hold items of one type for TorchScript, got {sorted(kinds)}")
+        return List[next(iter(kinds.values()))] if kinds else List[Tensor]
+    if isinstance(x, tuple) and not hasattr(x, "_fields"):
+        return Tuple[tuple(type_of(item, where) for item in x)] if x else Tuple[()]
+    raise TypeError(
+        f"{where}: TorchScript has no type for a {type(x).__name__} value; expected tensors, Ragged, Padded, "
+        f"lists, tuples or int/float/bool/str"
+    )
+
+
+def _label(ann: Any) -> str:
+    """A short identifier for an annotation (class names of the specialized subclasses)."""
+    text = getattr(ann, "__name__", None) if not hasattr(ann, "__origin__") else repr(ann)
+    text = text or repr(ann)
+    return "".join(c if c.isalnum() else "_" for c in text.replace("typing.", "").replace("torch.", ""))
+
+
+def _record(model: nn.Module, example: Any) -> Dict[int, Tuple[Any, Any]]:
+    """Run ``model(example)`` once; module id -> (input type, output type) of its calls."""
+    seen: Dict[int, Tuple[Any, Any]] = {}
+    names = {id(m): name or type(model).__name__ for name, m in model.named_modules()}
+
+    def hook(module: nn.Module, args: Tuple[Any, ...], output: Any) -> None:
+        where = f"torchlayers.deploy.script: {getattr(module, 'name', names.get(id(module)))}"
+        if len(args) != 1:
+            return  # modules called with several arguments keep their own signatures
+        sig = (type_of(args[0], where), type_of(output, where))
+        old = seen.setdefault(id(module), sig)
+        if old != sig:
+            raise ValueError(
+                f"{where} (at {names.get(id(module))!r}) is called with {old[0]} -> {old[1]} and with "
+                f"{sig[0]} -> {sig[1]}; TorchScript types one forward per module: use one layer instance "
+                f"per input type"
+            )
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()]
+    try:
+        with torch.no_grad():
+            model(example)
+    finally:
+        for h in handles:
+            h.remove()
+    return seen
+
+
+def _typed_forward(cls: type, arg: Any, ret: Any) -> Callable[..., Any]:
+    """``cls.forward`` recompiled from its source with ``arg`` / ``ret`` as its annotations."""
+    fn = cls.forward
+    try:
+        source = textwrap.dedent(inspect.getsource(fn))
+    except (OSError, TypeError) as e:
+        raise TypeError(f"torchlayers.deploy.script: {cls.__name__}.forward has no source to specialize ({e})") from e
+    tree = ast.parse(source)
+    fdef = tree.body[0]
+    if not isinstance(fdef, ast.FunctionDef) or len(fdef.args.args) != 2:
+        raise TypeError(
+            f"torchlayers.deploy.script: {cls.__name__}.forward must be a plain def forward(self, X) to be "
+            f"specialized, got {ast.dump(fdef.args)[:80]}"
+        )
+    fdef.decorator_list = []
+    fdef.args.args[1].annotation = ast.Name("_tl_arg_type", ast.Load())
+    fdef.returns = ast.Name("_tl_return_type", ast.Load())
+    code = ast.unparse(ast.fix_missing_locations(tree)) + "\n"
+    key = f"<torchlayers.deploy.script {cls.__module__}.{cls.__qualname__}.forward #{next(_ids)}>"
+    # TorchScript reads a function's source through linecache (as for torch.fx's generated code)
+    linecache.cache[key] = (len(code), None, code.splitlines(True), key)
+    namespace = dict(fn.__globals__, _tl_arg_type=arg, _tl_return_type=ret)
+    exec(compile(code, key, "exec"), namespace)  # noqa: S102 - the class's own source, re-annotated
+    return namespace[fdef.name]
+
+
+def _specialized_class(cls: type, arg: Any, ret: Any) -> type:
+    key = (cls, repr(arg), repr(ret))
+    if key not in _CLASSES:
+        name = f"{cls.__name__}__{_label(arg)}__to__{_label(ret)}"
+        _CLASSES[key] = type(name, (cls,), {
+            "forward": _typed_forward(cls, arg, ret), "__module__": cls.__module__, "__qualname__": name,
+        })
+    return _CLASSES[key]
+
+
+def _needs_types(module: nn.Module, sig: Optional[Tuple[Any, Any]]) -> bool:
+    if sig is None or sig == (Tensor, Tensor):
+        return False  # never called, or what TorchScript reads anyway
+    return not type(module).forward.__module__.startswith("torch.")  # torch's own modules keep theirs
+
+
+def specialize(model: nn.Module, example: Any) -> nn.Module:
+    """A copy of ``model``'s tree (parameters and buffers shared) whose modules' ``forward``
+    signatures carry the types ``model(example)`` passes them (see the module docstring)."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"torchlayers.deploy.script: expected a torch nn.Module, got {type(model).__name__}")
+    types = _record(model, example)
+    memo: Dict[int, nn.Module] = {}
+
+    def clone(m: nn.Module) -> nn.Module:
+        if id(m) in memo:
+            return memo[id(m)]
+        sig = types.get(id(m))
+        cls = _specialized_class(type(m), *sig) if sig is not None and _needs_types(m, sig) else type(m)
+        new = object.__new__(cls)
+        new.__dict__.update(m.__dict__)
+        memo[id(m)] = new
+        new.__dict__["_modules"] = {k: None if c is None else clone(c) for k, c in m._modules.items()}
+        return new
+
+    return clone(model)
+
+
+def script(model: nn.Module, example: Any) -> torch.jit.ScriptModule:
+    """``torch.jit.script`` of ``model`` specialized to the types of ``example``.
+
+    ``example``: one input the model is deployed on (a Tensor, Ragged, Padded, list of tensors or
+    tuple); the model runs on it once, without gradients, in its current train/eval mode. Returns
+    a ScriptModule computing ``model(X)`` for inputs of the example's types (any sizes)."""
+    spec = specialize(model, example)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit is deprecated in favour of export
+            return torch.jit.script(spec)
+    except Exception as e:  # TorchScript's frontend raises several kinds; name the model and the types
+        raise RuntimeError(
+            f"torchlayers.deploy.script: TorchScript could not compile {getattr(model, 'name', type(model).__name__)} "
+            f"specialized to {type_of(example)}: {e}"
+        ) from e
