@@ -79,17 +79,16 @@ def unflatten(Y: Tensor, lengths: List[int], pad: int = 0, where: str = "unflatt
                 torch._check_is_size(n)
         else:
             lengths = [int(n) for n in lengths]
-    for n in lengths:
-        if n < 0:
-            raise ValueError(f"{where}: lengths must be >= 0, got {lengths}")
+    if not tracing:
+        for n in lengths:
+            if n < 0:
+                raise ValueError(f"{where}: lengths must be >= 0, got {lengths}")
     total = 0
-    filled = 0
+    filled = 0  # non-empty items, counted only with pad (a traced length is unbacked: no comparison)
     for n in lengths:
         total += n
-        if n > 0:
+        if pad > 0 and n > 0:
             filled += 1
-    if pad == 0:
-        filled = 0
     expected = total + (pad * (filled + 1) if filled > 0 else 0)
     if not torch.jit.is_scripting():
         if not isinstance(Y, Tensor):
