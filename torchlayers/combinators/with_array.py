@@ -108,8 +108,25 @@ class with_array(Model):
                     raise TypeError(f"{self.name}: expected item {i} to be a tensor (n_i, F), got {got}")
         pad = int(self.pad)
         lengths = [x.shape[0] for x in Xs]
+        if not torch.jit.is_scripting():
+            if pad > 0 and torch.compiler.is_compiling():
+                return self._list_forward_traced(Xs, lengths)
         Yf = self.layers[0](flatten(Xs, pad, self.name))
         return unflatten(Yf, lengths, pad, self.name + ": the wrapped layer's output")
+
+    @torch_unused
+    def _list_forward_traced(self, Xs: List[Tensor], lengths: List[Any]) -> List[Tensor]:
+        """The padded list layout while tracing, where item sizes may be unbacked (they come from a
+        Ragged's lengths): positions from ``cumsum`` / ``repeat_interleave(output_size=N)`` arithmetic
+        (``deploy.sequences.packed_list_layout``), no per-item emptiness test. The buffer holds
+        ``pad`` zero rows more per empty item at its end, which no row-local layer within ``pad`` sees."""
+        from ..deploy.sequences import PackedWithArray
+
+        data = torch.cat(Xs, 0)
+        for n in lengths:
+            torch._check(n >= 0)
+        Yr = PackedWithArray(self)(Ragged(data, torch.tensor(lengths, dtype=torch.int64, device=data.device)))
+        return list(torch.split(Yr.data, lengths, dim=0))
 
     def _initialize(self, X: Any, Y: Any) -> None:
         layer = cast(Model, self.layers[0])
