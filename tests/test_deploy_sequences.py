@@ -10,8 +10,8 @@ import torch
 
 import torchlayers as tl
 from torchlayers import Ragged
-from torchlayers.functional.sequences import flatten
 from torchlayers.deploy import export, onnx_export, packed_list_layout, ragged_form
+from torchlayers.functional.sequences import flatten
 
 BATCHES = [(3, 0, 5, 2), (1, 7), (4, 4, 4, 1, 1, 2), (9, 3, 6)]
 
@@ -35,7 +35,7 @@ def model():
 
 
 def _packed(Ys):
-    return torch.cat([y for y in Ys])
+    return torch.cat(list(Ys))
 
 
 def test_ragged_form_equals_the_list_model(model):

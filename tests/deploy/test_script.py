@@ -14,6 +14,8 @@ import torch
 from torch.utils._pytree import tree_flatten
 
 import torchlayers as tl
+from examples.tagger import build_tagger
+from examples.textcat import build_cnn
 from torchlayers import Padded, Ragged
 from torchlayers.architectures.tagger import build_tagger_model
 from torchlayers.architectures.textcat import build_bow_text_classifier_v3
@@ -21,10 +23,7 @@ from torchlayers.architectures.tok2vec import MaxoutWindowEncoder, build_Tok2Vec
 from torchlayers.deploy import script
 from torchlayers.deploy.script import specialize
 
-from examples.tagger import build_tagger
-from examples.textcat import build_cnn
-
-DEPLOY = dict(atol=1e-6, rtol=1e-6)  # the case-table harness's: same program, another executor
+DEPLOY = {"atol": 1e-6, "rtol": 1e-6}  # the case-table harness's: same program, another executor
 BATCHES = [(3, 1, 4), (1, 6), (2, 2, 5, 1, 3)]  # the first is the example
 
 

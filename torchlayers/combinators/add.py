@@ -172,4 +172,6 @@ def check_models(name: str, layers: Sequence[Any]) -> None:
 
 _check_models = check_models  # the name residual/siamese/uniqued/bidirectional import
 
-__all__: List[str] = ["add", "add_outputs", "add_lists", "add_padded", "add_ragged", "check_models", "fan_out_dims", "set_input_width"]
+__all__: List[str] = [
+    "add", "add_outputs", "add_lists", "add_padded", "add_ragged", "check_models", "fan_out_dims", "set_input_width",
+]

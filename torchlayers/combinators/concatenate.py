@@ -126,7 +126,9 @@ class concatenate(Model):
         first = outs[0]
         for i, out in enumerate(outs):
             if len(out) != len(first):
-                raise ValueError(f"{self.name}: expected layer {i} to give {len(first)} items like layer 0, got {len(out)}")
+                raise ValueError(
+                    f"{self.name}: expected layer {i} to give {len(first)} items like layer 0, got {len(out)}"
+                )
         return [self._cat_tensors([out[j] for out in outs]) for j in range(len(first))]
 
     def _initialize(self, X: Any, Y: Any) -> None:

@@ -1,7 +1,7 @@
 """with_padded: run a Padded layer on lists, Ragged, 4-tuples and (T, B, F) arrays (Thinc "with_padded.v1")."""
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, List, cast
 
 import torch
 from torch import Tensor
@@ -45,7 +45,8 @@ class with_padded(Model):
         elif isinstance(X, Ragged):
             Yp = self._call(list2padded(unflatten_ragged(X.data, X.lengths)))
             Ys = padded2list(Yp)
-            data = torch.cat(Ys, dim=0) if len(Ys) > 0 else Yp.data.new_zeros([0] + list(Yp.data.shape[2:]))
+            empty: List[int] = [0] + list(Yp.data.shape[2:])  # noqa: RUF005 - TorchScript has no starred lists
+            data = torch.cat(Ys, dim=0) if len(Ys) > 0 else Yp.data.new_zeros(empty)
             Y = Ragged(data, X.lengths)
         elif isinstance(X, Tensor):
             if X.dim() != 3:

@@ -39,7 +39,7 @@ import itertools
 import linecache
 import textwrap
 import warnings
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple, Type
 
 import torch
 from torch import Tensor, nn
@@ -49,7 +49,7 @@ from ..types import Padded, Ragged
 __all__ = ["script", "specialize", "type_of"]
 
 _ids = itertools.count()
-_CLASSES: Dict[Tuple[type, str, str], type] = {}
+_CLASSES: Dict[Tuple[type, str, str], Type[nn.Module]] = {}
 
 
 def type_of(x: Any, where: str = "script") -> Any:
@@ -65,10 +65,11 @@ def type_of(x: Any, where: str = "script") -> Any:
     if isinstance(x, (int, float, str)):
         return type(x)
     if isinstance(x, list):
-        kinds = {repr(type_of(item, where)): type_of(item, where) for item in x}
+        kinds = {repr(t): t for t in (type_of(item, where) for item in x)}
         if len(kinds) > 1:
             raise ValueError(f"{where}: a list must hold items of one type for TorchScript, got {sorted(kinds)}")
-        return List[next(iter(kinds.values()))] if kinds else List[Tensor]
+        item: Any = next(iter(kinds.values())) if kinds else Tensor  # an empty list: List[Tensor]
+        return List[item]  # type: ignore[valid-type]  # an annotation built at run time
     if isinstance(x, tuple) and not hasattr(x, "_fields"):
         return Tuple[tuple(type_of(item, where) for item in x)] if x else Tuple[()]
     raise TypeError(
@@ -112,7 +113,7 @@ def _record(model: nn.Module, example: Any) -> Dict[int, Tuple[Any, Any]]:
     return seen
 
 
-def _typed_forward(cls: type, arg: Any, ret: Any) -> Callable[..., Any]:
+def _typed_forward(cls: Type[nn.Module], arg: Any, ret: Any) -> Callable[..., Any]:
     """``cls.forward`` recompiled from its source with ``arg`` / ``ret`` as its annotations."""
     fn = cls.forward
     try:
@@ -121,10 +122,10 @@ def _typed_forward(cls: type, arg: Any, ret: Any) -> Callable[..., Any]:
         raise TypeError(f"torchlayers.deploy.script: {cls.__name__}.forward has no source to specialize ({e})") from e
     tree = ast.parse(source)
     fdef = tree.body[0]
-    if not isinstance(fdef, ast.FunctionDef) or len(fdef.args.args) != 2:
+    if not isinstance(fdef, ast.FunctionDef) or len(fdef.args.args) != 2 or fdef.args.vararg or fdef.args.kwarg:
         raise TypeError(
             f"torchlayers.deploy.script: {cls.__name__}.forward must be a plain def forward(self, X) to be "
-            f"specialized, got {ast.dump(fdef.args)[:80]}"
+            f"specialized, got {source.splitlines()[0].strip()!r}"
         )
     fdef.decorator_list = []
     fdef.args.args[1].annotation = ast.Name("_tl_arg_type", ast.Load())
@@ -134,11 +135,11 @@ def _typed_forward(cls: type, arg: Any, ret: Any) -> Callable[..., Any]:
     # TorchScript reads a function's source through linecache (as for torch.fx's generated code)
     linecache.cache[key] = (len(code), None, code.splitlines(True), key)
     namespace = dict(fn.__globals__, _tl_arg_type=arg, _tl_return_type=ret)
-    exec(compile(code, key, "exec"), namespace)  # noqa: S102 - the class's own source, re-annotated
+    exec(compile(code, key, "exec"), namespace)  # the class's own source, re-annotated
     return namespace[fdef.name]
 
 
-def _specialized_class(cls: type, arg: Any, ret: Any) -> type:
+def _specialized_class(cls: Type[nn.Module], arg: Any, ret: Any) -> Type[nn.Module]:
     key = (cls, repr(arg), repr(ret))
     if key not in _CLASSES:
         name = f"{cls.__name__}__{_label(arg)}__to__{_label(ret)}"
@@ -151,7 +152,8 @@ def _specialized_class(cls: type, arg: Any, ret: Any) -> type:
 def _needs_types(module: nn.Module, sig: Optional[Tuple[Any, Any]]) -> bool:
     if sig is None or sig == (Tensor, Tensor):
         return False  # never called, or what TorchScript reads anyway
-    return not type(module).forward.__module__.startswith("torch.")  # torch's own modules keep theirs
+    cls: Any = type(module)
+    return not cls.forward.__module__.startswith("torch.")  # torch's own modules keep theirs
 
 
 def specialize(model: nn.Module, example: Any) -> nn.Module:
@@ -167,7 +169,7 @@ def specialize(model: nn.Module, example: Any) -> nn.Module:
             return memo[id(m)]
         sig = types.get(id(m))
         cls = _specialized_class(type(m), *sig) if sig is not None and _needs_types(m, sig) else type(m)
-        new = object.__new__(cls)
+        new: nn.Module = object.__new__(cls)
         new.__dict__.update(m.__dict__)
         memo[id(m)] = new
         new.__dict__["_modules"] = {k: None if c is None else clone(c) for k, c in m._modules.items()}

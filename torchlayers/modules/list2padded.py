@@ -72,7 +72,7 @@ def list2padded_traced(seqs: List[Tensor]) -> Padded:
     item = torch.repeat_interleave(torch.arange(B, device=dev), lens, output_size=N)
     starts = torch.cumsum(lens, 0) - lens
     t = torch.arange(N, device=dev) - starts.index_select(0, item)
-    shape: List[int] = [B, T] + list(rows.shape[1:])
+    shape: List[int] = [B, T] + list(rows.shape[1:])  # noqa: RUF005 - TorchScript has no starred lists
     batch_major = rows.new_zeros(shape).index_put([item, t], rows)
     order = torch.argsort(lens * B + torch.arange(B, device=dev), descending=True)
     data = batch_major.index_select(0, order).transpose(0, 1).contiguous()
