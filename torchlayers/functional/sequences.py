@@ -76,7 +76,7 @@ def unflatten(Y: Tensor, lengths: List[int], pad: int = 0, where: str = "unflatt
             tracing = True
             lengths = list(lengths)
             for n in lengths:
-                torch._check_is_size(n)
+                torch._check(n >= 0)
         else:
             lengths = [int(n) for n in lengths]
     if not tracing:
