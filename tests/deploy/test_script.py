@@ -239,3 +239,15 @@ def test_the_model_is_left_as_it_was():
     ours = dict(model.named_parameters())
     for name, p in scripted.named_parameters():
         assert p.data_ptr() == ours[name].data_ptr(), name
+
+
+def test_script_checks_the_scripted_module_on_the_example():
+    """A plain 2-tuple of tensors is a list of two items to with_array eagerly, but TorchScript
+    matches it as a Ragged (named tuples are structural there): script's check run on the example
+    refuses the module, naming the model, the input type and the fix."""
+    model = tl.with_array(tl.Linear(4, 4))
+    model.initialize(X=torch.randn(2, 4))
+    with pytest.raises(RuntimeError, match=r"deploy.script: with_array\(linear\) scripted for .*Tuple.* does not "
+                                           r"compute the eager model on the example .*not plain tuples"):
+        script(model, (torch.randn(2, 4), torch.randn(3, 4)))
+    assert torch.equal(script(model, [torch.ones(2, 4)])([torch.ones(3, 4)])[0], model([torch.ones(3, 4)])[0])

@@ -19,6 +19,10 @@ anything but a Tensor is an instance of a subclass whose ``forward`` is the clas
   Padded or plain tuples of their fields.
 - ``torch.jit.save`` writes the specialized code (the Ragged / Padded named tuple types
   included), so ``torch.jit.load`` needs neither torchlayers nor the model's classes.
+- TorchScript matches named tuples structurally: a plain tuple of 2 (4) tensors takes a layer's
+  Ragged (Padded) branch. Where that is not what the layer does eagerly (``with_array`` reads a
+  tuple as a list of items), the check run on the example refuses the module: pass Ragged /
+  Padded / lists. (``with_ragged`` / ``with_padded`` read such tuples as Ragged / Padded anyway.)
 - Every module must see one type signature: a module called on a Ragged and then on a Tensor
   (one layer instance shared across input types) raises a ValueError naming it.
 - What remains outside TorchScript (each a limitation of TorchScript, named in
@@ -43,6 +47,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Type
 
 import torch
 from torch import Tensor, nn
+from torch.utils._pytree import tree_flatten
 
 from ..types import Padded, Ragged
 
@@ -182,15 +187,57 @@ def script(model: nn.Module, example: Any) -> torch.jit.ScriptModule:
     """``torch.jit.script`` of ``model`` specialized to the types of ``example``.
 
     ``example``: one input the model is deployed on (a Tensor, Ragged, Padded, list of tensors or
-    tuple); the model runs on it once, without gradients, in its current train/eval mode. Returns
-    a ScriptModule computing ``model(X)`` for inputs of the example's types (any sizes)."""
+    tuple); the model runs on it, without gradients, in its current train/eval mode. Returns a
+    ScriptModule computing ``model(X)`` for inputs of the example's types (any sizes). The
+    scripted module is checked on the example: the eager outputs' shapes and dtypes, and in eval
+    mode their values (within 1e-5 + 1e-4 relative), so a branch TorchScript cannot run (an
+    ``@torch.jit.unused`` stub) or reads differently (a plain tuple of 2 / 4 tensors matches
+    Ragged / Padded structurally there) fails at ``script`` time, not in deployment."""
+    name = getattr(model, "name", type(model).__name__)
     spec = specialize(model, example)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit is deprecated in favour of export
-            return torch.jit.script(spec)
+            scripted = torch.jit.script(spec)
     except Exception as e:  # TorchScript's frontend raises several kinds; name the model and the types
         raise RuntimeError(
-            f"torchlayers.deploy.script: TorchScript could not compile {getattr(model, 'name', type(model).__name__)} "
-            f"specialized to {type_of(example)}: {e}"
+            f"torchlayers.deploy.script: TorchScript could not compile {name} specialized to {type_of(example)}: {e}"
         ) from e
+    with torch.no_grad():
+        expected = _leaves(model(example))
+        try:
+            got = _leaves(scripted(example))
+        except Exception as e:  # the TorchScript interpreter's error, with the model and the input type
+            raise RuntimeError(
+                f"torchlayers.deploy.script: {name} compiled for {type_of(example)} but fails on the example: {e}"
+            ) from e
+    problem = _differ(got, expected, values=not model.training)  # train mode: dropout draws differ
+    if problem:
+        raise RuntimeError(
+            f"torchlayers.deploy.script: {name} scripted for {type_of(example)} does not compute the eager model on "
+            f"the example ({problem}); TorchScript matches a plain tuple of 2 (4) tensors as a Ragged (Padded), so "
+            f"pass sequences as Ragged / Padded / lists, not plain tuples"
+        )
+    return scripted
+
+
+def _leaves(tree: Any) -> List[Tensor]:
+    return [t for t in tree_flatten(tree)[0] if isinstance(t, Tensor)]
+
+
+def _differ(got: List[Tensor], expected: List[Tensor], values: bool) -> str:
+    """'' when the scripted outputs are the eager ones: shapes and dtypes, and with ``values`` the
+    values (floats within a few ulp: another executor)."""
+    if len(got) != len(expected):
+        return f"{len(got)} output tensors, eager {len(expected)}"
+    for i, (a, b) in enumerate(zip(got, expected)):
+        if a.shape != b.shape or a.dtype != b.dtype:
+            return f"output {i}: {tuple(a.shape)} {a.dtype}, eager {tuple(b.shape)} {b.dtype}"
+        if not values:
+            continue
+        if not b.is_floating_point():
+            if not torch.equal(a, b):
+                return f"output {i}: integers differ from eager"
+        elif not torch.allclose(a, b, rtol=1e-4, atol=1e-5, equal_nan=True):
+            return f"output {i}: max difference {(a - b).abs().max().item():.3g} from eager"
+    return ""
