@@ -233,8 +233,10 @@ def test_bad_examples_and_models_are_named():
 def test_the_model_is_left_as_it_was():
     model, sample = _built("ewt_tagger/ragged")
     classes = [type(m) for m in model.modules()]
+    model.train()  # the check on the example runs in eval mode; the modes come back
     scripted = script(model, sample(BATCHES[0], 0))
     assert [type(m) for m in model.modules()] == classes
+    assert all(m.training for m in model.modules()) and all(m.training for m in scripted.modules())
     # parameters are shared, as with torch.jit.script
     ours = dict(model.named_parameters())
     for name, p in scripted.named_parameters():

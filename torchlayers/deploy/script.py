@@ -189,8 +189,8 @@ def script(model: nn.Module, example: Any) -> torch.jit.ScriptModule:
     ``example``: one input the model is deployed on (a Tensor, Ragged, Padded, list of tensors or
     tuple); the model runs on it, without gradients, in its current train/eval mode. Returns a
     ScriptModule computing ``model(X)`` for inputs of the example's types (any sizes). The
-    scripted module is checked on the example: the eager outputs' shapes and dtypes, and in eval
-    mode their values (within 1e-5 + 1e-4 relative), so a branch TorchScript cannot run (an
+    scripted module is checked on the example, both in eval mode (modes restored after): the
+    eager outputs' shapes, dtypes and values (within 1e-5 + 1e-4 relative), so a branch TorchScript cannot run (an
     ``@torch.jit.unused`` stub) or reads differently (a plain tuple of 2 / 4 tensors matches
     Ragged / Padded structurally there) fails at ``script`` time, not in deployment."""
     name = getattr(model, "name", type(model).__name__)
@@ -203,15 +203,23 @@ def script(model: nn.Module, example: Any) -> torch.jit.ScriptModule:
         raise RuntimeError(
             f"torchlayers.deploy.script: TorchScript could not compile {name} specialized to {type_of(example)}: {e}"
         ) from e
-    with torch.no_grad():
-        expected = _leaves(model(example))
-        try:
-            got = _leaves(scripted(example))
-        except Exception as e:  # the TorchScript interpreter's error, with the model and the input type
-            raise RuntimeError(
-                f"torchlayers.deploy.script: {name} compiled for {type_of(example)} but fails on the example: {e}"
-            ) from e
-    problem = _differ(got, expected, values=not model.training)  # train mode: dropout draws differ
+    modes = [m.training for m in model.modules()], [m.training for m in scripted.modules()]
+    model.eval()  # the check runs without dropout; each module's mode is restored after
+    scripted.eval()
+    try:
+        with torch.no_grad():
+            expected = _leaves(model(example))
+            try:
+                got = _leaves(scripted(example))
+            except Exception as e:  # the TorchScript interpreter's error, with the model and the input type
+                raise RuntimeError(
+                    f"torchlayers.deploy.script: {name} compiled for {type_of(example)} but fails on the example: {e}"
+                ) from e
+    finally:
+        for tree, flags in zip((model, scripted), modes):
+            for m, flag in zip(tree.modules(), flags):
+                m.training = flag
+    problem = _differ(got, expected)
     if problem:
         raise RuntimeError(
             f"torchlayers.deploy.script: {name} scripted for {type_of(example)} does not compute the eager model on "
@@ -225,16 +233,13 @@ def _leaves(tree: Any) -> List[Tensor]:
     return [t for t in tree_flatten(tree)[0] if isinstance(t, Tensor)]
 
 
-def _differ(got: List[Tensor], expected: List[Tensor], values: bool) -> str:
-    """'' when the scripted outputs are the eager ones: shapes and dtypes, and with ``values`` the
-    values (floats within a few ulp: another executor)."""
+def _differ(got: List[Tensor], expected: List[Tensor]) -> str:
+    """'' when the scripted outputs are the eager ones (floats within a few ulp: another executor)."""
     if len(got) != len(expected):
         return f"{len(got)} output tensors, eager {len(expected)}"
     for i, (a, b) in enumerate(zip(got, expected)):
         if a.shape != b.shape or a.dtype != b.dtype:
             return f"output {i}: {tuple(a.shape)} {a.dtype}, eager {tuple(b.shape)} {b.dtype}"
-        if not values:
-            continue
         if not b.is_floating_point():
             if not torch.equal(a, b):
                 return f"output {i}: integers differ from eager"
