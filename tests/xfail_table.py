@@ -21,7 +21,6 @@ XFAIL: Dict[Tuple[str, str], str] = {
     ('thinc_parity', 'with_reshape'): 'thinc 8.3.14 with_reshape backprop reshapes dY to the input shape and hands a 3-D array to the layer (raises here, nO != F; COMPATIBILITY.md); forward parity and our dX are pinned in tests/combinators/test_with_reshape.py',
     ('dtype', 'list2array/empty'): "an empty list carries no dtype: [] gives (0, 0) float32 like Thinc's ops.flatten, whatever the (parameterless) model was cast to",
     ('dtype', 'list2ragged/empty'): "an empty list carries no dtype: [] gives data (0, 0) float32 like Thinc's ops.flatten, whatever the (parameterless) model was cast to",
-    ('script', 'with_getitem'): "TorchScript indexes and slices a tuple only at integer constants, and with_getitem's idx is a live attr that may count from the end (its pieces are known only with the tuple's length); runs eager, compiled and exported",
     ("compile", "PyTorchRNNWrapper/lstm"): "Dynamo refuses nn.LSTM/GRU/RNN modules unless torch._dynamo.config.allow_rnn=True (a torch limitation, not ours); export and script work",
     ("compile", "PyTorchRNNWrapper/bilstm2"): "Dynamo refuses nn.LSTM/GRU/RNN modules unless torch._dynamo.config.allow_rnn=True (a torch limitation, not ours); export and script work",
     ("compile", "PyTorchRNNWrapper/gru"): "Dynamo refuses nn.LSTM/GRU/RNN modules unless torch._dynamo.config.allow_rnn=True (a torch limitation, not ours); export and script work",

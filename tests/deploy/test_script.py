@@ -253,3 +253,21 @@ def test_script_checks_the_scripted_module_on_the_example():
                                            r"compute the eager model on the example .*not plain tuples"):
         script(model, (torch.randn(2, 4), torch.randn(3, 4)))
     assert torch.equal(script(model, [torch.ones(2, 4)])([torch.ones(3, 4)])[0], model([torch.ones(3, 4)])[0])
+
+
+@pytest.mark.parametrize("idx", [0, 1, -1, -3])
+def test_with_getitem_scripts_with_its_cut_as_constants(idx):
+    """TorchScript slices tuples at constants only: deploy.script gives with_getitem's copy the
+    position of the item in the example's tuple (negative idx counted from its end)."""
+    model = tl.with_getitem(idx, tl.Linear(2, 3))
+    items = (torch.randn(4, 3), torch.randn(2, 3), torch.randn(5, 3))
+    model.initialize(X=items)
+    scripted = script(model, items)
+    other = tuple(torch.randn(n, 3) for n in (1, 6, 2))
+    with torch.no_grad():
+        out, ref = scripted(other), model(other)
+    assert len(out) == len(ref) == 3
+    for a, b in zip(out, ref):
+        assert torch.equal(a, b)
+    with pytest.raises(IndexError, match=r"with_getitem\(linear\): idx=5 is out of range for a tuple of 3 items"):
+        script(tl.with_getitem(5, tl.Linear(2, 3)), items)

@@ -25,10 +25,15 @@ anything but a Tensor is an instance of a subclass whose ``forward`` is the clas
   Padded / lists. (``with_ragged`` / ``with_padded`` read such tuples as Ragged / Padded anyway.)
 - Every module must see one type signature: a module called on a Ragged and then on a Tensor
   (one layer instance shared across input types) raises a ValueError naming it.
-- What remains outside TorchScript (each a limitation of TorchScript, named in
-  ``tests/xfail_table.py``): a tuple whose length is the number of layers (``tuplify``), the
-  Python-level profiler wrappers (``with_nvtx_range``, ``with_signpost_interval``), nested
-  Python lists of arbitrary items (``with_flatten``) and indexing with lists.
+- A layer that needs TorchScript constants which depend on the input's type defines
+  ``script_constants(arg_type) -> {name: value}``: the copy gets them as attributes listed in its
+  ``__constants__`` (``with_getitem``: where the tuple is cut, as TorchScript slices tuples at
+  constants only).
+- ``with_flatten`` scripts over a list of lists of tensors (its items may be anything eagerly).
+- What remains outside TorchScript (named in ``tests/xfail_table.py``): a tuple whose length is
+  the number of layers (``tuplify``: TorchScript has no variable-length tuple), the Python-level
+  profiler wrappers (``with_nvtx_range``, ``with_signpost_interval``), indexing with lists, and
+  ``with_cpu`` over a Ragged (its field moves are a Python ``tree_map``).
 
 Shape: whatever ``model`` maps ``example`` to. Example::
 
@@ -54,7 +59,7 @@ from ..types import Padded, Ragged
 __all__ = ["script", "specialize", "type_of"]
 
 _ids = itertools.count()
-_CLASSES: Dict[Tuple[type, str, str], Type[nn.Module]] = {}
+_CLASSES: Dict[Tuple[type, str, str, Tuple[str, ...]], Type[nn.Module]] = {}
 
 
 def type_of(x: Any, where: str = "script") -> Any:
@@ -144,12 +149,13 @@ def _typed_forward(cls: Type[nn.Module], arg: Any, ret: Any) -> Callable[..., An
     return namespace[fdef.name]
 
 
-def _specialized_class(cls: Type[nn.Module], arg: Any, ret: Any) -> Type[nn.Module]:
-    key = (cls, repr(arg), repr(ret))
+def _specialized_class(cls: Type[nn.Module], arg: Any, ret: Any, constants: Tuple[str, ...]) -> Type[nn.Module]:
+    key = (cls, repr(arg), repr(ret), constants)
     if key not in _CLASSES:
         name = f"{cls.__name__}__{_label(arg)}__to__{_label(ret)}"
         _CLASSES[key] = type(name, (cls,), {
             "forward": _typed_forward(cls, arg, ret), "__module__": cls.__module__, "__qualname__": name,
+            "__constants__": [*getattr(cls, "__constants__", []), *constants],
         })
     return _CLASSES[key]
 
@@ -173,9 +179,15 @@ def specialize(model: nn.Module, example: Any) -> nn.Module:
         if id(m) in memo:
             return memo[id(m)]
         sig = types.get(id(m))
-        cls = _specialized_class(type(m), *sig) if sig is not None and _needs_types(m, sig) else type(m)
+        constants: Dict[str, Any] = {}
+        cls: Type[nn.Module] = type(m)
+        if sig is not None and _needs_types(m, sig):
+            hook = getattr(m, "script_constants", None)  # a layer's per-instance TorchScript constants
+            constants = hook(sig[0]) if callable(hook) else {}
+            cls = _specialized_class(cls, sig[0], sig[1], tuple(sorted(constants)))
         new: nn.Module = object.__new__(cls)
         new.__dict__.update(m.__dict__)
+        new.__dict__.update(constants)
         memo[id(m)] = new
         new.__dict__["_modules"] = {k: None if c is None else clone(c) for k, c in m._modules.items()}
         return new
