@@ -369,12 +369,19 @@ def check_export(case: Case) -> None:
 
 
 def check_script(case: Case) -> None:
-    """#16: torch.jit.script == eager (deprecation warning filtered)."""
+    """#16: torch.jit.script == eager (deprecation warning filtered). A row whose input is not a
+    plain tensor goes through ``torchlayers.deploy.script(model, X)``, which types every layer's
+    forward for what the example passes it (TorchScript reads an unannotated argument as a Tensor)."""
+    from torchlayers.deploy import script
+    from torchlayers.deploy.script import specialize
+
     X = case.sample()
     model = build(case, X).eval()
+    # plain torch.jit.script wherever it reads every layer's types right (tensors throughout)
+    plain = all(type(a) is type(b) for a, b in zip(model.modules(), specialize(model, X).modules()))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        scripted = torch.jit.script(model)
+        scripted = torch.jit.script(model) if plain else script(model, X)
     with torch.no_grad():
         out = scripted(X)
         ref = model(X)

@@ -33,26 +33,31 @@ class add(Model[InT, OutT]):
         check_models("add", all_layers)
         super().__init__("add", dims=fan_out_dims(all_layers), layers=all_layers)
 
-    def forward(self, X):  # unannotated: TorchScript reads it as Tensor -> Tensor
-        Y = X
+    def forward(self, X):  # unannotated: TorchScript reads Tensor -> Tensor; deploy.script types it
+        Y = self.layers[0](X)
         for i, layer in enumerate(self.layers):
-            out = layer(X)
-            if i == 0:
-                Y = out
-            else:
-                Y = self._plus(Y, out, i)
+            if i > 0:
+                out = layer(X)
+                what = f"layer {i}"
+                if isinstance(Y, Tensor) and isinstance(out, Tensor):
+                    if Y.shape != out.shape:
+                        raise ValueError(
+                            f"{self.name}: every layer must give outputs of one shape: expected layer {i} to give "
+                            f"{list(Y.shape)} like layer 0, got {list(out.shape)}"
+                        )
+                    Y = Y + out
+                elif torch.jit.is_scripting():  # the typed sums (eager: add_outputs, which dispatches to them)
+                    if isinstance(Y, Ragged) and isinstance(out, Ragged):
+                        Y = add_ragged(self.name, Y, out, "layer 0", what)
+                    elif isinstance(Y, Padded) and isinstance(out, Padded):
+                        Y = add_padded(self.name, Y, out, "layer 0", what)
+                    elif isinstance(Y, list) and isinstance(out, list):
+                        Y = add_lists(self.name, Y, out, "layer 0", what)
+                    else:
+                        raise TypeError(f"{self.name}: cannot add {what}'s output to layer 0's")
+                else:
+                    Y = self._plus_any(Y, out, i)
         return Y
-
-    def _plus(self, Y: Tensor, out: Tensor, i: int) -> Tensor:
-        if not torch.jit.is_scripting():
-            if not isinstance(Y, Tensor) or not isinstance(out, Tensor):
-                return self._plus_any(Y, out, i)
-        if Y.shape != out.shape:
-            raise ValueError(
-                f"{self.name}: every layer must give outputs of one shape: expected layer {i} to give "
-                f"{list(Y.shape)} like layer 0, got {list(out.shape)}"
-            )
-        return Y + out
 
     @torch_unused
     def _plus_any(self, Y: Any, out: Any, i: int) -> Any:
@@ -104,13 +109,9 @@ def add_outputs(name: str, A: Any, B: Any, what_b: str = "the layer's output", w
         _same_shape(name, A, B, what_a, what_b)
         return A + B
     if isinstance(A, Ragged) and isinstance(B, Ragged):
-        _same_shape(name, A.data, B.data, what_a + ".data", what_b + ".data")
-        _same_lengths(name, A.lengths, B.lengths, what_a, what_b)
-        return Ragged(A.data + B.data, A.lengths)
+        return add_ragged(name, A, B, what_a, what_b)
     if isinstance(A, Padded) and isinstance(B, Padded):
-        _same_shape(name, A.data, B.data, what_a + ".data", what_b + ".data")
-        _same_lengths(name, A.lengths, B.lengths, what_a, what_b)
-        return Padded(A.data + B.data, A.size_at_t, A.lengths, A.indices)
+        return add_padded(name, A, B, what_a, what_b)
     if isinstance(A, (list, tuple)) and isinstance(B, (list, tuple)) and not isinstance(A, (Ragged, Padded)) \
             and not isinstance(B, (Ragged, Padded)):
         if len(A) != len(B):
@@ -122,16 +123,44 @@ def add_outputs(name: str, A: Any, B: Any, what_b: str = "the layer's output", w
     )
 
 
+def add_ragged(name: str, A: Ragged, B: Ragged, what_a: str, what_b: str) -> Ragged:
+    """``A + B`` over the data, ``A``'s lengths (scriptable; ``add_outputs``' Ragged case)."""
+    _same_shape(name, A.data, B.data, what_a + ".data", what_b + ".data")
+    _same_lengths(name, A.lengths, B.lengths, what_a, what_b)
+    return Ragged(A.data + B.data, A.lengths)
+
+
+def add_padded(name: str, A: Padded, B: Padded, what_a: str, what_b: str) -> Padded:
+    """``A + B`` over the data, ``A``'s metadata (scriptable; ``add_outputs``' Padded case)."""
+    _same_shape(name, A.data, B.data, what_a + ".data", what_b + ".data")
+    _same_lengths(name, A.lengths, B.lengths, what_a, what_b)
+    return Padded(A.data + B.data, A.size_at_t, A.lengths, A.indices)
+
+
+def add_lists(name: str, A: List[Tensor], B: List[Tensor], what_a: str, what_b: str) -> List[Tensor]:
+    """Item-by-item ``A + B`` of two lists of tensors (scriptable; ``add_outputs`` nests any depth)."""
+    if len(A) != len(B):
+        raise ValueError(f"{name}: expected {what_b} to be a list of {len(A)} items like {what_a}, got {len(B)}")
+    out: List[Tensor] = []
+    for j in range(len(A)):
+        _same_shape(name, A[j], B[j], f"{what_a}[{j}]", f"{what_b}[{j}]")
+        out.append(A[j] + B[j])
+    return out
+
+
 def _same_shape(name: str, A: Tensor, B: Tensor, what_a: str, what_b: str) -> None:
     if A.shape != B.shape:
         raise ValueError(f"{name}: expected {what_b} of shape {list(A.shape)} like {what_a}, got {list(B.shape)}")
 
 
 def _same_lengths(name: str, a: Tensor, b: Tensor, what_a: str, what_b: str) -> None:
-    if torch.compiler.is_compiling():
-        return  # value checks would be data-dependent guards
+    if not torch.jit.is_scripting():
+        if torch.compiler.is_compiling():
+            return  # value checks would be data-dependent guards
     if a.shape != b.shape or not torch.equal(a.to(b.device, torch.int64), b.to(torch.int64)):
-        raise ValueError(f"{name}: expected {what_b} with lengths {a.tolist()} like {what_a}, got {b.tolist()}")
+        expected: List[int] = a.to(torch.int64).tolist()
+        got: List[int] = b.to(torch.int64).tolist()
+        raise ValueError(f"{name}: expected {what_b} with lengths {expected} like {what_a}, got {got}")
 
 
 def check_models(name: str, layers: Sequence[Any]) -> None:
@@ -143,4 +172,6 @@ def check_models(name: str, layers: Sequence[Any]) -> None:
 
 _check_models = check_models  # the name residual/siamese/uniqued/bidirectional import
 
-__all__: List[str] = ["add", "add_outputs", "check_models", "fan_out_dims", "set_input_width"]
+__all__: List[str] = [
+    "add", "add_outputs", "add_lists", "add_padded", "add_ragged", "check_models", "fan_out_dims", "set_input_width",
+]

@@ -38,16 +38,42 @@ class concatenate(Model):
         check_models("concatenate", layers)
         super().__init__("|".join(layer.name for layer in layers), dims=fan_out_dims(layers), layers=layers)
 
-    def forward(self, X):  # unannotated: TorchScript reads it as Tensor -> Tensor
-        outs: List[Tensor] = []
-        for layer in self.layers:
-            outs.append(layer(X))
-        if len(outs) == 0:
-            raise ValueError(f"{self.name}: has no layers to concatenate")
-        if not torch.jit.is_scripting():
-            if not isinstance(outs[0], Tensor):
-                return self._cat_any(outs)
-        return self._cat_tensors(outs)
+    def forward(self, X):  # unannotated: TorchScript reads Tensor -> Tensor; deploy.script types it
+        first = self.layers[0](X)
+        if isinstance(first, Tensor):
+            outs: List[Tensor] = [first]
+            for i, layer in enumerate(self.layers):
+                if i > 0:
+                    outs.append(layer(X))
+            Y = self._cat_tensors(outs)
+        elif torch.jit.is_scripting():  # the typed cases of _cat_any, one per output type
+            if isinstance(first, Ragged):
+                data: List[Tensor] = [first.data]
+                for i, layer in enumerate(self.layers):
+                    if i > 0:
+                        out = layer(X)
+                        _same_lengths(self.name, first.lengths, out.lengths, "layer 0's output", f"layer {i}'s output")
+                        data.append(out.data)
+                Y = Ragged(self._cat_tensors(data), first.lengths)
+            elif isinstance(first, Padded):
+                data = [first.data]
+                for i, layer in enumerate(self.layers):
+                    if i > 0:
+                        out = layer(X)
+                        _same_lengths(self.name, first.lengths, out.lengths, "layer 0's output", f"layer {i}'s output")
+                        data.append(out.data)
+                Y = Padded(self._cat_padded_data(data), first.size_at_t, first.lengths, first.indices)
+            elif isinstance(first, list):
+                items: List[List[Tensor]] = [first]
+                for i, layer in enumerate(self.layers):
+                    if i > 0:
+                        items.append(layer(X))
+                Y = self._cat_lists(items)
+            else:
+                raise TypeError(f"{self.name}: cannot concatenate the layers' outputs")
+        else:
+            Y = self._cat_any([first] + [layer(X) for layer in list(self.layers)[1:]])
+        return Y
 
     def _cat_tensors(self, outs: List[Tensor]) -> Tensor:
         first = outs[0]
@@ -81,22 +107,29 @@ class concatenate(Model):
         if isinstance(first, Padded):
             for i, out in enumerate(outs[1:], 1):
                 _same_lengths(self.name, first.lengths, out.lengths, "layer 0's output", f"layer {i}'s output")
-            data = [out.data for out in outs]
-            for i, d in enumerate(data):
-                if d.shape[:-1] != data[0].shape[:-1]:
-                    raise ValueError(
-                        f"{self.name}: expected layer {i}'s Padded data of shape {list(data[0].shape[:-1])} + [F], "
-                        f"got {list(d.shape)}"
-                    )
-            return Padded(torch.cat(data, dim=-1), first.size_at_t, first.lengths, first.indices)
+            return Padded(self._cat_padded_data([out.data for out in outs]), first.size_at_t, first.lengths,
+                          first.indices)
         if isinstance(first, (list, tuple)):
-            for i, out in enumerate(outs):
-                if len(out) != len(first):
-                    raise ValueError(
-                        f"{self.name}: expected layer {i} to give {len(first)} items like layer 0, got {len(out)}"
-                    )
-            return [self._cat_tensors([out[j] for out in outs]) for j in range(len(first))]
+            return self._cat_lists([list(out) for out in outs])
         raise TypeError(f"{self.name}: cannot concatenate outputs of type {type(first).__name__}")
+
+    def _cat_padded_data(self, data: List[Tensor]) -> Tensor:
+        for i, d in enumerate(data):
+            if d.shape[:-1] != data[0].shape[:-1]:
+                raise ValueError(
+                    f"{self.name}: expected layer {i}'s Padded data of shape {list(data[0].shape[:-1])} + [F], "
+                    f"got {list(d.shape)}"
+                )
+        return torch.cat(data, dim=-1)
+
+    def _cat_lists(self, outs: List[List[Tensor]]) -> List[Tensor]:
+        first = outs[0]
+        for i, out in enumerate(outs):
+            if len(out) != len(first):
+                raise ValueError(
+                    f"{self.name}: expected layer {i} to give {len(first)} items like layer 0, got {len(out)}"
+                )
+        return [self._cat_tensors([out[j] for out in outs]) for j in range(len(first))]
 
     def _initialize(self, X: Any, Y: Any) -> None:
         layers = cast(List[Model], list(self.layers))

@@ -9,7 +9,8 @@ from torch.jit import unused as torch_unused
 
 from ..model import InT, Model, OutT
 from ..registry import registry
-from .add import _check_models, add_outputs
+from ..types import Padded, Ragged
+from .add import _check_models, add_lists, add_outputs, add_padded, add_ragged
 
 
 @registry.layers("residual.v1")
@@ -29,19 +30,27 @@ class residual(Model[InT, OutT]):
             layers=[layer],
         )
 
-    def forward(self, X):  # unannotated: TorchScript reads it as Tensor -> Tensor
-        Y = X
-        for layer in self.layers:
-            Y = layer(X)
-        if not torch.jit.is_scripting():
-            if not isinstance(X, Tensor) or not isinstance(Y, Tensor):
-                return self._plus_any(X, Y)
-        if X.shape != Y.shape:
-            raise ValueError(
-                f"{self.name}: the layer must keep the input's shape: expected an output of shape "
-                f"{list(X.shape)}, got {list(Y.shape)}"
-            )
-        return X + Y
+    def forward(self, X):  # unannotated: TorchScript reads Tensor -> Tensor; deploy.script types it
+        Y = self.layers[0](X)
+        if isinstance(X, Tensor) and isinstance(Y, Tensor):
+            if X.shape != Y.shape:
+                raise ValueError(
+                    f"{self.name}: the layer must keep the input's shape: expected an output of shape "
+                    f"{list(X.shape)}, got {list(Y.shape)}"
+                )
+            out = X + Y
+        elif torch.jit.is_scripting():  # the typed sums (eager: add_outputs, which dispatches to them)
+            if isinstance(X, Ragged) and isinstance(Y, Ragged):
+                out = add_ragged(self.name, X, Y, "the input", "the layer's output")
+            elif isinstance(X, Padded) and isinstance(Y, Padded):
+                out = add_padded(self.name, X, Y, "the input", "the layer's output")
+            elif isinstance(X, list) and isinstance(Y, list):
+                out = add_lists(self.name, X, Y, "the input", "the layer's output")
+            else:
+                raise TypeError(f"{self.name}: cannot add the layer's output to the input")
+        else:
+            out = self._plus_any(X, Y)
+        return out
 
     @torch_unused
     def _plus_any(self, X: Any, Y: Any) -> Any:

@@ -67,48 +67,75 @@ class with_array(Model):
             raise ValueError(f"with_array: pad must be a non-negative int, got {pad!r}")
         super().__init__(f"with_array({layer.name})", dims=child_dims(layer), layers=[layer], attrs={"pad": pad})
 
-    def forward(self, X):  # unannotated: TorchScript reads it as Tensor -> Tensor
-        if not torch.jit.is_scripting():
-            if not isinstance(X, Tensor):
-                return self._sequences(X)
-        for layer in self.layers:
-            X = layer(X)
-        return X
+    def forward(self, X):  # unannotated: TorchScript reads Tensor -> Tensor; deploy.script types it
+        if isinstance(X, Ragged):
+            Y = Ragged(self._rows(self.layers[0](self._ragged_data(X)), X.data.shape[0]), X.lengths)
+        elif isinstance(X, Padded):
+            Y = Padded(self._padded_forward(X.data), X.size_at_t, X.lengths, X.indices)
+        elif isinstance(X, Tensor):
+            Y = X
+            for layer in self.layers:
+                Y = layer(Y)
+        elif isinstance(X, list):
+            Y = self._list_forward(X)
+        else:
+            Y = self._sequences(X)
+        return Y
 
     @torch_unused
     def _sequences(self, X: Any) -> Any:
-        layer = cast(Model, self.layers[0])
-        if isinstance(X, Ragged):
-            return Ragged(self._rows(layer(self._ragged_data(X)), X.data.shape[0]), X.lengths)
-        if isinstance(X, Padded):
-            return Padded(self._padded_forward(layer, X.data), X.size_at_t, X.lengths, X.indices)
-        if isinstance(X, (list, tuple)):
-            return self._list_forward(layer, X)
-        return layer(X)
+        """What the typed branches leave: tuples of tensors, and the layer's own errors for the rest."""
+        if isinstance(X, tuple):
+            return self._list_forward(list(X))
+        return self.layers[0](X)
 
     def _ragged_data(self, X: Ragged) -> Tensor:
         return X.data
 
-    def _padded_forward(self, layer: Model, data: Tensor) -> Tensor:
-        return layer(data)
+    def _padded_forward(self, data: Tensor) -> Tensor:
+        return self.layers[0](data)
 
-    def _rows(self, Y: Any, n: int) -> Any:
-        if not isinstance(Y, Tensor) or Y.dim() == 0 or Y.shape[0] != n:
-            got = f"shape {list(Y.shape)}" if isinstance(Y, Tensor) else type(Y).__name__
-            raise ValueError(f"{self.name}: the wrapped layer must return one row per input row ({n}), got {got}")
+    def _rows(self, Y: Tensor, n: int) -> Tensor:
+        if not torch.jit.is_scripting():
+            if not isinstance(Y, Tensor):
+                raise ValueError(
+                    f"{self.name}: the wrapped layer must return one row per input row ({n}), got {type(Y).__name__}"
+                )
+        if Y.dim() == 0 or Y.shape[0] != n:
+            raise ValueError(
+                f"{self.name}: the wrapped layer must return one row per input row ({n}), got shape {list(Y.shape)}"
+            )
         return Y
 
-    def _list_forward(self, layer: Model, Xs: Any) -> List[Tensor]:
+    def _list_forward(self, Xs: List[Tensor]) -> List[Tensor]:
         if len(Xs) == 0:
             return []
-        for i, x in enumerate(Xs):
-            if not isinstance(x, Tensor) or x.dim() == 0:
-                got = "a 0-d tensor" if isinstance(x, Tensor) else type(x).__name__
-                raise TypeError(f"{self.name}: expected item {i} to be a tensor (n_i, F), got {got}")
+        if not torch.jit.is_scripting():
+            for i, x in enumerate(Xs):
+                if not isinstance(x, Tensor) or x.dim() == 0:
+                    got = "a 0-d tensor" if isinstance(x, Tensor) else type(x).__name__
+                    raise TypeError(f"{self.name}: expected item {i} to be a tensor (n_i, F), got {got}")
         pad = int(self.pad)
         lengths = [x.shape[0] for x in Xs]
-        Yf = layer(flatten(list(Xs), pad, self.name))
-        return unflatten(Yf, lengths, pad, f"{self.name}: the wrapped layer's output")
+        if not torch.jit.is_scripting():
+            if pad > 0 and torch.compiler.is_compiling():
+                return self._list_forward_traced(Xs, lengths)
+        Yf = self.layers[0](flatten(Xs, pad, self.name))
+        return unflatten(Yf, lengths, pad, self.name + ": the wrapped layer's output")
+
+    @torch_unused
+    def _list_forward_traced(self, Xs: List[Tensor], lengths: List[Any]) -> List[Tensor]:
+        """The padded list layout while tracing, where item sizes may be unbacked (they come from a
+        Ragged's lengths): positions from ``cumsum`` / ``repeat_interleave(output_size=N)`` arithmetic
+        (``deploy.sequences.packed_list_layout``), no per-item emptiness test. The buffer holds
+        ``pad`` zero rows more per empty item at its end, which no row-local layer within ``pad`` sees."""
+        from ..deploy.sequences import PackedWithArray
+
+        data = torch.cat(Xs, 0)
+        for n in lengths:
+            torch._check(n >= 0)
+        Yr = PackedWithArray(self)(Ragged(data, torch.tensor(lengths, dtype=torch.int64, device=data.device)))
+        return list(torch.split(Yr.data, lengths, dim=0))
 
     def _initialize(self, X: Any, Y: Any) -> None:
         layer = cast(Model, self.layers[0])
@@ -138,11 +165,11 @@ class with_array2d(with_array):
     def _ragged_data(self, X: Ragged) -> Tensor:
         return X.data.flatten(1) if X.data.dim() > 2 else X.data
 
-    def _padded_forward(self, layer: Model, data: Tensor) -> Tensor:
+    def _padded_forward(self, data: Tensor) -> Tensor:
         if data.dim() != 3:
             raise ValueError(f"{self.name}: expected Padded data of shape (T, B, F), got {list(data.shape)}")
         T, B = data.shape[0], data.shape[1]
-        Y = self._rows(layer(data.reshape(T * B, data.shape[2])), T * B)
+        Y = self._rows(self.layers[0](data.reshape(T * B, data.shape[2])), T * B)
         return Y.reshape(T, B, Y.shape[1])
 
     def _sample(self, X: Any) -> Any:

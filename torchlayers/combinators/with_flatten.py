@@ -24,6 +24,16 @@ def _flatten(layer: str, Xnest: Any) -> Tuple[List[Any], List[int]]:
     return flat, lens
 
 
+def _flatten_tensors(Xnest: List[List[Tensor]]) -> Tuple[List[Tensor], List[int]]:
+    """``_flatten`` for TorchScript, where the items are tensors."""
+    flat: List[Tensor] = []
+    lens: List[int] = []
+    for item in Xnest:
+        flat.extend(item)
+        lens.append(len(item))
+    return flat, lens
+
+
 def _stack(Y: Any) -> Any:
     if isinstance(Y, (list, tuple)) and Y and all(isinstance(y, Tensor) for y in Y):
         return torch.cat(list(Y), dim=0)
@@ -49,13 +59,20 @@ class with_flatten(Model):
         check_layer("with_flatten", layer)
         super().__init__(f"with_flatten({layer.name})", layers=[layer])
 
-    def forward(self, Xnest: Any) -> List[Tensor]:
-        flat, lens = _flatten(self.name, Xnest)
+    def forward(self, Xnest):  # deploy.script types it (TorchScript: a list of lists of tensors)
+        if torch.jit.is_scripting():
+            flat, lens = _flatten_tensors(Xnest)
+        else:
+            flat, lens = _flatten(self.name, Xnest)
         Yflat = self.layers[0](flat)
-        if not isinstance(Yflat, Tensor) or Yflat.dim() == 0 or Yflat.shape[0] != len(flat):
-            got = f"shape {list(Yflat.shape)}" if isinstance(Yflat, Tensor) else type(Yflat).__name__
+        if not torch.jit.is_scripting():
+            if not isinstance(Yflat, Tensor):
+                raise ValueError(f"{self.name}: the wrapped layer must return one row per flattened item "
+                                 f"({len(flat)}), got {type(Yflat).__name__}")
+        if Yflat.dim() == 0 or Yflat.shape[0] != len(flat):
             raise ValueError(
-                f"{self.name}: the wrapped layer must return one row per flattened item ({len(flat)}), got {got}"
+                f"{self.name}: the wrapped layer must return one row per flattened item ({len(flat)}), "
+                f"got shape {list(Yflat.shape)}"
             )
         if not lens:
             return []
@@ -77,15 +94,23 @@ class with_flatten_v2(with_flatten):
         - Output: list of B lists (n_i items each)
     """
 
-    def forward(self, Xnest: Any) -> List[Any]:
-        flat, lens = _flatten(self.name, Xnest)
+    def forward(self, Xnest):  # deploy.script types it (TorchScript: a list of lists of tensors)
+        if torch.jit.is_scripting():
+            flat, lens = _flatten_tensors(Xnest)
+        else:
+            flat, lens = _flatten(self.name, Xnest)
         Yflat = self.layers[0](flat)
-        if not hasattr(Yflat, "__len__") or len(Yflat) != len(flat):
-            got = len(Yflat) if hasattr(Yflat, "__len__") else type(Yflat).__name__
+        if not torch.jit.is_scripting():
+            if not hasattr(Yflat, "__len__"):
+                raise ValueError(f"{self.name}: the wrapped layer must return one item per flattened item "
+                                 f"({len(flat)}), got {type(Yflat).__name__}")
+        if len(Yflat) != len(flat):
             raise ValueError(
-                f"{self.name}: the wrapped layer must return one item per flattened item ({len(flat)}), got {got}"
+                f"{self.name}: the wrapped layer must return one item per flattened item ({len(flat)}), "
+                f"got {len(Yflat)}"
             )
-        out, start = [], 0
+        out: List[List[Tensor]] = []
+        start = 0
         for n in lens:
             out.append(Yflat[start : start + n])
             start += n

@@ -1,7 +1,10 @@
 """with_getitem: run a layer on one item of a tuple (Thinc "with_getitem.v1")."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+import typing
+from typing import TYPE_CHECKING, Any, Dict, cast
+
+import torch
 
 from ..model import Model
 from ..registry import registry
@@ -22,6 +25,8 @@ class with_getitem(Model):
 
     if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
         idx: int
+        script_idx: int  # set by deploy.script on its copy (script_constants)
+        script_after: int
 
     def __init__(self, idx: int, layer: Model) -> None:
         check_layer("with_getitem", layer)
@@ -32,14 +37,29 @@ class with_getitem(Model):
     def _index(self, items: Any) -> int:
         if not isinstance(items, tuple):
             raise TypeError(f"{self.name}: expected a tuple of items, got {type(items).__name__}")
-        idx = self.idx + len(items) if self.idx < 0 else self.idx
-        if not 0 <= idx < len(items):
-            raise IndexError(f"{self.name}: idx={self.idx} is out of range for a tuple of {len(items)} items")
+        return self._position(len(items))
+
+    def _position(self, n: int) -> int:
+        idx = self.idx + n if self.idx < 0 else self.idx
+        if not 0 <= idx < n:
+            raise IndexError(f"{self.name}: idx={self.idx} is out of range for a tuple of {n} items")
         return idx
 
-    def forward(self, items: Any) -> Any:
+    def forward(self, items):  # deploy.script types it, and gives it script_idx / script_after
+        if torch.jit.is_scripting():  # TorchScript indexes and slices tuples at constants only
+            Y = self.layers[0](items[self.script_idx])
+            return items[: self.script_idx] + (Y,) + items[self.script_after :]  # noqa: RUF005 - no starred tuples
         idx = self._index(items)
         return (*items[:idx], self.layers[0](items[idx]), *items[idx + 1:])
+
+    def script_constants(self, arg_type: Any) -> Dict[str, int]:
+        """``torchlayers.deploy.script``'s hook: where the tuple (``arg_type``, a ``Tuple[...]``) is
+        cut, as TorchScript constants for this node's specialized forward."""
+        args = typing.get_args(arg_type)
+        if typing.get_origin(arg_type) is not tuple:
+            raise TypeError(f"{self.name}: expected a tuple of items, got {arg_type}")
+        idx = self._position(len(args))
+        return {"script_idx": idx, "script_after": idx + 1}
 
     def _initialize(self, X: Any, Y: Any) -> None:
         X_i = X[self._index(X)] if X is not None else None

@@ -1,7 +1,10 @@
 """with_list: run a list layer on Padded and Ragged inputs (Thinc "with_list.v1")."""
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, List, cast
+
+import torch
+from torch import Tensor
 
 from ..functional.sequences import flatten
 from ..model import Model
@@ -29,26 +32,30 @@ class with_list(Model):
         check_layer("with_list", layer)
         super().__init__(f"with_list({layer.name})", dims=child_dims(layer), layers=[layer])
 
-    def forward(self, X: Any) -> Any:
-        layer = self.layers[0]
+    def forward(self, X):  # unannotated: TorchScript reads Tensor -> Tensor; deploy.script types it
         if isinstance(X, Padded):
-            return list2padded(list(self._items(layer(padded2list(X)), X.num_sequences)))
-        if isinstance(X, Ragged):
-            Ys = self._items(layer(unflatten_ragged(X.data, X.lengths)), X.num_sequences)
-            data = flatten(list(Ys), 0, self.name)
+            Y = list2padded(self._items(self.layers[0](padded2list(X)), X.lengths.shape[0]))
+        elif isinstance(X, Ragged):
+            Ys = self._items(self.layers[0](unflatten_ragged(X.data, X.lengths)), X.lengths.shape[0])
+            data = flatten(Ys, 0, self.name)
             if data.shape[0] != X.data.shape[0]:
                 raise ValueError(
                     f"{self.name}: the wrapped layer must keep each item's rows (total {X.data.shape[0]}), "
                     f"got {data.shape[0]}"
                 )
-            return Ragged(data, X.lengths)
-        return layer(X)
+            Y = Ragged(data, X.lengths)
+        else:
+            Y = self.layers[0](X)
+        return Y
 
-    def _items(self, Ys: Any, n: int) -> Any:
-        if not isinstance(Ys, (list, tuple)) or len(Ys) != n:
-            got = f"{len(Ys)} items" if isinstance(Ys, (list, tuple)) else type(Ys).__name__
-            raise ValueError(f"{self.name}: the wrapped layer must return a list of {n} items, got {got}")
-        return Ys
+    def _items(self, Ys: List[Tensor], n: int) -> List[Tensor]:
+        if not torch.jit.is_scripting():
+            if not isinstance(Ys, (list, tuple)):
+                raise ValueError(f"{self.name}: the wrapped layer must return a list of {n} items, got "
+                                 f"{type(Ys).__name__}")
+        if len(Ys) != n:
+            raise ValueError(f"{self.name}: the wrapped layer must return a list of {n} items, got {len(Ys)} items")
+        return list(Ys)
 
     def _initialize(self, X: Any, Y: Any) -> None:
         cast(Model, self.layers[0])._initialize(_get_list(X), _get_list(Y))

@@ -1,7 +1,7 @@
 """with_padded: run a Padded layer on lists, Ragged, 4-tuples and (T, B, F) arrays (Thinc "with_padded.v1")."""
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, List, cast
 
 import torch
 from torch import Tensor
@@ -39,17 +39,36 @@ class with_padded(Model):
         check_layer("with_padded", layer)
         super().__init__(f"with_padded({layer.name})", dims=child_dims(layer), layers=[layer])
 
-    def forward(self, X):  # unannotated: TorchScript reads it as Tensor -> Tensor
-        if not torch.jit.is_scripting():
-            if not isinstance(X, Tensor):
-                return self._sequences(X)
-        if X.dim() != 3:
-            raise ValueError(f"{self.name}: expected a (T, B, F) tensor, got shape {list(X.shape)}")
-        T, B = X.shape[0], X.shape[1]
-        size_at_t = torch.full((T,), B, dtype=torch.int32, device=X.device)
-        lengths = torch.full((B,), T, dtype=torch.int32, device=X.device)
-        indices = torch.arange(B, dtype=torch.int32, device=X.device)
-        return self._call(Padded(X, size_at_t, lengths, indices)).data
+    def forward(self, X):  # unannotated: TorchScript reads Tensor -> Tensor; deploy.script types it
+        if isinstance(X, Padded):
+            Y = self._call(X)
+        elif isinstance(X, Ragged):
+            Yp = self._call(list2padded(unflatten_ragged(X.data, X.lengths)))
+            Ys = padded2list(Yp)
+            empty: List[int] = [0] + list(Yp.data.shape[2:])  # noqa: RUF005 - TorchScript has no starred lists
+            data = torch.cat(Ys, dim=0) if len(Ys) > 0 else Yp.data.new_zeros(empty)
+            Y = Ragged(data, X.lengths)
+        elif isinstance(X, Tensor):
+            if X.dim() != 3:
+                raise ValueError(f"{self.name}: expected a (T, B, F) tensor, got shape {list(X.shape)}")
+            T, B = X.shape[0], X.shape[1]
+            size_at_t = torch.full((T,), B, dtype=torch.int32, device=X.device)
+            lengths = torch.full((B,), T, dtype=torch.int32, device=X.device)
+            indices = torch.arange(B, dtype=torch.int32, device=X.device)
+            Y = self._call(Padded(X, size_at_t, lengths, indices)).data
+        elif isinstance(X, tuple):
+            if torch.jit.is_scripting():  # a (data, size_at_t, lengths, indices) tuple
+                Yp = self._call(Padded(X[0], X[1], X[2], X[3]))
+                Y = (Yp.data, Yp.size_at_t, Yp.lengths, Yp.indices)
+            else:
+                Y = self._sequences(X)
+        elif isinstance(X, list):
+            if not torch.jit.is_scripting():
+                check_list2d(self.name, X)
+            Y = padded2list(self._call(list2padded(X)))
+        else:
+            Y = self._sequences(X)
+        return Y
 
     def _call(self, Xp: Padded) -> Padded:
         Yp = Xp
@@ -62,16 +81,10 @@ class with_padded(Model):
 
     @torch_unused
     def _sequences(self, X: Any) -> Any:
-        if isinstance(X, Padded):
-            return self._call(X)
-        if isinstance(X, Ragged):
-            Yp = self._call(list2padded(unflatten_ragged(X.data, X.lengths)))
-            Ys = padded2list(Yp)
-            data = torch.cat(Ys, dim=0) if Ys else Yp.data.new_zeros((0, *Yp.data.shape[2:]))
-            return Ragged(data, X.lengths)
+        """Eager only: a plain 4-tuple of tensors, a tuple of items, and the error for anything else."""
         if _is_padded_data(X):
             return tuple(self._call(Padded(*X)))
-        if isinstance(X, (list, tuple)):
+        if isinstance(X, tuple):
             check_list2d(self.name, X)
             return padded2list(self._call(list2padded(list(X))))
         raise TypeError(

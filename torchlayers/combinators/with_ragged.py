@@ -5,6 +5,7 @@ from typing import Any, List, cast
 
 import torch
 from torch import Tensor
+from torch.jit import unused as torch_unused
 
 from ..functional.sequences import flatten
 from ..model import Model
@@ -40,20 +41,35 @@ class with_ragged(Model):
         check_layer("with_ragged", layer)
         super().__init__(f"with_ragged({layer.name})", layers=[layer])
 
-    def forward(self, X: Any) -> Any:
+    def forward(self, X):  # unannotated: TorchScript reads Tensor -> Tensor; deploy.script types it
         if isinstance(X, Ragged):
-            return self._call(X)
-        if isinstance(X, Padded):
+            Y = self._call(X)
+        elif isinstance(X, Padded):
             Xs = padded2list(X)
             Yr = self._call(Ragged(flatten(Xs, 0, self.name), _lengths(Xs, X.data.device)))
-            return list2padded(unflatten_ragged(Yr.data, Yr.lengths))
+            Y = list2padded(unflatten_ragged(Yr.data, Yr.lengths))
+        elif isinstance(X, tuple):
+            if torch.jit.is_scripting():  # a (data, lengths) tuple
+                Yr = self._call(Ragged(X[0], X[1]))
+                Y = (Yr.data, Yr.lengths)
+            else:
+                Y = self._sequences(X)
+        elif isinstance(X, list):
+            data = flatten(X, 0, self.name)
+            Y = self._split_like(self._call(Ragged(data, _lengths(X, data.device))), X)
+        else:
+            Y = self._sequences(X)
+        return Y
+
+    @torch_unused
+    def _sequences(self, X: Any) -> Any:
+        """Eager only: any plain 2-tuple is (data, lengths), a longer tuple a list of items; else the error."""
         if isinstance(X, tuple) and len(X) == 2:
             Yr = self._call(Ragged(*X))
             return (Yr.data, Yr.lengths)
-        if isinstance(X, (list, tuple)):
-            data = flatten(cast(List[Tensor], X), 0, self.name)
-            Yr = self._call(Ragged(data, _lengths(list(X), data.device)))
-            return self._split_like(Yr, list(X))
+        if isinstance(X, tuple):
+            data = flatten(list(X), 0, self.name)
+            return self._split_like(self._call(Ragged(data, _lengths(list(X), data.device))), list(X))
         raise TypeError(
             f"{self.name}: expected a Ragged, Padded, list of (n_i, F) tensors or (data, lengths) tuple, "
             f"got {type(X).__name__}"
@@ -61,19 +77,23 @@ class with_ragged(Model):
 
     def _call(self, Xr: Ragged) -> Ragged:
         Yr = self.layers[0](Xr)
-        if not isinstance(Yr, Ragged):
-            raise TypeError(f"{self.name}: the wrapped layer must return a Ragged, got {type(Yr).__name__}")
+        if not torch.jit.is_scripting():
+            if not isinstance(Yr, Ragged):
+                raise TypeError(f"{self.name}: the wrapped layer must return a Ragged, got {type(Yr).__name__}")
         return Yr
 
     def _split_like(self, Yr: Ragged, Xs: List[Tensor]) -> List[Tensor]:
         """Split the output by the input items' sizes (known to a traced graph, unlike the values of
         ``Yr.lengths``); eagerly, the layer must have kept them."""
         sizes = [x.shape[0] for x in Xs]
-        if not torch.compiler.is_compiling():
-            if Yr.lengths.shape[0] != len(sizes) or Yr.lengths.tolist() != [int(n) for n in sizes]:
+        checked = True
+        if not torch.jit.is_scripting():
+            checked = not torch.compiler.is_compiling()
+        if checked:
+            got: List[int] = Yr.lengths.to(torch.int64).tolist()
+            if got != sizes:
                 raise ValueError(
-                    f"{self.name}: on a list the wrapped layer must keep the lengths {[int(n) for n in sizes]}, "
-                    f"got {Yr.lengths.tolist()}"
+                    f"{self.name}: on a list the wrapped layer must keep the lengths {sizes}, got {got}"
                 )
         if len(sizes) == 0:
             return []

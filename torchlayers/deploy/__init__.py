@@ -4,10 +4,15 @@
   (``torch.onnx.export(dynamo=True)``), see ``torchlayers/deploy/onnx.py``.
 - ``ragged_form`` / ``export``: a list-of-docs model as a Ragged -> Ragged module with symbolic
   N and B (compile fullgraph/dynamic, torch.export), see ``torchlayers/deploy/sequences.py``.
+- ``script``: ``torch.jit.script`` of a model over Ragged, Padded, lists or tuples, every layer's
+  forward typed for what an example passes it, see ``torchlayers/deploy/script.py``.
 """
 from __future__ import annotations
 
 from .onnx import custom_translation_table, onnx_export
+from .script import script
 from .sequences import RaggedForm, export, packed_list_layout, ragged_form
 
-__all__ = ["custom_translation_table", "onnx_export", "ragged_form", "export", "RaggedForm", "packed_list_layout"]
+__all__ = [
+    "custom_translation_table", "onnx_export", "ragged_form", "export", "RaggedForm", "packed_list_layout", "script",
+]

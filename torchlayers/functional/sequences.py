@@ -2,7 +2,7 @@
 (list <-> concatenated rows, with Thinc's ``pad``) and list <-> Padded."""
 from __future__ import annotations
 
-from typing import List, Sequence
+from typing import List
 
 import torch
 from torch import Tensor
@@ -62,34 +62,47 @@ def flatten(Xs: List[Tensor], pad: int = 0, where: str = "flatten") -> Tensor:
     return torch.cat(parts, dim=0)
 
 
-def unflatten(Y: Tensor, lengths: Sequence[int], pad: int = 0, where: str = "unflatten") -> List[Tensor]:
+def unflatten(Y: Tensor, lengths: List[int], pad: int = 0, where: str = "unflatten") -> List[Tensor]:
     """(sum n_i [+ pads], *F) -> list of B tensors (n_i, *F): Thinc's ``ops.unflatten(Y, lengths, pad=pad)``.
 
     The inverse of ``flatten``: ``pad`` rows sit before every non-empty item and after the
     last one; an item of length 0 gives a (0, *F) slice. ``Y`` must have exactly the rows
     ``flatten`` would give (``sum(lengths) + pad * (non-empty items + 1)``, or ``sum(lengths)``
-    when every item is empty).
+    when every item is empty). Scriptable (lengths a List[int]).
     """
-    if torch.compiler.is_compiling():  # lengths may be unbacked sizes (data): no int(), no Python comparison
-        lengths = list(lengths)
+    tracing = False
+    if not torch.jit.is_scripting():
+        if torch.compiler.is_compiling():  # lengths may be unbacked sizes (data): no int()
+            tracing = True
+            lengths = list(lengths)
+            for n in lengths:
+                torch._check(n >= 0)
+        else:
+            lengths = [int(n) for n in lengths]
+    if not tracing:
         for n in lengths:
-            torch._check_is_size(n)
-    else:
-        lengths = [int(n) for n in lengths]
-        if any(n < 0 for n in lengths):
-            raise ValueError(f"{where}: lengths must be >= 0, got {lengths}")
-    filled = sum(1 for n in lengths if n > 0) if pad else 0
-    expected = sum(lengths) + (pad * (filled + 1) if filled else 0)
-    if isinstance(Y, Tensor) and Y.dim() > 0 and torch.compiler.is_compiling():
-        torch._check(Y.shape[0] == expected)  # sizes may be unbacked (data) while tracing
-    elif not isinstance(Y, Tensor) or Y.dim() == 0 or Y.shape[0] != expected:
-        got = f"shape {list(Y.shape)}" if isinstance(Y, Tensor) else type(Y).__name__
+            if n < 0:
+                raise ValueError(f"{where}: lengths must be >= 0, got {lengths}")
+    total = 0
+    filled = 0  # non-empty items, counted only with pad (a traced length is unbacked: no comparison)
+    for n in lengths:
+        total += n
+        if pad > 0 and n > 0:
+            filled += 1
+    expected = total + (pad * (filled + 1) if filled > 0 else 0)
+    if not torch.jit.is_scripting():
+        if not isinstance(Y, Tensor):
+            raise ValueError(f"{where}: expected {expected} rows (the lengths' sum {total}), got {type(Y).__name__}")
+    if tracing and Y.dim() > 0:
+        if not torch.jit.is_scripting():
+            torch._check(Y.shape[0] == expected)  # sizes may be unbacked (data) while tracing
+    elif Y.dim() == 0 or Y.shape[0] != expected:
+        extra = f" plus {expected - total} pad rows" if expected != total else ""
         raise ValueError(
-            f"{where}: expected {expected} rows (the lengths' sum {sum(lengths)}"
-            f"{f' plus {expected - sum(lengths)} pad rows' if expected != sum(lengths) else ''}), got {got}"
+            f"{where}: expected {expected} rows (the lengths' sum {total}{extra}), got shape {list(Y.shape)}"
         )
     out: List[Tensor] = []
-    start = pad if filled else 0
+    start = pad if filled > 0 else 0
     for n in lengths:
         out.append(Y[start : start + n])
         start += n + pad if (pad == 0 or n > 0) else 0

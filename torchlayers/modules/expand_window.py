@@ -34,21 +34,25 @@ class expand_window(Model):
         super().__init__("expand_window", attrs={"window_size": window_size})
         self.window_size: int = window_size
 
-    def forward(self, X: Tensor) -> Tensor:
-        if not torch.jit.is_scripting():
-            if not isinstance(X, Tensor):
-                return self._ragged(X)
-        _check_floats2d(self.name, "X", X)
-        return _windows(X, self.window_size)
+    def forward(self, X):  # unannotated: TorchScript reads Tensor -> Tensor; deploy.script types it
+        if isinstance(X, Ragged):
+            Y = self._ragged(X)
+        elif isinstance(X, Tensor):
+            _check_floats2d(self.name, "X", X)
+            Y = _windows(X, self.window_size)
+        else:
+            Y = self._refuse(X)
+        return Y
 
     def _initialize(self, X: Any, Y: Any) -> None:
         return None
 
     @torch_unused
-    def _ragged(self, X: Any) -> Any:
-        if not isinstance(X, Ragged):
-            raise TypeError(f"{self.name}: expected a (N, F) float torch.Tensor or a Ragged, got {describe(X)}; "
-                            f"{tensor_fix(X)}")
+    def _refuse(self, X: Any) -> Any:
+        raise TypeError(f"{self.name}: expected a (N, F) float torch.Tensor or a Ragged, got {describe(X)}; "
+                        f"{tensor_fix(X)}")
+
+    def _ragged(self, X: Ragged) -> Ragged:
         _check_floats2d(self.name, "X.data", X.data)
         w = self.window_size
         if X.data.shape[0] == 0 or w == 0:
@@ -64,6 +68,8 @@ class expand_window(Model):
         start = end - lengths.gather(0, seq).unsqueeze(1)
         src = row.unsqueeze(1) + torch.arange(-w, w + 1, device=row.device).unsqueeze(0)
         outside = (src < start) | (src >= end)  # (N, 2w+1): window slots across a boundary
+        if torch.jit.is_scripting():  # no autograd.Function in TorchScript: the fill, differentiated by autograd
+            return Ragged(_masked_windows(X.data, w, outside), X.lengths)
         return Ragged(_RaggedWindows.apply(X.data, w, outside), X.lengths)
 
 
@@ -76,16 +82,22 @@ def _windows(X: Tensor, w: int) -> Tensor:
     return torch.cat([padded[k : k + N] for k in range(2 * w + 1)], 1)
 
 
+def _masked_windows(X: Tensor, w: int, outside: Tensor) -> Tensor:
+    """``_windows`` with the (N, 2w+1) slots in ``outside`` zeroed (one static-shape fill)."""
+    Y = _windows(X, w)
+    return Y.view(X.shape[0], 2 * w + 1, -1).masked_fill(outside.unsqueeze(2), 0.0).view(Y.shape)
+
+
 class _RaggedWindows(torch.autograd.Function):
     """Windows with slots across sequence boundaries zeroed (a fill, so NaN/inf never leak
     into a neighbouring sequence); backward sums the kept window copies back onto rows."""
 
     @staticmethod
     def forward(ctx: Any, X: Tensor, w: int, outside: Tensor) -> Tensor:
-        Y = _windows(X, w)
         if torch.compiler.is_compiling():  # traced: a static-shape fill (a boolean index_put is data-dependent)
-            Y = Y.view(X.shape[0], 2 * w + 1, -1).masked_fill(outside.unsqueeze(2), 0.0).view(Y.shape)
+            Y = _masked_windows(X, w, outside)
         else:
+            Y = _windows(X, w)
             # boolean index_put: faster than a broadcast masked_fill on CPU
             Y.view(X.shape[0], 2 * w + 1, -1)[outside] = 0.0
         ctx.w = w

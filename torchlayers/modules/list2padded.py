@@ -5,7 +5,6 @@ from typing import List
 
 import torch
 from torch import Tensor
-from torch.jit import unused as torch_unused
 
 from ..functional.checks import describe, tensor_fix
 from ..functional.sequences import list2padded as _list2padded
@@ -32,11 +31,8 @@ class list2padded(Model):
         super().__init__("list2padded")
 
     def forward(self, Xs: List[Tensor]) -> Padded:
-        return self._pad(Xs)
-
-    @torch_unused
-    def _pad(self, Xs):
-        check_list2d(self.name, Xs)
+        if not torch.jit.is_scripting():
+            check_list2d(self.name, Xs)
         return pad_list(list(Xs))
 
     def _initialize(self, X, Y) -> None:
@@ -44,7 +40,13 @@ class list2padded(Model):
 
 
 def pad_list(seqs: List[Tensor]) -> Padded:
-    """``functional.sequences.list2padded``, or its traced form while compiling/exporting."""
+    """``functional.sequences.list2padded``, or its tensor-arithmetic form while compiling, exporting
+    or scripting (TorchScript has no ``sorted`` with a key)."""
+    if torch.jit.is_scripting():
+        if len(seqs) == 0:
+            z = torch.zeros((0,), dtype=torch.int32)
+            return Padded(torch.zeros((0, 0, 0)), z, z.clone(), z.clone())
+        return list2padded_traced(seqs)
     if torch.compiler.is_compiling() and len(seqs) > 0:
         return list2padded_traced(seqs)
     return _list2padded(seqs)
@@ -61,13 +63,17 @@ def list2padded_traced(seqs: List[Tensor]) -> Padded:
     lens = torch.tensor([s.shape[0] for s in seqs], dtype=torch.int64, device=dev)
     T = seqs[0].shape[0]
     for s in seqs[1:]:
-        T = torch.sym_max(T, s.shape[0])
+        if torch.jit.is_scripting():
+            T = max(T, s.shape[0])
+        else:
+            T = torch.sym_max(T, s.shape[0])
     rows = torch.cat(seqs, 0)
     N = rows.shape[0]
     item = torch.repeat_interleave(torch.arange(B, device=dev), lens, output_size=N)
     starts = torch.cumsum(lens, 0) - lens
     t = torch.arange(N, device=dev) - starts.index_select(0, item)
-    batch_major = rows.new_zeros((B, T, *rows.shape[1:])).index_put((item, t), rows)
+    shape: List[int] = [B, T] + list(rows.shape[1:])  # noqa: RUF005 - TorchScript has no starred lists
+    batch_major = rows.new_zeros(shape).index_put([item, t], rows)
     order = torch.argsort(lens * B + torch.arange(B, device=dev), descending=True)
     data = batch_major.index_select(0, order).transpose(0, 1).contiguous()
     sorted_lens = lens.index_select(0, order)

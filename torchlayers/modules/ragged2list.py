@@ -22,8 +22,9 @@ class ragged2list(Model):
         - Input: Ragged with data (N, *F), lengths (B,)
         - Output: list of B tensors (lengths[i], *F)
     Scriptable: ``forward`` is typed ``Ragged -> List[Tensor]``. A list is a boundary type: under
-    ``torch.compile`` / ``torch.export`` the split sizes are data (the lengths tensor's values),
-    so a model that passes lists between layers is deployed through its Ragged form,
+    ``torch.compile`` / ``torch.export`` the split sizes are data (unbacked sizes, no graph break)
+    and the list's length B is fixed in the graph (one graph per B). For one graph for every B,
+    deploy a model that passes lists between layers through its Ragged form,
     ``torchlayers.deploy.ragged_form(model)`` / ``torchlayers.deploy.export(model, docs)``, which
     keeps the packed Ragged and N, B symbolic.
     """
