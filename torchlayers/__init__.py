@@ -9,6 +9,7 @@ classes themselves are in ``torchlayers.modules`` / ``torchlayers.combinators`` 
 from types import ModuleType as _ModuleType
 
 from . import deploy as deploy
+from .deploy import script as script
 from .api import ClippedLinear as ClippedLinear
 from .api import Dish as Dish
 from .api import Embed as Embed

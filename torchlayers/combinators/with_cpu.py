@@ -10,6 +10,7 @@ from torch.utils._pytree import tree_map
 from ..model import Model
 from ..ops import TorchOps
 from ..registry import registry
+from ..types import Padded, Ragged
 from .with_array import check_layer, child_dims
 
 
@@ -82,13 +83,21 @@ class with_cpu(Model):
         self.output_device = str(_target_device(fn, torch.device(self.output_device)))
         return self
 
-    def forward(self, X):  # unannotated: TorchScript reads it as Tensor -> Tensor
+    def forward(self, X):  # unannotated: TorchScript reads Tensor -> Tensor; deploy.script types it
         if not torch.jit.is_scripting():
             return self._forward_any(X)
-        Y = X
-        for layer in self.layers:
-            Y = layer(X.cpu())
-        return Y.to(torch.device(self.output_device))
+        if isinstance(X, Ragged):  # TorchScript: one branch per input type, the others pruned
+            Y = self.layers[0](Ragged(X.data.cpu(), X.lengths.cpu()))
+        elif isinstance(X, Padded):
+            Y = self.layers[0](Padded(X.data.cpu(), X.size_at_t.cpu(), X.lengths.cpu(), X.indices.cpu()))
+        else:
+            Y = self.layers[0](X.cpu())
+        device = torch.device(self.output_device)
+        if isinstance(Y, Ragged):
+            return Ragged(Y.data.to(device), Y.lengths.to(device))
+        if isinstance(Y, Padded):
+            return Padded(Y.data.to(device), Y.size_at_t.to(device), Y.lengths.to(device), Y.indices.to(device))
+        return Y.to(device)
 
     @torch.jit.unused
     def _forward_any(self, X: Any) -> Any:

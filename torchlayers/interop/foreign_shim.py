@@ -49,10 +49,13 @@ class ForeignShim:
 
     @property
     def id(self) -> int:
+        """Thinc's ``shim.id``: the wrapper node's id (one shim per wrapper)."""
         return self._owner.id
 
     @property
     def gradients(self) -> Optional[List[Any]]:
+        """The trainable parameters' gradients as framework tensors (copies), in parameter order; None when no
+        gradient has been computed since the last ``finish_update`` (Thinc's ``Shim.gradients``)."""
         grads = [p.grad for p in self._owner._trainable()]
         if all(g is None for g in grads):
             return None
@@ -71,16 +74,24 @@ class ForeignShim:
         return self._owner._shim_call(as_args_kwargs(inputs), is_train)
 
     def predict(self, inputs: Any) -> Any:
+        """Thinc's ``shim.predict(inputs)``: ``inputs`` an ``ArgsKwargs`` (or args tuple) of framework
+        tensors; returns the framework model's outputs in inference mode."""
         return self(inputs, False)[0]
 
     def begin_update(self, inputs: Any) -> Tuple[Any, Callable[[Any], Any]]:
+        """Thinc's ``shim.begin_update(inputs)``: the framework outputs and a callback taking the outputs'
+        gradient (``ArgsKwargs`` of framework tensors) and returning the inputs' gradient."""
         return self(inputs, True)
 
     def finish_update(self, optimizer: Any) -> None:
+        """Applies the accumulated gradients with ``optimizer`` (a Thinc optimizer), as the wrapper's
+        ``finish_update``; the gradients are reset."""
         self._owner.finish_update(optimizer)
 
     @contextlib.contextmanager
     def use_params(self, params: Dict[Tuple[int, str], Any]) -> Iterator[None]:
+        """Context manager: the wrapped model's weights are ``params`` (keyed ``(node id, name)``, e.g.
+        an optimizer's averages) inside the block, restored after it."""
         with self._owner.use_params(params):
             yield
 
@@ -90,6 +101,8 @@ class ForeignShim:
         return self._owner.copy().shims[0]
 
     def to_device(self, device_type: str, device_id: int) -> None:
+        """Thinc's ``shim.to_device``: only ``"cpu"`` is supported (the wrapped framework runs on the
+        CPU here); raises ValueError for another device type."""
         if device_type != "cpu":
             raise ValueError(
                 f"{self._owner.name}: {self._owner.framework} runs on the CPU here; to_device({device_type!r}, "
@@ -99,14 +112,20 @@ class ForeignShim:
 
     # ------------------------------------------------------------------ serialization
     def to_bytes(self) -> bytes:
+        """The framework model's own serialization: Keras's HDF5 model file (TensorFlow) or Thinc's MXNetShim
+        msgpack (MXNet), readable by Thinc's shim."""
         return self._owner.foreign_to_bytes()
 
     def from_bytes(self, data: bytes) -> ForeignShim:
+        """Loads ``to_bytes`` output (or Thinc's shim bytes) into the wrapped model in place; returns self.
+        Raises ValueError when the bytes do not fit the model."""
         self._owner.foreign_from_bytes(data)
         return self
 
     def to_disk(self, path: Union[str, Path]) -> None:
+        """Writes ``to_bytes()`` to ``path``."""
         Path(path).write_bytes(self.to_bytes())
 
     def from_disk(self, path: Union[str, Path]) -> ForeignShim:
+        """Reads ``path`` with ``from_bytes``; returns self."""
         return self.from_bytes(Path(path).read_bytes())

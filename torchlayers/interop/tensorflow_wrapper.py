@@ -104,6 +104,7 @@ class TensorFlowWrapper(ForeignWrapper):
 
     @property
     def foreign_optimizer(self) -> Any:
+        """The Keras optimizer given as ``optimizer=`` (Thinc's ``TensorFlowShim._optimizer``), or None."""
         return self.tensorflow_optimizer
 
     def _variables(self, model: Any = None) -> List[Tuple[str, Any, bool]]:
