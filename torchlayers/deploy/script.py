@@ -32,8 +32,7 @@ anything but a Tensor is an instance of a subclass whose ``forward`` is the clas
 - ``with_flatten`` scripts over a list of lists of tensors (its items may be anything eagerly).
 - What remains outside TorchScript (named in ``tests/xfail_table.py``): a tuple whose length is
   the number of layers (``tuplify``: TorchScript has no variable-length tuple), the Python-level
-  profiler wrappers (``with_nvtx_range``, ``with_signpost_interval``), indexing with lists, and
-  ``with_cpu`` over a Ragged (its field moves are a Python ``tree_map``).
+  profiler wrappers (``with_nvtx_range``, ``with_signpost_interval``) and indexing with lists.
 
 Shape: whatever ``model`` maps ``example`` to. Example::
 
