@@ -32,6 +32,7 @@ from .api import concatenate as concatenate
 from .api import sigmoid_activation as sigmoid_activation
 from .api import softmax_activation as softmax_activation
 from .arrays import is_cupy_array as is_cupy_array
+from .arrays import is_numpy_array as is_numpy_array
 from .combinators.bidirectional import bidirectional as bidirectional
 from .combinators.chain import chain as chain
 from .combinators.clone import clone as clone
@@ -58,6 +59,7 @@ from .combinators.with_ragged import with_ragged as with_ragged
 from .combinators.with_reshape import with_reshape as with_reshape
 from .combinators.with_signpost_interval import with_signpost_interval as with_signpost_interval
 from .convert import get_width as get_width
+from .errors import DataValidationError as DataValidationError
 from .initializers import configure_normal_init as configure_normal_init
 from .initializers import configure_uniform_init as configure_uniform_init
 from .initializers import glorot_uniform_init as glorot_uniform_init
@@ -72,6 +74,8 @@ from .interop.pytorch_wrapper import PyTorchWrapper_v3 as PyTorchWrapper_v3
 from .interop.thinc_convert import from_thinc as from_thinc
 from .interop.thinc_convert import load_thinc_bytes as load_thinc_bytes
 from .interop.thinc_convert import to_thinc as to_thinc
+from .interop.torchscript_wrapper import TorchScriptWrapper_v1 as TorchScriptWrapper_v1
+from .interop.torchscript_wrapper import pytorch_to_torchscript_wrapper as pytorch_to_torchscript_wrapper
 from .losses import CategoricalCrossentropy as CategoricalCrossentropy
 from .losses import CosineDistance as CosineDistance
 from .losses import L2Distance as L2Distance
@@ -95,6 +99,7 @@ from .modules.lstm import BiLSTM as BiLSTM
 from .modules.multi_softmax import MultiSoftmax as MultiSoftmax
 from .modules.padded2list import padded2list as padded2list
 from .modules.parametric_attention import ParametricAttention as ParametricAttention
+from .modules.parametric_attention_v2 import KEY_TRANSFORM_REF as KEY_TRANSFORM_REF
 from .modules.parametric_attention_v2 import ParametricAttention_v2 as ParametricAttention_v2
 from .modules.premap_ids import premap_ids as premap_ids
 from .modules.ragged2list import ragged2list as ragged2list
@@ -123,13 +128,34 @@ from .schedules import cyclic_triangular as cyclic_triangular
 from .schedules import decaying as decaying
 from .schedules import slanted_triangular as slanted_triangular
 from .schedules import warmup_linear as warmup_linear
+from .thinc_dict import deserialize_attr as deserialize_attr
+from .thinc_dict import serialize_attr as serialize_attr
+from .types import Array1d as Array1d
+from .types import Array2d as Array2d
+from .types import Array3d as Array3d
+from .types import Array4d as Array4d
+from .types import ArrayXd as ArrayXd
 from .types import ArgsKwargs as ArgsKwargs
+from .types import Floats1d as Floats1d
+from .types import Floats2d as Floats2d
+from .types import Floats3d as Floats3d
+from .types import Floats4d as Floats4d
+from .types import FloatsXd as FloatsXd
+from .types import Ints1d as Ints1d
+from .types import Ints2d as Ints2d
+from .types import Ints3d as Ints3d
+from .types import Ints4d as Ints4d
+from .types import IntsXd as IntsXd
 from .types import Padded as Padded
+from .types import Pairs as Pairs
 from .types import Ragged as Ragged
+from .types import Shape as Shape
 from .util import change_attr_values as change_attr_values
 from .util import data_validation as data_validation
 from .util import fix_random_seed as fix_random_seed
+from .util import get_torch_default_device as get_torch_default_device
 from .util import set_dropout_rate as set_dropout_rate
+from .util import to_categorical as to_categorical
 from .util import torch2xp as torch2xp
 from .util import xp2torch as xp2torch
 

@@ -18,7 +18,7 @@ import numpy
 import torch
 from torch import Tensor
 
-from .types import ArgsKwargs, Padded, Ragged
+from .types import ArgsKwargs, Padded, Ragged, as_ours
 
 __all__ = ["array_kind", "to_kind", "param_array", "is_cupy_array", "is_numpy_array", "is_torch_array"]
 
@@ -76,6 +76,7 @@ def to_kind(x: Any, kind: Optional[str]) -> Any:
     if isinstance(x, Tensor):
         return _tensor_to(x, kind)
     if isinstance(x, (Ragged, Padded)):
+        x = as_ours(x)  # Thinc's own container (a custom layer may return one): ours, same arrays
         return type(x)(*(to_kind(f, kind) for f in x))
     if isinstance(x, ArgsKwargs):
         return ArgsKwargs(tuple(to_kind(v, kind) for v in x.args), {k: to_kind(v, kind) for k, v in x.kwargs.items()})
