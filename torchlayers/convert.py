@@ -17,6 +17,11 @@ def is_float_tensor(x: Any) -> bool:
 
 
 def _numpy_to_tensor(x: numpy.ndarray, device: Optional[torch.device]) -> Tensor | numpy.ndarray:
+    if not isinstance(x.dtype, numpy.dtype):  # an ndarray look-alike (a mock spec'd as one)
+        raise TypeError(
+            f"to_torch: expected a numpy array, got a {type(x).__name__} that passes for one whose dtype is "
+            f"{x.dtype!r}, not a numpy dtype; pass real arrays (samples are converted to tensors, zero-copy)"
+        )
     if x.dtype == numpy.uint64:
         # torch has no full uint64 arithmetic: reinterpret the bits as int64 (ids, hashes).
         x = x.view(numpy.int64)

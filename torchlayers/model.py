@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
+import functools
 import itertools
 import threading
 import types
@@ -173,7 +174,8 @@ class Model(nn.Module):
 
     # a list TorchScript reads (subclasses extend it); a ClassVar annotation would reach TorchScript
     __jit_unused_properties__ = [  # noqa: RUF012
-        "attrs", "ops", "device", "dim_names", "param_names", "grad_names", "ref_names", "id", "training", "thinc_face"
+        "attrs", "ops", "device", "dim_names", "param_names", "grad_names", "ref_names", "id", "training", "thinc_face",
+        "_layers",
     ]
 
     def __init__(
@@ -380,6 +382,14 @@ class Model(nn.Module):
             raise
         finally:
             _INSIDE.reset(inside)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass's own ``_initialize`` (a container's recursion) gives way to an assigned
+        ``model.init`` too, as the base's does: Thinc's ``model.init = fn`` replaces any node's init."""
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("_initialize")
+        if own is not None:
+            cls._initialize = _assigned_init_first(own)  # type: ignore[method-assign]
 
     def _initialize(self, X: Any, Y: Any) -> None:
         """Per-layer initialization; containers override to recurse (Thinc's ``init``). A custom
@@ -775,6 +785,16 @@ class Model(nn.Module):
             raise ValueError(f"{self.name}: cannot set ref {name!r} to {value.name!r}: it is not a node of this model")
         self._refs[name] = value
 
+    @property
+    def _layers(self) -> nn.ModuleList:
+        """Thinc's private layers list, which Thinc code reads, appends to and assigns: ``layers``
+        itself; assigning a list replaces it (a ``ModuleList``, so the children stay registered)."""
+        return self.layers
+
+    @_layers.setter
+    def _layers(self, value: Sequence[Model]) -> None:
+        self.layers = nn.ModuleList(value)
+
     def walk(self, *, order: str = "bfs") -> List[Model]:
         """Every node, this one included, deduplicated by identity (Thinc's orders)."""
         if order == "bfs":
@@ -1099,6 +1119,18 @@ def _ops_device(name: str, ops: Any) -> torch.device:
         f"{name}: model.ops expects a Thinc Ops (NumpyOps, CupyOps, MPSOps), a torchlayers TorchOps or a "
         f"torch.device, got {type(ops).__name__}"
     )
+
+
+def _assigned_init_first(initialize: Callable[[Any, Any, Any], None]) -> Callable[[Any, Any, Any], None]:
+    @functools.wraps(initialize)
+    def _initialize(self: Model, X: Any, Y: Any) -> None:
+        init = self.__dict__.get("init")
+        if callable(init):
+            init(self, X=X, Y=Y)
+            return
+        initialize(self, X, Y)
+
+    return _initialize
 
 
 def _raise_data_validation(name: str, X: Any, Y: Any, error: Exception, *, outermost: bool) -> None:

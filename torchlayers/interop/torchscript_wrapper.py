@@ -1,4 +1,4 @@
-"""TorchScriptWrapper_v1 (Thinc "TorchScriptWrapper.v1") and ``pytorch_to_torchscript_wrapper``.
+"""TorchScriptWrapper_v1 (Thinc's ``TorchScriptWrapper_v1``) and ``pytorch_to_torchscript_wrapper``.
 
 A ``PyTorchWrapper_v2`` around a ``torch.jit.ScriptModule``: the same converters, mixed
 precision and device, and the same two faces. ``to_bytes`` of the node stores the scripted
@@ -6,7 +6,8 @@ module's own archive (``torch.jit.save``) as a uint8 tensor in a safetensors fil
 ``PyTorchWrapper_v3`` stores custom-serialized modules, so ``TorchScriptWrapper_v1()`` (no module
 yet) can ``from_bytes`` it: code and weights come back together (``torch.jit.load``, onto the
 wrapper's device). A torchlayers model needs no wrapper to be scripted (``torch.jit.script(model)``);
-this is for Thinc code that holds scripted modules.
+this is for Thinc code that holds scripted modules. Not registered as "TorchScriptWrapper.v1" (yet):
+``to_thinc`` / ``from_thinc`` do not convert it, and a ScriptModule neither compiles nor exports.
 """
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ import torch
 from torch import nn
 
 from ..model import Model
-from ..registry import registry
 from .pytorch_wrapper import PyTorchWrapper, PyTorchWrapper_v2
 
 __all__ = ["TorchScriptWrapper_v1", "pytorch_to_torchscript_wrapper"]
@@ -36,7 +36,6 @@ class _NoScriptModule(nn.Module):
         )
 
 
-@registry.layers("TorchScriptWrapper.v1")
 class TorchScriptWrapper_v1(PyTorchWrapper_v2):
     """``TorchScriptWrapper_v1(torchscript_model=None, convert_inputs=None, convert_outputs=None,
     mixed_precision=False, grad_scaler=None, device=None)``.
