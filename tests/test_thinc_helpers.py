@@ -105,3 +105,12 @@ def test_an_array_look_alike_sample_is_named():
     X.ndim, X.dtype = 2, "float32"
     with pytest.raises(TypeError, match="to_torch: expected a numpy array, got a MagicMock .* dtype is 'float32'"):
         tl.Linear().initialize(X)
+
+
+def test_thinc_face_outputs_are_new_arrays_sharing_the_inputs_memory():
+    """COMPATIBILITY #64: noop()(X) on the Thinc face is a view of X, not X itself."""
+    X = numpy.ones(10)
+    Y = tl.noop().predict(X)
+    assert Y is not X and numpy.shares_memory(Y, X) and numpy.array_equal(Y, X)
+    out = tl.tuplify(tl.noop(), tl.noop()).predict(X)
+    assert isinstance(out, tuple) and all(numpy.array_equal(y, X) for y in out)
