@@ -117,9 +117,10 @@ class remap_ids_v2(_Preprocessing):
 
     def thinc_dX(self, X: Any, dX: Any) -> Any:
         """Thinc's v2 backprop: for an array input, an array of dY's shape (N, 1) (Thinc's is
-        uninitialized float64, ours zeros); ``[]`` for a sequence of keys."""
+        uninitialized float64; ours zeros of the ids' dtype: ids get no gradient); ``[]`` for a
+        sequence of keys."""
         if isinstance(X, Tensor) or is_numpy_array(X) or is_cupy_array(X):
-            return torch.zeros((int(X.shape[0]), 1), dtype=torch.float64)
+            return torch.zeros((int(X.shape[0]), 1), dtype=dX.dtype if isinstance(dX, Tensor) else torch.int64)
         return []
 
     def forward(self, inputs: Any) -> Tensor:
