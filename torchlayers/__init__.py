@@ -130,12 +130,12 @@ from .schedules import slanted_triangular as slanted_triangular
 from .schedules import warmup_linear as warmup_linear
 from .thinc_dict import deserialize_attr as deserialize_attr
 from .thinc_dict import serialize_attr as serialize_attr
+from .types import ArgsKwargs as ArgsKwargs
 from .types import Array1d as Array1d
 from .types import Array2d as Array2d
 from .types import Array3d as Array3d
 from .types import Array4d as Array4d
 from .types import ArrayXd as ArrayXd
-from .types import ArgsKwargs as ArgsKwargs
 from .types import Floats1d as Floats1d
 from .types import Floats2d as Floats2d
 from .types import Floats3d as Floats3d

@@ -389,7 +389,7 @@ class Model(nn.Module):
         super().__init_subclass__(**kwargs)
         own = cls.__dict__.get("_initialize")
         if own is not None:
-            cls._initialize = _assigned_init_first(own)  # type: ignore[method-assign]
+            cls._initialize = _assigned_init_first(own)  # type: ignore[method-assign, assignment]
 
     def _initialize(self, X: Any, Y: Any) -> None:
         """Per-layer initialization; containers override to recurse (Thinc's ``init``). A custom

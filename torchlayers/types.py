@@ -446,18 +446,54 @@ class _ArrayAnnotation:
         return {"type": "function-plain", "function": {"type": "no-info", "function": check}}
 
 
-def _annotation(name: str, ndim: int, dtype: str, doc: str) -> type:
-    return type(name, (_ArrayAnnotation,), {"_ndim": ndim, "_dtype": dtype, "__doc__": doc, "__module__": __name__})
+class Floats1d(_ArrayAnnotation):
+    """1-dimensional array of floats (float32)."""
+
+    _ndim, _dtype = 1, "f"
 
 
-Floats1d = _annotation("Floats1d", 1, "f", "1-dimensional array of floats (float32).")
-Floats2d = _annotation("Floats2d", 2, "f", "2-dimensional array of floats (float32).")
-Floats3d = _annotation("Floats3d", 3, "f", "3-dimensional array of floats (float32).")
-Floats4d = _annotation("Floats4d", 4, "f", "4-dimensional array of floats (float32).")
-Ints1d = _annotation("Ints1d", 1, "i", "1-dimensional array of ints.")
-Ints2d = _annotation("Ints2d", 2, "i", "2-dimensional array of ints.")
-Ints3d = _annotation("Ints3d", 3, "i", "3-dimensional array of ints.")
-Ints4d = _annotation("Ints4d", 4, "i", "4-dimensional array of ints.")
+class Floats2d(_ArrayAnnotation):
+    """2-dimensional array of floats (float32)."""
+
+    _ndim, _dtype = 2, "f"
+
+
+class Floats3d(_ArrayAnnotation):
+    """3-dimensional array of floats (float32)."""
+
+    _ndim, _dtype = 3, "f"
+
+
+class Floats4d(_ArrayAnnotation):
+    """4-dimensional array of floats (float32)."""
+
+    _ndim, _dtype = 4, "f"
+
+
+class Ints1d(_ArrayAnnotation):
+    """1-dimensional array of ints."""
+
+    _ndim, _dtype = 1, "i"
+
+
+class Ints2d(_ArrayAnnotation):
+    """2-dimensional array of ints."""
+
+    _ndim, _dtype = 2, "i"
+
+
+class Ints3d(_ArrayAnnotation):
+    """3-dimensional array of ints."""
+
+    _ndim, _dtype = 3, "i"
+
+
+class Ints4d(_ArrayAnnotation):
+    """4-dimensional array of ints."""
+
+    _ndim, _dtype = 4, "i"
+
+
 Array1d = Union[Floats1d, Ints1d]
 Array2d = Union[Floats2d, Ints2d]
 Array3d = Union[Floats3d, Ints3d]
