@@ -29,10 +29,12 @@ def is_cupy_array(x: Any) -> bool:
 
 
 def is_numpy_array(x: Any) -> bool:
+    """True for a numpy ndarray (Thinc's ``is_numpy_array``)."""
     return isinstance(x, numpy.ndarray)
 
 
 def is_torch_array(x: Any) -> bool:
+    """True for a torch tensor (Thinc's ``is_torch_array``)."""
     return isinstance(x, Tensor)
 
 
