@@ -96,7 +96,7 @@ def test_args_kwargs_helpers():
 
 
 def test_args_kwargs_is_a_namedtuple_of_args_and_kwargs():
-    """COMPATIBILITY #68: a NamedTuple (Thinc's is a dataclass), so it is a tuple of two fields."""
+    """COMPATIBILITY #67: a NamedTuple (Thinc's is a dataclass), so it is a tuple of two fields."""
     ak = ArgsKwargs((1, 2), {"x": 3})
     assert isinstance(ak, tuple) and tuple(ak) == ((1, 2), {"x": 3}) and len(ak) == 2
 

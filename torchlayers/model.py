@@ -315,8 +315,9 @@ class Model(nn.Module):
                     return to_kind(Y, kind), _no_backprop(self.name)
                 return to_kind(Y, kind), _OneShot(self.name, lambda dY: to_kind(backprop(dY), kind))
             if not is_train:
+                Xt = to_torch(X, self.device)
                 with torch.no_grad():
-                    Y = self(to_torch(X, self.device))  # the torch face, under the call's mode
+                    Y = _inputs_as_given(self(Xt), X, tree_flatten(Xt)[0])  # the torch face, under the call's mode
                 return to_kind(Y, kind), _OneShot(self.name, lambda dY: self._backprop_after_inference(X, kind, dY))
             return self._autograd_call(X, kind)
         finally:
@@ -331,7 +332,7 @@ class Model(nn.Module):
         with torch.enable_grad():
             Y = self(tree_unflatten(tracked, spec))
         backprop = _AutogradBackprop(self, X, leaves, tracked, spec, Y, device, kind).guarded()
-        return to_kind(tree_map(_detach, Y), kind), backprop
+        return to_kind(tree_map(_detach, _inputs_as_given(Y, X, tracked)), kind), backprop
 
     def _backprop_after_inference(self, X: Any, kind: str, dY: Any) -> Any:
         """The backprop of an ``is_train=False`` call: every node may refuse
@@ -1147,6 +1148,16 @@ def _no_backprop(name: str) -> Callable[[Any], Any]:
         raise RuntimeError(f"{name}: no backprop after is_train=False; call model(X, is_train=True) to train")
 
     return backprop
+
+
+def _inputs_as_given(Y: Any, X: Any, inputs: List[Any]) -> Any:
+    """Y with every output leaf that is one of the call's input tensors (``inputs``, X's leaves as
+    converted) replaced by the caller's own object it came from: Thinc's ``noop()(X)`` is X."""
+    given, _ = tree_flatten(X)
+    if len(given) != len(inputs):
+        return Y
+    by_id = {id(t): x for t, x in zip(inputs, given) if isinstance(t, Tensor)}
+    return tree_map(lambda y: by_id.get(id(y), y), Y) if by_id else Y
 
 
 def _detach(x: Any) -> Any:

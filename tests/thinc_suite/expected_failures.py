@@ -56,7 +56,7 @@ EXPECTED_FAILURES = {
     # 1: TypeError: TensorFlowWrapper: model_class must be Model or a subclass of torchlayers.interop.tensorflow_wrapper.TensorFlowWrapper, got <class 'thinc_tests.layer
     'thinc_tests/layers/test_tensorflow_wrapper.py::test_tensorflow_wrapper_thinc_model_subclass': "TypeError: TensorFlowWrapper: model_class must be Model or a subclass of torchlayers.interop.tensorflow_wrapper.TensorFlowWrapper, got <class 'thinc_tests.layer",
     # 1: TypeError: memoize_input: the torch face of a custom Thinc layer takes tensors (or Ragged / Padded / lists of them), got list; call model(X, is_train=...) (the 
-    #    why: COMPATIBILITY #66
+    #    why: COMPATIBILITY #65
     'thinc_tests/layers/test_with_flatten.py::test_with_flatten': 'TypeError: memoize_input: the torch face of a custom Thinc layer takes tensors (or Ragged / Padded / lists of them), got list; call model(X, is_train=...) (the ',
     # 1: TypeError: reduce_max: expected a Ragged(data (N, nO), lengths (B,)), got Tensor; build one with list2ragged() or Ragged(data, lengths)
     #    why: COMPATIBILITY #1 (in_data[i] is a field of the NamedTuple)
@@ -68,10 +68,10 @@ EXPECTED_FAILURES = {
     #    why: COMPATIBILITY #1
     'thinc_tests/layers/test_layers_api.py::test_layers_batching_all[reduce_sum.v1-kwargs44-in_data44-out_data44]': 'TypeError: reduce_sum: expected a Ragged(data (N, nO), lengths (B,)), got Tensor; build one with list2ragged() or Ragged(data, lengths)',
     # 1: TypeError: strings2arrays: expected item 0 to be a sequence of strings, got str; wrap a single document as [[...words...]]
-    #    why: COMPATIBILITY #65
+    #    why: COMPATIBILITY #64
     'thinc_tests/layers/test_transforms.py::test_strings2arrays': 'TypeError: strings2arrays: expected item 0 to be a sequence of strings, got str; wrap a single document as [[...words...]]',
     # 1: TypeError: to_torch: expected a numpy array, got a MagicMock that passes for one whose dtype is 'float32', not a numpy dtype; pass real arrays (samples are conv
-    #    why: COMPATIBILITY #67
+    #    why: COMPATIBILITY #66
     'thinc_tests/layers/test_linear.py::test_linear_dimensions_on_data': "TypeError: to_torch: expected a numpy array, got a MagicMock that passes for one whose dtype is 'float32', not a numpy dtype; pass real arrays (samples are conv",
     # 1: ValueError: MXNetWrapper: parameter 'dense0_weight' of shape (12, 0) is not initialized (RuntimeError); call block.initialize() with every input size given (e.g
     'thinc_tests/layers/test_mxnet_wrapper.py::test_mxnet_wrapper_gluon_sequential': "ValueError: MXNetWrapper: parameter 'dense0_weight' of shape (12, 0) is not initialized (RuntimeError); call block.initialize() with every input size given (e.g",
@@ -103,7 +103,4 @@ EXPECTED_FAILURES = {
     'thinc_tests/layers/test_mxnet_wrapper.py::test_mxnet_wrapper_predict': "ValueError: MXNetWrapper: parameter 'dense4_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input ",
     # 1: ValueError: MXNetWrapper: parameter 'dense7_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input 
     'thinc_tests/layers/test_mxnet_wrapper.py::test_mxnet_wrapper_train_overfits': "ValueError: MXNetWrapper: parameter 'dense7_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input ",
-    # 1: ValueError: The truth value of an array with more than one element is ambiguous. Use a.any() or a.all()
-    #    why: COMPATIBILITY #64 (tuplify(noop(), noop())(X) == (X, X) relies on identity)
-    'thinc_tests/layers/test_combinators.py::test_tuplify_dulicates_input': 'ValueError: The truth value of an array with more than one element is ambiguous. Use a.any() or a.all()',
 }
