@@ -35,12 +35,26 @@ def test_initializers_follow_torch_seed():
     assert a.abs().max() <= scale and a.std() > 0
 
 
-def test_no_backprop_after_predict():
-    """COMPATIBILITY #5."""
+def test_backprop_after_is_train_false_reruns_the_forward_in_inference_mode():
+    """COMPATIBILITY #5: the backprop of an is_train=False call works as Thinc's (dropout off);
+    unnormalized Softmax refuses it as Thinc does; it is one-shot."""
     model = Linear(2, 2)
-    Y, backprop = model(torch.randn(3, 2), is_train=False)
-    with pytest.raises(RuntimeError, match="no backprop after is_train=False"):
-        backprop(torch.ones_like(Y))
+    X = numpy.random.randn(3, 2).astype("f")
+    dY = numpy.ones((3, 2), dtype="f")
+    Y, backprop = model(X, is_train=False)
+    dX = backprop(dY)
+    Y_train, backprop_train = model(X, is_train=True)
+    assert isinstance(dX, numpy.ndarray) and numpy.array_equal(Y, Y_train)
+    assert numpy.array_equal(dX, backprop_train(dY))
+    with pytest.raises(RuntimeError, match="linear: this backprop callback was already called"):
+        backprop(dY)
+    drop = Dropout(0.9)
+    Y, backprop = drop(X, is_train=False)
+    assert numpy.array_equal(Y, X) and numpy.array_equal(backprop(dY), dY)  # no mask at inference
+    logits = tl.Softmax_v2(2, 2, normalize_outputs=False)
+    _, backprop = chain(Relu(2, 2), logits)(X, is_train=False)
+    with pytest.raises(ValueError, match="softmax: backprop is not supported for an unnormalized Softmax layer"):
+        backprop(dY)
 
 
 def test_dims_tristate_and_errors():
@@ -596,3 +610,19 @@ def test_data_validation_records_the_flag_and_layers_check_anyway():
     with data_validation(True):
         assert DATA_VALIDATION.get() is True
     assert DATA_VALIDATION.get() is False
+
+
+def test_data_validation_makes_initialize_raise_thincs_error_around_ours():
+    """COMPATIBILITY #62: inside data_validation(True), a layer's error about initialize's samples
+    is Thinc's DataValidationError (a ValueError; also a TypeError), ours chained and quoted."""
+    model = chain(Relu(10), tl.with_ragged(tl.reduce_max()), tl.Softmax())
+    X, Y = numpy.zeros((1, 10), dtype="f"), numpy.zeros((1, 10), dtype="f")
+    with pytest.raises(TypeError, match="with_ragged") as outside:
+        model.initialize(X=X, Y=Y)
+    assert not isinstance(outside.value, tl.DataValidationError)
+    with tl.data_validation(True):
+        with pytest.raises(tl.DataValidationError, match=r"(?s)Data validation error in 'relu>>.*TypeError: with_ragged"
+                           ) as err:
+            model.initialize(X=X, Y=Y)
+    assert isinstance(err.value, ValueError) and isinstance(err.value.__cause__, TypeError)
+    assert "X: <class 'numpy.ndarray'>" in str(err.value)

@@ -95,6 +95,12 @@ def test_args_kwargs_helpers():
     assert ArgsKwargs.from_items(ak.items()) == ak
 
 
+def test_args_kwargs_is_a_namedtuple_of_args_and_kwargs():
+    """COMPATIBILITY #64: a NamedTuple (Thinc's is a dataclass), so it is a tuple of two fields."""
+    ak = ArgsKwargs((1, 2), {"x": 3})
+    assert isinstance(ak, tuple) and tuple(ak) == ((1, 2), {"x": 3}) and len(ak) == 2
+
+
 class _Double(torch.nn.Module):
     def forward(self, X: Ragged) -> Ragged:
         return Ragged(X.data * 2, X.lengths)
@@ -290,3 +296,59 @@ def test_numpy_padded_is_checked_where_a_layer_reads_it():
     good = Padded(numpy.zeros((2, 1, 3), "f"), numpy.array([1, 1]), numpy.array([2]), numpy.array([0]))
     assert isinstance(good.data, numpy.ndarray) and isinstance(to_torch(good).data, torch.Tensor)
     assert isinstance(Padded(torch.zeros(2, 1, 3), numpy.array([1, 1]), numpy.array([2]), numpy.array([0])).lengths, torch.Tensor)
+
+
+def test_thincs_own_ragged_and_padded_are_instances_of_ours():
+    """Thinc's ops return Thinc's containers: they pass for ours (isinstance), convert zero-copy
+    (as_ours) and go through layers; the check is one-way and nothing else is."""
+    import numpy
+    import thinc.api as ta
+
+    from torchlayers import with_padded
+    from torchlayers.combinators.noop import noop
+    from torchlayers.types import as_ours
+
+    Xs = [numpy.ones((3, 2), dtype="f"), numpy.ones((1, 2), dtype="f")]
+    tp = ta.NumpyOps().list2padded(Xs)
+    tr = ta.Ragged(numpy.ones((4, 2), dtype="f"), numpy.array([3, 1], dtype="i"))
+    assert isinstance(tp, Padded) and not isinstance(tp, Ragged)
+    assert isinstance(tr, Ragged) and not isinstance(tr, Padded)
+    assert not isinstance(Padded(*as_ours(tp)), ta.Padded) and not isinstance((1, 2), Ragged)
+    ours = as_ours(tp)
+    assert type(ours) is Padded and ours.data is tp.data and as_ours(ours) is ours
+    assert type(as_ours(tr)) is Ragged and numpy.shares_memory(as_ours(tr).data, tr.data)
+    Y, backprop = with_padded(noop())(tp, is_train=True)
+    assert type(Y) is Padded and isinstance(Y.data, numpy.ndarray) and numpy.array_equal(Y.data, tp.data)
+    assert numpy.array_equal(backprop(Y).data, tp.data)
+
+
+def test_array_annotations_validate_like_thincs():
+    """Floats1d..Ints4d: pydantic and confection validate ndim and dtype (numpy or torch), as Thinc's."""
+    import numpy
+    import pydantic
+    import thinc.types as tt
+    from confection.validation import validate_type
+
+    from torchlayers import Array2d, Floats1d, Floats2d, Ints1d, Ints3d, Pairs
+    from torchlayers.types import validate_array
+
+    cases = [
+        (numpy.zeros((2, 3), dtype="f"), "Floats2d"), (numpy.zeros(3, dtype="f"), "Floats1d"),
+        (numpy.zeros(3, dtype="int64"), "Ints1d"), (numpy.zeros((1, 1, 1), dtype="i"), "Ints3d"),
+        (numpy.zeros((2, 3), dtype="f"), "Floats1d"), (numpy.zeros(3, dtype="f8"), "Floats1d"),
+        (numpy.zeros(3, dtype="f"), "Ints1d"), ("not an array", "Floats2d"), (None, "Ints1d"),
+    ]
+    ours = {"Floats1d": Floats1d, "Floats2d": Floats2d, "Ints1d": Ints1d, "Ints3d": Ints3d}
+    for value, name in cases:
+        assert (validate_type(value, ours[name]) is None) == (validate_type(value, getattr(tt, name)) is None), name
+    assert validate_type(torch.zeros(2, 3), Floats2d) is None and validate_type(torch.zeros(2, 3), Ints1d) is not None
+    assert pydantic.TypeAdapter(Array2d).validate_python(numpy.zeros((1, 2), dtype="i")).shape == (1, 2)
+    with pytest.raises(ValueError, match=r"wrong array dimensions \(expected 1, got 2\)"):
+        validate_array(numpy.zeros((1, 2), dtype="f"), ndim=1, dtype="f")
+    with pytest.raises(ValueError, match=r"not a valid numpy or cupy array \(or torch tensor\), got str"):
+        validate_array("x")
+    with pytest.raises(TypeError, match="Floats2d is a type annotation"):
+        Floats2d()
+    assert Floats2d.__name__ == "Floats2d" and Floats2d.__module__ == "torchlayers.types"
+    pairs = Pairs(numpy.zeros((4, 3)), numpy.zeros((4, 2)))
+    assert len(pairs) == 4 and pairs[1:3].one.shape == (2, 3) and pairs[0].two.shape == (2,)

@@ -17,13 +17,8 @@ _GPU = "device placement is torch's: model.to(device), tensors' devices; there i
 _XP = ("conversion between Thinc's numpy/cupy arrays and framework tensors; torchlayers' data are torch tensors "
        "(tensor.numpy(), torch.from_numpy, DLPack)")
 
-_HOOK = "hook of Model.to_bytes for custom attr types; torchlayers' serialization has no per-type hook"
-_CHECKS = ("Thinc's pydantic input validation; torchlayers layers always check inputs and raise errors naming the "
-           "layer, field, expected and got")
 
 LEFT_OUT: Dict[str, str] = {
-    "serialize_attr": "Thinc's singledispatch " + _HOOK,
-    "deserialize_attr": "Thinc's singledispatch " + _HOOK.replace("to_bytes", "from_bytes"),
     "Shim": _SHIM,
     "PyTorchShim": _SHIM,
     "TensorFlowShim": _SHIM,
@@ -33,8 +28,6 @@ LEFT_OUT: Dict[str, str] = {
     "maybe_handshake_model": "Thinc's Keras-subclass handshake for TensorFlowShim; no shim here",
     "keras_subclass": "Thinc's decorator making a Keras subclass serializable through TensorFlowShim; no shim here",
     "PyTorchGradScaler": "use torch.amp.GradScaler: torchlayers layers are torch modules trained by torch's loop",
-    "TorchScriptWrapper_v1": "a torchlayers model is scriptable itself: torch.jit.script(model)",
-    "pytorch_to_torchscript_wrapper": "a torchlayers model is scriptable itself: torch.jit.script(model)",
     "Optimizer": ("torch.optim.Optimizer is the optimizer: Adam / RAdam / SGD take Thinc's arguments and return an "
                   "OptimizerFactory that builds one (torchlayers.optimizers)"),
     "Unserializable": "Thinc's marker for attrs to_bytes skips; torchlayers keeps non-serializable state out of attrs",
@@ -46,11 +39,8 @@ LEFT_OUT: Dict[str, str] = {
     "set_gpu_allocator": "one allocator: torch's caching allocator serves every layer",
     "use_pytorch_for_gpu_memory": "one allocator: torch's caching allocator serves every layer",
     "use_tensorflow_for_gpu_memory": "one allocator: torch's caching allocator serves every layer",
-    "DataValidationError": _CHECKS,
-    "to_categorical": "torch.nn.functional.one_hot (label smoothing lives in CategoricalCrossentropy)",
     "get_array_module": _XP,
     "to_numpy": _XP,
-    "get_torch_default_device": _GPU,
     "enable_mxnet": "frameworks are imported on a wrapper's first use; there is nothing to enable",
     "enable_tensorflow": "frameworks are imported on a wrapper's first use; there is nothing to enable",
     "get_ops": _OPS,

@@ -18,7 +18,7 @@ import numpy
 import torch
 from torch import Tensor
 
-from .types import ArgsKwargs, Padded, Ragged
+from .types import ArgsKwargs, Padded, Ragged, as_ours
 
 __all__ = ["array_kind", "to_kind", "param_array", "is_cupy_array", "is_numpy_array", "is_torch_array"]
 
@@ -29,10 +29,12 @@ def is_cupy_array(x: Any) -> bool:
 
 
 def is_numpy_array(x: Any) -> bool:
+    """True for a numpy ndarray (Thinc's ``is_numpy_array``)."""
     return isinstance(x, numpy.ndarray)
 
 
 def is_torch_array(x: Any) -> bool:
+    """True for a torch tensor (Thinc's ``is_torch_array``)."""
     return isinstance(x, Tensor)
 
 
@@ -76,6 +78,7 @@ def to_kind(x: Any, kind: Optional[str]) -> Any:
     if isinstance(x, Tensor):
         return _tensor_to(x, kind)
     if isinstance(x, (Ragged, Padded)):
+        x = as_ours(x)  # Thinc's own container (a custom layer may return one): ours, same arrays
         return type(x)(*(to_kind(f, kind) for f in x))
     if isinstance(x, ArgsKwargs):
         return ArgsKwargs(tuple(to_kind(v, kind) for v in x.args), {k: to_kind(v, kind) for k, v in x.kwargs.items()})

@@ -7,7 +7,7 @@ import numpy
 import torch
 from torch import Tensor
 
-from .types import ArgsKwargs, Padded, Ragged
+from .types import ArgsKwargs, Padded, Ragged, as_ours
 
 __all__ = ["to_torch", "to_numpy", "get_width", "is_float_tensor"]
 
@@ -17,6 +17,11 @@ def is_float_tensor(x: Any) -> bool:
 
 
 def _numpy_to_tensor(x: numpy.ndarray, device: Optional[torch.device]) -> Tensor | numpy.ndarray:
+    if not isinstance(x.dtype, numpy.dtype):  # an ndarray look-alike (a mock spec'd as one)
+        raise TypeError(
+            f"to_torch: expected a numpy array, got a {type(x).__name__} that passes for one whose dtype is "
+            f"{x.dtype!r}, not a numpy dtype; pass real arrays (samples are converted to tensors, zero-copy)"
+        )
     if x.dtype == numpy.uint64:
         # torch has no full uint64 arithmetic: reinterpret the bits as int64 (ids, hashes).
         x = x.view(numpy.int64)
@@ -39,19 +44,13 @@ def to_torch(x: Any, device: Optional[torch.device] = None) -> Any:
         return _numpy_to_tensor(x, device)
     if isinstance(x, numpy.generic):
         return _numpy_to_tensor(numpy.asarray(x), device)
-    if isinstance(x, Ragged):
-        return Ragged(to_torch(x.data, device), to_torch(x.lengths, device))
-    if isinstance(x, Padded):
-        return Padded(*(to_torch(f, device) for f in x))
+    if isinstance(x, (Ragged, Padded)):  # ours, or Thinc's own (as_ours: the same arrays)
+        return type(as_ours(x))(*(to_torch(f, device) for f in as_ours(x)))
     if isinstance(x, ArgsKwargs):
         return ArgsKwargs(to_torch(x.args, device), {k: to_torch(v, device) for k, v in x.kwargs.items()})
     cls = type(x).__name__
     mod = type(x).__module__ or ""
     if mod.startswith("thinc"):
-        if cls == "Ragged":
-            return Ragged(to_torch(x.dataXd, device), to_torch(x.lengths, device))
-        if cls == "Padded":
-            return Padded(*(to_torch(getattr(x, f), device) for f in ("data", "size_at_t", "lengths", "indices")))
         if cls == "ArgsKwargs":
             return ArgsKwargs(to_torch(tuple(x.args), device), {k: to_torch(v, device) for k, v in x.kwargs.items()})
     if hasattr(x, "__cuda_array_interface__") and hasattr(x, "toDlpack"):
@@ -70,6 +69,7 @@ def to_numpy(x: Any) -> Any:
     if isinstance(x, Tensor):
         return x.detach().cpu().numpy()
     if isinstance(x, (Ragged, Padded)):
+        x = as_ours(x)
         try:
             from thinc import types as tt
         except ImportError:  # pragma: no cover - thinc is optional
@@ -90,7 +90,7 @@ def get_width(X: Any, *, dim: int = -1) -> int:
     """Thinc's ``get_width``: Ragged/Padded -> data width; 0-d -> 0; 1-d ints -> max()+1
     (class labels); n-d -> ``shape[dim]``; a list -> its first item's width (0 when empty)."""
     if isinstance(X, (Ragged, Padded)):
-        return get_width(X.data, dim=dim)
+        return get_width(as_ours(X).data, dim=dim)
     if isinstance(X, (Tensor, numpy.ndarray)):
         if X.ndim == 0:
             return 0

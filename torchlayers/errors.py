@@ -3,6 +3,8 @@
 Every message names the layer, the dim or field, what was expected and what came."""
 from __future__ import annotations
 
+from typing import Any, Mapping, Sequence
+
 
 class DimError(ValueError):
     """A dim is unset, unknown or conflicts with data (ValueError, like Thinc's)."""
@@ -25,3 +27,21 @@ class ModelFileError(ValueError):
         self.model, self.part, self.problem = model, part, problem
         super().__init__(f"{model}: cannot load model file: {part}: {problem}")
 
+
+
+class DataValidationError(ValueError, TypeError):
+    """Thinc's ``DataValidationError`` (a ValueError): raised by ``initialize`` inside
+    ``data_validation(True)`` when a layer rejects the samples; the layer's own error (naming
+    the layer, field, expected and got) is in the message and is the ``__cause__``. Also a
+    TypeError, so ``except TypeError`` around a layer's type checks keeps working with the flag on.
+
+    ``DataValidationError(name, X, Y, errors)``: Thinc's signature; ``errors`` are
+    ``{"loc": [...], "msg": str}`` entries.
+    """
+
+    def __init__(self, name: str, X: Any, Y: Any, errors: Sequence[Mapping[str, Any]] = ()) -> None:
+        lines = [f"Data validation error in '{name}'", f"X: {type(X)} Y: {type(Y)}"]
+        for error in errors:
+            loc = " -> ".join(str(p) for p in error.get("loc", []))
+            lines.append(f"{loc}: {error.get('msg')}" if loc else str(error.get("msg")))
+        super().__init__("\n\n" + "\n".join(lines))

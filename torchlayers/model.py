@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
+import functools
 import itertools
 import threading
 import types
@@ -60,7 +61,7 @@ from torch.utils._pytree import tree_flatten, tree_map, tree_unflatten
 
 from .arrays import array_kind, param_array, to_kind
 from .convert import get_width, is_float_tensor, to_torch
-from .errors import DimError, ParamError
+from .errors import DataValidationError, DimError, ParamError
 from .functional.checks import check_call_input
 from .ops import TorchOps, ops_for
 
@@ -183,7 +184,8 @@ class Model(nn.Module, Generic[InT, OutT]):
 
     # a list TorchScript reads (subclasses extend it); a ClassVar annotation would reach TorchScript
     __jit_unused_properties__ = [  # noqa: RUF012
-        "attrs", "ops", "device", "dim_names", "param_names", "grad_names", "ref_names", "id", "training", "thinc_face"
+        "attrs", "ops", "device", "dim_names", "param_names", "grad_names", "ref_names", "id", "training", "thinc_face",
+        "_layers",
     ]
 
     def __init__(
@@ -324,30 +326,55 @@ class Model(nn.Module, Generic[InT, OutT]):
 
     def _thinc_call(self, X: Any, is_train: bool) -> Tuple[Any, Callable[[Any], Any]]:
         """The Thinc face: X's array kind in, the same kind out (``arrays.py``; numpy for inputs
-        without arrays on the CPU, as Thinc's ops); dX comes back in X's kind too."""
+        without arrays on the CPU, as Thinc's ops); dX comes back in X's kind too. An
+        ``is_train=False`` call runs without autograd; its backprop (Thinc returns one) runs the
+        forward again in inference mode with autograd when called (``_backprop_after_inference``)."""
         kind = array_kind(X) or self._default_kind()
         token, inside = _THINC_MODE.set(is_train), _INSIDE.set(True)
         try:
             custom = self.thinc_forward(X, is_train)
             if custom is not None:
                 Y, backprop = custom
-                if not is_train:
+                if not is_train and self.__dict__.get("_func") is None:  # a wrapper's hook; custom layers' is Thinc's
                     return to_kind(Y, kind), _no_backprop(self.name)
                 return to_kind(Y, kind), _OneShot(self.name, lambda dY: to_kind(backprop(dY), kind))
-            device = self.device
-            Xt = to_torch(X, device)
             if not is_train:
+                Xt = to_torch(X, self.device)
                 with torch.no_grad():
-                    return to_kind(self(Xt), kind), _no_backprop(self.name)  # the torch face, under the call's mode
-            leaves, spec = tree_flatten(Xt)
-            tracked = [leaf.detach().requires_grad_(True) if is_float_tensor(leaf) else leaf for leaf in leaves]
-            with torch.enable_grad():
-                Y = self(tree_unflatten(tracked, spec))
+                    Y = _inputs_as_given(self(Xt), X, tree_flatten(Xt)[0])  # the torch face, under the call's mode
+                return to_kind(Y, kind), _OneShot(self.name, lambda dY: self._backprop_after_inference(X, kind, dY))
+            return self._autograd_call(X, kind)
         finally:
             _THINC_MODE.reset(token)
             _INSIDE.reset(inside)
+
+    def _autograd_call(self, X: Any, kind: str) -> Tuple[Any, Callable[[Any], Any]]:
+        """The forward with autograd on tracked copies of X's float leaves, under the call's mode."""
+        device = self.device
+        leaves, spec = tree_flatten(to_torch(X, device))
+        tracked = [leaf.detach().requires_grad_(True) if is_float_tensor(leaf) else leaf for leaf in leaves]
+        with torch.enable_grad():
+            Y = self(tree_unflatten(tracked, spec))
         backprop = _AutogradBackprop(self, X, leaves, tracked, spec, Y, device, kind).guarded()
-        return to_kind(tree_map(_detach, Y), kind), backprop
+        return to_kind(tree_map(_detach, _inputs_as_given(Y, X, tracked)), kind), backprop
+
+    def _backprop_after_inference(self, X: Any, kind: str, dY: Any) -> Any:
+        """The backprop of an ``is_train=False`` call: every node may refuse
+        (``check_backprop_after_inference``), then the forward runs again in inference mode (no
+        dropout) with autograd and its backprop takes dY. The forward is paid for only when asked."""
+        for node in self.walk():
+            node.check_backprop_after_inference()
+        token, inside = _THINC_MODE.set(False), _INSIDE.set(True)
+        try:
+            _, backprop = self._autograd_call(X, kind)
+        finally:
+            _THINC_MODE.reset(token)
+            _INSIDE.reset(inside)
+        return backprop(dY)
+
+    def check_backprop_after_inference(self) -> None:
+        """Hook: raise when this node has no Thinc backprop after an ``is_train=False`` call (Thinc's
+        unnormalized Softmax raises ValueError then: its output is the logits). Default: it has one."""
 
     def _default_kind(self) -> str:
         """The kind for an input without arrays (strings, Docs): at the top level, the array kind
@@ -359,7 +386,9 @@ class Model(nn.Module, Generic[InT, OutT]):
     def initialize(self: _M, X: Any = None, Y: Any = None) -> _M:
         """Infer unset dims from samples (Thinc's ``get_width``), then (re)draw parameters.
 
-        Raises ValueError (DimError) when a sample conflicts with a dim that is already set.
+        Raises ValueError (DimError) when a sample conflicts with a dim that is already set;
+        inside ``data_validation(True)`` a layer's error about the samples comes as Thinc's
+        ``DataValidationError`` (a ValueError and TypeError, the layer's error chained).
         """
         inside = _INSIDE.set(True)
         try:
@@ -369,13 +398,23 @@ class Model(nn.Module, Generic[InT, OutT]):
                     init(self, X=X, Y=Y)
                 return self
             device = self.device
-            X = to_torch(X, device) if X is not None else None
-            Y = to_torch(Y, device) if Y is not None else None
             with torch.no_grad():
-                self._initialize(X, Y)
+                self._initialize(to_torch(X, device) if X is not None else None,
+                                 to_torch(Y, device) if Y is not None else None)
             return self
+        except (TypeError, ValueError) as e:
+            _raise_data_validation(self.name, X, Y, e, outermost=inside.old_value is not True)
+            raise
         finally:
             _INSIDE.reset(inside)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass's own ``_initialize`` (a container's recursion) gives way to an assigned
+        ``model.init`` too, as the base's does: Thinc's ``model.init = fn`` replaces any node's init."""
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("_initialize")
+        if own is not None:
+            cls._initialize = _assigned_init_first(own)  # type: ignore[method-assign, assignment]
 
     def _initialize(self, X: Any, Y: Any) -> None:
         """Per-layer initialization; containers override to recurse (Thinc's ``init``). A custom
@@ -454,8 +493,10 @@ class Model(nn.Module, Generic[InT, OutT]):
         value = None if value is None else _as_dim(self.name, name, value)
         old = self._dims[name]
         if old is not None and value != old:
-            allocated = [p for p, s in self._param_specs.items() if name in s.dims and self.has_param(p)]
-            if force and allocated and not all(self.has_param(p) for p in self._param_specs):
+            # a custom layer's free param (any shape) may depend on any dim: Thinc's rule, any param set
+            allocated = [p for p, s in self._param_specs.items() if (s.free or name in s.dims) and self.has_param(p)]
+            user_set = any(self._param_specs[p].free for p in allocated)  # free params are set by hand
+            if force and allocated and not user_set and not all(self.has_param(p) for p in self._param_specs):
                 # Partially allocated at construction (some dims were unknown): nothing is
                 # "set" in Thinc's sense yet, so drop what depends on this dim.
                 for p in allocated:
@@ -811,6 +852,16 @@ class Model(nn.Module, Generic[InT, OutT]):
             raise ValueError(f"{self.name}: cannot set ref {name!r} to {value.name!r}: it is not a node of this model")
         self._refs[name] = value
 
+    @property
+    def _layers(self) -> nn.ModuleList:
+        """Thinc's private layers list, which Thinc code reads, appends to and assigns: ``layers``
+        itself; assigning a list replaces it (a ``ModuleList``, so the children stay registered)."""
+        return self.layers
+
+    @_layers.setter
+    def _layers(self, value: Sequence[Model]) -> None:
+        self.layers = nn.ModuleList(value)
+
     def walk(self, *, order: str = "bfs") -> List[Model]:
         """Every node, this one included, deduplicated by identity (Thinc's orders)."""
         if order == "bfs":
@@ -1155,11 +1206,42 @@ def _ops_device(name: str, ops: Any) -> torch.device:
     )
 
 
+def _assigned_init_first(initialize: Callable[[Any, Any, Any], None]) -> Callable[[Any, Any, Any], None]:
+    @functools.wraps(initialize)
+    def _initialize(self: Model, X: Any, Y: Any) -> None:
+        init = self.__dict__.get("init")
+        if callable(init):
+            init(self, X=X, Y=Y)
+            return
+        initialize(self, X, Y)
+
+    return _initialize
+
+
+def _raise_data_validation(name: str, X: Any, Y: Any, error: Exception, *, outermost: bool) -> None:
+    """Inside ``data_validation(True)``, the outermost ``initialize`` re-raises a layer's
+    TypeError / ValueError about the samples as Thinc's ``DataValidationError`` (chained)."""
+    from .util import DATA_VALIDATION  # util imports this module
+
+    if outermost and DATA_VALIDATION.get() and not isinstance(error, DataValidationError):
+        raise DataValidationError(name, X, Y, [{"msg": f"{type(error).__name__}: {error}"}]) from error
+
+
 def _no_backprop(name: str) -> Callable[[Any], Any]:
     def backprop(dY: Any) -> Any:
         raise RuntimeError(f"{name}: no backprop after is_train=False; call model(X, is_train=True) to train")
 
     return backprop
+
+
+def _inputs_as_given(Y: Any, X: Any, inputs: List[Any]) -> Any:
+    """Y with every output leaf that is one of the call's input tensors (``inputs``, X's leaves as
+    converted) replaced by the caller's own object it came from: Thinc's ``noop()(X)`` is X."""
+    given, _ = tree_flatten(X)
+    if len(given) != len(inputs):
+        return Y
+    by_id = {id(t): x for t, x in zip(inputs, given) if isinstance(t, Tensor)}
+    return tree_map(lambda y: by_id.get(id(y), y), Y) if by_id else Y
 
 
 def _detach(x: Any) -> Any:

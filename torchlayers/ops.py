@@ -24,7 +24,7 @@ from torch import Tensor
 from .convert import to_torch
 from .functional.dropout import dropout_mask
 from .functional.sequences import flatten, list2padded, padded2list, unflatten
-from .types import Padded
+from .types import Padded, as_ours
 
 _SQRT2PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
@@ -837,8 +837,8 @@ def _numpy_in(x: Any, found: List[bool]) -> Any:
         if not x.flags.writeable or any(st < 0 for st in x.strides):
             x = numpy.array(x)
         return torch.from_numpy(x)
-    if isinstance(x, Padded):
-        return Padded(*(_numpy_in(f, found) for f in x))
+    if isinstance(x, Padded):  # ours or Thinc's own
+        return Padded(*(_numpy_in(f, found) for f in as_ours(x)))
     if isinstance(x, (list, tuple)):
         return type(x)(_numpy_in(v, found) for v in x)
     return x

@@ -7,16 +7,44 @@ The lists are aligned with ``model.walk()``; refs are indices into it; params ar
 arrays of the model's ops (numpy on the CPU); attrs keep only JSON-able values (Thinc keeps what
 ``serialize_attr`` accepts: msgpack-able values). ``to_bytes`` stays torchlayers' own safetensors
 file (``serialize.py``); this is the in-memory form Thinc code passes around.
+
+``serialize_attr`` / ``deserialize_attr``: Thinc's ``functools.singledispatch`` hooks for one attr
+value (``(_, value, name, model) -> bytes`` and back), msgpack by default (srsly, as Thinc);
+register a type's pair with ``@serialize_attr.register(MyType)``.
 """
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from typing import Any, Dict, List, Optional
 
 from .arrays import param_array
 
-__all__ = ["model_to_dict", "model_from_dict", "model_can_from_dict"]
+__all__ = ["model_to_dict", "model_from_dict", "model_can_from_dict", "serialize_attr", "deserialize_attr"]
+
+
+def _srsly(hook: str) -> Any:
+    try:
+        import srsly
+    except ImportError:  # pragma: no cover - srsly comes with thinc, spaCy and confection's users
+        raise ImportError(f"{hook}: the default (msgpack, as Thinc's) needs srsly: pip install srsly, or "
+                          f"register a serializer for the type with @{hook}.register(MyType)") from None
+    return srsly
+
+
+@functools.singledispatch
+def serialize_attr(_: Any, value: Any, name: str, model: Any) -> bytes:
+    """Thinc's ``serialize_attr``: an attr value as bytes, msgpack unless a serializer is
+    registered for the type of the first argument (``@serialize_attr.register(MyType)``)."""
+    return _srsly("serialize_attr").msgpack_dumps(value)
+
+
+@functools.singledispatch
+def deserialize_attr(_: Any, value: bytes, name: str, model: Any) -> Any:
+    """Thinc's ``deserialize_attr``: bytes back to an attr value, dispatched on the type of the
+    attr's current (default) value given first; msgpack unless one is registered."""
+    return _srsly("deserialize_attr").msgpack_loads(value)
 
 
 def _jsonable(value: Any) -> bool:

@@ -26,7 +26,8 @@ The torch face (compile, export, script) takes tensor fields only.
 """
 
 import weakref
-from typing import Any, Dict, Iterable, List, NamedTuple, Tuple
+from dataclasses import dataclass
+from typing import Any, Dict, Generic, Iterable, List, NamedTuple, Optional, Sequence, Tuple, TypeVar, Union
 
 import numpy
 import torch
@@ -35,7 +36,30 @@ from torch import Tensor
 
 from ._tracing import values_readable
 
-__all__ = ["Ragged", "Padded", "ArgsKwargs"]
+__all__ = [
+    "Ragged", "Padded", "ArgsKwargs", "Pairs", "as_ours", "validate_array", "Shape",
+    "Floats1d", "Floats2d", "Floats3d", "Floats4d", "FloatsXd", "Ints1d", "Ints2d", "Ints3d", "Ints4d", "IntsXd",
+    "Array1d", "Array2d", "Array3d", "Array4d", "ArrayXd",
+]
+
+
+class _ThincTwin(type):
+    """The metaclass of ``Ragged`` / ``Padded``: Thinc's own ``thinc.types.Ragged`` / ``Padded``
+    (what Thinc's ops return, e.g. ``NumpyOps().list2padded``) are instances of ours, as they are
+    of Thinc's class in Thinc code (``isinstance(ops.list2padded(Xs), Padded)``). Only the check
+    is virtual: ours are NamedTuples and Thinc's are not, so code that reads a container's fields
+    converts a Thinc one with ``as_ours`` first (the Thinc face does, at the call)."""
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        if type.__instancecheck__(cls, obj):
+            return True
+        return cls in _TWINNED and _thinc_twin_name(obj) == cls.__name__
+
+
+def _thinc_twin_name(obj: Any) -> str:
+    """"Ragged" / "Padded" for an instance of Thinc's own class of that name, else ""."""
+    t = type(obj)
+    return t.__name__ if t.__module__ == "thinc.types" and t.__name__ in ("Ragged", "Padded") else ""
 
 
 def _is_spec_leaf(field: Any) -> bool:
@@ -85,7 +109,7 @@ class _RaggedFields(NamedTuple):
     lengths: Tensor
 
 
-class Ragged(_RaggedFields):
+class Ragged(_RaggedFields, metaclass=_ThincTwin):
     """A batch of variable-length sequences stored as one concatenated tensor.
 
     Shape:
@@ -291,7 +315,7 @@ class _PaddedFields(NamedTuple):
     indices: Tensor
 
 
-class Padded(_PaddedFields):
+class Padded(_PaddedFields, metaclass=_ThincTwin):
     """A time-major padded batch, columns sorted by decreasing length (Thinc's layout).
 
     Shape:
@@ -336,6 +360,20 @@ class Padded(_PaddedFields):
         return Padded(*(f.clone() if isinstance(f, Tensor) else f.copy() for f in self))
 
 
+_TWINNED = (Ragged, Padded)
+
+
+def as_ours(x: Any) -> Any:
+    """A Thinc ``Ragged`` / ``Padded`` as ours (the same arrays, zero-copy: Ragged's data as its
+    ``dataXd``); anything else unchanged."""
+    name = _thinc_twin_name(x)
+    if name == "Ragged":
+        return Ragged(x.dataXd, x.lengths)
+    if name == "Padded":
+        return Padded(x.data, x.size_at_t, x.lengths, x.indices)
+    return x
+
+
 class _ArgsKwargsFields(NamedTuple):
     args: Tuple[Any, ...]
     kwargs: Dict[str, Any]
@@ -371,3 +409,122 @@ class ArgsKwargs(_ArgsKwargsFields):
 pytree._register_namedtuple(Ragged, serialized_type_name="torchlayers.Ragged")
 pytree._register_namedtuple(Padded, serialized_type_name="torchlayers.Padded")
 torch.serialization.add_safe_globals([Ragged, Padded])
+
+
+# -- Thinc's array annotations --------------------------------------------------------------
+#: Thinc's dtype letters: what ``validate_array`` accepts for each (numpy names; torch's the same).
+_DTYPES = {"f": ("float32",), "i": ("int32", "int64", "uint32", "uint64")}
+
+
+def validate_array(obj: Any, ndim: Optional[int] = None, dtype: Optional[str] = None) -> Any:
+    """Thinc's ``validate_array`` (the pydantic / confection check of ``Floats2d`` and the other
+    annotations): ``obj`` must be a numpy or cupy array or a torch tensor, of ``ndim`` dims and,
+    for ``dtype`` "f" / "i", float32 / an integer type. Returns ``obj``; ValueError otherwise."""
+    if isinstance(obj, Tensor):
+        got_ndim, got_dtype = obj.dim(), str(obj.dtype).replace("torch.", "")
+    elif _is_host_array(obj):
+        got_ndim, got_dtype = obj.ndim, str(obj.dtype)
+    else:
+        raise ValueError(f"not a valid numpy or cupy array (or torch tensor), got {type(obj).__name__}")
+    errors = []
+    if ndim is not None and got_ndim != ndim:
+        errors.append(f"wrong array dimensions (expected {ndim}, got {got_ndim})")
+    if dtype is not None and got_dtype not in _DTYPES.get(dtype, ()):
+        errors.append(f"wrong array data type (expected {'/'.join(_DTYPES.get(dtype, ()))}, got {got_dtype})")
+    if errors:
+        raise ValueError(", ".join(errors))
+    return obj
+
+
+class _ArrayAnnotation:
+    """The base of Thinc's array annotations (``Floats2d``, ``Ints1d``...): names for type hints
+    and config validation, never instantiated. pydantic and confection validate a value through
+    ``__get_pydantic_core_schema__`` (``validate_array`` with the class's ndim and dtype letter)."""
+
+    _ndim: Optional[int] = None
+    _dtype: Optional[str] = None
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "_ArrayAnnotation":
+        raise TypeError(f"{cls.__name__} is a type annotation (an array of its ndim and dtype), not a constructor")
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source_type: Any, handler: Any) -> Dict[str, Any]:
+        def check(obj: Any) -> Any:
+            return validate_array(obj, ndim=cls._ndim, dtype=cls._dtype)
+
+        check.__name__ = check.__qualname__ = f"validate_{cls.__name__}"
+        return {"type": "function-plain", "function": {"type": "no-info", "function": check}}
+
+
+class Floats1d(_ArrayAnnotation):
+    """1-dimensional array of floats (float32)."""
+
+    _ndim, _dtype = 1, "f"
+
+
+class Floats2d(_ArrayAnnotation):
+    """2-dimensional array of floats (float32)."""
+
+    _ndim, _dtype = 2, "f"
+
+
+class Floats3d(_ArrayAnnotation):
+    """3-dimensional array of floats (float32)."""
+
+    _ndim, _dtype = 3, "f"
+
+
+class Floats4d(_ArrayAnnotation):
+    """4-dimensional array of floats (float32)."""
+
+    _ndim, _dtype = 4, "f"
+
+
+class Ints1d(_ArrayAnnotation):
+    """1-dimensional array of ints."""
+
+    _ndim, _dtype = 1, "i"
+
+
+class Ints2d(_ArrayAnnotation):
+    """2-dimensional array of ints."""
+
+    _ndim, _dtype = 2, "i"
+
+
+class Ints3d(_ArrayAnnotation):
+    """3-dimensional array of ints."""
+
+    _ndim, _dtype = 3, "i"
+
+
+class Ints4d(_ArrayAnnotation):
+    """4-dimensional array of ints."""
+
+    _ndim, _dtype = 4, "i"
+
+
+Array1d = Union[Floats1d, Ints1d]
+Array2d = Union[Floats2d, Ints2d]
+Array3d = Union[Floats3d, Ints3d]
+Array4d = Union[Floats4d, Ints4d]
+FloatsXd = Union[Floats1d, Floats2d, Floats3d, Floats4d]
+IntsXd = Union[Ints1d, Ints2d, Ints3d, Ints4d]
+ArrayXd = Union[FloatsXd, IntsXd]
+Shape = Tuple[int, ...]
+
+_P = TypeVar("_P", bound=Sequence)
+
+
+@dataclass
+class Pairs(Generic[_P]):
+    """Thinc's ``Pairs``: two aligned sequences; ``pairs[index]`` indexes both."""
+
+    one: _P
+    two: _P
+
+    def __getitem__(self, index: Any) -> "Pairs[_P]":
+        return Pairs(self.one[index], self.two[index])
+
+    def __len__(self) -> int:
+        return len(self.one)

@@ -1,5 +1,6 @@
 """Thinc's model helpers: ``set_dropout_rate``, ``change_attr_values``, ``fix_random_seed``,
-``data_validation``, and the array hand-offs ``xp2torch`` / ``torch2xp`` / ``is_cupy_array``."""
+``data_validation``, ``to_categorical``, ``get_torch_default_device``, and the array hand-offs
+``xp2torch`` / ``torch2xp`` / ``is_cupy_array`` / ``is_numpy_array``."""
 from __future__ import annotations
 
 import contextlib
@@ -10,12 +11,13 @@ from typing import Any, Dict, Iterator, List, Optional
 import numpy
 import torch
 
-from .arrays import is_cupy_array, param_array
+from .arrays import array_kind, is_cupy_array, is_numpy_array, param_array, to_kind
 from .convert import to_torch
+from .losses.categorical_crossentropy import to_categorical as _one_hot_table
 from .model import Model
 
 __all__ = ["set_dropout_rate", "change_attr_values", "fix_random_seed", "data_validation", "xp2torch", "torch2xp",
-           "is_cupy_array"]
+           "is_cupy_array", "is_numpy_array", "to_categorical", "get_torch_default_device"]
 
 #: Thinc's ``DATA_VALIDATION`` flag, as ``data_validation`` sets it (per thread / task).
 DATA_VALIDATION: contextvars.ContextVar[bool] = contextvars.ContextVar("torchlayers_data_validation", default=False)
@@ -77,3 +79,35 @@ def torch2xp(torch_tensor: torch.Tensor, *, ops: Any = None) -> Any:
     if ops is not None and getattr(ops, "device_type", None) == "cpu":
         return torch_tensor.detach().cpu().numpy()
     return param_array(torch_tensor)
+
+
+def to_categorical(Y: Any, n_classes: Optional[int] = None, *, label_smoothing: float = 0.0) -> Any:
+    """Thinc's ``to_categorical``: class ids as one-hot float32 rows (``1 - label_smoothing`` on
+    the gold class, ``label_smoothing / (n_classes - 1)`` elsewhere).
+
+    Shape: Y (...) integer ids in [0, n_classes) -> (..., n_classes) float32, of Y's array kind
+    (numpy in, numpy out). ``n_classes`` defaults to ``max(Y) + 1``.
+    """
+    ids = to_torch(Y)
+    if not isinstance(ids, torch.Tensor) or ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
+        raise TypeError(f"to_categorical: expected an array of integer class ids, got {_describe(Y)}")
+    if n_classes is None:
+        n_classes = int(ids.max()) + 1 if ids.numel() else 0
+    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= n_classes):
+        raise ValueError(
+            f"to_categorical: expected class ids in [0, n_classes={n_classes}), got ids in "
+            f"[{int(ids.min())}, {int(ids.max())}]"
+        )
+    return to_kind(_one_hot_table(ids, n_classes, label_smoothing=label_smoothing), array_kind(Y))
+
+
+def _describe(x: Any) -> str:
+    dtype = getattr(x, "dtype", None)
+    return f"{type(x).__name__} of dtype {dtype}" if dtype is not None else type(x).__name__
+
+
+def get_torch_default_device() -> torch.device:
+    """Thinc's ``get_torch_default_device``: the device new tensors are created on (torch's
+    default device, ``torch.set_default_device``; Thinc reads its current Ops instead, and
+    torchlayers has no global ops state)."""
+    return torch.get_default_device()

@@ -6,139 +6,73 @@ fails does too (fix it, or list it with its reason). Grouped by failure message,
 the groups are the roadmap. The target is fewer than 30 entries, each a COMPATIBILITY.md row.
 """
 EXPECTED_FAILURES = {
-    # 40: AttributeError: 'Padded' object has no attribute 'dtype'
-    'thinc_tests/layers/test_transforms.py::test_list2padded[shapes0]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_transforms.py::test_list2padded[shapes1]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_transforms.py::test_list2padded[shapes2]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_transforms.py::test_list2padded[shapes3]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_transforms.py::test_padded2list[shapes0]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_transforms.py::test_padded2list[shapes1]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_transforms.py::test_padded2list[shapes2]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_transforms.py::test_padded2list[shapes3]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_array_backward[shapes0]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_array_backward[shapes1]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_array_backward[shapes2]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_array_backward[shapes3]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_array_forward[shapes0]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_array_forward[shapes1]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_array_forward[shapes2]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_array_forward[shapes3]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_list_backward[shapes0]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_list_backward[shapes1]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_list_backward[shapes2]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_list_backward[shapes3]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_list_forward[shapes0]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_list_forward[shapes1]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_list_forward[shapes2]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_list_forward[shapes3]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_padded_backward[shapes0]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_padded_backward[shapes1]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_padded_backward[shapes2]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_padded_backward[shapes3]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_padded_forward[shapes0]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_padded_forward[shapes1]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_padded_forward[shapes2]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_padded_forward[shapes3]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_ragged_backward[shapes0]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_ragged_backward[shapes1]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_ragged_backward[shapes2]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_ragged_backward[shapes3]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_ragged_forward[shapes0]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_ragged_forward[shapes1]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_ragged_forward[shapes2]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    'thinc_tests/layers/test_with_transforms.py::test_with_ragged_forward[shapes3]': "AttributeError: 'Padded' object has no attribute 'dtype'",
-    # 13: not collected on ours (its parametrize ids differ)
-    'thinc_tests/test_types_confection.py::test_array_validation_invalid[arr0-Floats1d]': 'not collected on ours (its parametrize ids differ)',
-    'thinc_tests/test_types_confection.py::test_array_validation_invalid[arr1-Ints2d]': 'not collected on ours (its parametrize ids differ)',
-    'thinc_tests/test_types_confection.py::test_array_validation_valid[arr0-Floats1d]': 'not collected on ours (its parametrize ids differ)',
-    'thinc_tests/test_types_confection.py::test_array_validation_valid[arr1-Floats2d]': 'not collected on ours (its parametrize ids differ)',
-    'thinc_tests/test_types_confection.py::test_array_validation_valid[arr2-Floats3d]': 'not collected on ours (its parametrize ids differ)',
-    'thinc_tests/test_types_confection.py::test_array_validation_valid[arr3-Floats4d]': 'not collected on ours (its parametrize ids differ)',
-    'thinc_tests/test_types_confection.py::test_array_validation_valid[arr4-Ints1d]': 'not collected on ours (its parametrize ids differ)',
-    'thinc_tests/test_types_confection.py::test_array_validation_valid[arr5-Ints2d]': 'not collected on ours (its parametrize ids differ)',
-    'thinc_tests/test_types_confection.py::test_array_validation_valid[arr6-Ints3d]': 'not collected on ours (its parametrize ids differ)',
-    'thinc_tests/test_types_confection.py::test_array_validation_valid[arr7-Ints4d]': 'not collected on ours (its parametrize ids differ)',
-    'thinc_tests/test_types_confection.py::test_array_validation_wrong_type[42-Ints1d]': 'not collected on ours (its parametrize ids differ)',
-    'thinc_tests/test_types_confection.py::test_array_validation_wrong_type[None-Floats3d]': 'not collected on ours (its parametrize ids differ)',
-    'thinc_tests/test_types_confection.py::test_array_validation_wrong_type[not an array-Floats2d]': 'not collected on ours (its parametrize ids differ)',
-    # 10: NotImplementedError: torchlayers has no 'is_numpy_array' (a thinc.api name); torchlayers.api and torchlayers lack it
-    'thinc_tests/layers/test_pytorch_wrapper.py::test_pytorch_convert_inputs[data0-1-kwargs_keys0]': "NotImplementedError: torchlayers has no 'is_numpy_array' (a thinc.api name); torchlayers.api and torchlayers lack it",
-    'thinc_tests/layers/test_pytorch_wrapper.py::test_pytorch_convert_inputs[data1-2-kwargs_keys1]': "NotImplementedError: torchlayers has no 'is_numpy_array' (a thinc.api name); torchlayers.api and torchlayers lack it",
-    'thinc_tests/layers/test_pytorch_wrapper.py::test_pytorch_convert_inputs[data2-2-kwargs_keys2]': "NotImplementedError: torchlayers has no 'is_numpy_array' (a thinc.api name); torchlayers.api and torchlayers lack it",
-    'thinc_tests/layers/test_pytorch_wrapper.py::test_pytorch_convert_inputs[data3-0-kwargs_keys3]': "NotImplementedError: torchlayers has no 'is_numpy_array' (a thinc.api name); torchlayers.api and torchlayers lack it",
-    'thinc_tests/layers/test_pytorch_wrapper.py::test_pytorch_convert_inputs[data4-2-kwargs_keys4]': "NotImplementedError: torchlayers has no 'is_numpy_array' (a thinc.api name); torchlayers.api and torchlayers lack it",
-    'thinc_tests/layers/test_tensorflow_wrapper.py::test_tensorflow_wrapper_convert_inputs[data0-1-kwargs_keys0]': "NotImplementedError: torchlayers has no 'is_numpy_array' (a thinc.api name); torchlayers.api and torchlayers lack it",
-    'thinc_tests/layers/test_tensorflow_wrapper.py::test_tensorflow_wrapper_convert_inputs[data1-2-kwargs_keys1]': "NotImplementedError: torchlayers has no 'is_numpy_array' (a thinc.api name); torchlayers.api and torchlayers lack it",
-    'thinc_tests/layers/test_tensorflow_wrapper.py::test_tensorflow_wrapper_convert_inputs[data2-2-kwargs_keys2]': "NotImplementedError: torchlayers has no 'is_numpy_array' (a thinc.api name); torchlayers.api and torchlayers lack it",
-    'thinc_tests/layers/test_tensorflow_wrapper.py::test_tensorflow_wrapper_convert_inputs[data3-0-kwargs_keys3]': "NotImplementedError: torchlayers has no 'is_numpy_array' (a thinc.api name); torchlayers.api and torchlayers lack it",
-    'thinc_tests/layers/test_tensorflow_wrapper.py::test_tensorflow_wrapper_convert_inputs[data4-2-kwargs_keys4]': "NotImplementedError: torchlayers has no 'is_numpy_array' (a thinc.api name); torchlayers.api and torchlayers lack it",
+    # 10: AssertionError
+    #    why: pytorch: convert_pytorch_default_inputs' reverse returns tensors where Thinc's returns X's arrays (fix in interop/pytorch_wrapper.py); tensorflow: thinc-frameworks
+    'thinc_tests/layers/test_pytorch_wrapper.py::test_pytorch_convert_inputs[data0-1-kwargs_keys0]': 'AssertionError',
+    'thinc_tests/layers/test_pytorch_wrapper.py::test_pytorch_convert_inputs[data1-2-kwargs_keys1]': 'AssertionError',
+    'thinc_tests/layers/test_pytorch_wrapper.py::test_pytorch_convert_inputs[data2-2-kwargs_keys2]': 'AssertionError',
+    'thinc_tests/layers/test_pytorch_wrapper.py::test_pytorch_convert_inputs[data3-0-kwargs_keys3]': 'AssertionError',
+    'thinc_tests/layers/test_pytorch_wrapper.py::test_pytorch_convert_inputs[data4-2-kwargs_keys4]': 'AssertionError',
+    'thinc_tests/layers/test_tensorflow_wrapper.py::test_tensorflow_wrapper_convert_inputs[data0-1-kwargs_keys0]': 'AssertionError',
+    'thinc_tests/layers/test_tensorflow_wrapper.py::test_tensorflow_wrapper_convert_inputs[data1-2-kwargs_keys1]': 'AssertionError',
+    'thinc_tests/layers/test_tensorflow_wrapper.py::test_tensorflow_wrapper_convert_inputs[data2-2-kwargs_keys2]': 'AssertionError',
+    'thinc_tests/layers/test_tensorflow_wrapper.py::test_tensorflow_wrapper_convert_inputs[data3-0-kwargs_keys3]': 'AssertionError',
+    'thinc_tests/layers/test_tensorflow_wrapper.py::test_tensorflow_wrapper_convert_inputs[data4-2-kwargs_keys4]': 'AssertionError',
     # 4: ValueError: Ragged: lengths must sum to the data rows: expected sum(lengths) == 20, got 19
+    #    why: COMPATIBILITY #2 (lengths must sum to the rows, design.md) and #1 (r[i] is a field)
     'thinc_tests/test_indexing.py::test_ragged_array_index': 'ValueError: Ragged: lengths must sum to the data rows: expected sum(lengths) == 20, got 19',
     'thinc_tests/test_indexing.py::test_ragged_simple_index': 'ValueError: Ragged: lengths must sum to the data rows: expected sum(lengths) == 20, got 19',
     'thinc_tests/test_indexing.py::test_ragged_slice_index': 'ValueError: Ragged: lengths must sum to the data rows: expected sum(lengths) == 20, got 19',
     'thinc_tests/test_indexing.py::test_ragged_starts_ends': 'ValueError: Ragged: lengths must sum to the data rows: expected sum(lengths) == 20, got 19',
-    # 3: RuntimeError: dropout: no backprop after is_train=False; call model(X, is_train=True) to train
-    'thinc_tests/layers/test_layers_api.py::test_dropout[data0]': 'RuntimeError: dropout: no backprop after is_train=False; call model(X, is_train=True) to train',
-    'thinc_tests/layers/test_layers_api.py::test_dropout[data1]': 'RuntimeError: dropout: no backprop after is_train=False; call model(X, is_train=True) to train',
-    'thinc_tests/layers/test_layers_api.py::test_dropout[data3]': 'RuntimeError: dropout: no backprop after is_train=False; call model(X, is_train=True) to train',
-    # 2: Failed: DID NOT RAISE ValueError
-    'thinc_tests/model/test_model.py::test_model_set_dim': 'Failed: DID NOT RAISE ValueError',
-    'thinc_tests/test_serialize.py::test_serialize_refs_roundtrip_bytes': 'Failed: DID NOT RAISE ValueError',
-    # 2: NotImplementedError: torchlayers has no 'serialize_attr' (a thinc.api name); torchlayers.api and torchlayers lack it
-    'thinc_tests/test_serialize.py::test_serialize_attrs': "NotImplementedError: torchlayers has no 'serialize_attr' (a thinc.api name); torchlayers.api and torchlayers lack it",
-    'thinc_tests/test_serialize.py::test_simple_model_roundtrip_bytes_serializable_attrs': "NotImplementedError: torchlayers has no 'serialize_attr' (a thinc.api name); torchlayers.api and torchlayers lack it",
-    # 2: TypeError: Expected a BaseException type, but got '_Missing'
-    'thinc_tests/model/test_validation.py::test_validation': "TypeError: Expected a BaseException type, but got '_Missing'",
-    'thinc_tests/model/test_validation.py::test_validation_complex': "TypeError: Expected a BaseException type, but got '_Missing'",
     # 2: ValueError: sparse_linear: expected lengths to sum to the number of keys N=3, got sum(lengths)=2; each example b owns the next lengths[b] keys (Thinc does not c
+    #    why: COMPATIBILITY #34 (the test's lengths sum to 2 of 3 keys)
     'thinc_tests/layers/test_layers_api.py::test_layers_from_config[SparseLinear.v1-kwargs55-in_data55-out_data55]': 'ValueError: sparse_linear: expected lengths to sum to the number of keys N=3, got sum(lengths)=2; each example b owns the next lengths[b] keys (Thinc does not c',
     'thinc_tests/layers/test_layers_api.py::test_layers_from_config[SparseLinear.v2-kwargs56-in_data56-out_data56]': 'ValueError: sparse_linear: expected lengths to sum to the number of keys N=3, got sum(lengths)=2; each example b owns the next lengths[b] keys (Thinc does not c',
-    # 1: AssertionError: Regex pattern did not match.
-    'thinc_tests/layers/test_softmax.py::test_reject_incorrect_temperature': 'AssertionError: Regex pattern did not match.',
+    # 1: AssertionError: assert 'foo' == 'foo from bytes'
+    #    why: to_bytes/from_bytes do not call serialize_attr/deserialize_attr for non-JSON attrs (serialize.py)
+    'thinc_tests/test_serialize.py::test_simple_model_roundtrip_bytes_serializable_attrs': "AssertionError: assert 'foo' == 'foo from bytes'",
     # 1: AssertionError: assert 'layer_normalization' in '<torchlayers.interop.foreign._ForeignShimView object at 0x...>'
     'thinc_tests/layers/test_tensorflow_wrapper.py::test_tensorflow_wrapper_print_summary': "AssertionError: assert 'layer_normalization' in '<torchlayers.interop.foreign._ForeignShimView object at 0x...>'",
     # 1: AssertionError: assert 'shimdata' == 'shimdata from bytes'
+    #    why: to_bytes/from_bytes do not store a custom layer's shims (serialize.py)
     'thinc_tests/test_serialize.py::test_serialize_model_shims_roundtrip_bytes': "AssertionError: assert 'shimdata' == 'shimdata from bytes'",
-    # 1: AssertionError: assert <class 'list'> == <class 'numpy.ndarray'>
-    'thinc_tests/layers/test_layers_api.py::test_layers_from_config[remap_ids.v2-kwargs58-in_data58-out_data58]': "AssertionError: assert <class 'list'> == <class 'numpy.ndarray'>",
-    # 1: AttributeError: 'str' object has no attribute 'kind'
-    'thinc_tests/layers/test_linear.py::test_linear_dimensions_on_data': "AttributeError: 'str' object has no attribute 'kind'",
     # 1: AttributeError: 'tuple' object has no attribute 'data'
+    #    why: COMPATIBILITY #1 (ragged[0:0] slices the NamedTuple's fields)
     'thinc_tests/test_indexing.py::test_ragged_empty': "AttributeError: 'tuple' object has no attribute 'data'",
-    # 1: KeyError: "para-attn: ref <_thinc_face._Missing object at 0x...> is unknown; the refs are ['key_transform']"
-    'thinc_tests/layers/test_parametric_attention_v2.py::test_key_transform_used': 'KeyError: "para-attn: ref <_thinc_face._Missing object at 0x...> is unknown; the refs are [\'key_transform\']"',
-    # 1: NotImplementedError: torchlayers has no 'Pairs' (a thinc.api name); torchlayers.api and torchlayers lack it
-    'thinc_tests/test_indexing.py::test_pairs_arrays': "NotImplementedError: torchlayers has no 'Pairs' (a thinc.api name); torchlayers.api and torchlayers lack it",
-    # 1: NotImplementedError: torchlayers has no 'get_torch_default_device' (a thinc.api name); torchlayers.api and torchlayers lack it
-    'thinc_tests/layers/test_pytorch_wrapper.py::test_pytorch_wrapper_thinc_input[2-3-4-ops_mixed0]': "NotImplementedError: torchlayers has no 'get_torch_default_device' (a thinc.api name); torchlayers.api and torchlayers lack it",
-    # 1: NotImplementedError: torchlayers has no 'pytorch_to_torchscript_wrapper' (a thinc.api name); torchlayers.api and torchlayers lack it
-    'thinc_tests/layers/test_torchscriptwrapper.py::test_pytorch_script[2-3-4]': "NotImplementedError: torchlayers has no 'pytorch_to_torchscript_wrapper' (a thinc.api name); torchlayers.api and torchlayers lack it",
-    # 1: NotImplementedError: torchlayers has no 'to_categorical' (a thinc.api name); torchlayers.api and torchlayers lack it
-    'thinc_tests/layers/test_sparse_linear.py::test_basic': "NotImplementedError: torchlayers has no 'to_categorical' (a thinc.api name); torchlayers.api and torchlayers lack it",
+    # 1: Failed: DID NOT RAISE ValueError
+    #    why: to_bytes does not check that refs are nodes, nor store refs (serialize.py)
+    'thinc_tests/test_serialize.py::test_serialize_refs_roundtrip_bytes': 'Failed: DID NOT RAISE ValueError',
     # 1: NotImplementedError: torchlayers has no 'xp2mxnet' (a thinc.api name); torchlayers.api and torchlayers lack it
     'thinc_tests/layers/test_mxnet_wrapper.py::test_mxnet_wrapper_roundtrip_conversion': "NotImplementedError: torchlayers has no 'xp2mxnet' (a thinc.api name); torchlayers.api and torchlayers lack it",
     # 1: NotImplementedError: torchlayers has no 'xp2tensorflow' (a thinc.api name); torchlayers.api and torchlayers lack it
     'thinc_tests/layers/test_tensorflow_wrapper.py::test_tensorflow_wrapper_roundtrip_conversion': "NotImplementedError: torchlayers has no 'xp2tensorflow' (a thinc.api name); torchlayers.api and torchlayers lack it",
-    # 1: RuntimeError: softmax: no backprop after is_train=False; call model(X, is_train=True) to train
-    'thinc_tests/layers/test_softmax.py::test_unnormalized_softmax_backprop': 'RuntimeError: softmax: no backprop after is_train=False; call model(X, is_train=True) to train',
     # 1: TypeError: MXNetWrapper: model_class must be Model or a subclass of torchlayers.interop.mxnet_wrapper.MXNetWrapper, got <class 'thinc_tests.layers.test_mxnet_wr
     'thinc_tests/layers/test_mxnet_wrapper.py::test_mxnet_wrapper_thinc_model_subclass': "TypeError: MXNetWrapper: model_class must be Model or a subclass of torchlayers.interop.mxnet_wrapper.MXNetWrapper, got <class 'thinc_tests.layers.test_mxnet_wr",
     # 1: TypeError: Padded.size_at_t: lengths must have an integer dtype, got torch.float32
+    #    why: COMPATIBILITY #54 / #60 (the test's Padded has float size_at_t and B=4 lengths for B=3 data)
     'thinc_tests/layers/test_layers_api.py::test_dropout[data2]': 'TypeError: Padded.size_at_t: lengths must have an integer dtype, got torch.float32',
     # 1: TypeError: TensorFlowWrapper: expected a tf.keras.Model, got Linear
     'thinc_tests/layers/test_tensorflow_wrapper.py::test_tensorflow_wrapper_construction_requires_keras_model': 'TypeError: TensorFlowWrapper: expected a tf.keras.Model, got Linear',
     # 1: TypeError: TensorFlowWrapper: model_class must be Model or a subclass of torchlayers.interop.tensorflow_wrapper.TensorFlowWrapper, got <class 'thinc_tests.layer
     'thinc_tests/layers/test_tensorflow_wrapper.py::test_tensorflow_wrapper_thinc_model_subclass': "TypeError: TensorFlowWrapper: model_class must be Model or a subclass of torchlayers.interop.tensorflow_wrapper.TensorFlowWrapper, got <class 'thinc_tests.layer",
     # 1: TypeError: memoize_input: the torch face of a custom Thinc layer takes tensors (or Ragged / Padded / lists of them), got list; call model(X, is_train=...) (the 
+    #    why: COMPATIBILITY #71
     'thinc_tests/layers/test_with_flatten.py::test_with_flatten': 'TypeError: memoize_input: the torch face of a custom Thinc layer takes tensors (or Ragged / Padded / lists of them), got list; call model(X, is_train=...) (the ',
     # 1: TypeError: reduce_max: expected a Ragged(data (N, nO), lengths (B,)), got Tensor; build one with list2ragged() or Ragged(data, lengths)
+    #    why: COMPATIBILITY #1 (in_data[i] is a field of the NamedTuple)
     'thinc_tests/layers/test_layers_api.py::test_layers_batching_all[reduce_max.v1-kwargs42-in_data42-out_data42]': 'TypeError: reduce_max: expected a Ragged(data (N, nO), lengths (B,)), got Tensor; build one with list2ragged() or Ragged(data, lengths)',
     # 1: TypeError: reduce_mean: expected a Ragged(data (N, nO), lengths (B,)), got Tensor; build one with list2ragged() or Ragged(data, lengths)
+    #    why: COMPATIBILITY #1
     'thinc_tests/layers/test_layers_api.py::test_layers_batching_all[reduce_mean.v1-kwargs43-in_data43-out_data43]': 'TypeError: reduce_mean: expected a Ragged(data (N, nO), lengths (B,)), got Tensor; build one with list2ragged() or Ragged(data, lengths)',
     # 1: TypeError: reduce_sum: expected a Ragged(data (N, nO), lengths (B,)), got Tensor; build one with list2ragged() or Ragged(data, lengths)
+    #    why: COMPATIBILITY #1
     'thinc_tests/layers/test_layers_api.py::test_layers_batching_all[reduce_sum.v1-kwargs44-in_data44-out_data44]': 'TypeError: reduce_sum: expected a Ragged(data (N, nO), lengths (B,)), got Tensor; build one with list2ragged() or Ragged(data, lengths)',
     # 1: TypeError: strings2arrays: expected item 0 to be a sequence of strings, got str; wrap a single document as [[...words...]]
+    #    why: COMPATIBILITY #70
     'thinc_tests/layers/test_transforms.py::test_strings2arrays': 'TypeError: strings2arrays: expected item 0 to be a sequence of strings, got str; wrap a single document as [[...words...]]',
+    # 1: TypeError: to_torch: expected a numpy array, got a MagicMock that passes for one whose dtype is 'float32', not a numpy dtype; pass real arrays (samples are conv
+    #    why: COMPATIBILITY #72
+    'thinc_tests/layers/test_linear.py::test_linear_dimensions_on_data': "TypeError: to_torch: expected a numpy array, got a MagicMock that passes for one whose dtype is 'float32', not a numpy dtype; pass real arrays (samples are conv",
     # 1: ValueError: MXNetWrapper: parameter 'dense0_weight' of shape (12, 0) is not initialized (RuntimeError); call block.initialize() with every input size given (e.g
     'thinc_tests/layers/test_mxnet_wrapper.py::test_mxnet_wrapper_gluon_sequential': "ValueError: MXNetWrapper: parameter 'dense0_weight' of shape (12, 0) is not initialized (RuntimeError); call block.initialize() with every input size given (e.g",
     # 1: ValueError: MXNetWrapper: parameter 'dense10_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input
@@ -169,10 +103,4 @@ EXPECTED_FAILURES = {
     'thinc_tests/layers/test_mxnet_wrapper.py::test_mxnet_wrapper_predict': "ValueError: MXNetWrapper: parameter 'dense4_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input ",
     # 1: ValueError: MXNetWrapper: parameter 'dense7_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input 
     'thinc_tests/layers/test_mxnet_wrapper.py::test_mxnet_wrapper_train_overfits': "ValueError: MXNetWrapper: parameter 'dense7_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input ",
-    # 1: ValueError: The truth value of an array with more than one element is ambiguous. Use a.any() or a.all()
-    'thinc_tests/layers/test_combinators.py::test_tuplify_dulicates_input': 'ValueError: The truth value of an array with more than one element is ambiguous. Use a.any() or a.all()',
-    # 1: ValueError: linear: parameter W has not been allocated yet (a dim is unset); call initialize(X=..., Y=...) or pass the dims to the constructor
-    'thinc_tests/layers/test_combinators.py::test_add_edge_cases': 'ValueError: linear: parameter W has not been allocated yet (a dim is unset); call initialize(X=..., Y=...) or pass the dims to the constructor',
-    # 1: assert [True] == [True, True]
-    'thinc_tests/layers/test_uniqued.py::test_uniqued_calls_init': 'assert [True] == [True, True]',
 }

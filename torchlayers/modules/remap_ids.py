@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional
 import torch
 from torch import Tensor
 
+from ..arrays import is_cupy_array, is_numpy_array
 from ..model import Model
 from ..ops import as_torch_dtype
 from ..registry import registry
@@ -113,6 +114,14 @@ class remap_ids_v2(_Preprocessing):
         self, mapping_table: Optional[Dict[Any, int]] = None, default: int = 0, *, column: Optional[int] = None
     ) -> None:
         super().__init__("remap_ids", attrs={"mapping_table": mapping_table, "default": default, "column": column})
+
+    def thinc_dX(self, X: Any, dX: Any) -> Any:
+        """Thinc's v2 backprop: for an array input, an array of dY's shape (N, 1) (Thinc's is
+        uninitialized float64; ours zeros of the ids' dtype: ids get no gradient); ``[]`` for a
+        sequence of keys."""
+        if isinstance(X, Tensor) or is_numpy_array(X) or is_cupy_array(X):
+            return torch.zeros((int(X.shape[0]), 1), dtype=dX.dtype if isinstance(dX, Tensor) else torch.int64)
+        return []
 
     def forward(self, inputs: Any) -> Tensor:
         if self.mapping_table is None:

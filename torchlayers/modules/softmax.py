@@ -64,16 +64,26 @@ class Softmax(Model):
         self.declare_param("W", "weight", ("nO", "nI"), init_W or zero_init)
         self.declare_param("b", "bias", ("nO",), init_b or zero_init)
 
+    @torch.jit.unused
+    def check_backprop_after_inference(self) -> None:
+        """Unnormalized inference returns the logits: no backprop then, Thinc's ValueError."""
+        if not self.softmax_normalize:
+            raise ValueError(
+                f"{self.name}: backprop is not supported for an unnormalized Softmax layer after is_train=False "
+                "(its output is the logits); call model(X, is_train=True) to train"
+            )
+
     def forward(self, X: Tensor) -> Tensor:
         W = check_param(self.name, self.weight, "W")
         b = check_param(self.name, self.bias, "b")
         check_floats2d(self.name, X, W.shape[1])
+        T = self.softmax_temperature
+        if T <= 0.0:  # checked on every call, as Thinc does (normalized or not)
+            raise ValueError(f"{self.name}: attr softmax_temperature: softmax temperature must not be zero or "
+                             f"negative: expected > 0, got {T}")
         Z = torch.addmm(b, X, W.t())
         if not (self.softmax_normalize or self.training):
             return Z
-        T = self.softmax_temperature
-        if T <= 0.0:
-            raise ValueError(f"{self.name}: softmax_temperature must be > 0, got {T}")
         if not torch.jit.is_scripting():
             if self.thinc_face:
                 return _SoftmaxDLogits.apply(Z, T)
@@ -91,4 +101,5 @@ class Softmax_v2(Softmax):
 
 def _check_temperature(temperature: float) -> None:
     if temperature <= 0.0:
-        raise ValueError(f"softmax: temperature must be > 0, got {temperature}")
+        raise ValueError(f"softmax: temperature: softmax temperature must not be zero or negative: expected > 0, "
+                         f"got {temperature}")
