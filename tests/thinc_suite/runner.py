@@ -257,7 +257,12 @@ def category(message: str) -> str:
 
 
 def write_table(div: Dict[str, str], path: pathlib.Path = HERE / "expected_failures.py") -> None:
-    """Write ``expected_failures.py``: every divergence under its category, biggest group first."""
+    """Write ``expected_failures.py``: every divergence under its category, biggest group first.
+
+    The hand-kept ``#    why: ...`` line under a category (its COMPATIBILITY row) is carried over
+    from the file being replaced, for every category that is still there.
+    """
+    whys = kept_whys(path)
     groups: Dict[str, List[str]] = collections.defaultdict(list)
     for node, message in div.items():
         groups[category(message)].append(node)
@@ -272,10 +277,26 @@ def write_table(div: Dict[str, str], path: pathlib.Path = HERE / "expected_failu
         "EXPECTED_FAILURES = {",
     ]
     for cat, nodes in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-        lines.append(f"    # {len(nodes)}: {cat}")
+        lines.append(f"    # {len(nodes)}: {cat}".rstrip())
+        lines += whys.get(cat.rstrip(), [])
         lines += [f"    {node!r}: {cat!r}," for node in sorted(nodes)]
     lines.append("}")
     path.write_text("\n".join(lines) + "\n")
+
+
+def kept_whys(path: pathlib.Path) -> Dict[str, List[str]]:
+    """category -> the ``#    why:`` lines written under its ``# N: category`` header in ``path``."""
+    whys: Dict[str, List[str]] = collections.defaultdict(list)
+    if not path.exists():
+        return whys
+    current = None
+    for line in path.read_text().splitlines():
+        header = re.match(r"    # \d+: (.*)$", line)
+        if header:
+            current = header.group(1).rstrip()
+        elif current is not None and line.startswith("    #    "):
+            whys[current].append(line.rstrip())
+    return whys
 
 
 def run(root: pathlib.Path | None = None):

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils._pytree import tree_flatten
 
+from ..arrays import array_kind, to_kind
 from ..convert import to_torch
 from ..model import Model, apply_thinc_optimizer
 from ..registry import registry
@@ -107,13 +108,14 @@ def convert_pytorch_default_inputs(model: Model, X: Any, is_train: bool) -> Tupl
 
     is_array = lambda x: isinstance(x, Tensor) or (hasattr(x, "__array__") and hasattr(x, "dtype"))
     converted = map_tensors(convert, X, is_array)
+    kind = array_kind(X)  # dX comes back as X's arrays (numpy in, numpy out), as Thinc's torch2xp
     if _is_args_kwargs(X):
-        return as_args_kwargs(converted), lambda dX: dX
+        return as_args_kwargs(converted), lambda dX: to_kind(dX, kind)
     if isinstance(converted, dict):
-        return ArgsKwargs((), converted), lambda dX: dX.kwargs
+        return ArgsKwargs((), converted), lambda dX: to_kind(dX.kwargs, kind)
     if isinstance(converted, (list, tuple)) and not hasattr(converted, "_fields"):
-        return ArgsKwargs(tuple(converted), {}), lambda dX: dX.args
-    return ArgsKwargs((converted,), {}), lambda dX: dX.args[0]
+        return ArgsKwargs(tuple(converted), {}), lambda dX: to_kind(tuple(dX.args), kind)
+    return ArgsKwargs((converted,), {}), lambda dX: to_kind(dX.args[0], kind)
 
 
 def convert_pytorch_default_outputs(
