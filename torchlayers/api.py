@@ -27,6 +27,8 @@ import functools
 import inspect
 from typing import Any, Callable, Optional, Type
 
+from torch import Tensor
+
 from .combinators import add as _add
 from .combinators import concatenate as _concatenate
 from .combinators.chain import chain
@@ -35,7 +37,7 @@ from .combinators.noop import noop
 from .interop import foreign as _foreign
 from .interop import mxnet_wrapper as _mxnet
 from .interop import tensorflow_wrapper as _tensorflow
-from .model import Model
+from .model import InT, Model, OutT
 from .modules import clipped_linear as _clipped_linear
 from .modules import dish as _dish
 from .modules import embed as _embed
@@ -96,11 +98,11 @@ def select_column(layer: Model, *, column: Optional[int] = None, keep_on_layer: 
     return model
 
 
-def _facade(cls: type, name: str, step: Callable[..., Model], **options: Any) -> Callable[..., Model]:
+def _facade(cls: type, name: str, step: Callable[..., Model], **options: Any) -> Callable[..., Model[Tensor, Tensor]]:
     """Register Thinc's function ``name``: ``step(cls(*args, **rest), **options)``. Its signature
     is the class's plus the keyword-only ``options`` (with their defaults)."""
 
-    def create(*args: Any, **kwargs: Any) -> Model:
+    def create(*args: Any, **kwargs: Any) -> Model[Tensor, Tensor]:
         chosen = {key: kwargs.pop(key, default) for key, default in options.items()}
         return step(cls(*args, **kwargs), **chosen)
 
@@ -148,7 +150,7 @@ StaticVectors = _facade(_static_vectors.StaticVectors, "StaticVectors.v1", selec
 
 # ------------------------------------------------------------------------------ the fan-out combinators
 @registry.layers("add.v1", node=_add.add)
-def add(layer1: Model, layer2: Model, *layers: Model) -> Model:
+def add(layer1: Model[InT, OutT], layer2: Model[InT, OutT], *layers: Model[InT, OutT]) -> Model[InT, OutT]:
     """Thinc's ``add.v1``: ``add(f, g)(X) == f(X) + g(X)``. A first argument that is already an
     add node gets the others appended and is returned (``a + b + c`` is one node with 3 layers);
     otherwise a new ``torchlayers.combinators.add.add`` node."""

@@ -52,8 +52,20 @@ def pooled(nO: int, nI: int) -> chain[List[Tensor], Tensor]:
     return three
 
 
+def unannotated(nO: int, nI: int) -> Tensor:
+    """Layers carry their types without annotations: ``Linear`` is a Model[Tensor, Tensor],
+    ``list2ragged`` a Model[List[Tensor], Ragged], ``reduce_mean`` a Model[Ragged, Tensor]."""
+    linear = Linear(nO, nI)
+    assert_type(linear(torch.randn(2, nI)), Tensor)
+    pool = chain(list2ragged(), reduce_mean())
+    assert_type(pool, chain[List[Tensor], Tensor])
+    assert_type(pool([torch.randn(3, nI)]), Tensor)
+    return linear(pool([torch.randn(3, nI), torch.randn(1, nI)]))
+
+
 def main() -> None:
     X = torch.randn(4, 3)
+    assert unannotated(2, 3).shape == (2, 2)
     built, output = build(2, 5, 3)
     model = built.initialize(X=X)
     assert_type(model, Model[Tensor, Tensor])  # initialize returns the model, its type kept

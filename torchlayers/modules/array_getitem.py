@@ -58,7 +58,7 @@ def _apply_basic(layer: str, X: Tensor, axes: List[List[int]]) -> Tensor:
     return X
 
 
-class array_getitem(Model):
+class array_getitem(Model[Tensor, Tensor]):
     """``Y = X[index]`` with numpy indexing (Thinc's ``array_getitem``; not registered in Thinc).
 
     ``index`` is an int, a slice, a sequence of ints, or a tuple of those, e.g.

@@ -17,7 +17,7 @@ def _ones(ops: Any, shape: Tuple[int, ...]) -> Tensor:
 
 
 @registry.layers("CauchySimilarity.v1")
-class CauchySimilarity(Model):
+class CauchySimilarity(Model[Tuple[Tensor, Tensor], Tensor]):
     """Cauchy similarity of paired rows (Chen 2013), for siamese networks.
 
     Shape:

@@ -17,7 +17,7 @@ from ..initializers import zero_init
 from ..model import Model
 
 
-class DenseActivation(Model):
+class DenseActivation(Model[Tensor, Tensor]):
     """``act(X W^T + b)`` with Thinc's dims and params; subclasses set ``thinc_node``,
     ``default_init_W`` and ``activation``.
 

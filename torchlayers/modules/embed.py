@@ -55,7 +55,7 @@ def ids_1d(layer: str, ids: Tensor) -> Tensor:
     return ids if ids.dim() == 1 else ids.reshape([0])
 
 
-class Embed(Model):
+class Embed(Model[Tensor, Tensor]):
     """``Y = E[ids]``: ``Embed(nO, nV, *, initializer=uniform_init, dropout=None, check_ids=True)``.
 
     nV is never inferred (give it); nO comes from the constructor or the Y sample. Thinc's

@@ -18,7 +18,7 @@ from ..model import Model
 from .embed import ids_1d
 
 
-class HashEmbed(Model):
+class HashEmbed(Model[Tensor, Tensor]):
     """Embed integer ids through 4 seeded hashes into an (nV, nO) table (Thinc "HashEmbed.v1").
 
     Each id (uint64 semantics: negative int64 ids are read as two's complement, int32 ids are

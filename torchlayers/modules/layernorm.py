@@ -18,7 +18,7 @@ def _ones(ops, shape):
 
 
 @registry.layers("LayerNorm.v1")
-class LayerNorm(Model):
+class LayerNorm(Model[Tensor, Tensor]):
     """``Y = (X - mean) / sqrt(var + 1e-8) * G + b`` over the last dim.
 
     Shape:

@@ -13,7 +13,7 @@ from ..registry import registry
 
 
 @registry.layers("Linear.v1")
-class Linear(Model):
+class Linear(Model[Tensor, Tensor]):
     """Dense layer, output width first like Thinc: ``Linear(nO, nI)``.
 
     Shape:

@@ -11,7 +11,7 @@ from ..registry import registry
 
 
 @registry.layers("list2array.v1")
-class list2array(Model):
+class list2array(Model[List[Tensor], Tensor]):
     """Concatenate a list of (n_i, *F) tensors along the rows, like Thinc's ``ops.flatten``.
 
     Items with no elements are left out before concatenating; an empty list gives a (0, 0)

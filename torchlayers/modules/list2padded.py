@@ -14,7 +14,7 @@ from ..types import Padded
 
 
 @registry.layers("list2padded.v1")
-class list2padded(Model):
+class list2padded(Model[List[Tensor], Padded]):
     """Pad a list of (n_i, F) tensors into a time-major ``Padded`` (Thinc's ``ops.list2padded``).
 
     Columns are sorted by (length, original index) descending, so among equal lengths the

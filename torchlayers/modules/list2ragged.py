@@ -13,7 +13,7 @@ from ..types import Ragged
 
 
 @registry.layers("list2ragged.v1")
-class list2ragged(Model):
+class list2ragged(Model[List[Tensor], Ragged]):
     """Concatenate a list of (n_i, *F) tensors into ``Ragged(data, lengths)``.
 
     ``lengths`` is int32 like Thinc's; an empty list gives data (0, 0) and lengths (0,).

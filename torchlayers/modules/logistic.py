@@ -48,7 +48,7 @@ def thinc_sigmoid(X: Tensor) -> Tensor:
 
 
 @registry.layers("Logistic.v1")
-class Logistic(Model):
+class Logistic(Model[Tensor, Tensor]):
     """Elementwise clipped sigmoid; no dims, no params.
 
     Shape:

@@ -182,7 +182,7 @@ def prefer_padded(X: Tensor, lengths: Tensor, min_fill: float = PADDED_MIN_FILL)
 
 
 @registry.layers("LSTM.v1")
-class LSTM(Model):
+class LSTM(Model[Padded, Padded]):
     """A stacked LSTM over a Padded batch: ``LSTM(nO, nI, *, bi=False, depth=1, dropout=0.0)``.
 
     Per direction: ``a_t = Wx x_t + bx + Wh h_{t-1} + bh``; ``f, i, o = sigmoid(a)``,

@@ -12,7 +12,7 @@ from ..initializers import glorot_uniform_init, zero_init
 from ..model import Model
 
 
-class Maxout(Model):
+class Maxout(Model[Tensor, Tensor]):
     """``Y[b, o] = max_p (X[b] . W[o, p] + b[o, p])``; ties go to the lowest piece p, like Thinc.
 
     ``Maxout(nO, nI, nP=3, *, init_W=None, init_b=None)``, one node. Thinc's ``normalize``/``dropout``

@@ -14,7 +14,7 @@ from .softmax import _SoftmaxDLogits
 
 
 @registry.layers("MultiSoftmax.v1")
-class MultiSoftmax(Model):
+class MultiSoftmax(Model[Tensor, Tensor]):
     """``Z = X W^T + b``; columns ``[0, nOs[0])``, ``[nOs[0], nOs[0] + nOs[1])``... each get a softmax.
 
     Thinc 8.3.14 means to do this but returns the raw logits ``Z`` (its in-place softmax is

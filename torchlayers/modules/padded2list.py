@@ -13,7 +13,7 @@ from ..types import Padded
 
 
 @registry.layers("padded2list.v1")
-class padded2list(Model):
+class padded2list(Model[Padded, List[Tensor]]):
     """Unpad a time-major ``Padded`` into a list, restoring the original order (``indices``).
 
     Item i is ``data[:lengths[j], j]`` for the column j with ``indices[j] == i``. The Thinc

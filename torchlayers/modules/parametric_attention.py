@@ -44,7 +44,7 @@ def check_attention_input(layer: str, Q: Tensor, X: Any) -> None:
 
 
 @registry.layers("ParametricAttention.v1")
-class ParametricAttention(Model):
+class ParametricAttention(Model[Ragged, Ragged]):
     """``a = softmax_sequences(X . Q)``; ``Y = X * a[:, None]``, per sequence of a Ragged.
 
     Shape:

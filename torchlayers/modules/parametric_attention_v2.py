@@ -18,7 +18,7 @@ KEY_TRANSFORM_REF = "key_transform"
 
 
 @registry.layers("ParametricAttention.v2")
-class ParametricAttention_v2(Model):
+class ParametricAttention_v2(Model[Ragged, Ragged]):
     """``a = softmax_sequences(key_transform(X.data) . Q)``; ``Y = X * a[:, None]``, per sequence.
 
     ``ParametricAttention_v2(*, key_transform=None, nO=None)``: ``key_transform`` (default

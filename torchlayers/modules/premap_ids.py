@@ -13,7 +13,7 @@ from ..registry import registry
 
 
 @registry.layers("premap_ids.v1")
-class premap_ids(Model):
+class premap_ids(Model[Tensor, Tensor]):
     """``Y[i] = mapping_table.get(X[i], default)`` as an (N, 1) int32 tensor; ``column`` picks ``X[:, column]``.
 
     Unlike ``remap_ids`` this is a tensor op: the table is held as sorted key/value buffers

@@ -12,7 +12,7 @@ from ..types import Ragged
 
 
 @registry.layers("ragged2list.v1")
-class ragged2list(Model):
+class ragged2list(Model[Ragged, List[Tensor]]):
     """Split ``Ragged(data, lengths)`` into a list of B tensors (Thinc's ``ops.unflatten``).
 
     Zero-length sequences give (0, *F) items. The Thinc face's backprop takes a list of

@@ -22,7 +22,7 @@ from ..model import Model
 from ..types import Ragged
 
 
-class RaggedReduction(Model):
+class RaggedReduction(Model[Ragged, Tensor]):
     """One row per sequence from a Ragged. Subclasses implement ``forward`` with ``_rows``.
 
     Input checks: a Ragged with float data (N-D data is viewed as (N, prod(F)), like Thinc's

@@ -26,7 +26,7 @@ class _SoftmaxDLogits(torch.autograd.Function):
 
 
 @registry.layers("Softmax.v1")
-class Softmax(Model):
+class Softmax(Model[Tensor, Tensor]):
     """``Y = softmax((X W^T + b) / T)``; W and b start at zero, so the first output is uniform.
 
     Faces differ on backprop only: the torch face is true autograd; the Thinc face

@@ -9,7 +9,7 @@ from torch import Tensor
 from ..model import Model
 
 
-class softmax_activation(Model):
+class softmax_activation(Model[Tensor, Tensor]):
     """``Y = softmax(X, axis=-1)`` with its true gradient (Thinc's ``backprop_softmax``); no dims, no params.
 
     Unlike the ``Softmax`` output layer, the Thinc face takes dY as the gradient of Y (not of

@@ -19,7 +19,7 @@ __all__ = ["SparseLinear", "SparseLinear_v2"]
 
 
 @registry.layers("SparseLinear.v1")
-class SparseLinear(Model):
+class SparseLinear(Model[Tuple[Tensor, Tensor, Tensor], Tensor]):
     """Scores from hashed sparse features (Thinc "SparseLinear.v1", what ``thinc.api.SparseLinear`` is).
 
     Shape:

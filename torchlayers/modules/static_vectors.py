@@ -26,7 +26,7 @@ def check_no_negative_ids(layer: str, ids: Tensor) -> None:
         )
 
 
-class StaticVectors(Model):
+class StaticVectors(Model[Tensor, Tensor]):
     """``Y = V[ids'] W^T`` with a fixed vectors table V and a learned projection W.
 
     Thinc 8.3.14 has no StaticVectors (it moved to spaCy before 8.0.0); this follows the last
