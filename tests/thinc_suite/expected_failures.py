@@ -6,24 +6,17 @@ fails does too (fix it, or list it with its reason). Grouped by failure message,
 the groups are the roadmap. The target is fewer than 30 entries, each a COMPATIBILITY.md row.
 """
 EXPECTED_FAILURES = {
-    # 10: AssertionError
-    #    why: pytorch: convert_pytorch_default_inputs' reverse returns tensors where Thinc's returns X's arrays (fix in interop/pytorch_wrapper.py); tensorflow: thinc-frameworks
-    'thinc_tests/layers/test_pytorch_wrapper.py::test_pytorch_convert_inputs[data0-1-kwargs_keys0]': 'AssertionError',
-    'thinc_tests/layers/test_pytorch_wrapper.py::test_pytorch_convert_inputs[data1-2-kwargs_keys1]': 'AssertionError',
-    'thinc_tests/layers/test_pytorch_wrapper.py::test_pytorch_convert_inputs[data2-2-kwargs_keys2]': 'AssertionError',
-    'thinc_tests/layers/test_pytorch_wrapper.py::test_pytorch_convert_inputs[data3-0-kwargs_keys3]': 'AssertionError',
-    'thinc_tests/layers/test_pytorch_wrapper.py::test_pytorch_convert_inputs[data4-2-kwargs_keys4]': 'AssertionError',
-    'thinc_tests/layers/test_tensorflow_wrapper.py::test_tensorflow_wrapper_convert_inputs[data0-1-kwargs_keys0]': 'AssertionError',
-    'thinc_tests/layers/test_tensorflow_wrapper.py::test_tensorflow_wrapper_convert_inputs[data1-2-kwargs_keys1]': 'AssertionError',
-    'thinc_tests/layers/test_tensorflow_wrapper.py::test_tensorflow_wrapper_convert_inputs[data2-2-kwargs_keys2]': 'AssertionError',
-    'thinc_tests/layers/test_tensorflow_wrapper.py::test_tensorflow_wrapper_convert_inputs[data3-0-kwargs_keys3]': 'AssertionError',
-    'thinc_tests/layers/test_tensorflow_wrapper.py::test_tensorflow_wrapper_convert_inputs[data4-2-kwargs_keys4]': 'AssertionError',
     # 4: ValueError: Ragged: lengths must sum to the data rows: expected sum(lengths) == 20, got 19
     #    why: COMPATIBILITY #2 (lengths must sum to the rows, design.md) and #1 (r[i] is a field)
     'thinc_tests/test_indexing.py::test_ragged_array_index': 'ValueError: Ragged: lengths must sum to the data rows: expected sum(lengths) == 20, got 19',
     'thinc_tests/test_indexing.py::test_ragged_simple_index': 'ValueError: Ragged: lengths must sum to the data rows: expected sum(lengths) == 20, got 19',
     'thinc_tests/test_indexing.py::test_ragged_slice_index': 'ValueError: Ragged: lengths must sum to the data rows: expected sum(lengths) == 20, got 19',
     'thinc_tests/test_indexing.py::test_ragged_starts_ends': 'ValueError: Ragged: lengths must sum to the data rows: expected sum(lengths) == 20, got 19',
+    # 3: AssertionError
+    #    why: pytorch: convert_pytorch_default_inputs' reverse returns tensors where Thinc's returns X's arrays (fix in interop/pytorch_wrapper.py); tensorflow: thinc-frameworks
+    'thinc_tests/layers/test_mxnet_wrapper.py::test_mxnet_wrapper_convert_inputs[data4-2-kwargs_keys4]': 'AssertionError',
+    'thinc_tests/layers/test_pytorch_wrapper.py::test_pytorch_convert_inputs[data4-2-kwargs_keys4]': 'AssertionError',
+    'thinc_tests/layers/test_tensorflow_wrapper.py::test_tensorflow_wrapper_convert_inputs[data4-2-kwargs_keys4]': 'AssertionError',
     # 2: ValueError: sparse_linear: expected lengths to sum to the number of keys N=3, got sum(lengths)=2; each example b owns the next lengths[b] keys (Thinc does not c
     #    why: COMPATIBILITY #34 (the test's lengths sum to 2 of 3 keys)
     'thinc_tests/layers/test_layers_api.py::test_layers_from_config[SparseLinear.v1-kwargs55-in_data55-out_data55]': 'ValueError: sparse_linear: expected lengths to sum to the number of keys N=3, got sum(lengths)=2; each example b owns the next lengths[b] keys (Thinc does not c',
@@ -31,8 +24,6 @@ EXPECTED_FAILURES = {
     # 1: AssertionError: assert 'foo' == 'foo from bytes'
     #    why: to_bytes/from_bytes do not call serialize_attr/deserialize_attr for non-JSON attrs (serialize.py)
     'thinc_tests/test_serialize.py::test_simple_model_roundtrip_bytes_serializable_attrs': "AssertionError: assert 'foo' == 'foo from bytes'",
-    # 1: AssertionError: assert 'layer_normalization' in '<torchlayers.interop.foreign._ForeignShimView object at 0x...>'
-    'thinc_tests/layers/test_tensorflow_wrapper.py::test_tensorflow_wrapper_print_summary': "AssertionError: assert 'layer_normalization' in '<torchlayers.interop.foreign._ForeignShimView object at 0x...>'",
     # 1: AssertionError: assert 'shimdata' == 'shimdata from bytes'
     #    why: to_bytes/from_bytes do not store a custom layer's shims (serialize.py)
     'thinc_tests/test_serialize.py::test_serialize_model_shims_roundtrip_bytes': "AssertionError: assert 'shimdata' == 'shimdata from bytes'",
@@ -42,20 +33,10 @@ EXPECTED_FAILURES = {
     # 1: Failed: DID NOT RAISE ValueError
     #    why: to_bytes does not check that refs are nodes, nor store refs (serialize.py)
     'thinc_tests/test_serialize.py::test_serialize_refs_roundtrip_bytes': 'Failed: DID NOT RAISE ValueError',
-    # 1: NotImplementedError: torchlayers has no 'xp2mxnet' (a thinc.api name); torchlayers.api and torchlayers lack it
-    'thinc_tests/layers/test_mxnet_wrapper.py::test_mxnet_wrapper_roundtrip_conversion': "NotImplementedError: torchlayers has no 'xp2mxnet' (a thinc.api name); torchlayers.api and torchlayers lack it",
-    # 1: NotImplementedError: torchlayers has no 'xp2tensorflow' (a thinc.api name); torchlayers.api and torchlayers lack it
-    'thinc_tests/layers/test_tensorflow_wrapper.py::test_tensorflow_wrapper_roundtrip_conversion': "NotImplementedError: torchlayers has no 'xp2tensorflow' (a thinc.api name); torchlayers.api and torchlayers lack it",
-    # 1: TypeError: MXNetWrapper: model_class must be Model or a subclass of torchlayers.interop.mxnet_wrapper.MXNetWrapper, got <class 'thinc_tests.layers.test_mxnet_wr
-    'thinc_tests/layers/test_mxnet_wrapper.py::test_mxnet_wrapper_thinc_model_subclass': "TypeError: MXNetWrapper: model_class must be Model or a subclass of torchlayers.interop.mxnet_wrapper.MXNetWrapper, got <class 'thinc_tests.layers.test_mxnet_wr",
     # 1: TypeError: Padded.size_at_t: lengths must have an integer dtype, got torch.float32
     #    why: COMPATIBILITY #54 / #60 (the test's Padded has float size_at_t and B=4 lengths for B=3 data)
     'thinc_tests/layers/test_layers_api.py::test_dropout[data2]': 'TypeError: Padded.size_at_t: lengths must have an integer dtype, got torch.float32',
-    # 1: TypeError: TensorFlowWrapper: expected a tf.keras.Model, got Linear
-    'thinc_tests/layers/test_tensorflow_wrapper.py::test_tensorflow_wrapper_construction_requires_keras_model': 'TypeError: TensorFlowWrapper: expected a tf.keras.Model, got Linear',
-    # 1: TypeError: TensorFlowWrapper: model_class must be Model or a subclass of torchlayers.interop.tensorflow_wrapper.TensorFlowWrapper, got <class 'thinc_tests.layer
-    'thinc_tests/layers/test_tensorflow_wrapper.py::test_tensorflow_wrapper_thinc_model_subclass': "TypeError: TensorFlowWrapper: model_class must be Model or a subclass of torchlayers.interop.tensorflow_wrapper.TensorFlowWrapper, got <class 'thinc_tests.layer",
-    # 1: TypeError: memoize_input: the torch face of a custom Thinc layer takes tensors (or Ragged / Padded / lists of them), got list; call model(X, is_train=...) (the 
+    # 1: TypeError: memoize_input: the torch face of a custom Thinc layer takes tensors (or Ragged / Padded / lists of them), got list; call model(X, is_train=...) (the
     #    why: COMPATIBILITY #71
     'thinc_tests/layers/test_with_flatten.py::test_with_flatten': 'TypeError: memoize_input: the torch face of a custom Thinc layer takes tensors (or Ragged / Padded / lists of them), got list; call model(X, is_train=...) (the ',
     # 1: TypeError: reduce_max: expected a Ragged(data (N, nO), lengths (B,)), got Tensor; build one with list2ragged() or Ragged(data, lengths)
@@ -73,34 +54,4 @@ EXPECTED_FAILURES = {
     # 1: TypeError: to_torch: expected a numpy array, got a MagicMock that passes for one whose dtype is 'float32', not a numpy dtype; pass real arrays (samples are conv
     #    why: COMPATIBILITY #72
     'thinc_tests/layers/test_linear.py::test_linear_dimensions_on_data': "TypeError: to_torch: expected a numpy array, got a MagicMock that passes for one whose dtype is 'float32', not a numpy dtype; pass real arrays (samples are conv",
-    # 1: ValueError: MXNetWrapper: parameter 'dense0_weight' of shape (12, 0) is not initialized (RuntimeError); call block.initialize() with every input size given (e.g
-    'thinc_tests/layers/test_mxnet_wrapper.py::test_mxnet_wrapper_gluon_sequential': "ValueError: MXNetWrapper: parameter 'dense0_weight' of shape (12, 0) is not initialized (RuntimeError); call block.initialize() with every input size given (e.g",
-    # 1: ValueError: MXNetWrapper: parameter 'dense10_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input
-    'thinc_tests/layers/test_mxnet_wrapper.py::test_mxnet_wrapper_can_copy_model': "ValueError: MXNetWrapper: parameter 'dense10_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input",
-    # 1: ValueError: MXNetWrapper: parameter 'dense13_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input
-    'thinc_tests/layers/test_mxnet_wrapper.py::test_mxnet_wrapper_to_bytes': "ValueError: MXNetWrapper: parameter 'dense13_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input",
-    # 1: ValueError: MXNetWrapper: parameter 'dense16_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input
-    'thinc_tests/layers/test_mxnet_wrapper.py::test_mxnet_wrapper_to_from_disk': "ValueError: MXNetWrapper: parameter 'dense16_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input",
-    # 1: ValueError: MXNetWrapper: parameter 'dense19_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input
-    'thinc_tests/layers/test_mxnet_wrapper.py::test_mxnet_wrapper_from_bytes': "ValueError: MXNetWrapper: parameter 'dense19_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input",
-    # 1: ValueError: MXNetWrapper: parameter 'dense1_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input 
-    'thinc_tests/layers/test_mxnet_wrapper.py::test_mxnet_wrapper_built_model': "ValueError: MXNetWrapper: parameter 'dense1_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input ",
-    # 1: ValueError: MXNetWrapper: parameter 'dense22_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input
-    'thinc_tests/layers/test_mxnet_wrapper.py::test_mxnet_wrapper_to_cpu': "ValueError: MXNetWrapper: parameter 'dense22_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input",
-    # 1: ValueError: MXNetWrapper: parameter 'dense25_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input
-    'thinc_tests/layers/test_mxnet_wrapper.py::test_mxnet_wrapper_convert_inputs[data0-1-kwargs_keys0]': "ValueError: MXNetWrapper: parameter 'dense25_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input",
-    # 1: ValueError: MXNetWrapper: parameter 'dense26_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input
-    'thinc_tests/layers/test_mxnet_wrapper.py::test_mxnet_wrapper_convert_inputs[data1-2-kwargs_keys1]': "ValueError: MXNetWrapper: parameter 'dense26_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input",
-    # 1: ValueError: MXNetWrapper: parameter 'dense27_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input
-    'thinc_tests/layers/test_mxnet_wrapper.py::test_mxnet_wrapper_convert_inputs[data2-2-kwargs_keys2]': "ValueError: MXNetWrapper: parameter 'dense27_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input",
-    # 1: ValueError: MXNetWrapper: parameter 'dense28_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input
-    'thinc_tests/layers/test_mxnet_wrapper.py::test_mxnet_wrapper_convert_inputs[data3-0-kwargs_keys3]': "ValueError: MXNetWrapper: parameter 'dense28_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input",
-    # 1: ValueError: MXNetWrapper: parameter 'dense29_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input
-    'thinc_tests/layers/test_mxnet_wrapper.py::test_mxnet_wrapper_convert_inputs[data4-2-kwargs_keys4]': "ValueError: MXNetWrapper: parameter 'dense29_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input",
-    # 1: ValueError: MXNetWrapper: parameter 'dense33_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input
-    'thinc_tests/layers/test_mxnet_wrapper.py::test_mxnet_wrapper_thinc_set_model_name': "ValueError: MXNetWrapper: parameter 'dense33_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input",
-    # 1: ValueError: MXNetWrapper: parameter 'dense4_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input 
-    'thinc_tests/layers/test_mxnet_wrapper.py::test_mxnet_wrapper_predict': "ValueError: MXNetWrapper: parameter 'dense4_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input ",
-    # 1: ValueError: MXNetWrapper: parameter 'dense7_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input 
-    'thinc_tests/layers/test_mxnet_wrapper.py::test_mxnet_wrapper_train_overfits': "ValueError: MXNetWrapper: parameter 'dense7_weight' of shape (12, 0) is not initialized (DeferredInitializationError); call block.initialize() with every input ",
 }

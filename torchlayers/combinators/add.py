@@ -34,6 +34,9 @@ class add(Model[InT, OutT]):
         super().__init__("add", dims=fan_out_dims(all_layers), layers=all_layers)
 
     def forward(self, X):  # unannotated: TorchScript reads Tensor -> Tensor; deploy.script types it
+        if not torch.jit.is_scripting():
+            if len(self.layers) == 0:  # layers removed after construction: the identity, as Thinc's add
+                return X
         Y = self.layers[0](X)
         for i, layer in enumerate(self.layers):
             if i > 0:
