@@ -6,7 +6,7 @@ It reads the outcomes of tests that already ran, so nothing is computed twice:
 | column | what | from |
 |---|---|---|
 | compile | ``torch.compile(fullgraph=True)`` (aot_eager) == eager | ``test_case_table.py::test_matrix[compile-*]`` |
-| compile_dyn | ``fullgraph=True, dynamic=True``, two batch sizes, no recompile | ``test_deployment_matrix.py`` |
+| compile_dyn | ``fullgraph=True, dynamic=True``, two batch sizes == eager; ``RC``: the second size recompiled | ``test_deployment_matrix.py`` |
 | export | ``torch.export`` (the row's dynamic dims) == eager | ``test_case_table.py::test_matrix[export-*]`` |
 | save_load | ``torch.export.save`` / ``load`` (in process; e2e: a fresh process) == eager | ``test_deployment_matrix.py`` |
 | fresh | the saved program loaded and run in a fresh process with torchlayers | ``test_deployment_matrix.py`` |
@@ -14,7 +14,8 @@ It reads the outcomes of tests that already ran, so nothing is computed twice:
 | onnx | onnxruntime == eager within 1e-5, dynamic axes | ``test_deploy_onnx.py``, ``test_deployment_matrix.py`` (e2e) |
 | script | TorchScript == eager | ``test_case_table.py::test_matrix[script-*]``, ``test_deployment_matrix.py`` (e2e) |
 
-Cells: ``ok`` passed, ``xf`` strict xfail (``tests/xfail_table.py``) or a marked outcome, ``sk`` skipped
+Cells: ``ok`` passed, ``RC`` passed but recompiled at the second batch size, ``xf`` strict xfail
+(``tests/xfail_table.py``) or a marked outcome, ``sk`` skipped
 (the reason is in pytest's report), ``F`` failed, ``-`` not applicable or not run in this session.
 """
 from __future__ import annotations
@@ -23,16 +24,19 @@ import collections
 from typing import Dict, Tuple
 
 COLUMNS = ("compile", "compile_dyn", "export", "save_load", "fresh", "no_tl", "onnx", "script")
-_CELL = {"passed": "ok", "xfailed": "xf", "skipped": "sk", "failed": "F", "xpassed": "XP"}
+_CELL = {"passed": "ok", "xfailed": "xf", "skipped": "sk", "failed": "F", "xpassed": "XP", "recompiled": "RC"}
 
 # (column, row) -> outcome; rows are case ids, or "e2e:<model>"
 OUTCOMES: Dict[Tuple[str, str], str] = {}
+RECORDED: Dict[Tuple[str, str], str] = {}
 
 
 def record(column: str, row: str, outcome: str) -> None:
-    """Record an outcome that is not a test of its own (the fresh-process batch run reports every row)."""
+    """Record an outcome a test measured (the fresh-process batch run reports every row; the dynamic compile
+    a recompile). It stands for a test that passed; a failed test shows F."""
     assert column in COLUMNS and outcome in _CELL, (column, outcome)
-    OUTCOMES[(column, row)] = outcome
+    RECORDED[(column, row)] = outcome
+    OUTCOMES.setdefault((column, row), outcome)
 
 
 def _param(nodeid: str) -> str:
@@ -50,7 +54,7 @@ def _place(nodeid: str):
     if path.endswith("test_deploy_onnx.py") and func == "test_onnx_matches_eager":
         return ("onnx", param)
     if path.endswith("test_deployment_matrix.py"):
-        if func == "test_compile_dynamic_no_recompile":
+        if func == "test_compile_dynamic_matches_eager":
             return ("compile_dyn", param)
         if func == "test_export_save_load":
             return ("save_load", param)
@@ -70,7 +74,7 @@ def pytest_runtest_logreport(report):
         outcome = "xfailed" if report.skipped else "xpassed"
     else:
         outcome = report.outcome
-    OUTCOMES[place] = outcome
+    OUTCOMES[place] = RECORDED.get(place, outcome) if outcome == "passed" else outcome
 
 
 def pytest_terminal_summary(terminalreporter):
