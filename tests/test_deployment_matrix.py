@@ -300,25 +300,26 @@ warnings.simplefilter("ignore")
 from pathlib import Path
 import torch
 from torch.utils._pytree import tree_flatten
-folder, suffix, with_tl = Path(sys.argv[1]), sys.argv[2], sys.argv[3] == "1"
+folder, with_tl, suffixes = Path(sys.argv[1]), sys.argv[2] == "1", sys.argv[3:]
 if with_tl:
     import torchlayers  # noqa: F401  (registers the ops and the Ragged / Padded pytree types)
 results = {}
-for path in sorted(folder.glob("*" + suffix + ".pt2")):
-    name = path.name[: -len(suffix + ".pt2")]
-    if "." in name:
-        continue
-    try:
-        program = torch.export.load(str(path))
-        io = torch.load(folder / (name + suffix + ".io.pt"), weights_only=not with_tl)
-        with torch.no_grad():
-            out = program.module()(*io["X"]) if suffix else program.module()(io["X"])
-        a = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
-        b = [t for t in tree_flatten(io["Y"])[0] if isinstance(t, torch.Tensor)]
-        ok = len(a) == len(b) and all(x.shape == y.shape and torch.equal(x, y) for x, y in zip(a, b))
-        results[name] = "ok" if ok else "outputs differ from eager"
-    except Exception as e:
-        results[name] = f"{type(e).__name__}: {str(e).splitlines()[0][:300]}"
+for suffix in suffixes:
+    for path in sorted(folder.glob("*" + suffix + ".pt2")):
+        name = path.name[: -len(suffix + ".pt2")]
+        if "." in name:
+            continue
+        try:
+            program = torch.export.load(str(path))
+            io = torch.load(folder / (name + suffix + ".io.pt"), weights_only=not with_tl)
+            with torch.no_grad():
+                out = program.module()(*io["X"]) if suffix else program.module()(io["X"])
+            a = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
+            b = [t for t in tree_flatten(io["Y"])[0] if isinstance(t, torch.Tensor)]
+            ok = len(a) == len(b) and all(x.shape == y.shape and torch.equal(x, y) for x, y in zip(a, b))
+            results[name + suffix] = "ok" if ok else "outputs differ from eager"
+        except Exception as e:
+            results[name + suffix] = f"{type(e).__name__}: {str(e).splitlines()[0][:300]}"
 results["torchlayers modules loaded"] = sorted(m for m in sys.modules if m.split(".")[0] == "torchlayers")
 print(json.dumps(results))
 """
@@ -326,12 +327,12 @@ print(json.dumps(results))
 
 @pytest.fixture(scope="module")
 def fresh_e2e(e2e):
-    """The three fresh processes: deploy.export programs with torchlayers, decomposed ones without it, and
-    deploy.export programs without it (which must fail)."""
+    """Two fresh processes: with torchlayers, the deploy.export programs; without it, the decomposed programs
+    (``<name>.flat``, which must run) and the deploy.export ones (which must fail, naming torchlayers)."""
     folder, _ = e2e
     runs = {}
-    for key, suffix, with_tl in (("with", "", True), ("decomposed", ".flat", False), ("without", "", False)):
-        proc = _python(FRESH_E2E, str(folder), suffix, "1" if with_tl else "0", block_torchlayers=not with_tl)
+    for key, with_tl, suffixes in (("with", True, [""]), ("without", False, [".flat", ""])):
+        proc = _python(FRESH_E2E, str(folder), "1" if with_tl else "0", *suffixes, block_torchlayers=not with_tl)
         assert proc.returncode == 0, proc.stderr[-3000:]
         runs[key] = (json.loads(proc.stdout.strip().splitlines()[-1]), proc.stderr)
     return runs
@@ -354,11 +355,11 @@ def _e2e_fresh(name, fresh_e2e):
 
 
 def _e2e_no_torchlayers(name, fresh_e2e):
-    results, _ = fresh_e2e["decomposed"]
-    assert results["torchlayers modules loaded"] == [], results["torchlayers modules loaded"]
-    assert results[name] == "ok", f"{name} (decompose=True) in a fresh process without torchlayers: {results[name]}"
-    # without decompose, the same process fails, and says torchlayers is what is missing
     results, stderr = fresh_e2e["without"]
+    assert results["torchlayers modules loaded"] == [], results["torchlayers modules loaded"]
+    flat = results[name + ".flat"]
+    assert flat == "ok", f"{name} (decompose=True) in a fresh process without torchlayers: {flat}"
+    # without decompose, the same process fails, and says torchlayers is what is missing
     assert results[name] != "ok", f"{name}: a program holding torchlayers ops loaded without torchlayers"
     assert "torchlayers" in results[name] + stderr, f"{name}: the failure does not name torchlayers: {results[name]}"
 
