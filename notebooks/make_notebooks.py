@@ -135,7 +135,8 @@ def deployment():
         "onnxruntime, and TorchScript. Every form is run on two dev batches of different sizes and compared with "
         "eager: the largest absolute difference of the probabilities, and whether the predicted tags are equal.",
         SETUP,
-        "import logging, warnings, tempfile\nwarnings.simplefilter('ignore')  # export/ONNX/TorchScript deprecation chatter\n"
+        "import logging, warnings, tempfile\n"
+        "warnings.simplefilter('ignore')  # export/ONNX/TorchScript deprecation chatter\n"
         "logging.getLogger('torch.onnx').setLevel(logging.ERROR)  # 'torchvision is not installed' notes\n"
         "import torchlayers as tl\nfrom examples.ewt import describe_corpus, load_split, featurize, tag_ids\n"
         "from examples.tagger import build_tagger, make_batches, torch_face_step\n"
@@ -168,7 +169,8 @@ def deployment():
         "from torchlayers.deploy.decompose import custom_ops_in\n"
         "folder = tempfile.mkdtemp()\n"
         "torch.export.save(tl.deploy.export(model, batches[0]), os.path.join(folder, 'tagger.pt2'))\n"
-        "torch.export.save(tl.deploy.export(model, batches[0], decompose=True), os.path.join(folder, 'tagger.aten.pt2'))\n"
+        "torch.export.save(tl.deploy.export(model, batches[0], decompose=True),\n"
+        "                  os.path.join(folder, 'tagger.aten.pt2'))\n"
         "program = torch.export.load(os.path.join(folder, 'tagger.pt2'))\n"
         "aten = torch.export.load(os.path.join(folder, 'tagger.aten.pt2'))\n"
         "print('custom ops in the program:', custom_ops_in(program))\nprint('custom ops after decompose:', "
@@ -198,10 +200,12 @@ def deployment():
         "        outputs['TorchScript'] = [scripted(X).data for X in batches]\n"
         "    print('TorchScript: scripted with', 'tl.deploy.script' if script is not None else 'torch.jit.script')\n"
         "except Exception as error:\n"
-        "    print('TorchScript: not deployable here:', type(error).__name__, str(error).strip().splitlines()[0][:160])",
-        "<md> The outputs agree: max |form - eager| over each batch, and whether the predicted tags equal eager's.",
-        "print(f\"{'form':32s} \" + ' '.join(f'{\"batch \" + str(i) + \" max|diff|\":>20s}' for i in range(len(batches))) "
-        "+ '  tags equal')\n"
+        "    print('TorchScript: not deployable here:', type(error).__name__,\n"
+        "          str(error).strip().splitlines()[0][:160])",
+        "<md> The outputs agree: max |form - eager| over each batch, and whether the predicted tags equal "
+        "eager's.",
+        "header = ' '.join(f'{\"batch \" + str(i) + \" max|diff|\":>20s}' for i in range(len(batches)))\n"
+        "print(f\"{'form':32s} {header}  tags equal\")\n"
         "for form, outs in outputs.items():\n"
         "    diffs = [float((o - e).abs().max()) for o, e in zip(outs, eager)]\n"
         "    same = all(torch.equal(o.argmax(1), e.argmax(1)) for o, e in zip(outs, eager))\n"

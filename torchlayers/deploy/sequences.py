@@ -184,8 +184,8 @@ def _default_dims(X: Any) -> Any:
     if isinstance(X, Ragged):
         N = B = torch.export.Dim.DYNAMIC
         static = torch.export.Dim.STATIC
-        return Ragged({0: N, **{d: static for d in range(1, X.data.dim())}}, {0: B})  # type: ignore[arg-type]
-    return tree_map(lambda t: {d: torch.export.Dim.AUTO for d in range(t.dim())} if isinstance(t, Tensor) else None,
+        return Ragged({0: N, **dict.fromkeys(range(1, X.data.dim()), static)}, {0: B})  # type: ignore[arg-type]
+    return tree_map(lambda t: dict.fromkeys(range(t.dim()), torch.export.Dim.AUTO) if isinstance(t, Tensor) else None,
                     X)
 
 
