@@ -47,9 +47,9 @@ ROOT = Path(__file__).parents[1]
 
 # ------------------------------------------------------------------------------ two batch sizes
 def scaled(X: Any, k: int) -> Any:
-    """The batch ``k`` times: a Tensor's rows, a Ragged's sequences, a Padded's columns, each doc of a list
-    (a list's length is fixed in a graph; its docs' lengths are not); None for another input (a tuple,
-    whose items a row interprets its own way)."""
+    """The batch ``k`` times: a Tensor's rows, a Ragged's sequences (or a ``(..., lengths)`` tuple's), a
+    Padded's columns, each doc of a list (a list's length is fixed in a graph; its docs' lengths are not);
+    None for another input (a tuple whose items a row interprets its own way)."""
     if isinstance(X, Ragged):
         return Ragged(torch.cat([X.data] * k), torch.cat([X.lengths] * k))
     if isinstance(X, Padded):
@@ -58,7 +58,19 @@ def scaled(X: Any, k: int) -> Any:
         return torch.cat([X] * k)
     if isinstance(X, list) and X and all(isinstance(x, torch.Tensor) and x.dim() >= 1 for x in X):
         return [torch.cat([x] * k) for x in X]
+    if _lengths_tuple(X):  # (..., lengths): SparseLinear's (keys, values, lengths), (data, lengths)
+        return tuple(torch.cat([x] * k) for x in X)
     return None
+
+
+def _lengths_tuple(X: Any) -> bool:
+    """A plain tuple of tensors ending in (B,) integer lengths that split every other item's rows."""
+    if type(X) is not tuple or len(X) < 2 or not all(isinstance(x, torch.Tensor) and x.dim() >= 1 for x in X):
+        return False
+    *items, lengths = X
+    if lengths.dim() != 1 or lengths.is_floating_point() or lengths.dtype == torch.bool:
+        return False
+    return all(x.shape[0] == int(lengths.sum()) for x in items)
 
 
 def _leaf_shapes(X: Any) -> list:
