@@ -25,7 +25,9 @@ are non-empty (its size must not depend on data); only layers that mix rows fart
 ``p`` (none of Thinc's sequence layers) could see them.
 
 ``export(model, example)`` converts a list example to the Ragged once at the boundary and
-exports the Ragged form with dynamic N and B: the program takes ``Ragged(data, lengths)``.
+exports the Ragged form with dynamic N and B: the program takes ``Ragged(data, lengths)``. Other
+examples (Tensor, Ragged, Padded, tuples) export the model as it is; ``decompose=True`` gives a
+program of ATen ops over plain tensors that loads without torchlayers (``deploy/decompose.py``).
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from typing import TYPE_CHECKING, Any, List, Tuple
 
 import torch
 from torch import Tensor, nn
+from torch.utils._pytree import tree_flatten, tree_map
 
 from ..types import Ragged
 
@@ -142,17 +145,81 @@ def ragged_form(model: nn.Module) -> RaggedForm:
     return RaggedForm(steps, model)
 
 
-def export(model: nn.Module, example: Any, *, strict: bool = False) -> torch.export.ExportedProgram:
-    """``torch.export`` of ``ragged_form(model)`` with dynamic N and B; a list example is converted to a
-    Ragged once here. The program takes ``Ragged(data, lengths)`` and returns packed lists as Ragged."""
+def _takes_lists(model: nn.Module) -> bool:
+    """The model's first layer (down the chains) is ``list2ragged``: its input is a list of docs."""
+    from ..combinators.chain import chain
     from ..modules.list2ragged import list2ragged
 
-    X = list2ragged()(list(example)) if isinstance(example, (list, tuple)) else example
-    if not isinstance(X, Ragged):
-        raise TypeError(
-            f"torchlayers.deploy.export: expected a list of tensors or a Ragged example, got {type(example).__name__}"
-        )
-    N, B = torch.export.Dim("N", min=2), torch.export.Dim("B", min=2)
-    # a dynamic_shapes spec mirrors the input: a Ragged holding one {dim: Dim} dict per field
-    dynamic = (Ragged({0: N, **dict.fromkeys(range(1, X.data.dim()))}, {0: B}),)  # type: ignore[arg-type]
-    return torch.export.export(ragged_form(model).eval(), (X,), dynamic_shapes=dynamic, strict=strict)
+    while isinstance(model, chain) and len(model.layers):
+        model = model.layers[0]
+    return isinstance(model, list2ragged)
+
+
+def _program_input(model: nn.Module, example: Any) -> Tuple[nn.Module, Any]:
+    """(the module to export, its one input). A list of docs, or a Ragged for a model starting with
+    ``list2ragged`` (the packed list): (``ragged_form(model)``, the Ragged); else (model, example)."""
+    from ..modules.list2ragged import list2ragged
+
+    where = "torchlayers.deploy.export"
+    if isinstance(example, list):
+        bad = sorted({type(x).__name__ for x in example if not isinstance(x, Tensor)})
+        if bad:
+            raise TypeError(f"{where}: expected a list of tensors (docs) as the example, got items of type {bad}")
+        return ragged_form(model), list2ragged()(example)
+    if _takes_lists(model):
+        if not isinstance(example, Ragged):
+            raise TypeError(f"{where}: expected a list of tensors or a Ragged example for "
+                            f"{getattr(model, 'name', type(model).__name__)}, which takes lists of docs, "
+                            f"got {type(example).__name__}")
+        return ragged_form(model), example
+    if isinstance(example, (Tensor, tuple)):  # Tensor, Ragged, Padded (NamedTuples), tuples of tensors
+        return model, example
+    raise TypeError(f"{where}: expected a list of tensors, a Tensor, a Ragged, a Padded or a tuple of tensors "
+                    f"as the example, got {type(example).__name__}")
+
+
+def _default_dims(X: Any) -> Any:
+    """Ragged: N and B ``Dim.DYNAMIC`` (export refuses to specialize them; their ranges may narrow); anything
+    else: every dim of every tensor ``Dim.AUTO`` (kept dynamic where the program allows, else specialized)."""
+    if isinstance(X, Ragged):
+        N = B = torch.export.Dim.DYNAMIC
+        static = torch.export.Dim.STATIC
+        return Ragged({0: N, **dict.fromkeys(range(1, X.data.dim()), static)}, {0: B})  # type: ignore[arg-type]
+    return tree_map(lambda t: dict.fromkeys(range(t.dim()), torch.export.Dim.AUTO) if isinstance(t, Tensor) else None,
+                    X)
+
+
+def export(model: nn.Module, example: Any, *, dynamic_shapes: Any = None, decompose: bool = False,
+           strict: bool = False) -> torch.export.ExportedProgram:
+    """``torch.export`` of a model for deployment; ``model`` is switched to eval mode.
+
+    - ``example`` a list of docs (tensors), or a Ragged (the packed list) for a model starting with
+      ``list2ragged``: the program is ``ragged_form(model)`` with dynamic N and B; it takes
+      ``Ragged(data, lengths)`` and returns packed lists as Ragged (a list is converted once here);
+    - any other example (Tensor, Ragged, Padded, tuple of tensors): the model itself on that input, with
+      dynamic N and B for a Ragged, ``Dim.AUTO`` on every dim otherwise;
+    - ``dynamic_shapes``: a spec in the example's structure (``{dim: Dim}`` or None per tensor, e.g.
+      ``Ragged({0: N}, {0: B})``) replacing those defaults;
+    - ``decompose=True``: a program that loads and runs without torchlayers (``torchlayers/deploy/decompose.py``):
+      it takes the example's tensors as separate arguments (a Ragged: ``data, lengths``), returns the output's
+      tensors as a tuple, and its graph holds ATen ops only (HashEmbed's hashing, SparseLinear and the ragged
+      reductions traced through their torch references).
+
+    Loading: ``torch.export.load`` of a program exported without ``decompose`` needs ``import torchlayers``
+    first (it registers the ``torch.ops.torchlayers.*`` ops and the Ragged/Padded pytree types); without it
+    torch raises ``RuntimeError: We ran into an error when deserializing the saved file`` (its log names the
+    unresolved ``torch.ops.torchlayers`` op) or ``ModuleNotFoundError: No module named 'torchlayers'``.
+    Export with ``decompose=True`` for a consumer without torchlayers (another process, AOTInductor)."""
+    from .decompose import FlatForm, decompose_program, flat_dynamic_shapes
+
+    module, X = _program_input(model, example)
+    spec = _default_dims(X) if dynamic_shapes is None else dynamic_shapes
+    module = module.eval()
+    if not decompose:
+        return torch.export.export(module, (X,), dynamic_shapes=(spec,), strict=strict)
+    where = "torchlayers.deploy.export"
+    flat = FlatForm(module, X, where)
+    leaves = tree_flatten(X)[0]
+    leaf_dims = flat_dynamic_shapes(spec, len(leaves), where)
+    ep = torch.export.export(flat, tuple(leaves), dynamic_shapes=(leaf_dims,), strict=strict)  # (the *leaves)
+    return decompose_program(ep, where)
