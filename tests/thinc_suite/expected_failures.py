@@ -13,7 +13,7 @@ EXPECTED_FAILURES = {
     'thinc_tests/test_indexing.py::test_ragged_slice_index': 'ValueError: Ragged: lengths must sum to the data rows: expected sum(lengths) == 20, got 19',
     'thinc_tests/test_indexing.py::test_ragged_starts_ends': 'ValueError: Ragged: lengths must sum to the data rows: expected sum(lengths) == 20, got 19',
     # 3: AssertionError
-    #    why: pytorch: convert_pytorch_default_inputs' reverse returns tensors where Thinc's returns X's arrays (fix in interop/pytorch_wrapper.py); tensorflow: thinc-frameworks
+    #    why: COMPATIBILITY #64 (ArgsKwargs is a NamedTuple, so Thinc's check_input_converters reads it as a tuple)
     'thinc_tests/layers/test_mxnet_wrapper.py::test_mxnet_wrapper_convert_inputs[data4-2-kwargs_keys4]': 'AssertionError',
     'thinc_tests/layers/test_pytorch_wrapper.py::test_pytorch_convert_inputs[data4-2-kwargs_keys4]': 'AssertionError',
     'thinc_tests/layers/test_tensorflow_wrapper.py::test_tensorflow_wrapper_convert_inputs[data4-2-kwargs_keys4]': 'AssertionError',
