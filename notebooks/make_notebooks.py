@@ -190,18 +190,17 @@ def deployment():
         "print({i.name: i.shape for i in session.get_inputs()})\n"
         "outputs['ONNX (onnxruntime)'] = [torch.from_numpy(session.run(None, {names[0]: X.data.numpy(), "
         "names[1]: X.lengths.numpy()})[0]) for X in batches]",
-        "<md> **TorchScript** (deprecated in torch): `tl.deploy.script(model, example)` where this torchlayers has "
-        "it, else `torch.jit.script`, which types every layer's forward as Tensor and so cannot take the "
-        "tagger's Ragged through its `with_array` wrappers; the cell prints what happened.",
-        "script = getattr(tl.deploy, 'script', None)\n"
-        "try:\n"
-        "    scripted = script(model, batches[0]) if script is not None else torch.jit.script(model)\n"
-        "    with torch.no_grad():\n"
-        "        outputs['TorchScript'] = [scripted(X).data for X in batches]\n"
-        "    print('TorchScript: scripted with', 'tl.deploy.script' if script is not None else 'torch.jit.script')\n"
-        "except Exception as error:\n"
-        "    print('TorchScript: not deployable here:', type(error).__name__,\n"
-        "          str(error).strip().splitlines()[0][:160])",
+        "<md> **TorchScript** (deprecated in torch): `torch.jit.script` types every layer's forward as Tensor, so "
+        "it cannot take the tagger's Ragged through its `with_array` wrappers; `tl.deploy.script(model, example)` "
+        "scripts a copy whose layers are typed for what the example passes them, and checks it against eager. "
+        "Saved with `torch.jit.save`, it loads with `torch.jit.load` (importing `torchlayers.kernels` for the "
+        "HashEmbed op). A Ragged comes back as TorchScript's named tuple: `.data` is the same field.",
+        "scripted = tl.deploy.script(model, batches[0])\n"
+        "path = os.path.join(folder, 'tagger.torchscript.pt')\n"
+        "torch.jit.save(scripted, path)\n"
+        "loaded = torch.jit.load(path)\n"
+        "with torch.no_grad():\n"
+        "    outputs['TorchScript (saved, loaded)'] = [loaded(X).data for X in batches]",
         "<md> The outputs agree: max |form - eager| over each batch, and whether the predicted tags equal "
         "eager's.",
         "header = ' '.join(f'{\"batch \" + str(i) + \" max|diff|\":>20s}' for i in range(len(batches)))\n"
