@@ -7,7 +7,13 @@ import numpy
 import pytest
 import torch
 
-from tests.interop.spacy_fixtures import held_out_docs, spacy, spacy_comparison, tagger_pipeline  # noqa: F401
+from tests.interop.spacy_fixtures import (  # noqa: F401
+    compiled_outputs,
+    held_out_docs,
+    spacy,
+    spacy_comparison,
+    tagger_pipeline,
+)
 from torchlayers.interop import from_spacy, to_spacy
 from torchlayers.interop.spacy import Featurizer
 
@@ -66,15 +72,22 @@ def test_converted_component_agrees_with_nlp(component, tagger_pipeline, spacy_c
     agreement = _agreement(_decode(component, result.labels, guesses, expected, docs), tokens)
     exported = _agreement(_decode(component, result.labels, _exported_scores(result, docs).argmax(1).tolist(),
                                   expected, docs), tokens)
+    compiled = None
+    if component == "tagger":  # one compiled model of this module (CI time): two batch sizes, one frame
+        batches = compiled_outputs(result, [docs[:5], docs])
+        assert torch.equal(batches[0].data, torch.cat(ours[:5]))
+        compiled = _agreement(_decode(component, result.labels, batches[1].data.argmax(1).tolist(), expected, docs),
+                              tokens)
     tok2vec = nlp.get_pipe_config(component)["model"]["tok2vec"]["@architectures"]
     arch = f"{result.architecture}, tok2vec {tok2vec}" + (
         f" -> {','.join(sorted(set(result.listeners.values())))} spliced" if result.listeners else "")
     spacy_comparison.add(component, arch, converted=True, max_abs_diff=diff, agreement=agreement,
-                         n_tokens=len(tokens), exported=exported,
+                         n_tokens=len(tokens), exported=exported, compiled=compiled,
                          what={"tagger": "tags", "morphologizer": "morph+pos", "senter": "sent starts"}[component])
     assert diff < 1e-4
     assert agreement == 1.0
     assert exported == 1.0
+    assert compiled == (1.0 if component == "tagger" else None)
 
 
 def test_tok2vec_matches_the_doc_tensors(tagger_pipeline, spacy_comparison):  # noqa: F811

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from tests.interop.spacy_fixtures import (  # noqa: F401
+    compiled_outputs,
     default_config,
     ewt_examples,
     held_out_docs,
@@ -115,19 +116,15 @@ def _scores(result: Any, docs: Any) -> numpy.ndarray:
         return torch.as_tensor(result(docs)).numpy()
 
 
-def exported_scores(result: Any, docs: Any) -> Any:
-    """The scores of ``torch.export``'s program of the module (exported on 4 docs, N and B dynamic); None
-    for the ensemble, whose two feature sources (n-grams and token features) the Ragged form does not take."""
-    import torch.export
-
-    if len(result.featurizer.sources) > 1:
-        return None
-    if result.architecture == "spacy.TextCatBOW.v3":  # (keys, values, lengths): the sparse input as it is
-        N, B = torch.export.Dim("N", min=2, max=2**62 - 1), torch.export.Dim("B", min=2)
-        program = torch.export.export(result.module.eval(), (result.featurizer(docs[:4]),),
-                                      dynamic_shapes=(({0: N}, {0: N}, {0: B}),))
-        return program.module()(result.featurizer(docs)).detach().numpy()
+def exported_scores(result: Any, docs: Any) -> numpy.ndarray:
+    """The scores of ``torch.export``'s program of the module (exported on 4 docs; N, K and B dynamic);
+    its input is ``ragged_features``: the n-grams' (keys, values, lengths), the token ids' Ragged, or
+    the ensemble's tuple of both."""
     return result.export(docs[:4]).module()(result.ragged_features(docs)).detach().numpy()
+
+
+#: the modules compiled (CI time: one n-gram model, one tok2vec model)
+COMPILED = {("textcat", "spacy.TextCatBOW.v3"), ("textcat", "spacy.TextCatReduce.v1")}
 
 
 def _labels(component: str, scores: numpy.ndarray, threshold: float) -> Any:
@@ -151,16 +148,21 @@ def test_converted_textcat_scores_what_nlp_does(component, architecture, spacy_c
     mine, spacys = _labels(component, ours, threshold), _labels(component, theirs, threshold)
     agreement = sum(a == b for a, b in zip(mine, spacys)) / len(docs)
     program = exported_scores(result, docs)
-    exported = None if program is None else sum(
-        a == b for a, b in zip(_labels(component, program, threshold), spacys)) / len(docs)
+    exported = sum(a == b for a, b in zip(_labels(component, program, threshold), spacys)) / len(docs)
+    compiled = None
+    if (component, architecture) in COMPILED:
+        small, scores = (Y.numpy() for Y in compiled_outputs(result, [docs[:5], docs]))
+        numpy.testing.assert_array_equal(small, ours[:5])
+        compiled = sum(a == b for a, b in zip(_labels(component, scores, threshold), spacys)) / len(docs)
     what = "docs' argmax label" if component == "textcat" else f"docs' labels at threshold {threshold}"
     spacy_comparison.add(component, architecture + (f" -> {','.join(sorted(set(result.listeners.values())))} "
                                                    "spliced" if result.listeners else ""),
                          converted=True, max_abs_diff=diff, agreement=agreement, n_tokens=len(docs),
-                         exported=exported, what=what)
+                         exported=exported, what=what, compiled=compiled)
     assert diff < 1e-5
     assert agreement == 1.0
-    assert exported == (None if architecture == "spacy.TextCatEnsemble.v2" else 1.0)
+    assert exported == 1.0
+    assert compiled == (1.0 if (component, architecture) in COMPILED else None)
     # the classifier learnt something: its scores are not one constant row
     assert float(theirs.std(0).max()) > 1e-3
 

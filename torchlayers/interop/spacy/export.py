@@ -16,7 +16,7 @@ tuple, or a tuple of those) in, every list packed as a ``Ragged``, N and B symbo
 | node, on what flows in | packed form |
 |---|---|
 | ``FeatureInput(slot)``, on the tuple | ``X[slot]`` (a packed list, or the n-gram tuple) |
-| ``CharacterEmbed`` / ``SpacyStaticVectors``, on the tuple or a packed list | the node's row-wise op on the Ragged's data |
+| ``CharacterEmbed`` / ``SpacyStaticVectors``, on the tuple or a packed list | its row-wise op on the Ragged's data |
 | ``concatenate`` of branches, on the tuple or a packed list | each branch rewritten, the outputs concatenated |
 | ``with_cpu(layer)``, on the tuple or a packed list | its layer rewritten, on the inputs moved to the CPU |
 | ``list2array``, on a packed list | the Ragged's data |
@@ -29,7 +29,7 @@ the program's symbolic dims (N and K bounded by 2**62 - 1, the bound torch's gua
 """
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple, cast
 
 import torch
 from torch import Tensor, nn
@@ -97,24 +97,25 @@ class _RowWise(nn.Module):
         self.slot = slot
 
     def forward(self, X: Any) -> Ragged:
+        from ...functional.checks import check_param
         from ...modules.character_embed import CharacterEmbed
         from ...modules.static_vectors import StaticVectors
 
         R = X[self.slot] if self.slot is not None else X
         if isinstance(self.node, CharacterEmbed):
-            E = self.node.E
+            E = check_param(self.node.name, self.node.E, "E")
             positions = torch.arange(E.shape[0], device=E.device)
             vectors = E[positions.unsqueeze(0), R.data.to(E.device).long()]
             return Ragged(vectors.reshape(R.data.shape[0], E.shape[0] * E.shape[2]), R.lengths)
-        return Ragged(StaticVectors.forward(self.node, R.data.reshape(-1) + 1), R.lengths)
+        return Ragged(StaticVectors.forward(cast(StaticVectors, self.node), R.data.reshape(-1) + 1), R.lengths)
 
 
 class _Concatenate(nn.Module):
     """``concatenate``'s branches, each rewritten, on the same input; its own concatenation of the outputs."""
 
-    def __init__(self, node: Model, branches: List[nn.Module]) -> None:
+    def __init__(self, node: Any, branches: Sequence[nn.Module]) -> None:
         super().__init__()
-        self.node = node
+        self.node = node  # the concatenate
         self.branches = nn.ModuleList(branches)
 
     def forward(self, X: Any) -> Any:
@@ -127,9 +128,9 @@ class _Concatenate(nn.Module):
 class _WithCPU(nn.Module):
     """``with_cpu(layer)``: its layer's packed steps on the inputs moved to the CPU, the output moved back."""
 
-    def __init__(self, node: Model, inner: nn.Module) -> None:
+    def __init__(self, node: Any, inner: nn.Module) -> None:
         super().__init__()
-        self.node = node
+        self.node = node  # the with_cpu
         self.inner = inner
 
     def forward(self, X: Any) -> Any:
@@ -148,6 +149,8 @@ class _Data(nn.Module):
 
 
 class _Steps(nn.Module):
+    """A branch's packed steps, one after another."""
+
     def __init__(self, steps: List[nn.Module]) -> None:
         super().__init__()
         self.steps = nn.ModuleList(steps)
@@ -206,9 +209,9 @@ def _rewrite(model: nn.Module, kind: str, slots: Sequence[str], steps: List[nn.M
         steps.append(_Concatenate(model, branches))
         return kinds[0]
     if isinstance(model, with_cpu) and kind in ("tuple", "list"):
-        inner: List[nn.Module] = []
-        kind = _rewrite(model.layers[0], kind, slots, inner)
-        steps.append(_WithCPU(model, _Steps(inner)))
+        wrapped: List[nn.Module] = []
+        kind = _rewrite(model.layers[0], kind, slots, wrapped)
+        steps.append(_WithCPU(model, _Steps(wrapped)))
         return kind
     if isinstance(model, list2array) and kind == "list":
         steps.append(_Data())
@@ -219,7 +222,8 @@ def _rewrite(model: nn.Module, kind: str, slots: Sequence[str], steps: List[nn.M
         return kind
     if kind == "tuple":
         raise TypeError(f"packed_form: {name} takes the featurizer's tuple of feature inputs, which the packed form "
-                        "has no rule for (rules: FeatureInput, charembed, static_vectors, concatenate, with_cpu, chain)")
+                        "has no rule for (rules: FeatureInput, charembed, static_vectors, concatenate, with_cpu, "
+                        "chain)")
     return deploy_rewrite(model, kind, steps)
 
 
@@ -253,8 +257,8 @@ class PackedTransition(nn.Module):
         self.tok2vec = tok2vec
 
     def forward(self, X: Any, token_ids: Tensor) -> Tensor:
-        table = self.model.get_ref("lower")(self.tok2vec(X))
-        return self.model.score(table, token_ids)
+        table = cast(Tensor, self.model.get_ref("lower")(self.tok2vec(X)))
+        return cast(Any, self.model).score(table, token_ids)
 
 
 def packed_form(module: Model, packed: Any) -> nn.Module:
@@ -281,8 +285,7 @@ def dynamic_spec(packed: Any) -> Any:
         if isinstance(x, Ragged):
             rest = dict.fromkeys(range(1, x.data.dim()), torch.export.Dim.STATIC)
             return Ragged({0: N, **rest}, {0: B})  # type: ignore[arg-type]
-        keys, values, lengths = x
-        return ({0: K}, {0: K}, {0: B})
+        return ({0: K}, {0: K}, {0: B})  # (keys, values, lengths)
 
     return tuple(one(x) for x in packed) if _kind(packed) == "tuple" else one(packed)
 
