@@ -24,8 +24,9 @@ VECTORS = {
                                         "dropout": 0.0},
 }
 
-# The BiLSTM runs on a Padded (with_padded), which a packed list cannot become without a data-dependent
-# length T: the packed form has no rule for it (the error names the node).
+# The BiLSTM runs on a Padded (with_padded) of T = the longest doc's length, data of the batch; torch's
+# LSTM op unrolls over T when traced, so no rule gives a program with T dynamic: the packed form has none
+# (the error names the node).
 NOT_EXPORTED = "- (with_padded: no packed rule)"
 
 
