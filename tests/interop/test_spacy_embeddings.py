@@ -127,6 +127,21 @@ def test_static_vectors_embedding_exports_with_two_feature_inputs(vectors_pipeli
     assert Y.lengths.tolist() == [len(d) for d in docs]
 
 
+def test_packed_form_names_what_it_expected(characters_pipeline):
+    from torchlayers.interop.spacy import pack_features, packed_form
+
+    result = from_spacy(characters_pipeline, "tagger")
+    docs = held_out_docs(characters_pipeline, limit=6)
+    form = packed_form(result.module, result.ragged_features(docs))
+    with pytest.raises(TypeError, match=r"packed_form\(.*\): expected the packed features \(a tuple of a Ragged, "
+                                        r"a Ragged\), got \(a tuple of a list \(not packed\), a list \(not "
+                                        r"packed\)\); pack them with pack_features"):
+        form(result.featurizer(docs))  # the tuple of lists, unpacked
+    with pytest.raises(TypeError, match=r"pack_features: Featurizer\(charembed, extract_features\) gives a tuple "
+                                        r"of 2 feature inputs, got list"):
+        pack_features(result.featurizer, result.featurizer(docs)[0])
+
+
 def test_spacy_node_kinds_go_back_to_thinc(pipeline):
     """to_thinc(from_thinc(tok2vec model)): spaCy's node kinds (extract_features, charembed,
     static_vectors) are rebuilt with spaCy's functions, and predict what the original predicts."""

@@ -71,6 +71,8 @@ def _kind(packed: Any) -> str:
     """What flows into the module: a packed list, a value (the n-gram tuple), or the tuple of inputs."""
     if isinstance(packed, Ragged):
         return "list"
+    if isinstance(packed, list):
+        return "unpacked"  # a feature list not packed (only in errors)
     if isinstance(packed, tuple) and packed and not all(isinstance(x, Tensor) for x in packed):
         return "tuple"
     return "value"
@@ -231,20 +233,33 @@ class PackedForm(nn.Module):
     """A converted module on its packed input (see the module docstring): packed features -> the
     module's output, lists returned packed as a Ragged."""
 
-    def __init__(self, steps: List[nn.Module], source: nn.Module, kind: str) -> None:
+    def __init__(self, steps: List[nn.Module], source: nn.Module, structure: Tuple[str, ...]) -> None:
         super().__init__()
         self.steps = nn.ModuleList(steps)
         self.source_name = getattr(source, "name", type(source).__name__)
-        self.kind = kind
+        self.structure = structure  # _structure() of the packed features it was built for
 
     def forward(self, X: Any) -> Any:
-        if _kind(X) != self.kind:
-            raise TypeError(f"packed_form({self.source_name}): expected the packed features "
-                            f"({'a Ragged' if self.kind == 'list' else 'a tuple of ' + self.kind}), got "
-                            f"{type(X).__name__}; pack them with pack_features(featurizer, featurizer(docs))")
+        if _structure(X) != self.structure:
+            raise TypeError(f"packed_form({self.source_name}): expected the packed features {_describe(self.structure)}"
+                            f", got {_describe(_structure(X))}; pack them with pack_features(featurizer, "
+                            "featurizer(docs)) (SpacyComponent.ragged_features(docs))")
         for step in self.steps:
             X = step(X)
         return X
+
+
+def _structure(packed: Any) -> Tuple[str, ...]:
+    """('list',) for a Ragged, ('value',) for a tensor or the n-gram tuple, else each slot's kind."""
+    kind = _kind(packed)
+    return tuple(_kind(x) for x in packed) if kind == "tuple" else (kind,)
+
+
+def _describe(structure: Tuple[str, ...]) -> str:
+    names = {"list": "a Ragged", "value": "a tensor or (keys, values, lengths)", "tuple": "a tuple",
+             "unpacked": "a list (not packed)"}
+    parts = [names[k] for k in structure]
+    return parts[0] if len(parts) == 1 else f"(a tuple of {', '.join(parts)})"
 
 
 class PackedTransition(nn.Module):
@@ -272,7 +287,7 @@ def packed_form(module: Model, packed: Any) -> nn.Module:
     slots = [_kind(x) for x in packed] if kind == "tuple" else []
     steps: List[nn.Module] = []
     _rewrite(module, kind, slots, steps)
-    return PackedForm(steps, module, kind)
+    return PackedForm(steps, module, _structure(packed))
 
 
 def dynamic_spec(packed: Any) -> Any:
