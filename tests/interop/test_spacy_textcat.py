@@ -250,3 +250,41 @@ def test_reduce_without_reductions_is_refused():
              "use_reduce_last": False, "use_reduce_max": False, "use_reduce_mean": False}
     with pytest.raises(ValueError, match=r"spacy.TextCatReduce.v1: use_reduce_first, .* are all false"):
         registry.resolve({"model": block})
+
+
+def test_chain_runs_a_nested_init_and_concatenate_asks_docs_no_width():
+    """Thinc's init rules the spaCy architectures rely on: a chain initializes each layer with the
+    layer's assigned ``init`` (a nested chain's too: the parametric attention block), and a
+    concatenate asks its input's width only when a node has an nI dim (the ensemble on Docs)."""
+    import thinc.api as ta
+
+    from torchlayers.api import Linear, concatenate
+    from torchlayers.architectures.extract_ngrams import extract_ngrams
+    from torchlayers.combinators.chain import chain
+
+    ours_calls, theirs_calls = [], []
+
+    def ours_init(model, X=None, Y=None):
+        ours_calls.append(model.name)
+        chain._initialize(model, X, Y)
+
+    def theirs_init(model, X=None, Y=None):
+        from thinc.layers.chain import init as thinc_chain_init
+
+        theirs_calls.append(model.name)
+        thinc_chain_init(model, X, Y)
+
+    inner = chain(Linear(4, 3), Linear(2, 4))
+    inner.init = ours_init
+    ours = chain(inner, Linear(5, 2))
+    theirs_inner = ta.chain(ta.Linear(4, 3), ta.Linear(2, 4))
+    theirs_inner.init = theirs_init
+    theirs = ta.chain(theirs_inner, ta.Linear(5, 2))
+    X = numpy.ones((2, 3), dtype="float32")
+    ours.initialize(X=X)
+    theirs.initialize(X=X)
+    assert ours_calls == theirs_calls == ["linear>>linear"]
+    docs = [spacy.blank("en")("A test .")]
+    both = concatenate(extract_ngrams(1), extract_ngrams(2))
+    assert both.has_dim("nI") is False
+    both.initialize(X=docs)  # no width asked of a list of Docs
