@@ -122,7 +122,8 @@ def _gold(result, examples):
 
 def test_torch_trained_tagger_goes_back_into_spacy(tagger_pipeline, tmp_path):  # noqa: F811
     """Train the converted tagger (tok2vec included) in a torch loop, write it back: nlp(text) tags
-    with it, the morphologizer keeps the shared tok2vec, and to_disk / spacy.load round-trip."""
+    with it (and so does its exported program), the morphologizer keeps the shared tok2vec, and
+    to_disk / spacy.load round-trip."""
     from tests.interop.spacy_fixtures import copy_pipeline, ewt_examples
 
     nlp = copy_pipeline(tagger_pipeline)
@@ -151,6 +152,8 @@ def test_torch_trained_tagger_goes_back_into_spacy(tagger_pipeline, tmp_path):  
     with torch.no_grad():
         want = [result.labels[i] for i in torch.cat(module(result.featurizer(new_docs))).argmax(1).tolist()]
     assert [t.tag_ for d in new_docs for t in d] == want
+    program = result.export(new_docs[:4]).module()  # the torch-trained module deploys as it tags in spaCy
+    assert [result.labels[i] for i in program(result.ragged_features(new_docs)).data.argmax(1).tolist()] == want
     assert [str(t.morph) for d in new_docs for t in d] == morph_before
     nlp.to_disk(tmp_path / "pipeline")
     loaded = spacy.load(tmp_path / "pipeline")
