@@ -25,7 +25,7 @@ tuple, or a tuple of those) in, every list packed as a ``Ragged``, N and B symbo
 Every per-token input (a packed list) has the same row count N (one row a token), the n-gram
 tuple its own count K, and every ``lengths`` is the batch size B: ``export_packed`` makes these
 the program's symbolic dims (N and K bounded by 2**62 - 1, the bound torch's guards need on an
-(N, C) id tensor; B >= 2, S >= 2 states for the parser).
+(N, C) id tensor; B and the parser's state count S from 2 up when exported).
 """
 from __future__ import annotations
 
