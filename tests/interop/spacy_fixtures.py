@@ -7,6 +7,7 @@ terminal summary (every spaCy test module adds its rows: tagger, textcat, parser
 - ``train_pipeline(components, ...)``: ``spacy init config`` (``init_config``, the efficiency
   preset) filled, initialized and updated a few epochs;
 - ``held_out_docs(nlp, n)``: the dev excerpt's text run through ``nlp`` (what the comparisons use);
+- ``compiled_outputs(result, batches)``: the converted module compiled (fullgraph, dynamic) on batches;
 - the session fixture ``spacy_comparison``: the table; ``table.add(...)`` appends a row.
 
 Use them with ``from tests.interop.spacy_fixtures import spacy_comparison, ...`` in a test module.
@@ -101,12 +102,13 @@ class ComparisonTable:
     rows: List[Dict[str, str]] = field(default_factory=list)
 
     COLUMNS = ("component & architecture", "converted", "max abs diff", "agreement on N held-out tokens",
-               "agreement of the exported program")
+               "agreement of the exported program", "torch.compile (fullgraph, dynamic)")
 
     def add(self, component: str, architecture: str, *, converted: bool, max_abs_diff: Optional[float],
-            agreement: Optional[float], n_tokens: int, exported: Union[float, str, None], what: str = "") -> None:
-        """One row; ``agreement``/``exported`` are fractions (None: not measured; ``exported`` may be
-        a note instead), ``what`` names the annotation compared (tags, morph, sentence starts...)."""
+            agreement: Optional[float], n_tokens: int, exported: Union[float, str, None], what: str = "",
+            compiled: Union[float, str, None] = None) -> None:
+        """One row; ``agreement``/``exported``/``compiled`` are fractions (None: not measured; they may
+        be a note instead), ``what`` names the annotation compared (tags, morph, sentence starts...)."""
         def pct(x: Union[float, str, None]) -> str:
             return "-" if x is None else x if isinstance(x, str) else f"{100 * x:.2f}%"
 
@@ -116,6 +118,7 @@ class ComparisonTable:
             "max abs diff": "-" if max_abs_diff is None else f"{max_abs_diff:.2e}",
             "agreement on N held-out tokens": f"{pct(agreement)} of {n_tokens}" + (f" {what}" if what else ""),
             "agreement of the exported program": pct(exported),
+            "torch.compile (fullgraph, dynamic)": pct(compiled),
         })
 
     def lines(self) -> List[str]:
@@ -131,6 +134,29 @@ class ComparisonTable:
         terminalreporter.write_sep("-", "spaCy -> torchlayers comparison (from_spacy vs nlp(text))")
         for text in self.lines():
             terminalreporter.write_line(text)
+
+
+def compiled_outputs(result: Any, batches: Sequence[Sequence[Any]]) -> List[Any]:
+    """``torch.compile(packed_form(module), fullgraph=True, dynamic=True)`` run on each batch of docs
+    (no grad; the aot_eager backend: AOTAutograd's graph without Inductor's C++ build, for CI time);
+    asserts that no batch after the first recompiles (other sizes, one graph). Returns the outputs
+    (lists packed as Ragged)."""
+    import torch
+    from torch._dynamo.testing import CompileCounterWithBackend
+
+    from torchlayers.interop.spacy.export import packed_form
+
+    torch._dynamo.reset()
+    counter = CompileCounterWithBackend("aot_eager")
+    form = packed_form(result.module, result.ragged_features(list(batches[0]))).eval()
+    compiled = torch.compile(form, fullgraph=True, dynamic=True, backend=counter)
+    with torch.no_grad():
+        outputs = [compiled(result.ragged_features(list(batches[0])))]
+        frames = counter.frame_count  # the first compile (1, or 2 when dynamo restarts its analysis once)
+        outputs += [compiled(result.ragged_features(list(docs))) for docs in batches[1:]]
+    assert frames >= 1 and counter.op_count > 0
+    assert counter.frame_count == frames, f"recompiled: {counter.frame_count - frames} more frames for other sizes"
+    return outputs
 
 
 @pytest.fixture(scope="session")

@@ -24,8 +24,10 @@ VECTORS = {
                                         "dropout": 0.0},
 }
 
-# Two Doc-reading nodes: the module takes a tuple of feature lists, which the Ragged form has no rule for.
-NOT_EXPORTED = "- (2 feature inputs)"
+# The BiLSTM runs on a Padded (with_padded) of T = the longest doc's length, data of the batch; torch's
+# LSTM op unrolls over T when traced, so no rule gives a program with T dynamic: the packed form has none
+# (the error names the node).
+NOT_EXPORTED = "- (with_padded: no packed rule)"
 
 
 def _vectors(n_words=800, width=20):
@@ -65,19 +67,34 @@ def test_tok2vec_and_tagger_agree(pipeline, spacy_comparison):  # noqa: F811
     tags = [tagger.labels[i] for i in torch.cat(scores).argmax(1).tolist()]
     expected = [t.tag_ for d in docs for t in d]
     agreement = sum(a == b for a, b in zip(tags, expected)) / len(expected)
+    exported = {}
+    if kind == "characters":  # two feature inputs, one program: the tuple of their Ragged forms, N and B dynamic
+        assert isinstance(tagger.ragged_features(docs[:2]), tuple)
+        with torch.no_grad():
+            V = t2v.export(docs[:4]).module()(t2v.ragged_features(docs)).data
+            Y = tagger.export(docs[:4]).module()(tagger.ragged_features(docs)).data
+        exported["tok2vec"] = f"max abs diff {float((V - torch.cat(vectors)).abs().max()):.1e} (vectors)"
+        got = [tagger.labels[i] for i in Y.argmax(1).tolist()]
+        exported["tagger"] = sum(a == b for a, b in zip(got, expected)) / len(expected)
+        assert torch.equal(V, torch.cat(vectors)) and torch.equal(Y, torch.cat(scores))
+    else:
+        with pytest.raises(TypeError, match=r"ragged_form: with_padded\(with_padded\(pytorch\)\) takes a list"):
+            tagger.export(docs[:4])
     config = nlp.get_pipe_config("tok2vec")["model"]
     arch = f"{config['embed']['@architectures']} + {config['encode']['@architectures']}"
     if kind == "vectors":
         arch += f" (static vectors {nlp.vocab.vectors.shape})"
     spacy_comparison.add("tok2vec", arch, converted=True, max_abs_diff=vec_diff, agreement=None,
-                         n_tokens=len(expected), exported=NOT_EXPORTED, what="(vectors)")
+                         n_tokens=len(expected), exported=exported.get("tok2vec", NOT_EXPORTED), what="(vectors)")
     spacy_comparison.add("tagger", f"spacy.Tagger.v2 on {arch}", converted=True, max_abs_diff=diff,
-                         agreement=agreement, n_tokens=len(expected), exported=NOT_EXPORTED, what="tags")
+                         agreement=agreement, n_tokens=len(expected), exported=exported.get("tagger", NOT_EXPORTED),
+                         what="tags")
     readers = {"characters": CharacterEmbed, "vectors": SpacyStaticVectors}[kind]
     assert any(isinstance(n, readers) for n in tagger.module.walk())
     assert isinstance(tagger.featurizer(docs[:2]), tuple)  # two Doc-reading nodes: a tuple of feature lists
     assert vec_diff < 1e-4 and diff < 1e-4
     assert agreement == 1.0
+    assert exported.get("tagger", 1.0) == 1.0
 
 
 def test_static_vectors_hold_the_pipeline_table_and_zero_missing_words(vectors_pipeline):
@@ -91,6 +108,38 @@ def test_static_vectors_hold_the_pipeline_table_and_zero_missing_words(vectors_p
     with torch.no_grad():
         out = node([rows]).data
     assert not out[1].any() and out[0].any()
+
+
+def test_static_vectors_embedding_exports_with_two_feature_inputs(vectors_pipeline):
+    """The embedding half of the vectors tok2vec (hash embeddings | static vectors, Maxout; the BiLSTM
+    after it has no packed rule): one program on the tuple of both inputs' Ragged forms, N and B dynamic."""
+    from torchlayers.interop.spacy.export import export_packed
+
+    nlp = vectors_pipeline
+    result = from_spacy(nlp, "tok2vec")
+    embed = result.module.layers[0]
+    assert any(isinstance(n, SpacyStaticVectors) for n in embed.walk())
+    docs = held_out_docs(nlp, limit=30)
+    program = export_packed(embed, result.ragged_features(docs[:4])).module()
+    with torch.no_grad():
+        Y = program(result.ragged_features(docs))
+        assert torch.equal(Y.data, torch.cat(embed(result.featurizer(docs))))
+    assert Y.lengths.tolist() == [len(d) for d in docs]
+
+
+def test_packed_form_names_what_it_expected(characters_pipeline):
+    from torchlayers.interop.spacy import pack_features, packed_form
+
+    result = from_spacy(characters_pipeline, "tagger")
+    docs = held_out_docs(characters_pipeline, limit=6)
+    form = packed_form(result.module, result.ragged_features(docs))
+    with pytest.raises(TypeError, match=r"packed_form\(.*\): expected the packed features \(a tuple of a Ragged, "
+                                        r"a Ragged\), got \(a tuple of a list \(not packed\), a list \(not "
+                                        r"packed\)\); pack them with pack_features"):
+        form(result.featurizer(docs))  # the tuple of lists, unpacked
+    with pytest.raises(TypeError, match=r"pack_features: Featurizer\(charembed, extract_features\) gives a tuple "
+                                        r"of 2 feature inputs, got list"):
+        pack_features(result.featurizer, result.featurizer(docs)[0])
 
 
 def test_spacy_node_kinds_go_back_to_thinc(pipeline):

@@ -131,13 +131,24 @@ def test_converted_parser_model_scores_and_decodes_as_spacy(component, spacy_com
     mine = greedy_parse(pipe, model, [nlp.make_doc(t) for t in texts], result.featurizer)
     got = [annotations(component, doc) for doc in mine]
     same = sum(a == b for a, b in zip(got, expected)) / len(texts)
+    # the exported program (features and states in, N, B and S dynamic) drives the same decoding
+    fresh = [nlp.make_doc(t) for t in texts]
+    first = pipe.moves.init_batch(fresh[:4])
+    program = result.export(fresh[:4], context_token_ids(first, model.n_features, fresh[:4])).module()
+    packed = result.ragged_features(fresh)
+    start = context_token_ids(pipe.moves.init_batch(fresh), model.n_features, fresh)
+    with torch.no_grad():
+        assert torch.equal(program(packed, start), model.score(model.precompute(result.featurizer(fresh)), start))
+    decoded = greedy_parse(pipe, model, fresh, scorer=lambda ids: program(packed, ids))
+    exported = sum(annotations(component, d) == b for d, b in zip(decoded, expected)) / len(texts)
     what = "docs' entities (start, end, label)" if component == "ner" else "docs' (head, dep) of every token"
     upstream = ",".join(sorted(set(result.listeners.values())))
     spacy_comparison.add(component, f"spacy.TransitionBasedParser.v2 -> {upstream} spliced; scores of {n_states} "
                          "states", converted=True, max_abs_diff=diff, agreement=same, n_tokens=len(texts),
-                         exported=None, what=what)
+                         exported=exported, what=what)
     assert diff < 1e-4
     assert same == 1.0
+    assert exported == 1.0
     if component == "ner":  # the model learnt something to agree on
         assert sum(len(a) for a in expected) > 0
     else:
@@ -179,6 +190,21 @@ def test_bad_states_and_ids_are_named():
         model(result.featurizer(docs))
     with pytest.raises(TypeError, match="greedy_parse: expected the parser_model"):
         greedy_parse(nlp.get_pipe("ner"), result.featurizer, docs)
+
+
+def test_exported_scorer_checks_the_token_ids_in_the_graph():
+    """The eager range check of the state features reads them on the host; traced it is an assert op
+    of the program (no data-dependent guard): a program exported on valid ids refuses ids past the batch."""
+    nlp = pipeline("ner")
+    result = from_spacy(nlp, "ner")
+    docs = [nlp.make_doc(t) for t in ("Alice met Bob .", "Carol went home in 2020 .")]
+    ids = context_token_ids(nlp.get_pipe("ner").moves.init_batch(docs), 3, docs)
+    program = result.export(docs, ids).module()
+    packed = result.ragged_features(docs)
+    with torch.no_grad():
+        assert torch.equal(program(packed, ids), result.module((result.featurizer(docs), ids)))
+    with pytest.raises(RuntimeError, match=r"precomputable_affine: token ids must lie in \[-1, tokens of the batch"):
+        program(packed, torch.tensor([[10, -1, -1], [0, -1, -1]]))
 
 
 @pytest.mark.parametrize("use_upper", [True, False])

@@ -7,7 +7,13 @@ import numpy
 import pytest
 import torch
 
-from tests.interop.spacy_fixtures import held_out_docs, spacy, spacy_comparison, tagger_pipeline  # noqa: F401
+from tests.interop.spacy_fixtures import (  # noqa: F401
+    compiled_outputs,
+    held_out_docs,
+    spacy,
+    spacy_comparison,
+    tagger_pipeline,
+)
 from torchlayers.interop import from_spacy, to_spacy
 from torchlayers.interop.spacy import Featurizer
 
@@ -66,15 +72,22 @@ def test_converted_component_agrees_with_nlp(component, tagger_pipeline, spacy_c
     agreement = _agreement(_decode(component, result.labels, guesses, expected, docs), tokens)
     exported = _agreement(_decode(component, result.labels, _exported_scores(result, docs).argmax(1).tolist(),
                                   expected, docs), tokens)
+    compiled = None
+    if component == "tagger":  # one compiled model of this module (CI time): two batch sizes, one frame
+        batches = compiled_outputs(result, [docs[:5], docs])
+        assert torch.equal(batches[0].data, torch.cat(ours[:5]))
+        compiled = _agreement(_decode(component, result.labels, batches[1].data.argmax(1).tolist(), expected, docs),
+                              tokens)
     tok2vec = nlp.get_pipe_config(component)["model"]["tok2vec"]["@architectures"]
     arch = f"{result.architecture}, tok2vec {tok2vec}" + (
         f" -> {','.join(sorted(set(result.listeners.values())))} spliced" if result.listeners else "")
     spacy_comparison.add(component, arch, converted=True, max_abs_diff=diff, agreement=agreement,
-                         n_tokens=len(tokens), exported=exported,
+                         n_tokens=len(tokens), exported=exported, compiled=compiled,
                          what={"tagger": "tags", "morphologizer": "morph+pos", "senter": "sent starts"}[component])
     assert diff < 1e-4
     assert agreement == 1.0
     assert exported == 1.0
+    assert compiled == (1.0 if component == "tagger" else None)
 
 
 def test_tok2vec_matches_the_doc_tensors(tagger_pipeline, spacy_comparison):  # noqa: F811
@@ -109,7 +122,8 @@ def _gold(result, examples):
 
 def test_torch_trained_tagger_goes_back_into_spacy(tagger_pipeline, tmp_path):  # noqa: F811
     """Train the converted tagger (tok2vec included) in a torch loop, write it back: nlp(text) tags
-    with it, the morphologizer keeps the shared tok2vec, and to_disk / spacy.load round-trip."""
+    with it (and so does its exported program), the morphologizer keeps the shared tok2vec, and
+    to_disk / spacy.load round-trip."""
     from tests.interop.spacy_fixtures import copy_pipeline, ewt_examples
 
     nlp = copy_pipeline(tagger_pipeline)
@@ -138,6 +152,8 @@ def test_torch_trained_tagger_goes_back_into_spacy(tagger_pipeline, tmp_path):  
     with torch.no_grad():
         want = [result.labels[i] for i in torch.cat(module(result.featurizer(new_docs))).argmax(1).tolist()]
     assert [t.tag_ for d in new_docs for t in d] == want
+    program = result.export(new_docs[:4]).module()  # the torch-trained module deploys as it tags in spaCy
+    assert [result.labels[i] for i in program(result.ragged_features(new_docs)).data.argmax(1).tolist()] == want
     assert [str(t.morph) for d in new_docs for t in d] == morph_before
     nlp.to_disk(tmp_path / "pipeline")
     loaded = spacy.load(tmp_path / "pipeline")

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from tests.interop.spacy_fixtures import (  # noqa: F401
+    compiled_outputs,
     default_config,
     ewt_examples,
     held_out_docs,
@@ -115,19 +116,15 @@ def _scores(result: Any, docs: Any) -> numpy.ndarray:
         return torch.as_tensor(result(docs)).numpy()
 
 
-def exported_scores(result: Any, docs: Any) -> Any:
-    """The scores of ``torch.export``'s program of the module (exported on 4 docs, N and B dynamic); None
-    for the ensemble, whose two feature sources (n-grams and token features) the Ragged form does not take."""
-    import torch.export
-
-    if len(result.featurizer.sources) > 1:
-        return None
-    if result.architecture == "spacy.TextCatBOW.v3":  # (keys, values, lengths): the sparse input as it is
-        N, B = torch.export.Dim("N", min=2, max=2**62 - 1), torch.export.Dim("B", min=2)
-        program = torch.export.export(result.module.eval(), (result.featurizer(docs[:4]),),
-                                      dynamic_shapes=(({0: N}, {0: N}, {0: B}),))
-        return program.module()(result.featurizer(docs)).detach().numpy()
+def exported_scores(result: Any, docs: Any) -> numpy.ndarray:
+    """The scores of ``torch.export``'s program of the module (exported on 4 docs; N, K and B dynamic);
+    its input is ``ragged_features``: the n-grams' (keys, values, lengths), the token ids' Ragged, or
+    the ensemble's tuple of both."""
     return result.export(docs[:4]).module()(result.ragged_features(docs)).detach().numpy()
+
+
+#: the modules compiled (CI time: one n-gram model, one tok2vec model)
+COMPILED = {("textcat", "spacy.TextCatBOW.v3"), ("textcat", "spacy.TextCatReduce.v1")}
 
 
 def _labels(component: str, scores: numpy.ndarray, threshold: float) -> Any:
@@ -151,16 +148,21 @@ def test_converted_textcat_scores_what_nlp_does(component, architecture, spacy_c
     mine, spacys = _labels(component, ours, threshold), _labels(component, theirs, threshold)
     agreement = sum(a == b for a, b in zip(mine, spacys)) / len(docs)
     program = exported_scores(result, docs)
-    exported = None if program is None else sum(
-        a == b for a, b in zip(_labels(component, program, threshold), spacys)) / len(docs)
+    exported = sum(a == b for a, b in zip(_labels(component, program, threshold), spacys)) / len(docs)
+    compiled = None
+    if (component, architecture) in COMPILED:
+        small, scores = (Y.numpy() for Y in compiled_outputs(result, [docs[:5], docs]))
+        numpy.testing.assert_array_equal(small, ours[:5])
+        compiled = sum(a == b for a, b in zip(_labels(component, scores, threshold), spacys)) / len(docs)
     what = "docs' argmax label" if component == "textcat" else f"docs' labels at threshold {threshold}"
     spacy_comparison.add(component, architecture + (f" -> {','.join(sorted(set(result.listeners.values())))} "
                                                    "spliced" if result.listeners else ""),
                          converted=True, max_abs_diff=diff, agreement=agreement, n_tokens=len(docs),
-                         exported=exported, what=what)
+                         exported=exported, what=what, compiled=compiled)
     assert diff < 1e-5
     assert agreement == 1.0
-    assert exported == (None if architecture == "spacy.TextCatEnsemble.v2" else 1.0)
+    assert exported == 1.0
+    assert compiled == (1.0 if (component, architecture) in COMPILED else None)
     # the classifier learnt something: its scores are not one constant row
     assert float(theirs.std(0).max()) > 1e-3
 
@@ -248,3 +250,41 @@ def test_reduce_without_reductions_is_refused():
              "use_reduce_last": False, "use_reduce_max": False, "use_reduce_mean": False}
     with pytest.raises(ValueError, match=r"spacy.TextCatReduce.v1: use_reduce_first, .* are all false"):
         registry.resolve({"model": block})
+
+
+def test_chain_runs_a_nested_init_and_concatenate_asks_docs_no_width():
+    """Thinc's init rules the spaCy architectures rely on: a chain initializes each layer with the
+    layer's assigned ``init`` (a nested chain's too: the parametric attention block), and a
+    concatenate asks its input's width only when a node has an nI dim (the ensemble on Docs)."""
+    import thinc.api as ta
+
+    from torchlayers.api import Linear, concatenate
+    from torchlayers.architectures.extract_ngrams import extract_ngrams
+    from torchlayers.combinators.chain import chain
+
+    ours_calls, theirs_calls = [], []
+
+    def ours_init(model, X=None, Y=None):
+        ours_calls.append(model.name)
+        chain._initialize(model, X, Y)
+
+    def theirs_init(model, X=None, Y=None):
+        from thinc.layers.chain import init as thinc_chain_init
+
+        theirs_calls.append(model.name)
+        thinc_chain_init(model, X, Y)
+
+    inner = chain(Linear(4, 3), Linear(2, 4))
+    inner.init = ours_init
+    ours = chain(inner, Linear(5, 2))
+    theirs_inner = ta.chain(ta.Linear(4, 3), ta.Linear(2, 4))
+    theirs_inner.init = theirs_init
+    theirs = ta.chain(theirs_inner, ta.Linear(5, 2))
+    X = numpy.ones((2, 3), dtype="float32")
+    ours.initialize(X=X)
+    theirs.initialize(X=X)
+    assert ours_calls == theirs_calls == ["linear>>linear"]
+    docs = [spacy.blank("en")("A test .")]
+    both = concatenate(extract_ngrams(1), extract_ngrams(2))
+    assert both.has_dim("nI") is False
+    both.initialize(X=docs)  # no width asked of a list of Docs

@@ -8,11 +8,10 @@ Shape: list of B docs -> (B, nO) scores.
 """
 from __future__ import annotations
 
-from typing import Any, List, Optional, cast
+from typing import Any, Optional, cast
 
 from ..api import Maxout, concatenate
 from ..combinators.chain import chain
-from ..combinators.concatenate import concatenate as concatenate_class
 from ..combinators.residual import residual
 from ..convert import to_torch
 from ..model import Model
@@ -55,33 +54,9 @@ def init_tok2vec_first(model: Model, X: Any, Y: Any, dims: Any) -> Model:
             for name in names:
                 layer.set_dim(name, width)
     device = model.device
-    initialize_chain(model, to_torch(X, device) if X is not None else None,
-                     to_torch(Y, device) if Y is not None else None)
+    chain._initialize(cast(chain, model), to_torch(X, device) if X is not None else None,
+                      to_torch(Y, device) if Y is not None else None)
     return model
-
-
-def initialize_chain(model: Model, X: Any, Y: Any) -> None:
-    """Thinc's chain init (``chain._initialize``), except that a ``concatenate`` whose layers have no
-    ``nI`` initializes its layers itself: torchlayers' ``set_input_width`` (combinators/add.py) asks
-    the width of any input, which a list of Docs has none of, where Thinc only asks when a layer has
-    an ``nI`` dim. Remove once that is fixed."""
-    layers = cast(List[Model], list(model.layers))
-    for i, layer in enumerate(layers):
-        parts = cast(List[Model], list(layer.layers))
-        if isinstance(layer, concatenate_class) and all(each.has_dim("nI") is False for each in parts):
-            for each in parts:
-                each._initialize(X, Y)
-            if all(each.has_dim("nO") for each in parts):
-                layer.set_dim("nO", sum(each.get_dim("nO") for each in parts))
-            rest = layers[i + 1:]
-            cur = layer.predict(X) if X is not None else None
-            for each in rest:
-                each._initialize(cur, Y if each.has_dim("nO") is None else None)
-                cur = each.predict(cur) if cur is not None else None
-            if model.has_dim("nO") is None and rest and rest[-1].has_dim("nO"):
-                model.set_dim("nO", rest[-1].get_dim("nO"))
-            return
-    chain._initialize(cast(chain, model), X, Y)
 
 
 def init_ensemble_textcat(model: Model, X: Any = None, Y: Any = None) -> Model:

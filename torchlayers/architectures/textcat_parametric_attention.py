@@ -7,12 +7,11 @@ residual(Maxout >> LayerNorm >> Dropout(0.0))``, then ``Softmax`` (exclusive cla
 """
 from __future__ import annotations
 
-from typing import Any, Optional, cast
+from typing import Any, Optional
 
 from ..api import Gelu, Maxout
 from ..combinators.chain import chain
 from ..combinators.residual import residual
-from ..convert import to_torch
 from ..model import Model
 from ..modules.dropout import Dropout
 from ..modules.layernorm import LayerNorm
@@ -65,15 +64,4 @@ def build_textcat_parametric_attention_v1(tok2vec: Model, exclusive_classes: boo
         model.set_dim("nO", nO)
     model.set_ref("output_layer", output_layer)
     model.set_attr("multi_label", not exclusive_classes)
-    model.init = _init_textcat_parametric_attention
-    return model
-
-
-def _init_textcat_parametric_attention(model: Model, X: Any = None, Y: Any = None) -> Model:
-    """The outer chain's ``init``: the attention block's own ``init`` first (a nested chain's
-    ``_initialize`` would skip it), then the chain as usual."""
-    cast(Model, model.layers[0]).initialize(X)
-    device = model.device
-    chain._initialize(cast(chain, model), to_torch(X, device) if X is not None else None,
-                      to_torch(Y, device) if Y is not None else None)
     return model

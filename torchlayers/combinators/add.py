@@ -93,12 +93,14 @@ def fan_out_dims(layers: Sequence[Model]) -> Dict[str, Optional[int]]:
 
 
 def set_input_width(node: Model, X: Any) -> None:
-    """Set ``nI`` = width of X on ``node`` and each of its layers that has an ``nI`` dim."""
+    """Set ``nI`` = width of X on ``node`` and each of its layers that has an ``nI`` dim (X's width is
+    asked only then, as Thinc does: a list of Docs has none)."""
     if X is None:
         return
-    width = get_width(X)
-    for each in [node, *node.layers]:
-        if each.has_dim("nI") is not False:
+    targets = [each for each in [node, *node.layers] if each.has_dim("nI") is not False]
+    if targets:
+        width = get_width(X)
+        for each in targets:
             each.set_dim("nI", width)
 
 

@@ -47,10 +47,12 @@ class chain(Model[InT, OutT]):
         layers = cast(List[Model], list(self.layers))
         cur = X  # (Thinc initializes twice without data; the second draw is the one kept)
         for layer in layers:
-            if layer.has_dim("nO") is None:
-                layer._initialize(cur, Y)
+            Y_layer = Y if layer.has_dim("nO") is None else None
+            init = layer.__dict__.get("init")
+            if callable(init):  # Thinc's layer.initialize runs the layer's assigned init (a nested chain's too)
+                init(layer, X=cur, Y=Y_layer)
             else:
-                layer._initialize(cur, None)
+                layer._initialize(cur, Y_layer)
             if cur is not None:
                 cur = layer.predict(cur)
         if layers[0].has_dim("nI"):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple
 import torch
 from torch import Tensor
 
+from .._tracing import values_readable
 from ..convert import to_torch
 from ..functional.checks import check_floats2d, check_ids, check_param
 from ..initializers import normal_init, zero_init
@@ -29,7 +30,10 @@ def state_sums(Yf: Tensor, ids: Tensor) -> Tensor:
         raise ValueError(f"precomputable_affine: expected token ids of shape (states, nF={nF}), got "
                          f"{list(ids.shape)}; give one id per state feature (-1 where the state has no token)")
     rows = ids.long() + 1
-    if rows.numel() and (int(rows.min()) < 0 or int(rows.max()) >= Yf.shape[0]):
+    if not values_readable(rows):  # traced: the check is an op of the graph (no host read, no guard)
+        torch._assert_async(((rows >= 0) & (rows < Yf.shape[0])).all(),
+                            "precomputable_affine: token ids must lie in [-1, tokens of the batch - 1]")
+    elif rows.numel() and (int(rows.min()) < 0 or int(rows.max()) >= Yf.shape[0]):
         raise ValueError(f"precomputable_affine: token ids must lie in [-1, {Yf.shape[0] - 2}] (the "
                          f"{Yf.shape[0] - 1} tokens of the batch), got {int(ids.min())}..{int(ids.max())}")
     features = torch.arange(nF, device=Yf.device).expand_as(rows)

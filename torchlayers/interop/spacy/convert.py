@@ -50,37 +50,21 @@ class SpacyComponent:
         return self.module(self.featurizer(docs))
 
     def ragged_features(self, docs: Any) -> Any:
-        """The featurizer's list of B id tensors packed as one ``Ragged`` (the exported program's input)."""
-        from ...modules.list2ragged import list2ragged
+        """The featurizer's output packed (``export.pack_features``): the list of B id tensors as one
+        ``Ragged``, the n-gram tuple as it is, a tuple of those for several feature inputs: the input
+        of the exported program and of ``packed_form``."""
+        from .export import pack_features
 
-        features = self.featurizer(docs)
-        if isinstance(features, tuple):
-            raise TypeError(f"{self.component}: the model reads Docs through {len(features)} nodes "
-                            f"({self.featurizer}); the Ragged form takes one feature list")
-        return list2ragged()(features)
+        return pack_features(self.featurizer, self.featurizer(docs))
 
-    def export(self, docs: Any) -> Any:
-        """``torch.export`` of the module's Ragged form (``torchlayers.deploy.ragged_form``) on the
-        features of ``docs``, the token count N and batch size B dynamic: the program takes
-        ``ragged_features(docs)`` and returns the packed outputs (a ``Ragged``)."""
-        return export_ragged(self.module, self.ragged_features(docs))
+    def export(self, docs: Any, token_ids: Any = None) -> Any:
+        """``torch.export`` of the module's packed form (``export.export_packed``) on the features of
+        ``docs``, token counts N, K and batch size B dynamic: the program takes ``ragged_features(docs)``
+        (and, for a parser or NER, the (S, nF) ``token_ids`` of S states, S dynamic) and returns the
+        module's output, lists packed as a ``Ragged``."""
+        from .export import export_packed
 
-
-def export_ragged(module: Model, X: Any) -> Any:
-    """``torch.export`` of ``ragged_form(module)`` on the Ragged ``X``, N and B dynamic.
-
-    ``torchlayers.deploy.export`` leaves N unbounded, which torch refuses for (N, C) id features
-    (a guard bounds N by 2**62 - 1); this bounds it there. Once ``deploy.export`` does, use it."""
-    import torch
-
-    from ...deploy import ragged_form
-    from ...types import Ragged
-
-    N = torch.export.Dim("N", min=2, max=2**62 - 1)
-    B = torch.export.Dim("B", min=2)
-    static = dict.fromkeys(range(1, X.data.dim()), torch.export.Dim.STATIC)
-    dynamic = (Ragged({0: N, **static}, {0: B}),)  # type: ignore[arg-type]
-    return torch.export.export(ragged_form(module).eval(), (X,), dynamic_shapes=dynamic)
+        return export_packed(self.module, self.ragged_features(docs), token_ids)
 
 
 def _language(nlp: Any) -> Any:

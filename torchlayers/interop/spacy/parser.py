@@ -7,7 +7,8 @@ none); ``greedy_parse(pipe, model, docs)`` annotates the B docs in place as ``pi
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Sequence
+from functools import partial
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy
 import torch
@@ -72,11 +73,14 @@ def context_token_ids(states: Sequence[Any], nF: int, docs: Sequence[Any]) -> Te
     return torch.tensor(numpy.asarray(rows, dtype=numpy.int64).reshape(len(rows), nF))
 
 
-def greedy_parse(pipe: Any, model: TransitionModel, docs: Sequence[Any], featurizer: Any = None) -> List[Any]:
+def greedy_parse(pipe: Any, model: TransitionModel, docs: Sequence[Any], featurizer: Any = None,
+                 scorer: Optional[Callable[[Tensor], Tensor]] = None) -> List[Any]:
     """Annotate ``docs`` as spaCy's ``pipe`` (a parser or NER) would, with ``model``'s action scores:
     spaCy's transition system takes the best valid action of each state (``transition_states``) until
     every state is final, then ``pipe.set_annotations``. ``featurizer`` (``from_spacy(...).featurizer``)
-    turns the docs into the model's input when its Doc-reading nodes were split off."""
+    turns the docs into the model's input when its Doc-reading nodes were split off. ``scorer``, if
+    given, scores the states instead: (S, nF) token ids -> (S, nA) (an exported program on the batch's
+    features: ``lambda ids: program.module()(packed, ids)``)."""
     if not isinstance(model, TransitionModel):
         raise TypeError(f"greedy_parse: expected the parser_model (a TransitionModel: from_spacy(nlp, "
                         f"'ner').module), got {type(model).__name__}")
@@ -85,10 +89,12 @@ def greedy_parse(pipe: Any, model: TransitionModel, docs: Sequence[Any], featuri
     states = [s for s in batch if not s.is_final()]
     if states:
         with torch.no_grad():
-            table = model.precompute(featurizer(docs) if featurizer is not None else docs)
+            if scorer is None:
+                table = model.precompute(featurizer(docs) if featurizer is not None else docs)
+                scorer = partial(model.score, table)
             nF = model.n_features
             while states:
-                scores = model.score(table, context_token_ids(states, nF, docs))
+                scores = scorer(context_token_ids(states, nF, docs))
                 states = pipe.transition_states(states, numpy.ascontiguousarray(scores.cpu().numpy(),
                                                                                  dtype=numpy.float32))
     pipe.set_annotations(docs, batch)
