@@ -285,6 +285,11 @@ def test_non_json_attrs_go_through_serialize_attr_and_back():
     fresh = Model("tagged", _identity, attrs={"tag": _Tag(""), "plain": 0, "fn": len})
     fresh.from_bytes(data)
     assert fresh.attrs["tag"].text == "abc loaded" and fresh.attrs["plain"] == 3 and fresh.attrs["fn"] is len
+    mapping = Model("mapped", _identity, attrs={"table": {1: 2}})  # int keys: msgpack, not JSON
+    loaded = Model("mapped", _identity, attrs={"table": {}}).from_bytes(mapping.to_bytes())
+    assert loaded.attrs["table"] == {1: 2} and loaded.to_bytes() == mapping.to_bytes()
+    with pytest.raises(ModelFileError, match=r"coded_attrs\['table'\]: mapped: expected a set .*got dict"):
+        Model("mapped", _identity, attrs={"table": {3}}).from_bytes(mapping.to_bytes())
 
 
 def test_custom_layer_shims_round_trip_bitwise_and_roll_back():

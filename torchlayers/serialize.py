@@ -540,10 +540,14 @@ def _decode_attr(model: str, part: str, node: Model, key: str, data: bytes) -> A
               f"{list(node._attr_names)}")
     current = getattr(node, key)
     try:
-        return deserialize_attr(current, data, key, node)
+        value = deserialize_attr(current, data, key, node)
     except Exception as e:
         _fail(model, part, f"{node.name}: deserialize_attr for a {type(current).__name__} failed on the "
               f"{len(data)} stored bytes: {type(e).__name__}: {e}")
+    if current is not None and not isinstance(value, type(current)):
+        _fail(model, part, f"{node.name}: expected a {type(current).__name__} (like the model's attr), got "
+              f"{type(value).__name__} {value!r:.40} from deserialize_attr")
+    return value
 
 
 def _check_tensors(
