@@ -290,6 +290,9 @@ def test_non_json_attrs_go_through_serialize_attr_and_back():
     assert loaded.attrs["table"] == {1: 2} and loaded.to_bytes() == mapping.to_bytes()
     with pytest.raises(ModelFileError, match=r"coded_attrs\['table'\]: mapped: expected a set .*got dict"):
         Model("mapped", _identity, attrs={"table": {3}}).from_bytes(mapping.to_bytes())
+    twice = _forge(mapping.to_bytes(), lambda m: m["nodes"][0]["attrs"].update(table={}))
+    with pytest.raises(ModelFileError, match=r"coded_attrs\['table'\]: expected each attr stored once"):
+        Model("mapped", _identity, attrs={"table": {}}).from_bytes(twice)
 
 
 def test_custom_layer_shims_round_trip_bitwise_and_roll_back():
@@ -340,6 +343,7 @@ def test_forged_blob_fields_are_rejected():
         (lambda m: m["nodes"][0].update(shims=["weight"]), r"shims\[0\]: expected the name of a @blob/"),
         (lambda m: m["nodes"][0].update(shims=[name, name]), "named twice"),
         (lambda m: m["nodes"][0].update(coded_attrs=[]), r"coded_attrs: expected a dict, got list"),
+        (lambda m: m["nodes"][0].update(shims=[]), r"shims: node 0 \('shimmed'\) has 2 shims, the file 0"),
     ]
     for edit, words in cases:
         with pytest.raises(ModelFileError, match=words):

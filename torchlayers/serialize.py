@@ -470,6 +470,9 @@ def _plan(model: Model, parsed: ParsedFile) -> _Plan:
             key: _coerce_attr(name, f"{part}.attrs[{key!r}]", node, key, value) for key, value in info["attrs"].items()
         }
         for key, blob in info.get("coded_attrs", {}).items():
+            if key in attrs:
+                _fail(name, f"{part}.coded_attrs[{key!r}]", f"expected each attr stored once, got {key!r} in both "
+                      "attrs and coded_attrs")
             attrs[key] = _decode_attr(name, f"{part}.coded_attrs[{key!r}]", node, key, parsed.blob(blob))
         if "refs" in info:
             plan.refs.append((node, {ref: None if j is None else nodes[j] for ref, j in info["refs"].items()}))
