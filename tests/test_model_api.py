@@ -586,6 +586,33 @@ def test_use_params_swaps_and_restores():
     numpy.testing.assert_array_equal(model.get_param("W"), before)
 
 
+def test_use_params_over_a_tree_swaps_wrapped_framework_weights():
+    """spaCy's ``with nlp.use_params(optimizer.averages)``: a PyTorchWrapper deep in the tree
+    has its module's weights swapped too (keys ``(node.id, torch_name)``, as finish_update's)."""
+    import thinc.api as ta
+
+    wrapper = tl.PyTorchWrapper(torch.nn.Linear(3, 2))
+    model = chain(Linear(3, 3), wrapper).initialize(X=numpy.ones((4, 3), dtype="f"))
+    X = numpy.ones((4, 3), dtype="f")
+    Y, backprop = model(X, is_train=True)
+    backprop(numpy.ones_like(Y))
+    optimizer = ta.Adam(0.1, use_averages=True)
+    model.finish_update(optimizer)
+    assert (wrapper.id, "weight") in optimizer.averages and (model.layers[0].id, "W") in optimizer.averages
+    before = model.predict(X).copy()
+    weight = wrapper.module.weight.detach().clone()
+    averages = {key: numpy.full_like(value, 0.5) for key, value in optimizer.averages.items()}
+    with model.use_params(averages):
+        torch.testing.assert_close(wrapper.module.weight.detach(), torch.full((2, 3), 0.5), rtol=0, atol=0)
+        numpy.testing.assert_array_equal(model.predict(X), numpy.full((4, 2), 0.5 * 3 * (0.5 * 3 + 0.5) + 0.5))
+    assert torch.equal(wrapper.module.weight.detach(), weight)
+    numpy.testing.assert_array_equal(model.predict(X), before)
+    with pytest.raises(ValueError, match=r"use_params got \(5,\) for 'weight', expected \(2, 3\)"):
+        with model.use_params({(wrapper.id, "weight"): numpy.zeros(5, dtype="f")}):
+            pass
+    assert torch.equal(wrapper.module.weight.detach(), weight)
+
+
 def test_ops_setter_takes_thinc_ops_and_define_operators_context():
     import thinc.api as ta
 

@@ -241,3 +241,110 @@ def test_a_valid_file_whose_length_prefix_looks_like_a_pickle_loads():
     assert read_header(forged)["note"] == "x" * pad
     fresh = Linear().from_bytes(forged)
     assert torch.equal(torch.as_tensor(fresh.get_param("W")), torch.as_tensor(model.get_param("W")))
+
+
+# ------------------------------------------------ Thinc's coded attrs, custom shims and refs
+class _Tag:
+    """An attr type with its own serializer pair (Thinc's serialize_attr/deserialize_attr API)."""
+
+    def __init__(self, text):
+        self.text = text
+
+
+def _identity(model, X, is_train):
+    return X, lambda dY: dY
+
+
+class _BytesShim:
+    """A shim as Thinc's custom layers hold one: to_bytes/from_bytes only."""
+
+    def __init__(self, data=b""):
+        self.data = data
+
+    def to_bytes(self):
+        return self.data
+
+    def from_bytes(self, data):
+        if data == b"refuse":
+            raise ValueError("shim refuses these bytes")
+        self.data = data
+        return self
+
+
+def test_non_json_attrs_go_through_serialize_attr_and_back():
+    from torchlayers.model import Model
+    from torchlayers.thinc_dict import deserialize_attr, serialize_attr
+
+    serialize_attr.register(_Tag)(lambda _, value, name, model: value.text.encode())
+    deserialize_attr.register(_Tag)(lambda current, data, name, model: _Tag(data.decode() + " loaded"))
+    model = Model("tagged", _identity, attrs={"tag": _Tag("abc"), "plain": 3, "fn": print})
+    data = model.to_bytes()
+    node = read_header(data)["nodes"][0]
+    assert node["attrs"] == {"plain": 3} and list(node["coded_attrs"]) == ["tag"]  # fn: no serializer, skipped
+    assert st_load(data)[node["coded_attrs"]["tag"]].numpy().tobytes() == b"abc"
+    fresh = Model("tagged", _identity, attrs={"tag": _Tag(""), "plain": 0, "fn": len})
+    fresh.from_bytes(data)
+    assert fresh.attrs["tag"].text == "abc loaded" and fresh.attrs["plain"] == 3 and fresh.attrs["fn"] is len
+    mapping = Model("mapped", _identity, attrs={"table": {1: 2}})  # int keys: msgpack, not JSON
+    loaded = Model("mapped", _identity, attrs={"table": {}}).from_bytes(mapping.to_bytes())
+    assert loaded.attrs["table"] == {1: 2} and loaded.to_bytes() == mapping.to_bytes()
+    with pytest.raises(ModelFileError, match=r"coded_attrs\['table'\]: mapped: expected a set .*got dict"):
+        Model("mapped", _identity, attrs={"table": {3}}).from_bytes(mapping.to_bytes())
+    twice = _forge(mapping.to_bytes(), lambda m: m["nodes"][0]["attrs"].update(table={}))
+    with pytest.raises(ModelFileError, match=r"coded_attrs\['table'\]: expected each attr stored once"):
+        Model("mapped", _identity, attrs={"table": {}}).from_bytes(twice)
+
+
+def test_custom_layer_shims_round_trip_bitwise_and_roll_back():
+    from torchlayers.model import Model
+
+    model = chain(Linear(2, 3), Model("shimmed", _identity, shims=[_BytesShim(b"\x00abc"), _BytesShim()]))
+    model.initialize()
+    data = model.to_bytes()
+    fresh = chain(Linear(2, 3), Model("shimmed", _identity, shims=[_BytesShim(), _BytesShim(b"x")]))
+    fresh.from_bytes(data)
+    assert [s.data for s in fresh.layers[1].shims] == [b"\x00abc", b""]
+    assert fresh.to_bytes() == data
+    with pytest.raises(ModelFileError, match=r"header.nodes\[2\].shims: node 2 \('shimmed'\) has 1 shims, the file 2"):
+        chain(Linear(2, 3), Model("shimmed", _identity, shims=[_BytesShim()])).from_bytes(data)
+    bad = chain(Linear(2, 3), Model("shimmed", _identity, shims=[_BytesShim(b"keep"), _BytesShim(b"refuse")]))
+    target = chain(Linear(2, 3), Model("shimmed", _identity, shims=[_BytesShim(b"old0"), _BytesShim(b"old1")]))
+    target.initialize()
+    with pytest.raises(ModelFileError, match="rolled back"):
+        target.from_bytes(bad.initialize().to_bytes())
+    assert [s.data for s in target.layers[1].shims] == [b"old0", b"old1"]
+
+
+def test_refs_are_saved_as_node_indices():
+    from torchlayers.model import Model
+
+    inner = Model("inner", _identity)
+    with pytest.raises(ValueError, match=r"cannot serialize refs \['a'\]"):
+        Model("outer", _identity, refs={"a": inner, "b": None}).to_bytes()
+    data = Model("outer", _identity, refs={"a": inner, "b": None}, layers=[inner]).to_bytes()
+    assert read_header(data)["nodes"][0]["refs"] == {"a": 1, "b": None}
+    other = Model("inner", _identity)
+    fresh = Model("outer", _identity, layers=[other])
+    fresh.from_bytes(data)
+    assert fresh.ref_names == ("a", "b") and fresh.get_ref("a") is other and fresh.has_ref("b") is None
+    assert fresh.to_bytes() == data
+    forged = _forge(data, lambda m: m["nodes"][0]["refs"].update(a=7))
+    with pytest.raises(ModelFileError, match=r"header.nodes\[0\].refs\['a'\]: expected a node index in \[0, 2\)"):
+        Model("outer", _identity, layers=[Model("inner", _identity)]).from_bytes(forged)
+
+
+def test_forged_blob_fields_are_rejected():
+    from torchlayers.model import Model
+
+    data = Model("shimmed", _identity, shims=[_BytesShim(b"abc")]).to_bytes()
+    name = read_header(data)["nodes"][0]["shims"][0]
+    cases = [
+        (lambda m: m["nodes"][0].update(shims=["@blob/missing"]), "tensor '@blob/missing': named by the header"),
+        (lambda m: m["nodes"][0].update(shims=["weight"]), r"shims\[0\]: expected the name of a @blob/"),
+        (lambda m: m["nodes"][0].update(shims=[name, name]), "named twice"),
+        (lambda m: m["nodes"][0].update(coded_attrs=[]), r"coded_attrs: expected a dict, got list"),
+        (lambda m: m["nodes"][0].update(shims=[]), r"shims: node 0 \('shimmed'\) has 2 shims, the file 0"),
+    ]
+    for edit, words in cases:
+        with pytest.raises(ModelFileError, match=words):
+            Model("shimmed", _identity, shims=[_BytesShim(), _BytesShim()]).from_bytes(_forge(data, edit))

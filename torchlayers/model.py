@@ -898,18 +898,36 @@ class Model(nn.Module, Generic[InT, OutT]):
     def use_params(self, params: Dict[Tuple[int, str], Any]) -> Iterator[None]:
         """Thinc's ``use_params``: inside the block, every ``(node.id, name)`` in ``params``
         holds that value (spaCy evaluates with ``use_params(optimizer.averages)``); the old
-        values come back afterwards, also on error."""
-        backup = []
-        for node in self.walk():
-            for name in node.param_names:
-                key = (node.id, name)
-                if key in params and node.has_param(name):
-                    backup.append((node, name, node.get_param_tensor(name).clone()))
-                    node.set_param(name, params[key])
+        values come back afterwards, also on error. Each node's ``foreign_params()`` (a wrapped
+        framework's weights, keyed ``(node.id, torch_name)`` as ``finish_update``) are swapped too."""
+        backup: List[Tuple[Model, str, Tensor]] = []
+        foreign: List[Tuple[nn.Parameter, Tensor]] = []
+        seen: set = set()
         try:
+            for node in self.walk():
+                for name in node.param_names:
+                    key = (node.id, name)
+                    if key in params and node.has_param(name):
+                        backup.append((node, name, node.get_param_tensor(name).clone()))
+                        node.set_param(name, params[key])
+                for name, p in node.foreign_params():
+                    key = (node.id, name)
+                    if key not in params or id(p) in seen:
+                        continue
+                    seen.add(id(p))
+                    value = to_torch(params[key], p.device).to(p.dtype)
+                    if value.numel() != p.numel():
+                        raise ValueError(f"{node.name}: use_params got {tuple(value.shape)} for {name!r}, expected "
+                                         f"{tuple(p.shape)} ({p.numel()} values)")
+                    with torch.no_grad():
+                        foreign.append((p, p.detach().clone()))
+                        p.copy_(value.reshape(p.shape))
             yield
         finally:
-            for node, name, value in backup:
+            with torch.no_grad():
+                for p, old in reversed(foreign):
+                    p.copy_(old)
+            for node, name, value in reversed(backup):
                 node.set_param(name, value)
 
     def replace_node(self, old: Model, new: Model) -> bool:

@@ -6,6 +6,12 @@ tensor bytes. ``__metadata__["torchlayers"]`` holds JSON:
 ``{"format": 2, "root", "nodes": [{"index", "name", "class", "dims", "attrs"}], "aliases",
 "checksum": "sha256:<hex>"}``; the checksum covers the header's meaning and the tensor bytes.
 Nodes are in ``walk()`` (BFS) order. Tied tensors are stored once; ``aliases`` maps every other name to the stored one.
+A node may also hold (only when it has them, so other files are unchanged): ``"refs"``
+(``{name: node index or null}``, Thinc's refs as indices into the nodes; a ref outside the tree
+cannot be saved), ``"coded_attrs"`` (``{attr: blob}``: attrs that are not JSON values, as the
+bytes of Thinc's ``serialize_attr`` hook, read back with ``deserialize_attr``) and ``"shims"``
+(``[blob]``: the ``to_bytes()`` of a custom layer's shims, ``Model(name, forward, shims=[...])``).
+A blob is the name of a 1-D U8 tensor of the file (under ``@blob/``), outside the state_dict.
 
 Loading validates the whole file before touching the model: the byte layout (every tensor
 inside the file, the sizes its dtype and shape need, no gaps), the checksum, the header's
@@ -44,6 +50,7 @@ _DTYPES: Dict[str, torch.dtype] = {
 }
 _CODES = {dtype: code for code, dtype in _DTYPES.items()}
 _NODE_FIELDS = {"index": int, "name": str, "class": str, "dims": dict, "attrs": dict}
+_BLOB = "@blob/"  # U8 tensors holding coded attrs and shim bytes; never a state_dict key of ours
 
 
 def _jsonable(value: Any) -> bool:
@@ -57,13 +64,55 @@ def _jsonable(value: Any) -> bool:
 
 
 # ---------------------------------------------------------------------------------- writing
+def _own_shims(node: Model) -> List[Any]:
+    """A custom layer's shims (``Model(name, forward, shims=[...])``, an instance attribute);
+    a wrapper's shims are views of its own weights, which the state_dict already holds."""
+    return list(node.__dict__.get("shims") or [])
+
+
+def _blob(data: Any, owner: str, what: str) -> Tensor:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{owner}: cannot save {what}: expected bytes, got {type(data).__name__}")
+    return torch.frombuffer(bytearray(data), dtype=torch.uint8) if len(data) else torch.empty(0, dtype=torch.uint8)
+
+
 def model_to_bytes(model: Model) -> bytes:
+    from .thinc_dict import serialize_attr
+
+    walk = model.walk()
+    index = {id(node): i for i, node in enumerate(walk)}
     nodes = []
-    for i, node in enumerate(model.walk()):
-        attrs = {k: v for k, v in node.attrs.items() if _jsonable(v)}
-        nodes.append(
-            {"index": i, "name": node.name, "class": type(node).__name__, "dims": dict(node._dims), "attrs": attrs}
-        )
+    blobs: Dict[str, Tensor] = {}
+    for i, node in enumerate(walk):
+        attrs, coded = {}, {}
+        for k, v in node.attrs.items():
+            if _jsonable(v):
+                attrs[k] = v
+                continue
+            try:
+                data = serialize_attr(v, v, k, node)
+            except TypeError:  # as Thinc: an attr no serializer takes is not saved
+                continue
+            coded[k] = f"{_BLOB}{i}/attrs/{k}"
+            blobs[coded[k]] = _blob(data, node.name, f"attr {k!r} (serialize_attr's result)")
+        info: Dict[str, Any] = {
+            "index": i, "name": node.name, "class": type(node).__name__, "dims": dict(node._dims), "attrs": attrs
+        }
+        if node._refs:
+            invalid = [n for n, ref in node._refs.items() if ref is not None and id(ref) not in index]
+            if invalid:
+                raise ValueError(f"{node.name}: cannot serialize refs {invalid}: they point to models that are not "
+                                 f"nodes of {model.name!r}'s tree (refs are saved as node indices); add the "
+                                 "referenced model to the layers, or set the ref to None")
+            info["refs"] = {n: None if ref is None else index[id(ref)] for n, ref in node._refs.items()}
+        if coded:
+            info["coded_attrs"] = coded
+        shims = _own_shims(node)
+        if shims:
+            info["shims"] = [f"{_BLOB}{i}/shims/{j}" for j in range(len(shims))]
+            for j, (name, shim) in enumerate(zip(info["shims"], shims)):
+                blobs[name] = _blob(shim.to_bytes(), node.name, f"shim {j} (its to_bytes())")
+        nodes.append(info)
     tensors: Dict[str, Tensor] = {}
     aliases: Dict[str, str] = {}
     seen_views: Dict[Tuple, str] = {}
@@ -82,6 +131,11 @@ def model_to_bytes(model: Model) -> bytes:
             continue
         seen_views[view] = key
         tensors[key] = t
+    clash = sorted(set(blobs) & (set(tensors) | set(aliases)))
+    if clash:
+        raise ValueError(f"{model.name}: cannot save: state_dict keys {clash} use the file's reserved prefix "
+                         f"{_BLOB!r}; rename those modules")
+    tensors.update(blobs)
     return write_file(tensors, {"format": FORMAT, "root": model.name, "nodes": nodes, "aliases": aliases})
 
 
@@ -137,6 +191,11 @@ class ParsedFile:
         if begin == end:
             return torch.empty(shape, dtype=dtype)
         return torch.frombuffer(bytearray(self.body[begin:end]), dtype=dtype).reshape(shape)
+
+    def blob(self, name: str) -> bytes:
+        """The bytes of a blob tensor (a coded attr or a shim's ``to_bytes()``)."""
+        _, _, begin, end = self.entries[name]
+        return bytes(self.body[begin:end])
 
 
 def _fail(model: str, part: str, problem: str) -> NoReturn:
@@ -214,6 +273,7 @@ def parse_file(data: Any, model: str = _FILE) -> ParsedFile:
                 f"header.aliases[{alias!r}]",
                 "expected a name not stored in the file, got a stored tensor's name",
             )
+    _check_blobs(model, meta, entries)
     return ParsedFile(meta, entries, body)
 
 
@@ -297,6 +357,7 @@ def _parse_meta(model: str, header: Dict[str, Any]) -> Dict[str, Any]:
                     f"{part}.dims[{dim!r}]",
                     f"expected a non-negative int (at most 2**62) or null, got {value!r:.60}",
                 )
+        _check_optional(model, node, part, len(meta["nodes"]))
     if meta["nodes"] and meta["nodes"][0]["name"] != meta["root"]:
         _fail(
             model,
@@ -304,6 +365,43 @@ def _parse_meta(model: str, header: Dict[str, Any]) -> Dict[str, Any]:
             f"expected the first node's name {meta['nodes'][0]['name']!r:.60}, got {meta['root']!r:.60}",
         )
     return meta
+
+
+def _check_optional(model: str, node: Dict[str, Any], part: str, n_nodes: int) -> None:
+    """A node's optional fields (refs, coded_attrs, shims): their JSON types and index range."""
+    kinds = {"refs": dict, "coded_attrs": dict, "shims": list}
+    _check_fields(model, {k: node[k] for k in kinds if k in node}, part, {k: v for k, v in kinds.items() if k in node})
+    for ref, value in node.get("refs", {}).items():
+        if value is not None and not (_is_count(value) and value < n_nodes):
+            _fail(model, f"{part}.refs[{ref!r}]", f"expected a node index in [0, {n_nodes}) or null, got {value!r:.60}")
+    blobs = list(node.get("coded_attrs", {}).items()) + [(j, name) for j, name in enumerate(node.get("shims", []))]
+    for key, name in blobs:
+        field = "coded_attrs" if isinstance(key, str) else "shims"
+        if not isinstance(name, str) or not name.startswith(_BLOB):
+            _fail(model, f"{part}.{field}[{key!r}]", f"expected the name of a {_BLOB}... tensor, got {name!r:.60}")
+
+
+def _blob_names(meta: Dict[str, Any]) -> List[str]:
+    """The tensors of the file that hold coded attrs and shim bytes (not state_dict entries)."""
+    return [
+        name for node in meta["nodes"] for name in [*node.get("coded_attrs", {}).values(), *node.get("shims", [])]
+    ]
+
+
+def _check_blobs(model: str, meta: Dict[str, Any], entries: Dict[str, Tuple[torch.dtype, Tuple[int, ...], int, int]]
+                 ) -> None:
+    names = _blob_names(meta)
+    for name in names:
+        if name not in entries:
+            _fail(model, f"tensor {name!r}", "named by the header (a coded attr or shim), but not stored in the file")
+        dtype, shape, _, _ = entries[name]
+        if dtype != torch.uint8 or len(shape) != 1:
+            _fail(model, f"tensor {name!r}", f"expected a 1-D U8 tensor of bytes, got shape {shape} {dtype}")
+        if names.count(name) > 1:
+            _fail(model, f"tensor {name!r}", "expected each blob to be named once, got it named twice by the header")
+    for alias in meta["aliases"]:
+        if alias.startswith(_BLOB) or meta["aliases"][alias] in names:
+            _fail(model, f"header.aliases[{alias!r}]", f"expected a state_dict name, got a blob's ({_BLOB}...)")
 
 
 def read_header(data: Any) -> Dict[str, Any]:
@@ -317,13 +415,16 @@ class _Plan:
     dims: List[Tuple[Model, Dict[str, int]]]
     attrs: List[Tuple[Model, Dict[str, Any]]]
     allocate: List[Tuple[Model, str, Tuple[int, ...], torch.dtype]]
+    refs: List[Tuple[Model, Dict[str, Optional[Model]]]]
+    shims: List[Tuple[Any, bytes]]
 
 
 def model_from_bytes(model: Model, data: Any) -> Model:
     """Load a file written by ``to_bytes`` into ``model`` (same node tree); all-or-nothing."""
     parsed = parse_file(data, model.name)
     plan = _plan(model, parsed)
-    tensors = {name: parsed.tensor(name) for name in parsed.entries}
+    blobs = set(_blob_names(parsed.meta))
+    tensors = {name: parsed.tensor(name) for name in parsed.entries if name not in blobs}
     for alias, target in parsed.meta["aliases"].items():
         tensors[alias] = tensors[target]
     _apply(model, plan, tensors)
@@ -337,7 +438,7 @@ def _plan(model: Model, parsed: ParsedFile) -> _Plan:
     if len(saved) != len(nodes):
         _fail(name, "header.nodes", f"expected a file with {len(nodes)} nodes (this model's walk()), got "
               f"{len(saved)} nodes (root {meta['root']!r}); build the same architecture first")
-    plan = _Plan([], [], [])
+    plan = _Plan([], [], [], [], [])
     planned_dims: Dict[int, Dict[str, Optional[int]]] = {}
     for i, (node, info) in enumerate(zip(nodes, saved)):
         part = f"header.nodes[{i}]"
@@ -368,6 +469,18 @@ def _plan(model: Model, parsed: ParsedFile) -> _Plan:
         attrs = {
             key: _coerce_attr(name, f"{part}.attrs[{key!r}]", node, key, value) for key, value in info["attrs"].items()
         }
+        for key, blob in info.get("coded_attrs", {}).items():
+            if key in attrs:
+                _fail(name, f"{part}.coded_attrs[{key!r}]", f"expected each attr stored once, got {key!r} in both "
+                      "attrs and coded_attrs")
+            attrs[key] = _decode_attr(name, f"{part}.coded_attrs[{key!r}]", node, key, parsed.blob(blob))
+        if "refs" in info:
+            plan.refs.append((node, {ref: None if j is None else nodes[j] for ref, j in info["refs"].items()}))
+        shims, blobs = _own_shims(node), info.get("shims", [])
+        if len(blobs) != len(shims):
+            _fail(name, f"{part}.shims", f"node {i} ({node.name!r}) has {len(shims)} shims, the file {len(blobs)}; "
+                  "build the same architecture first")
+        plan.shims.extend((shim, parsed.blob(blob)) for shim, blob in zip(shims, blobs))
         plan.dims.append((node, dims))
         plan.attrs.append((node, attrs))
         planned_dims[id(node)] = {**node._dims, **dims}
@@ -421,6 +534,25 @@ def _coerce_attr(model: str, part: str, node: Model, key: str, value: Any) -> An
           f"expected no value for it, got {value!r:.40}")
 
 
+def _decode_attr(model: str, part: str, node: Model, key: str, data: bytes) -> Any:
+    """Thinc's ``deserialize_attr(current value, bytes, key, node)`` for a declared attr."""
+    from .thinc_dict import deserialize_attr
+
+    if key not in node._attr_names:
+        _fail(model, part, f"{node.name} ({type(node).__name__}) has no declared attr {key!r}; expected one of "
+              f"{list(node._attr_names)}")
+    current = getattr(node, key)
+    try:
+        value = deserialize_attr(current, data, key, node)
+    except Exception as e:
+        _fail(model, part, f"{node.name}: deserialize_attr for a {type(current).__name__} failed on the "
+              f"{len(data)} stored bytes: {type(e).__name__}: {e}")
+    if current is not None and not isinstance(value, type(current)):
+        _fail(model, part, f"{node.name}: expected a {type(current).__name__} (like the model's attr), got "
+              f"{type(value).__name__} {value!r:.40} from deserialize_attr")
+    return value
+
+
 def _check_tensors(
     model: Model, parsed: ParsedFile, planned_dims: Dict[int, Dict[str, Optional[int]]], plan: _Plan
 ) -> None:
@@ -452,6 +584,8 @@ def _check_tensors(
             if shape is not None:
                 plan.allocate.append((node, spec.attr, shape, torch.get_default_dtype()))
     stored = dict(parsed.entries)
+    for blob in _blob_names(parsed.meta):
+        del stored[blob]
     for alias, target in parsed.meta["aliases"].items():
         stored[alias] = parsed.entries[target]
     for key in stored:
@@ -487,6 +621,8 @@ def _apply(model: Model, plan: _Plan, tensors: Dict[str, Tensor]) -> None:
     """Set dims and attrs, allocate new params, copy the tensors in; roll everything back on failure."""
     old_dims = [(node, dict(node._dims)) for node, _ in plan.dims]
     old_attrs = [(node, {k: getattr(node, k) for k in attrs}) for node, attrs in plan.attrs]
+    old_refs = [(node, dict(node._refs)) for node, _ in plan.refs]
+    old_shims = [(shim, shim.to_bytes()) for shim, _ in plan.shims]
     live = {
         k: t
         for k, t in model.state_dict(keep_vars=True).items()
@@ -505,7 +641,16 @@ def _apply(model: Model, plan: _Plan, tensors: Dict[str, Tensor]) -> None:
             for node, attr, shape, dtype in plan.allocate:
                 node._store_param(attr, torch.empty(shape, dtype=dtype))
         model.load_state_dict(tensors, strict=True)
+        for node, refs in plan.refs:
+            node._refs.update(refs)
+        for shim, data in plan.shims:
+            shim.from_bytes(data)
     except BaseException as e:
+        for shim, data in old_shims:
+            shim.from_bytes(data)
+        for node, refs in old_refs:
+            node._refs.clear()
+            node._refs.update(refs)
         for node, attr, _, _ in plan.allocate:
             setattr(node, attr, None)
         with torch.no_grad():
