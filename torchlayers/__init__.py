@@ -9,7 +9,6 @@ classes themselves are in ``torchlayers.modules`` / ``torchlayers.combinators`` 
 from types import ModuleType as _ModuleType
 
 from . import deploy as deploy
-from .deploy import script as script
 from .api import ClippedLinear as ClippedLinear
 from .api import Dish as Dish
 from .api import Embed as Embed
@@ -60,6 +59,7 @@ from .combinators.with_ragged import with_ragged as with_ragged
 from .combinators.with_reshape import with_reshape as with_reshape
 from .combinators.with_signpost_interval import with_signpost_interval as with_signpost_interval
 from .convert import get_width as get_width
+from .deploy import script as script
 from .errors import DataValidationError as DataValidationError
 from .initializers import configure_normal_init as configure_normal_init
 from .initializers import configure_uniform_init as configure_uniform_init
@@ -67,6 +67,10 @@ from .initializers import glorot_uniform_init as glorot_uniform_init
 from .initializers import normal_init as normal_init
 from .initializers import uniform_init as uniform_init
 from .initializers import zero_init as zero_init
+from .interop.framework_arrays import mxnet2xp as mxnet2xp
+from .interop.framework_arrays import tensorflow2xp as tensorflow2xp
+from .interop.framework_arrays import xp2mxnet as xp2mxnet
+from .interop.framework_arrays import xp2tensorflow as xp2tensorflow
 from .interop.pytorch_rnn_wrapper import PyTorchLSTM as PyTorchLSTM
 from .interop.pytorch_rnn_wrapper import PyTorchRNNWrapper as PyTorchRNNWrapper
 from .interop.pytorch_wrapper import PyTorchWrapper as PyTorchWrapper
@@ -159,10 +163,6 @@ from .util import set_dropout_rate as set_dropout_rate
 from .util import to_categorical as to_categorical
 from .util import torch2xp as torch2xp
 from .util import xp2torch as xp2torch
-from .interop.framework_arrays import mxnet2xp as mxnet2xp
-from .interop.framework_arrays import tensorflow2xp as tensorflow2xp
-from .interop.framework_arrays import xp2mxnet as xp2mxnet
-from .interop.framework_arrays import xp2tensorflow as xp2tensorflow
 
 __version__ = "0.1.0"
 

@@ -1031,7 +1031,8 @@ class Model(nn.Module, Generic[InT, OutT]):
 
     def to_bytes(self) -> bytes:
         """The whole tree as bytes: a safetensors file with a JSON header of the node tree (names, classes,
-        dims, JSON-able attrs) and a checksum; no pickle (``torchlayers/serialize.py``).
+        dims, refs, attrs (non-JSON ones through ``serialize_attr``), custom shims' bytes) and a checksum; no
+        pickle (``torchlayers/serialize.py``).
 
         Not Thinc's msgpack format: ``torchlayers.to_thinc`` / ``load_thinc_bytes`` speak that one.
         """
@@ -1228,8 +1229,14 @@ def _assigned_init_first(initialize: Callable[[Any, Any, Any], None]) -> Callabl
     @functools.wraps(initialize)
     def _initialize(self: Model, X: Any, Y: Any) -> None:
         init = self.__dict__.get("init")
-        if callable(init):
-            init(self, X=X, Y=Y)
+        if callable(init) and not self.__dict__.get("_running_assigned_init"):
+            # An assigned init replaces the node's own; called from inside it (spaCy's inits end with the
+            # default, e.g. ``chain._initialize(model, X, Y)``), the node's own initialize runs.
+            self.__dict__["_running_assigned_init"] = True
+            try:
+                init(self, X=X, Y=Y)
+            finally:
+                del self.__dict__["_running_assigned_init"]
             return
         initialize(self, X, Y)
 

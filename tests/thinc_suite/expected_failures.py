@@ -21,18 +21,9 @@ EXPECTED_FAILURES = {
     #    why: COMPATIBILITY #34 (the test's lengths sum to 2 of 3 keys)
     'thinc_tests/layers/test_layers_api.py::test_layers_from_config[SparseLinear.v1-kwargs55-in_data55-out_data55]': 'ValueError: sparse_linear: expected lengths to sum to the number of keys N=3, got sum(lengths)=2; each example b owns the next lengths[b] keys (Thinc does not c',
     'thinc_tests/layers/test_layers_api.py::test_layers_from_config[SparseLinear.v2-kwargs56-in_data56-out_data56]': 'ValueError: sparse_linear: expected lengths to sum to the number of keys N=3, got sum(lengths)=2; each example b owns the next lengths[b] keys (Thinc does not c',
-    # 1: AssertionError: assert 'foo' == 'foo from bytes'
-    #    why: to_bytes/from_bytes do not call serialize_attr/deserialize_attr for non-JSON attrs (serialize.py)
-    'thinc_tests/test_serialize.py::test_simple_model_roundtrip_bytes_serializable_attrs': "AssertionError: assert 'foo' == 'foo from bytes'",
-    # 1: AssertionError: assert 'shimdata' == 'shimdata from bytes'
-    #    why: to_bytes/from_bytes do not store a custom layer's shims (serialize.py)
-    'thinc_tests/test_serialize.py::test_serialize_model_shims_roundtrip_bytes': "AssertionError: assert 'shimdata' == 'shimdata from bytes'",
     # 1: AttributeError: 'tuple' object has no attribute 'data'
     #    why: COMPATIBILITY #1 (ragged[0:0] slices the NamedTuple's fields)
     'thinc_tests/test_indexing.py::test_ragged_empty': "AttributeError: 'tuple' object has no attribute 'data'",
-    # 1: Failed: DID NOT RAISE ValueError
-    #    why: to_bytes does not check that refs are nodes, nor store refs (serialize.py)
-    'thinc_tests/test_serialize.py::test_serialize_refs_roundtrip_bytes': 'Failed: DID NOT RAISE ValueError',
     # 1: TypeError: Padded.size_at_t: lengths must have an integer dtype, got torch.float32
     #    why: COMPATIBILITY #54 / #60 (the test's Padded has float size_at_t and B=4 lengths for B=3 data)
     'thinc_tests/layers/test_layers_api.py::test_dropout[data2]': 'TypeError: Padded.size_at_t: lengths must have an integer dtype, got torch.float32',

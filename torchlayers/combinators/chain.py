@@ -48,11 +48,7 @@ class chain(Model[InT, OutT]):
         cur = X  # (Thinc initializes twice without data; the second draw is the one kept)
         for layer in layers:
             Y_layer = Y if layer.has_dim("nO") is None else None
-            init = layer.__dict__.get("init")
-            if callable(init):  # Thinc's layer.initialize runs the layer's assigned init (a nested chain's too)
-                init(layer, X=cur, Y=Y_layer)
-            else:
-                layer._initialize(cur, Y_layer)
+            layer._initialize(cur, Y_layer)  # an assigned init runs instead (Model._assigned_init_first)
             if cur is not None:
                 cur = layer.predict(cur)
         if layers[0].has_dim("nI"):

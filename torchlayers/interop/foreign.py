@@ -21,9 +21,8 @@
 """
 from __future__ import annotations
 
-import contextlib
 import copy
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 import numpy
 import torch
@@ -502,24 +501,6 @@ class ForeignWrapper(Model):
 
     def _initialize(self, X: Any, Y: Any) -> None:
         """Thinc's framework wrappers have no init: the foreign model keeps its weights."""
-
-    @contextlib.contextmanager
-    def use_params(self, params: Dict[Tuple[int, str], Any]) -> Iterator[None]:
-        """Thinc's ``use_params``; the mirrors are keyed ``(model.id, name)``, as the Thinc
-        optimizer's averages (``finish_update``)."""
-        backup = []
-        with torch.no_grad():
-            for name, p in self.foreign_params():
-                if (self.id, name) in params:
-                    backup.append((p, p.detach().clone()))
-                    p.copy_(to_torch(params[(self.id, name)]).reshape(p.shape).to(p.dtype))
-        try:
-            with super().use_params(params):
-                yield
-        finally:
-            with torch.no_grad():
-                for p, value in backup:
-                    p.copy_(value)
 
     def __deepcopy__(self, memo: Dict[int, Any]) -> ForeignWrapper:
         """A copy with a copy of the framework model (``_clone_foreign``) and its own mirrors."""
