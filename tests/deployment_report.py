@@ -17,7 +17,7 @@ It reads the outcomes of tests that already ran, so nothing is computed twice:
 Cells: ``ok`` passed, ``RC`` passed but recompiled at the second batch size, ``xf`` strict xfail
 (``tests/xfail_table.py``) or a marked outcome, ``sk`` skipped
 (the reason is in pytest's report), ``F`` failed, ``-`` not applicable or not run in this session.
-"""  # noqa: E501 - markdown table rows in the docstring cannot wrap
+"""
 from __future__ import annotations
 
 import collections

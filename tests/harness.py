@@ -4,7 +4,6 @@ Each ``check_*`` function takes a ``Case`` and asserts; ``CHECKS`` names them fo
 """
 from __future__ import annotations
 
-import io
 import sys
 import warnings
 from typing import Any, Callable, Dict, List, Sequence, Set, Tuple
@@ -13,8 +12,8 @@ import numpy
 import torch
 from torch.utils._pytree import tree_flatten, tree_map, tree_unflatten
 
-from torchlayers import Model, Padded, Ragged
-from torchlayers.convert import to_numpy, to_torch
+from torchlayers import Model
+from torchlayers.convert import to_numpy
 
 from .cases import Case
 
@@ -73,7 +72,7 @@ def assert_matches_thinc(ours: Any, theirs: Any, tol: Dict[str, float], what: st
         torch.testing.assert_close(a, b.to(a.dtype), **tol, msg=lambda m: f"{what}[{i}] vs thinc: {m}")
 
 
-def assert_tree_equal(a: Any, b: Any, what: str, tol: Dict[str, float] = None) -> None:
+def assert_tree_equal(a: Any, b: Any, what: str, tol: Dict[str, float] | None = None) -> None:
     la, sa = tree_flatten(a)
     lb, sb = tree_flatten(b)
     assert len(la) == len(lb), f"{what}: structures differ: {sa} vs {sb}"
@@ -146,7 +145,7 @@ def check_thinc_face(case: Case) -> None:
     model.zero_grad(set_to_none=True)
     Y_t, dX_t, pgrads = torch_grads(model, X, dY)
     assert_tree_equal(Y, tree_map(lambda t: t.detach() if isinstance(t, torch.Tensor) else t, Y_t), f"{case.id}: Y thinc face vs torch face")
-    ours = [d for d in float_leaves(dX)]
+    ours = list(float_leaves(dX))
     assert len(ours) == len(dX_t)
     for a, b in zip(ours, dX_t):
         assert torch.equal(a, torch.zeros_like(a) if b is None else b), f"{case.id}: dX differs from autograd"
@@ -208,7 +207,7 @@ def check_thinc_parity(case: Case) -> None:
     dX = backprop(dY)
     dXt = backprop_t(to_numpy(dY) if not isinstance(Yt, list) else [to_numpy(d) for d in dY])
     if dXt is not None and not (isinstance(dXt, list) and len(dXt) == 0 and not isinstance(X, list)):
-        assert_matches_thinc([d for d in float_leaves(dX)], [d for d in _thinc_leaves(dXt) if d.dtype.kind == "f"], tol, f"{case.id}: dX")
+        assert_matches_thinc(list(float_leaves(dX)), [d for d in _thinc_leaves(dXt) if d.dtype.kind == "f"], tol, f"{case.id}: dX")
     if case.thinc_param_grads:
         for a, b in zip(model.walk(), list(theirs.walk())):
             for name in b.param_names:
@@ -385,7 +384,7 @@ def check_script(case: Case) -> None:
     with torch.no_grad():
         out = scripted(X)
         ref = model(X)
-    assert_tree_equal([t for t in tree_flatten(out)[0]], [t for t in tree_flatten(ref)[0]], f"{case.id}: scripted vs eager", DEPLOY)
+    assert_tree_equal(list(tree_flatten(out)[0]), list(tree_flatten(ref)[0]), f"{case.id}: scripted vs eager", DEPLOY)
 
 
 def check_dtype_device(case: Case) -> None:

@@ -11,7 +11,7 @@ from torchlayers.convert import to_numpy
 from .harness import MATMUL, _inject, assert_matches_thinc
 
 
-def run_both(ours: Any, theirs: Any, X: Any, dY: Callable[[Any], Any] = None, thinc_dY: Callable[[Any, Any], Any] = None,
+def run_both(ours: Any, theirs: Any, X: Any, dY: Callable[[Any], Any] | None = None, thinc_dY: Callable[[Any, Any], Any] | None = None,
              init_X: Any = None):
     """Initialize both on X, copy our weights into thinc's, compare Y; return (Y, dX, Yt, dXt)."""
     init_X = X if init_X is None else init_X

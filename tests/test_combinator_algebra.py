@@ -19,8 +19,8 @@ from torchlayers.functional.sequences import list2padded, padded2list
 from torchlayers.modules.expand_window import expand_window
 
 from .combinators.test_bidirectional import CumSum
-from .modules.test_expand_window import naive_windows
 from .combinators.test_siamese import Dot
+from .modules.test_expand_window import naive_windows
 
 seeds = st.integers(0, 2**31 - 1)
 widths = st.integers(1, 5)

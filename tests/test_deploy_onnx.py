@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch.utils._pytree import tree_flatten, tree_map
 
-from torchlayers import Padded, Ragged
+from torchlayers import Padded
 from torchlayers.deploy import custom_translation_table, onnx_export
 
 from .cases import CASES
@@ -32,7 +32,7 @@ ONNX_CASES = [c for c in CASES if _input_kind(c) in ("Tensor", "Ragged", "Padded
 
 def _auto_dims(X):
     """Every dim of every tensor leaf AUTO (export keeps dynamic what the program allows)."""
-    return (tree_map(lambda t: {d: torch.export.Dim.AUTO for d in range(t.dim())} if isinstance(t, torch.Tensor) else None, X),)
+    return (tree_map(lambda t: dict.fromkeys(range(t.dim()), torch.export.Dim.AUTO) if isinstance(t, torch.Tensor) else None, X),)
 
 
 def _export(model, X, path, dynamic):

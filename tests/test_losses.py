@@ -8,8 +8,13 @@ import pytest
 import thinc.api as ta
 import torch
 
-from torchlayers.losses import (CategoricalCrossentropy, CosineDistance, L2Distance, SequenceCategoricalCrossentropy,
-                                to_categorical)
+from torchlayers.losses import (
+    CategoricalCrossentropy,
+    CosineDistance,
+    L2Distance,
+    SequenceCategoricalCrossentropy,
+    to_categorical,
+)
 from torchlayers.registry import registry
 
 RNG = numpy.random.default_rng(7)
@@ -107,7 +112,7 @@ def test_sequence_categorical_crossentropy_matches_thinc(kwargs, torch_input):
     lengths = [3, 0, 5]
     guesses = [probs(n) for n in lengths]
     if "names" in kwargs:
-        truths = [list(RNG.choice(NAMES + ["?"], n)) for n in lengths]
+        truths = [list(RNG.choice([*NAMES, "?"], n)) for n in lengths]
     else:
         truths = [RNG.integers(-1 if "missing_value" in kwargs else 0, 4, n).astype("i") for n in lengths]
     run_all(SequenceCategoricalCrossentropy(**kwargs), ta.SequenceCategoricalCrossentropy(**kwargs), guesses, truths,

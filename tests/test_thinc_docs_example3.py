@@ -4,7 +4,7 @@ from __future__ import annotations
 
 def test_example_3_with_debug(capsys):
     # --- the docs example, verbatim except the import ------------------------------------
-    from torchlayers import with_debug, Linear
+    from torchlayers import Linear, with_debug
 
     def on_init(model, X, Y):
         print(f"X: {type(Y)}, Y ({type(Y)})")

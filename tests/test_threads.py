@@ -81,7 +81,7 @@ def test_threads_mixing_predict_and_begin_update_give_the_sequential_results():
             barrier.wait()
             for i in range(t, len(work), THREADS):
                 results[i] = run(model, work[i])
-        except BaseException as e:  # noqa: BLE001 - reported below
+        except BaseException as e:  # any error: reported below
             errors.append(e)
 
     threads = [threading.Thread(target=worker, args=(t,)) for t in range(THREADS)]

@@ -94,7 +94,7 @@ def test_wrappers_around_linear_equal_the_direct_computation(lengths, width, pad
     direct = [linear(x) for x in X]
     R = list2ragged()(X)
     P = list2padded()(X)
-    close = lambda a, b: torch.testing.assert_close(a, b, **MATMUL)  # noqa: E731
+    close = lambda a, b: torch.testing.assert_close(a, b, **MATMUL)
     for model in (with_array(linear, pad=pad), with_ragged(with_array(linear)), with_list(with_array(linear)),
                   with_padded(with_array2d(linear))):
         Y = model(X)

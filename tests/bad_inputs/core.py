@@ -45,7 +45,7 @@ def judge(case: Bad) -> Tuple[str, str]:
         if missing:
             return "unclear", f"{type(e).__name__} lacks {missing}: {message}"
         return "clear", message
-    except Exception as e:  # noqa: BLE001 - the point is to classify any other error
+    except Exception as e:  # the point is to classify any other error
         return "crash", f"{type(e).__name__} (expected {_names(case.error)}): {e}"
     return "silent", "no error raised"
 

@@ -8,7 +8,6 @@ that the target model is bitwise unchanged afterwards.
 """
 from __future__ import annotations
 
-
 import io
 import json
 import os
@@ -17,7 +16,7 @@ import pickle
 import struct
 import tempfile
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
@@ -49,7 +48,7 @@ TARGETS = [
 BY_ID = {t.id: t for t in TARGETS}
 
 
-@lru_cache(maxsize=None)
+@cache
 def source(target_id: str) -> bytes:
     torch.manual_seed(0)
     return BY_ID[target_id].trained().to_bytes()

@@ -100,7 +100,7 @@ class Family:
 
 
 def _dtype_family(dtype: torch.dtype, tag: str) -> List[Family]:
-    words = lambda L: (L.name, "torch.float32", str(dtype), ("model.to(", "cast"))  # noqa: E731
+    words = lambda L: (L.name, "torch.float32", str(dtype), ("model.to(", "cast"))
     return [
         Family(f"dtype:{tag}", ("floats",), lambda L: _f(2, NI, dtype=dtype), TypeError, words, needs=lambda L: L.params),
         Family(f"dtype:{tag}-ragged", ("ragged",), lambda L: _ragged(dtype=dtype), TypeError, words, needs=lambda L: L.params),

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 import torchlayers as tl
-from torchlayers.modules.embed import Embed
 from torchlayers import Ragged
 from torchlayers.functional.checks import check_call_input, check_floats, describe, float_input
+from torchlayers.modules.embed import Embed
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16])

@@ -12,8 +12,7 @@ import thinc.api as ta
 import torch
 from thinc.api import ParametricAttention_v2 as thinc_pa_v2
 
-from torchlayers import Linear, chain
-from torchlayers import api
+from torchlayers import Linear, api, chain
 from torchlayers.modules.clipped_linear import ClippedLinear, HardSigmoid, HardTanh, ReluK
 from torchlayers.modules.dish import Dish
 from torchlayers.modules.gelu import Gelu

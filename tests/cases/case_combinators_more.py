@@ -44,7 +44,7 @@ class RecordingSignposter:
 
 def table_ids(n: int) -> torch.Tensor:
     """Ids drawn from the table's keys and from outside it (mapped to the default)."""
-    return torch.tensor(list(TABLE) + [2, 5, 1000])[torch.randint(0, len(TABLE) + 3, (n,))]
+    return torch.tensor([*list(TABLE), 2, 5, 1000])[torch.randint(0, len(TABLE) + 3, (n,))]
 
 
 def tuple_batch_dim(_: object) -> tuple:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 
 import thinc.api as ta
-import torch
 from torch import nn
 
 from torchlayers.interop.pytorch_rnn_wrapper import PyTorchLSTM, PyTorchRNNWrapper

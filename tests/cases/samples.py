@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import List, Sequence
 
 import torch
+
 from torchlayers import Ragged
 from torchlayers.functional.sequences import list2padded
 

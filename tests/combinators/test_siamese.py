@@ -1,7 +1,6 @@
 """siamese: one layer on both items (weights shared, gradients from both), then a similarity."""
 from __future__ import annotations
 
-
 import pytest
 import thinc.api as ta
 import torch

@@ -41,7 +41,7 @@ def tf_reference(keras, X: torch.Tensor, dY: torch.Tensor):
     with tf.GradientTape() as tape:
         tape.watch(x)
         y = keras(x, training=True)
-    grads = tape.gradient(y, [x] + list(keras.trainable_variables), output_gradients=tf.constant(dY.numpy()))
+    grads = tape.gradient(y, [x, *list(keras.trainable_variables)], output_gradients=tf.constant(dY.numpy()))
     return torch.from_numpy(y.numpy()), [torch.from_numpy(g.numpy()) for g in grads]
 
 

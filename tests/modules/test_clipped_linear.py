@@ -65,7 +65,7 @@ def test_negative_slope_gets_its_gradient_where_thinc_gets_zero():
 
 @pytest.mark.parametrize("name", ["HardSigmoid", "HardTanh", "ReluK"])
 def test_init_b_is_honoured_where_thinc_drops_it(name):
-    ones = lambda ops, shape: ops.alloc(shape) + 1.0  # noqa: E731
+    ones = lambda ops, shape: ops.alloc(shape) + 1.0
     ours = getattr(api, name)(3, 2, init_b=ones)
     theirs = getattr(ta, name)(3, 2, init_b=ones).initialize()
     assert torch.equal(torch.as_tensor(ours.get_param("b")), torch.ones(3))

@@ -89,7 +89,7 @@ def test_default_initializers_are_thincs(cls, thinc_fn, fwd, bwd):
 
 
 def test_init_W_and_init_b_are_used():
-    fives = lambda ops, shape: torch.full(tuple(shape), 5.0)  # noqa: E731
+    fives = lambda ops, shape: torch.full(tuple(shape), 5.0)
     for cls in IDS:
         model = getattr(api, cls)(2, 3, init_W=fives, init_b=fives)
         assert torch.equal(torch.as_tensor(model.get_param("W")), torch.full((2, 3), 5.0)), cls

@@ -60,10 +60,14 @@ def _reference_blocks(flat: torch.Tensor, nI: int, nH: int, depth: int, dirs: in
     n_in = nI
     for _ in range(depth):
         for _ in range(dirs):
-            Wx = flat[off : off + 4 * nH * n_in].view(4, nH, n_in); off += 4 * nH * n_in
-            bx = flat[off : off + 4 * nH].view(4, nH); off += 4 * nH
-            Wh = flat[off : off + 4 * nH * nH].view(4, nH, nH); off += 4 * nH * nH
-            bh = flat[off : off + 4 * nH].view(4, nH); off += 4 * nH
+            Wx = flat[off : off + 4 * nH * n_in].view(4, nH, n_in)
+            off += 4 * nH * n_in
+            bx = flat[off : off + 4 * nH].view(4, nH)
+            off += 4 * nH
+            Wh = flat[off : off + 4 * nH * nH].view(4, nH, nH)
+            off += 4 * nH * nH
+            bh = flat[off : off + 4 * nH].view(4, nH)
+            off += 4 * nH
             blocks.append(dict(Wx=Wx, bx=bx, Wh=Wh, bh=bh))
         n_in = nH * dirs
     assert off == flat.shape[0]
@@ -234,7 +238,7 @@ def test_padded_path_equals_the_packed_path(nO, nI, bi, depth, lengths, dtype):
         weights = lstm_module._torch_weights(W, model.torch_order, nI, nO // (1 + bi), depth, 1 + bi)
         Y = lstm_packed(X, Xp.size_at_t, weights, HC0, True) if path == "packed" else lstm_padded(X, Xp.lengths, weights, HC0, True)
         dY = torch.randn(Y.shape, generator=torch.Generator().manual_seed(0)).to(dtype)
-        results.append([Y] + list(torch.autograd.grad(Y, (X, W, HC0), dY)))
+        results.append([Y, *list(torch.autograd.grad(Y, (X, W, HC0), dY))])
     tol = dict(atol=1e-12, rtol=1e-10) if dtype == torch.float64 else MATMUL
     for a, b in zip(*results):
         torch.testing.assert_close(a, b, **tol)
@@ -422,7 +426,6 @@ def test_from_thinc_to_thinc_and_thinc_bytes():
 
 
 def test_with_padded_over_lists_matches_thinc():
-    from torchlayers.combinators.with_padded import with_padded
 
     numpy.random.seed(10)
     theirs = ta.with_padded(ta.LSTM(4, 3, bi=True, depth=2))

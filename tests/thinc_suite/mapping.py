@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import pathlib
-from functools import lru_cache
+from functools import cache
 from typing import Dict, List, Tuple
 
 # Thinc module (first component under ``thinc.``) -> "ours" or "thinc".
@@ -88,7 +88,7 @@ def ours_module() -> str:
         return "torchlayers"
 
 
-@lru_cache(maxsize=None)
+@cache
 def thinc_api_sources() -> Dict[str, str]:
     """Name -> Thinc module for every name ``thinc.api`` and ``thinc`` re-export (from their import lines)."""
     spec = importlib.util.find_spec("thinc")

@@ -171,7 +171,7 @@ def run_both(root: pathlib.Path, max_restarts: int = 5) -> Tuple[Dict[str, Outco
                     continue
                 proc.kill()
                 proc.wait()
-                raise RuntimeError(f"thinc suite: the {side} run took over {TIMEOUT_S} s:\n{_tail(root, side)}")
+                raise RuntimeError(f"thinc suite: the {side} run took over {TIMEOUT_S} s:\n{_tail(root, side)}") from None
             del procs[side]
             results, unfinished, done, collected = _read(root / f"{side}.jsonl")
             if done:

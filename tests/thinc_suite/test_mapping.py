@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("thinc")
 
-from .mapping import FACE, FACE_SOURCE, MODULE_TABLE, route, rewrite_source  # noqa: E402
+from .mapping import FACE, FACE_SOURCE, MODULE_TABLE, rewrite_source, route
 
 SOURCE = '''import numpy
 from thinc.api import (
