@@ -39,8 +39,15 @@ import torch
 from benchmarks.common import machine_info
 from benchmarks.peers.torch_tagger import TorchTagger, train_step
 from examples.ewt import featurize, load_split, resolve_corpus, tag_ids
-from examples.tagger import (batches_to, build_tagger, make_batches, thinc_face_step, thinc_step, to_thinc_ragged,
-                             torch_face_step)
+from examples.tagger import (
+    batches_to,
+    build_tagger,
+    make_batches,
+    thinc_face_step,
+    thinc_step,
+    to_thinc_ragged,
+    torch_face_step,
+)
 
 RESULTS = Path(__file__).parent / "results"
 CPU_IMPLS = ["thinc", "torch-plain", "torch-plain-compile", "tl-thinc-face", "tl-eager", "tl-compile"]
@@ -140,7 +147,7 @@ def run(sizes: List[int], steps: int, warmup: int, impls: List[str], limit: int 
                 thinc_model.from_bytes(thinc_init)
                 opt = ta.Adam(1e-3)
                 thinc_batches = [(to_thinc_ragged(X), y.numpy()) for X, y in batches]
-                rate = {"train": _rate(lambda X, y: thinc_step(thinc_model, opt, X, y), thinc_batches, warmup),
+                rate = {"train": _rate(lambda X, y, opt=opt: thinc_step(thinc_model, opt, X, y), thinc_batches, warmup),
                         "predict": _rate(lambda X, y: thinc_model.predict(X), thinc_batches, warmup)}
             else:
                 rate = _measure(impl, built[impl], batches, warmup, device)

@@ -111,7 +111,7 @@ class TorchTagger(nn.Module):
         return torch.softmax(self.out(x), dim=-1)
 
     @torch.no_grad()
-    def load_from(self, tagger: nn.Module) -> "TorchTagger":
+    def load_from(self, tagger: nn.Module) -> TorchTagger:
         """Copy the weights of ``examples.tagger.build_tagger(torchlayers)`` (same order, reshaped layouts)."""
         ours, theirs = list(self.parameters()), list(tagger.parameters())
         if len(ours) != len(theirs) or any(a.numel() != b.numel() for a, b in zip(ours, theirs)):
