@@ -15,8 +15,9 @@ weights of one thinc model, ``from_thinc`` / ``TorchTagger.load_from``):
 
 Each thread count runs in its own subprocess (``torch.set_num_threads`` once, before any work).
 Words/s is the median over the timed steps of words / step time (steps after ``--warmup``, which
-also absorbs compilation). Each model is built (and compiled) once per thread count; every batch
-size restarts it from the initial weights and a fresh Adam.
+also absorbs compilation). The impls take turns step by step (round robin), so that load changes on
+a shared machine hit all of them alike: compare ratios within one run. Each model is built (and
+compiled) once per thread count; every batch size restarts it from the initial weights and a fresh Adam.
 
 Writes ``benchmarks/results/tagger_<device>.json`` and ``.md`` (or ``--out``).
 Run: ``python -m benchmarks.bench_tagger --threads 1 2 --sizes 1000 16000 [128000] [--steps 5]``.
@@ -53,19 +54,22 @@ RESULTS = Path(__file__).parent / "results"
 CPU_IMPLS = ["thinc", "torch-plain", "torch-plain-compile", "tl-thinc-face", "tl-eager", "tl-compile"]
 
 
-def _rate(fn: Callable[[Any, Any], None], batches: List, warmup: int) -> float:
-    """Median words/s of ``fn(X, y)`` over ``batches[warmup:]`` (after ``warmup`` untimed calls)."""
+def _rates(fns: Dict[str, Callable[[int], int]], count: int, warmup: int) -> Dict[str, float]:
+    """Median words/s of each ``fns[impl](i)`` (runs step i, returns its words) over i in [warmup, count).
+
+    Round robin: step i of every impl runs before step i + 1 of any, so a change of load on a shared
+    machine hits every impl alike and the ratios stay comparable."""
     sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
-    for X, y in batches[:warmup]:
-        fn(X, y)
-    rates = []
-    for X, y in batches[warmup:]:
-        sync()
-        start = time.perf_counter()
-        fn(X, y)
-        sync()
-        rates.append(len(y) / (time.perf_counter() - start))
-    return statistics.median(rates)
+    rates: Dict[str, List[float]] = {impl: [] for impl in fns}
+    for i in range(count):
+        for impl, fn in fns.items():
+            sync()
+            start = time.perf_counter()
+            words = fn(i)
+            sync()
+            if i >= warmup:
+                rates[impl].append(words / (time.perf_counter() - start))
+    return {impl: statistics.median(r) for impl, r in rates.items()}
 
 
 def full_batches(feats: List, tags: List, size: int, count: int) -> List:
@@ -94,35 +98,59 @@ def _torch_model(impl: str, thinc_model: Any, device: str) -> Dict[str, Any]:
     return {"model": model, "forward": forward, "state": copy.deepcopy(model.state_dict())}
 
 
-def _measure(impl: str, built: Dict[str, Any], batches: List, warmup: int, device: str) -> Dict[str, float]:
+def _steps(impl: str, built: Dict[str, Any], batches: List, device: str) -> Dict[str, Any]:
+    """``{train, predict}``: functions of a step index running that batch (returning its words), and
+    ``eval``, called between the two; the model restarts from its initial weights with a fresh Adam."""
     model, forward = built["model"], built["forward"]
     model.load_state_dict(built["state"])
+    model.train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     timed = batches_to(batches, device)
-    if impl == "tl-thinc-face":
-        model.train()
-        train = _rate(lambda X, y: thinc_face_step(model, opt, X, y), timed, warmup)
-        return {"train": train, "predict": _rate(lambda X, y: model.predict(X), timed, warmup)}
     if impl == "tl-compile-cudagraphs":  # CUDA graphs replay one shape: time the first batch, repeated
         timed = [timed[0]] * len(timed)
     autocast = torch.autocast(device, dtype=torch.bfloat16, enabled=impl.endswith("bf16"))
     plain = impl.startswith("torch-plain")
 
-    def step(X, y):
+    def train(i: int) -> int:
+        X, y = timed[i]
+        if impl == "tl-thinc-face":
+            thinc_face_step(model, opt, X, y)
+            return len(y)
         with autocast:
             if plain:
                 train_step(forward, opt, X.data, X.lengths, y)
             else:
                 torch_face_step(forward, model, opt, X, y)
+        return len(y)
 
-    def predict(X, y):
+    def predict(i: int) -> int:
+        X, y = timed[i]
+        if impl == "tl-thinc-face":
+            model.predict(X)
+            return len(y)
         with torch.no_grad(), autocast:
             forward(X.data, X.lengths) if plain else forward(X)
+        return len(y)
 
-    model.train()
-    train = _rate(step, timed, warmup)
-    model.eval()
-    return {"train": train, "predict": _rate(predict, timed, warmup)}
+    return {"train": train, "predict": predict, "eval": model.eval}
+
+
+def _thinc_steps(thinc_model: Any, init: bytes, batches: List) -> Dict[str, Any]:
+    import thinc.api as ta
+
+    thinc_model.from_bytes(init)
+    opt = ta.Adam(1e-3)
+    timed = [(to_thinc_ragged(X), y.numpy()) for X, y in batches]
+
+    def train(i: int) -> int:
+        thinc_step(thinc_model, opt, *timed[i])
+        return len(timed[i][1])
+
+    def predict(i: int) -> int:
+        thinc_model.predict(timed[i][0])
+        return len(timed[i][1])
+
+    return {"train": train, "predict": predict, "eval": lambda: None}
 
 
 def run(sizes: List[int], steps: int, warmup: int, impls: List[str], limit: int = 0) -> List[Dict[str, Any]]:
@@ -142,20 +170,18 @@ def run(sizes: List[int], steps: int, warmup: int, impls: List[str], limit: int 
     rows = []
     for size in sizes:
         batches = all_batches[size]
+        steps_of = {impl: _thinc_steps(thinc_model, thinc_init, batches) if impl == "thinc"
+                    else _steps(impl, built[impl], batches, device) for impl in impls}
+        train_rates = _rates({impl: f["train"] for impl, f in steps_of.items()}, len(batches), warmup)
+        for f in steps_of.values():
+            f["eval"]()
+        predict_rates = _rates({impl: f["predict"] for impl, f in steps_of.items()}, len(batches), warmup)
         for impl in impls:
-            if impl == "thinc":
-                thinc_model.from_bytes(thinc_init)
-                opt = ta.Adam(1e-3)
-                thinc_batches = [(to_thinc_ragged(X), y.numpy()) for X, y in batches]
-                rate = {"train": _rate(lambda X, y, opt=opt: thinc_step(thinc_model, opt, X, y), thinc_batches, warmup),
-                        "predict": _rate(lambda X, y: thinc_model.predict(X), thinc_batches, warmup)}
-            else:
-                rate = _measure(impl, built[impl], batches, warmup, device)
             row = {"words_per_batch": size, "impl": impl, "device": device, "threads": torch.get_num_threads(),
-                   "train_words_per_s": rate["train"], "predict_words_per_s": rate["predict"], "steps": steps}
+                   "train_words_per_s": train_rates[impl], "predict_words_per_s": predict_rates[impl], "steps": steps}
             rows.append(row)
-            print(f"{row['threads']}t {size:>7} {impl:>20}  train {rate['train']:>12,.0f} w/s   "
-                  f"predict {rate['predict']:>12,.0f} w/s", flush=True)
+            print(f"{row['threads']}t {size:>7} {impl:>20}  train {train_rates[impl]:>12,.0f} w/s   "
+                  f"predict {predict_rates[impl]:>12,.0f} w/s", flush=True)
     return rows
 
 
