@@ -1,4 +1,4 @@
-"""Shared benchmark plumbing: timers, the copy roofline and the check-then-time step."""
+"""Shared benchmark plumbing: timers, the copy roofline, the check-then-time step and the machine description."""
 from __future__ import annotations
 
 import statistics
@@ -66,3 +66,25 @@ def check_and_time(label: str, fn: Callable[[], Any], got: torch.Tensor, expecte
     floor_ms = nbytes / bandwidth * 1e3
     return {"ms": t["ms"], "wall_ms": t["wall_ms"], "bytes": nbytes, "floor_ms": floor_ms,
             "frac": floor_ms / t["ms"], "max_err": err}
+
+
+def machine_info() -> Dict[str, Any]:
+    """``{cpu, cores, torch, thinc, gpu}``: the CPU model (``/proc/cpuinfo``, else ``platform``), the
+    logical cores this process may use, the versions, and the GPU's name when CUDA is there."""
+    import os
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    try:
+        thinc = version("thinc")
+    except PackageNotFoundError:
+        thinc = None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"cpu": cpu, "cores": cores, "torch": torch.__version__, "thinc": thinc,
+            "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
