@@ -110,10 +110,14 @@ class _RaggedWindows(torch.autograd.Function):
         w = ctx.w
         N = dY.shape[0]
         blocks = dY.reshape(N, 2 * w + 1, -1).masked_fill(outside.unsqueeze(2), 0.0)
-        dP = dY.new_zeros((N + 2 * w, blocks.shape[2]))
-        for k in range(2 * w + 1):
-            dP[k : k + N] += blocks[:, k]
-        return dP[w : w + N], None, None
+        # dX[i] = sum_k blocks[i + w - k, k] (rows outside the doc are masked to 0), summed in k order. Built
+        # from shifted views of one padded copy, not in-place slice adds into a buffer, which Inductor expands
+        # into repeated work under torch.compile.
+        padded = torch.nn.functional.pad(blocks, (0, 0, 0, 0, w, w))
+        dX = padded[2 * w : 2 * w + N, 0]
+        for k in range(1, 2 * w + 1):
+            dX = dX + padded[2 * w - k : 2 * w - k + N, k]
+        return dX, None, None
 
 
 def _check_floats2d(layer: str, field: str, X: Tensor) -> None:
