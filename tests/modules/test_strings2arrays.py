@@ -28,9 +28,18 @@ def test_thinc_face_backprop_returns_empty_list_like_thinc():
     assert backprop([torch.zeros(1, 1)]) == []
 
 
+def test_a_string_item_is_its_characters_as_in_thinc():
+    """Thinc iterates each item: a flat list of strings hashes their characters (Thinc's test_strings2arrays)."""
+    Y = strings2arrays()(["hello", "world"])
+    Yt = ta.strings2arrays()(["hello", "world"], is_train=False)[0]
+    assert [y.shape for y in Y] == [(5, 1), (5, 1)]
+    for y, yt in zip(Y, Yt):
+        assert numpy.array_equal(to_numpy(y).view("uint64"), yt)
+
+
 def test_strings2arrays_bad_inputs_are_named():
-    with pytest.raises(TypeError, match=r"strings2arrays: expected item 0 to be a sequence of strings, got str"):
-        strings2arrays()(["hello", "world"])
+    with pytest.raises(TypeError, match=r"strings2arrays: expected item 0 to be a sequence of strings, got int"):
+        strings2arrays()([3, ["world"]])
     with pytest.raises(TypeError, match=r"strings2arrays: expected strings in item 0, got int"):
         strings2arrays()([[1, 2]])
     with pytest.raises(TypeError, match=r"strings2arrays: expected a sequence of sequences"):

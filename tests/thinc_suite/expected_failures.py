@@ -28,7 +28,7 @@ EXPECTED_FAILURES = {
     #    why: COMPATIBILITY #54 / #60 (the test's Padded has float size_at_t and B=4 lengths for B=3 data)
     'thinc_tests/layers/test_layers_api.py::test_dropout[data2]': 'TypeError: Padded.size_at_t: lengths must have an integer dtype, got torch.float32',
     # 1: TypeError: memoize_input: the torch face of a custom Thinc layer takes tensors (or Ragged / Padded / lists of them), got list; call model(X, is_train=...) (the
-    #    why: COMPATIBILITY #71
+    #    why: COMPATIBILITY #70
     'thinc_tests/layers/test_with_flatten.py::test_with_flatten': 'TypeError: memoize_input: the torch face of a custom Thinc layer takes tensors (or Ragged / Padded / lists of them), got list; call model(X, is_train=...) (the ',
     # 1: TypeError: reduce_max: expected a Ragged(data (N, nO), lengths (B,)), got Tensor; build one with list2ragged() or Ragged(data, lengths)
     #    why: COMPATIBILITY #1 (in_data[i] is a field of the NamedTuple)
@@ -39,10 +39,7 @@ EXPECTED_FAILURES = {
     # 1: TypeError: reduce_sum: expected a Ragged(data (N, nO), lengths (B,)), got Tensor; build one with list2ragged() or Ragged(data, lengths)
     #    why: COMPATIBILITY #1
     'thinc_tests/layers/test_layers_api.py::test_layers_batching_all[reduce_sum.v1-kwargs44-in_data44-out_data44]': 'TypeError: reduce_sum: expected a Ragged(data (N, nO), lengths (B,)), got Tensor; build one with list2ragged() or Ragged(data, lengths)',
-    # 1: TypeError: strings2arrays: expected item 0 to be a sequence of strings, got str; wrap a single document as [[...words...]]
-    #    why: COMPATIBILITY #70
-    'thinc_tests/layers/test_transforms.py::test_strings2arrays': 'TypeError: strings2arrays: expected item 0 to be a sequence of strings, got str; wrap a single document as [[...words...]]',
     # 1: TypeError: to_torch: expected a numpy array, got a MagicMock that passes for one whose dtype is 'float32', not a numpy dtype; pass real arrays (samples are conv
-    #    why: COMPATIBILITY #72
+    #    why: COMPATIBILITY #71
     'thinc_tests/layers/test_linear.py::test_linear_dimensions_on_data': "TypeError: to_torch: expected a numpy array, got a MagicMock that passes for one whose dtype is 'float32', not a numpy dtype; pass real arrays (samples are conv",
 }

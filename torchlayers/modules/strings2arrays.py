@@ -22,7 +22,9 @@ class strings2arrays(_Preprocessing):
     gives Thinc's numbers). Preprocessing: eager only (Python strings), no gradient.
 
     Shape:
-        - Input: a sequence of B sequences of strings (n_i strings each)
+        - Input: a sequence of B sequences of strings (n_i strings each); an item that is itself a
+          string is the sequence of its characters, as in Thinc (``["hello", "world"]`` hashes each
+          character: two arrays of 5 rows)
         - Output: list of B int64 tensors (n_i, 1)
     """
 
@@ -34,7 +36,7 @@ class strings2arrays(_Preprocessing):
             raise TypeError(f"{self.name}: expected a sequence of sequences of strings, got {type(Xs).__name__}")
         out = []
         for i, X in enumerate(Xs):
-            if isinstance(X, (str, bytes)) or not hasattr(X, "__iter__"):
+            if isinstance(X, bytes) or not hasattr(X, "__iter__"):
                 raise TypeError(
                     f"{self.name}: expected item {i} to be a sequence of strings, got {type(X).__name__}; "
                     f"wrap a single document as [[...words...]]"
