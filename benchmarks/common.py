@@ -55,7 +55,8 @@ def copy_bandwidth(device: torch.device) -> float:
 
 
 def check_and_time(label: str, fn: Callable[[], Any], got: torch.Tensor, expected: torch.Tensor, tol: float,
-                   timer: Callable[[Callable[[], Any]], Dict[str, float]], nbytes: int, bandwidth: float) -> Dict[str, float]:
+                   timer: Callable[[Callable[[], Any]], Dict[str, float]], nbytes: int,
+                   bandwidth: float) -> Dict[str, float]:
     """Check ``got`` (``fn``'s output) against the fp64 ``expected`` (max abs error <= ``tol``), then
     time ``fn``. Returns ``{ms, wall_ms, bytes, floor_ms, frac, max_err}``; ``floor_ms`` is the
     compulsory ``nbytes`` at the measured copy ``bandwidth`` (bytes/s), ``frac`` = floor / ms."""

@@ -42,7 +42,7 @@ def sample(lengths, nO, length, seed=0, dtype=torch.float32, device="cpu"):
 @pytest.mark.parametrize("seed", [0, 1, 8, 12345, 2**31, 2**32 - 1])
 def test_murmur_bytes_equals_murmurhash(seed):
     rng = numpy.random.default_rng(seed % 101)
-    for n in list(range(0, 33)) + [100, 257]:
+    for n in [*list(range(0, 33)), 100, 257]:
         data = rng.integers(0, 256, size=n, dtype=numpy.uint8).tobytes()
         got = murmurhash3_x86_32_bytes(data, seed)
         assert got == murmurhash.hash_bytes(data, seed), (n, seed)
@@ -109,7 +109,7 @@ def loop_spec(W, keys, values, lengths, nO, length, v1, dY):
                     acc += dY[b, c].item() * W[pos]
             dv.append(acc)
             k += 1
-    t = lambda x: torch.tensor(x, dtype=torch.float64)  # noqa: E731
+    t = lambda x: torch.tensor(x, dtype=torch.float64)
     return t(out).reshape(len(out), nO), t(dW), t(dv)
 
 
