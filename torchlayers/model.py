@@ -312,6 +312,10 @@ class Model(nn.Module, Generic[InT, OutT]):
 
         return torch_forward(self, X)
 
+    #: False for layers no gradient flows through (the preprocessing layers): their Thinc-face backprop
+    #: ignores dY, as Thinc's ``lambda dY: []`` does (``backprop([])`` is how Thinc's tests call it).
+    backprop_reads_dY: bool = True
+
     def thinc_dX(self, X: Any, dX: Any) -> Any:
         """Hook: what the Thinc face's backprop returns, given the call's input ``X`` (as passed)
         and autograd's ``dX``. Default ``dX``; Thinc's preprocessing layers return ``[]`` and
@@ -1144,6 +1148,8 @@ class _AutogradBackprop:
 
     def prepare(self, dY: Any) -> Tuple[List[Tensor], List[Tensor]]:
         """Check dY against Y: the (output, cotangent) pairs that carry a graph."""
+        if not self.model.backprop_reads_dY:  # no gradient flows (preprocessing): dY is not read, as Thinc's
+            return [], []
         name = self.model.name
         dY = to_torch(dY, self.device)
         y_leaves, y_spec = tree_flatten(self.Y)

@@ -35,6 +35,8 @@ def test_a_string_item_is_its_characters_as_in_thinc():
     assert [y.shape for y in Y] == [(5, 1), (5, 1)]
     for y, yt in zip(Y, Yt):
         assert numpy.array_equal(to_numpy(y).view("uint64"), yt)
+    _, backprop = strings2arrays().begin_update(["hello", "world"])
+    assert backprop([]) == []  # no gradient: dY is not read, as Thinc's lambda dY: []
 
 
 def test_strings2arrays_bad_inputs_are_named():

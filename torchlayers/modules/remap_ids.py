@@ -19,8 +19,10 @@ from ..registry import registry
 class _Preprocessing(Model):
     """Base of the table/hash preprocessing layers: no dims, no params, no gradient.
 
-    As in Thinc, the Thinc face's backprop returns ``[]``.
+    As in Thinc, the Thinc face's backprop returns ``[]`` whatever dY it is given.
     """
+
+    backprop_reads_dY = False
 
     def _initialize(self, X: Any, Y: Any) -> None:
         return None
