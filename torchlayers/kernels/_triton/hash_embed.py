@@ -24,15 +24,22 @@ def _rows4(ids_ptr, offs_n, mask_n, seed, nV):
     return r0, r1, r2, r3
 
 
-@triton.jit(do_not_specialize=["seed", "nV"])
-def hash_embed_fwd_kernel(ids_ptr, table_ptr, out_ptr, N, nO, nV, seed, stride_t, stride_o,
-                          BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
+@triton.jit
+def _tile_rows4(ids_ptr, N, nO, nV, seed, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
+    """This program's (BLOCK_N ids, BLOCK_D columns) tile: its row offsets, column offsets (1, BLOCK_D),
+    mask and the four hashed table rows of each id."""
     offs_n = tl.program_id(0).to(tl.int64) * BLOCK_N + tl.arange(0, BLOCK_N)
     offs_d = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
     mask_n = offs_n < N
     mask = mask_n[:, None] & (offs_d < nO)[None, :]
     r0, r1, r2, r3 = _rows4(ids_ptr, offs_n, mask_n, seed, nV)
-    cols = offs_d[None, :]
+    return offs_n, offs_d[None, :], mask, r0, r1, r2, r3
+
+
+@triton.jit(do_not_specialize=["seed", "nV"])
+def hash_embed_fwd_kernel(ids_ptr, table_ptr, out_ptr, N, nO, nV, seed, stride_t, stride_o,
+                          BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
+    offs_n, cols, mask, r0, r1, r2, r3 = _tile_rows4(ids_ptr, N, nO, nV, seed, BLOCK_N, BLOCK_D)
     acc = tl.load(table_ptr + r0[:, None] * stride_t + cols, mask=mask, other=0.0).to(tl.float32)
     acc += tl.load(table_ptr + r1[:, None] * stride_t + cols, mask=mask, other=0.0).to(tl.float32)
     acc += tl.load(table_ptr + r2[:, None] * stride_t + cols, mask=mask, other=0.0).to(tl.float32)
@@ -43,12 +50,7 @@ def hash_embed_fwd_kernel(ids_ptr, table_ptr, out_ptr, N, nO, nV, seed, stride_t
 @triton.jit(do_not_specialize=["seed", "nV"])
 def hash_embed_bwd_atomic_kernel(ids_ptr, dy_ptr, dtable_ptr, N, nO, nV, seed, stride_dy, stride_dt,
                                  BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
-    offs_n = tl.program_id(0).to(tl.int64) * BLOCK_N + tl.arange(0, BLOCK_N)
-    offs_d = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
-    mask_n = offs_n < N
-    mask = mask_n[:, None] & (offs_d < nO)[None, :]
-    r0, r1, r2, r3 = _rows4(ids_ptr, offs_n, mask_n, seed, nV)
-    cols = offs_d[None, :]
+    offs_n, cols, mask, r0, r1, r2, r3 = _tile_rows4(ids_ptr, N, nO, nV, seed, BLOCK_N, BLOCK_D)
     g = tl.load(dy_ptr + offs_n[:, None] * stride_dy + cols, mask=mask, other=0.0).to(tl.float32)
     tl.atomic_add(dtable_ptr + r0[:, None] * stride_dt + cols, g, mask=mask, sem="relaxed")
     tl.atomic_add(dtable_ptr + r1[:, None] * stride_dt + cols, g, mask=mask, sem="relaxed")

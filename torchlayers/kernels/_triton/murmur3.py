@@ -11,6 +11,16 @@ import triton.language as tl
 
 
 @triton.jit
+def _fmix64(h):
+    """MurmurHash3's 64-bit finalizer."""
+    h = h ^ (h >> 33)
+    h = h * 0xFF51AFD7ED558CCD
+    h = h ^ (h >> 33)
+    h = h * 0xC4CEB9FE1A85EC53
+    return h ^ (h >> 33)
+
+
+@triton.jit
 def murmur3_x64_128_tl(ids, seed):
     k1 = ids * 0x87C37B91114253D5
     k1 = (k1 << 31) | (k1 >> 33)
@@ -20,35 +30,28 @@ def murmur3_x64_128_tl(ids, seed):
     h2 = tl.zeros_like(h1) + s8
     h1 = h1 + h2
     h2 = h2 + h1
-    h1 = h1 ^ (h1 >> 33)
-    h1 = h1 * 0xFF51AFD7ED558CCD
-    h1 = h1 ^ (h1 >> 33)
-    h1 = h1 * 0xC4CEB9FE1A85EC53
-    h1 = h1 ^ (h1 >> 33)
-    h2 = h2 ^ (h2 >> 33)
-    h2 = h2 * 0xFF51AFD7ED558CCD
-    h2 = h2 ^ (h2 >> 33)
-    h2 = h2 * 0xC4CEB9FE1A85EC53
-    h2 = h2 ^ (h2 >> 33)
+    h1 = _fmix64(h1)
+    h2 = _fmix64(h2)
     h1 = h1 + h2
     h2 = h2 + h1
     return h1, h2
 
 
 @triton.jit
-def murmur3_x86_32_u64_tl(lo, hi, seed):
-    k = lo * 0xCC9E2D51
-    k = (k << 15) | (k >> 17)
-    k = k * 0x1B873593
-    h = seed ^ k
-    h = (h << 13) | (h >> 19)
-    h = h * 5 + 0xE6546B64
-    k = hi * 0xCC9E2D51
+def _x86_32_block(h, k):
+    """One 4-byte block of MurmurHash3_x86_32: mix ``k`` into ``h``."""
+    k = k * 0xCC9E2D51
     k = (k << 15) | (k >> 17)
     k = k * 0x1B873593
     h = h ^ k
     h = (h << 13) | (h >> 19)
-    h = h * 5 + 0xE6546B64
+    return h * 5 + 0xE6546B64
+
+
+@triton.jit
+def murmur3_x86_32_u64_tl(lo, hi, seed):
+    h = _x86_32_block(seed, lo)
+    h = _x86_32_block(h, hi)
     h = h ^ 8
     h = h ^ (h >> 16)
     h = h * 0x85EBCA6B
