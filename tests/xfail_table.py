@@ -26,7 +26,6 @@ XFAIL: Dict[Tuple[str, str], str] = {
     ("compile", "PyTorchRNNWrapper/gru"): "Dynamo refuses nn.LSTM/GRU/RNN modules unless torch._dynamo.config.allow_rnn=True (a torch limitation, not ours); export and script work",
     ("thinc_parity", "MultiSoftmax"): "thinc 8.3.14 MultiSoftmax returns raw logits (COMPATIBILITY.md); we return per-slice softmax. Y == softmax(thinc's Y) per slice, dX and param grads == thinc's: tests/modules/test_multi_softmax.py",
     ("thinc_parity", "MultiSoftmax/batch1_inferred"): "thinc 8.3.14 MultiSoftmax returns raw logits (COMPATIBILITY.md); we return per-slice softmax. Y == softmax(thinc's Y) per slice, dX and param grads == thinc's: tests/modules/test_multi_softmax.py",
-    ("script", "floats_getitem/list"): "an index with lists (advanced indexing) has no TorchScript form; it raises a clear RuntimeError there and runs eager, compiled and exported (ints and positive-step slices script)",
     ("gradcheck", "uniqued/linear"): "Thinc's convention: duplicate rows get the key's averaged gradient, not d/dX of X[first]; and a finite-difference step on a float key splits its group",
     ("thinc_parity", "concatenate/ragged"): "thinc 8.3.14 concatenate's Ragged backprop raises TypeError (Ragged += Ragged); forward parity and our dX are pinned in tests/combinators/test_concatenate.py",
     ("thinc_parity", "LSTM"): _LSTM_BACKWARD,
@@ -41,9 +40,4 @@ XFAIL: Dict[Tuple[str, str], str] = {
     ("thinc_parity", "Dish/wide"): _DISH_BACKWARD,
     ("thinc_parity", "Dish/normalize_dropout"): _DISH_BACKWARD,
     ("thinc_parity", "Dish/square"): _DISH_BACKWARD,
-    ("script", "tuplify"): "tuplify returns one output per layer as a tuple whose length is the number of layers; TorchScript has no variable-length tuple type (a List would change the output type); runs eager, compiled and exported",
-    ("script", "tuplify/three_inferred"): "tuplify returns one output per layer as a tuple whose length is the number of layers; TorchScript has no variable-length tuple type (a List would change the output type); runs eager, compiled and exported",
-    ("script", "with_nvtx_range"): "the marked layer's class is a Python-level subclass whose forward wraps the original in profiler intervals (Thinc mutates the layer the same way); TorchScript cannot compile it; compiled and exported runs skip the intervals and pass",
-    ("script", "with_nvtx_range/chain_named"): "the marked layer's class is a Python-level subclass whose forward wraps the original in profiler intervals (Thinc mutates the layer the same way); TorchScript cannot compile it; compiled and exported runs skip the intervals and pass",
-    ("script", "with_signpost_interval"): "the marked layer's class is a Python-level subclass whose forward wraps the original in profiler intervals (Thinc mutates the layer the same way); TorchScript cannot compile it; compiled and exported runs skip the intervals and pass",
 }

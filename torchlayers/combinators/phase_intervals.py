@@ -12,12 +12,31 @@ tree and serialization are untouched.
   without ``requires_grad``) there is no end to observe, and the interval closes as it opens.
 - init (only where the wrapper asks): ``"<name> init"`` around ``_initialize``.
 
-Compiled, exported and traced runs skip the intervals (profiler calls are host side effects);
-TorchScript cannot compile the wrapped ``forward`` (a Python-level subclass).
+Compiled, exported and traced runs skip the intervals (profiler calls are host side effects).
+``torchlayers.deploy.script`` scripts the layer's own ``forward`` inside
+``torch.autograd.profiler.record_function("<name> forward")`` (one per wrapper, nested as
+eagerly): TorchScript can call neither ``torch.cuda.nvtx`` nor a signposter, so the scripted
+form's forward range is a torch profiler range (in ``torch.profiler`` traces, and an NVTX range
+under ``torch.autograd.profiler.emit_nvtx()``), and it marks no backprop interval
+(COMPATIBILITY.md). Plain ``torch.jit.script`` cannot compile the wrapped ``forward``.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, ContextManager, Dict, List, NamedTuple, Optional, Type, cast
+import ast
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    ClassVar,
+    ContextManager,
+    Dict,
+    List,
+    NamedTuple,
+    Optional,
+    Tuple,
+    Type,
+    cast,
+)
 
 import torch
 from torch import Tensor
@@ -65,6 +84,7 @@ def mark_phases(wrapper: str, layer: Model, name: Optional[str], *, forward: Int
     phases = _Phases(label, forward, backprop, init, wrapper, {**(options or {}), "name": label})
     existing: List[_Phases] = list(getattr(layer, "_phase_intervals", []))
     layer.__class__ = wrapping_subclass(type(layer), "_phase_base", _phase_forward, _phase_initialize, _CLASSES)
+    type(layer).script_source = _phase_script_source  # type: ignore[attr-defined]  # deploy.script's hook
     cast("_Phased", layer)._phase_intervals = [*existing, phases]
     return layer
 
@@ -85,9 +105,26 @@ def _inside(interval: ContextManager[Any], fn: Callable[[], Any]) -> Callable[[]
     return run
 
 
+def _phase_script_source(self: _Phased) -> Tuple[str, Dict[str, Any]]:
+    """``forward`` for ``torchlayers.deploy.script``: the base class's (or the source it generates),
+    its body inside ``with record_function("<name> forward"):``, the first wrapper innermost."""
+    from ..deploy.script import forward_source
+
+    source, env = forward_source(self, type(self)._phase_base)
+    tree = ast.parse(source)
+    fdef = tree.body[0]
+    if not isinstance(fdef, ast.FunctionDef):
+        raise TypeError(f"{self.name}: expected the source of a def forward(self, X), got {source.splitlines()[0]!r}")
+    for phases in self._phase_intervals:
+        interval = ast.Call(ast.Name("_tl_record_function", ast.Load()), [ast.Constant(f"{phases.name} forward")], [])
+        fdef.body = [ast.With([ast.withitem(interval)], fdef.body)]
+    code = ast.unparse(ast.fix_missing_locations(tree)) + "\n"
+    return code, dict(env, _tl_record_function=torch.autograd.profiler.record_function)
+
+
 def _phase_forward(self: _Phased, X: Any) -> Any:
     base = type(self)._phase_base.forward
-    if torch.jit.is_scripting() or is_tracing(*[t for t in tree_flatten(X)[0] if isinstance(t, Tensor)]):
+    if is_tracing(*[t for t in tree_flatten(X)[0] if isinstance(t, Tensor)]):
         return base(self, X)
     track = torch.is_grad_enabled()
     spans: List[_Span] = []

@@ -1,7 +1,7 @@
 """tuplify: send the same input to every layer, return their outputs as a tuple (Thinc "tuplify.v1")."""
 from __future__ import annotations
 
-from typing import Any, List, Tuple, cast
+from typing import Any, Dict, List, Tuple, cast
 
 from ..model import Model
 from ..registry import registry
@@ -26,8 +26,15 @@ class tuplify(Model):
         super().__init__("tuple(" + ", ".join(layer.name for layer in all_layers) + ")", dims={"nI": None},
                          layers=all_layers)
 
-    def forward(self, X: Any) -> Tuple[Any, ...]:  # a tuple of len(layers): TorchScript cannot type it
+    def forward(self, X: Any) -> Tuple[Any, ...]:
         return tuple(layer(X) for layer in self.layers)
+
+    def script_source(self) -> Tuple[str, Dict[str, Any]]:
+        """``forward`` for ``torchlayers.deploy.script``, unrolled over this instance's layers
+        (``(self.layers[0](X), self.layers[1](X), ...)``): a fixed-length tuple TorchScript can type,
+        where the generator over a ModuleList above has no TorchScript form."""
+        calls = "".join(f"self.layers[{i}](X), " for i in range(len(self.layers)))
+        return f"def forward(self, X):\n    return ({calls.rstrip()})\n", globals()
 
     def _initialize(self, X: Any, Y: Any) -> None:
         if Y is not None and (not isinstance(Y, (tuple, list)) or len(Y) != len(self.layers)):

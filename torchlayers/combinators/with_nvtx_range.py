@@ -44,7 +44,8 @@ def with_nvtx_range(layer: Model, name: Optional[str] = None, *, forward_color: 
     ``to_thinc``) but not applied: torch's NVTX binding takes no colour, so ranges are uncoloured.
     Not in the registry (as in Thinc). See
     ``combinators/phase_intervals.py`` for when the backprop range opens and closes, and for
-    compile/export/script.
+    compile/export/script (``torchlayers.script`` keeps ``"<name> forward"`` as a
+    ``record_function`` range, NVTX under ``torch.autograd.profiler.emit_nvtx()``).
 
     Shape: the layer's own.
     """

@@ -16,7 +16,8 @@ def with_signpost_interval(layer: Model, signposter: Any, name: Optional[str] = 
     ``signposter`` is an ``os_signpost.Signposter`` (or anything with a ``use_interval(label)``
     context manager; Thinc insists on the ``os_signpost`` package being installed). Not in the
     registry (as in Thinc). See ``combinators/phase_intervals.py`` for when the backprop
-    interval opens and closes, and for compile/export/script.
+    interval opens and closes, and for compile/export/script (``torchlayers.script`` emits
+    ``"<name> forward"`` as a torch profiler ``record_function`` range, not a signpost).
 
     Shape: the layer's own.
     """

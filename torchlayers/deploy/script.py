@@ -29,10 +29,16 @@ anything but a Tensor is an instance of a subclass whose ``forward`` is the clas
   ``script_constants(arg_type) -> {name: value}``: the copy gets them as attributes listed in its
   ``__constants__`` (``with_getitem``: where the tuple is cut, as TorchScript slices tuples at
   constants only).
+- A layer whose TorchScript ``forward`` is not its class's defines ``script_source() ->
+  (source, globals)``, a ``def forward(self, X)`` for the instance (``forward_source`` reads it),
+  which is then typed as above even where the types are Tensor -> Tensor: ``tuplify`` unrolls
+  its layers into a fixed-length tuple (``(self.layers[0](X), self.layers[1](X), ...)``, typed
+  ``Tuple[...]`` from the example), and the profiler-marked layers (``with_nvtx_range``,
+  ``with_signpost_interval``) wrap their own class's forward in
+  ``torch.autograd.profiler.record_function("<name> forward")`` (``combinators/phase_intervals.py``).
 - ``with_flatten`` scripts over a list of lists of tensors (its items may be anything eagerly).
-- What remains outside TorchScript (named in ``tests/xfail_table.py``): a tuple whose length is
-  the number of layers (``tuplify``: TorchScript has no variable-length tuple), the Python-level
-  profiler wrappers (``with_nvtx_range``, ``with_signpost_interval``) and indexing with lists.
+- ``floats_getitem`` / ``ints_getitem`` script ints, positive-step slices and one list of ints
+  (a buffer read with ``index_select``); other numpy indices raise a clear RuntimeError there.
 
 Shape: whatever ``model`` maps ``example`` to. Example::
 
@@ -55,10 +61,10 @@ from torch.utils._pytree import tree_flatten
 
 from ..types import Padded, Ragged
 
-__all__ = ["script", "specialize", "type_of"]
+__all__ = ["forward_source", "script", "specialize", "type_of"]
 
 _ids = itertools.count()
-_CLASSES: Dict[Tuple[type, str, str, Tuple[str, ...]], Type[nn.Module]] = {}
+_CLASSES: Dict[Tuple[type, str, str, Tuple[str, ...], str], Type[nn.Module]] = {}
 
 
 def type_of(x: Any, where: str = "script") -> Any:
@@ -122,13 +128,24 @@ def _record(model: nn.Module, example: Any) -> Dict[int, Tuple[Any, Any]]:
     return seen
 
 
-def _typed_forward(cls: Type[nn.Module], arg: Any, ret: Any) -> Callable[..., Any]:
-    """``cls.forward`` recompiled from its source with ``arg`` / ``ret`` as its annotations."""
+def forward_source(module: nn.Module, cls: Optional[Type[nn.Module]] = None) -> Tuple[str, Dict[str, Any]]:
+    """The source of the ``def forward(self, X)`` to specialize for ``module`` (read as an instance of
+    ``cls``, default its class) and the globals it runs in: the class's ``script_source(module)``
+    where it defines one (a forward generated for the instance), else the class's own ``forward``."""
+    cls = type(module) if cls is None else cls
+    hook = getattr(cls, "script_source", None)
+    if callable(hook):
+        return hook(module)
     fn = cls.forward
     try:
-        source = textwrap.dedent(inspect.getsource(fn))
+        return textwrap.dedent(inspect.getsource(fn)), fn.__globals__
     except (OSError, TypeError) as e:
         raise TypeError(f"torchlayers.deploy.script: {cls.__name__}.forward has no source to specialize ({e})") from e
+
+
+def _typed_forward(cls: Type[nn.Module], source: str, env: Dict[str, Any], arg: Any, ret: Any) -> Callable[..., Any]:
+    """``source`` (a ``def forward(self, X)``) compiled in ``env`` with ``arg`` / ``ret`` as its
+    annotations (None: its own)."""
     tree = ast.parse(source)
     fdef = tree.body[0]
     if not isinstance(fdef, ast.FunctionDef) or len(fdef.args.args) != 2 or fdef.args.vararg or fdef.args.kwarg:
@@ -137,32 +154,37 @@ def _typed_forward(cls: Type[nn.Module], arg: Any, ret: Any) -> Callable[..., An
             f"specialized, got {source.splitlines()[0].strip()!r}"
         )
     fdef.decorator_list = []
-    fdef.args.args[1].annotation = ast.Name("_tl_arg_type", ast.Load())
-    fdef.returns = ast.Name("_tl_return_type", ast.Load())
+    if arg is not None:
+        fdef.args.args[1].annotation = ast.Name("_tl_arg_type", ast.Load())
+        fdef.returns = ast.Name("_tl_return_type", ast.Load())
     code = ast.unparse(ast.fix_missing_locations(tree)) + "\n"
     key = f"<torchlayers.deploy.script {cls.__module__}.{cls.__qualname__}.forward #{next(_ids)}>"
     # TorchScript reads a function's source through linecache (as for torch.fx's generated code)
     linecache.cache[key] = (len(code), None, code.splitlines(True), key)
-    namespace = dict(fn.__globals__, _tl_arg_type=arg, _tl_return_type=ret)
+    namespace = dict(env, _tl_arg_type=arg, _tl_return_type=ret)
     exec(compile(code, key, "exec"), namespace)  # the class's own source, re-annotated
     return namespace[fdef.name]
 
 
-def _specialized_class(cls: Type[nn.Module], arg: Any, ret: Any, constants: Tuple[str, ...]) -> Type[nn.Module]:
-    key = (cls, repr(arg), repr(ret), constants)
+def _specialized_class(module: nn.Module, arg: Any, ret: Any, constants: Tuple[str, ...]) -> Type[nn.Module]:
+    cls = type(module)
+    source, env = forward_source(module)
+    key = (cls, repr(arg), repr(ret), constants, source)
     if key not in _CLASSES:
         name = f"{cls.__name__}__{_label(arg)}__to__{_label(ret)}"
         _CLASSES[key] = type(name, (cls,), {
-            "forward": _typed_forward(cls, arg, ret), "__module__": cls.__module__, "__qualname__": name,
-            "__constants__": [*getattr(cls, "__constants__", []), *constants],
+            "forward": _typed_forward(cls, source, env, arg, ret), "__module__": cls.__module__,
+            "__qualname__": name, "__constants__": [*getattr(cls, "__constants__", []), *constants],
         })
     return _CLASSES[key]
 
 
 def _needs_types(module: nn.Module, sig: Optional[Tuple[Any, Any]]) -> bool:
+    cls: Any = type(module)
+    if callable(getattr(cls, "script_source", None)):
+        return True  # a forward generated for the instance (tuplify's arity, a profiler range)
     if sig is None or sig == (Tensor, Tensor):
         return False  # never called, or what TorchScript reads anyway
-    cls: Any = type(module)
     return not cls.forward.__module__.startswith("torch.")  # torch's own modules keep theirs
 
 
@@ -180,10 +202,11 @@ def specialize(model: nn.Module, example: Any) -> nn.Module:
         sig = types.get(id(m))
         constants: Dict[str, Any] = {}
         cls: Type[nn.Module] = type(m)
-        if sig is not None and _needs_types(m, sig):
+        if _needs_types(m, sig):
             hook = getattr(m, "script_constants", None)  # a layer's per-instance TorchScript constants
-            constants = hook(sig[0]) if callable(hook) else {}
-            cls = _specialized_class(cls, sig[0], sig[1], tuple(sorted(constants)))
+            constants = hook(sig[0]) if callable(hook) and sig is not None else {}
+            arg, ret = (None, None) if sig is None else sig  # never called: the source's own annotations
+            cls = _specialized_class(m, arg, ret, tuple(sorted(constants)))
         new: nn.Module = object.__new__(cls)
         new.__dict__.update(m.__dict__)
         new.__dict__.update(constants)
