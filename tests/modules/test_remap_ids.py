@@ -138,5 +138,19 @@ def test_tensor_path_bad_inputs_are_named():
         remap_ids({1: 2})(torch.ones(2, 2, dtype=torch.long))
     with pytest.raises(ValueError, match=r"remap_ids: 'mapping_table' is not set"):
         remap_ids_v2()(torch.tensor([1]))
+
+
+def test_a_table_value_that_is_no_int_raises_when_the_table_is_set():
+    """COMPATIBILITY.md: Thinc raises only when such a key is looked up; ours holds the integer entries
+    as tensors, so it raises when the table is given (string-keyed entries are not converted)."""
+    theirs = ta.remap_ids_v2({1: "x"})
+    assert theirs.predict(numpy.array([2])).tolist() == [[0]]
+    with pytest.raises(ValueError):
+        theirs.predict(numpy.array([1]))
     with pytest.raises(ValueError, match=r"remap_ids: mapping_table's values must be ints that fit torch.int32"):
         remap_ids_v2({1: "x"})
+    model = remap_ids({"a": 1})
+    with pytest.raises(ValueError, match=r"remap_ids: mapping_table's values must be ints that fit torch.int32"):
+        model.attrs["mapping_table"] = {3: None}
+    assert model.attrs["mapping_table"] == {"a": 1}  # left as it was
+    assert remap_ids({"a": "not an id"})(["b"]).tolist() == [[0]]

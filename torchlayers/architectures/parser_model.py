@@ -103,7 +103,7 @@ class TransitionModel(Model):
         Reads the layers as ``self.layers`` (tok2vec, lower, upper: the refs) and the unseen classes
         as ``script_unseen`` under TorchScript (``script_constants``), so it scripts; the ids' range
         check is a graph op when traced (``state_sums``)."""
-        b = check_param("parser_model", self.layers[1].bias, "b of the lower layer")
+        b = check_param("parser_model", self.layers[1].bias, "b of the lower layer")  # type: ignore[arg-type]
         if not torch.jit.is_scripting():
             if not isinstance(token_ids, Tensor):
                 token_ids = torch.as_tensor(token_ids)

@@ -31,10 +31,11 @@ def int_key(key: Any) -> Optional[int]:
     except TypeError:
         if not isinstance(key, numbers.Real):
             return None
-        as_float = float(key)
-        if not math.isfinite(as_float) or not as_float.is_integer() or int(key) != key:
+        real: Any = key  # float, numpy floats, Fraction: each converts with float() and int()
+        as_float = float(real)
+        if not math.isfinite(as_float) or not as_float.is_integer() or int(real) != real:
             return None
-        value = int(key)
+        value = int(real)
     return value if _INT64.min <= value <= _INT64.max else None
 
 

@@ -8,7 +8,7 @@ scripts.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, NoReturn, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, NoReturn, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -85,20 +85,31 @@ class _TableLookup(_Preprocessing):
         return as_torch_dtype(getattr(self, name)) if name is not None else torch.int32
 
     def set_attr(self, key: str, value: Any) -> None:
-        """``Model.set_attr``; setting ``mapping_table`` (or v1's ``dtype``) rebuilds the table's tensors."""
+        """``Model.set_attr``; setting ``mapping_table`` (or v1's ``dtype``) rebuilds the table's tensors
+        (a table they cannot be built from raises, and the layer is left as it was)."""
+        if key not in ("mapping_table", self._out_dtype_attr) or "_table_snapshot" not in self.__dict__:
+            super().set_attr(key, value)  # another attr, or still in __init__ (which builds them)
+            return
+        table = value if key == "mapping_table" else self.mapping_table
+        dtype = as_torch_dtype(value) if key == self._out_dtype_attr else self._out_dtype()
+        tensors = self._table_tensors(table, dtype)
         super().set_attr(key, value)
-        if key in ("mapping_table", self._out_dtype_attr) and "_table_snapshot" in self.__dict__:
-            self._build_table()
+        self._store_table(table, *tensors)
 
-    def _build_table(self) -> None:
-        """The buffers from the dict now (an unset table: empty ones), and the snapshot they came from."""
-        table = self.mapping_table
+    def _table_tensors(self, table: Any, dtype: torch.dtype) -> Tuple[Tensor, Tensor]:
+        """(keys, values) of ``table``'s integer entries, on the device of the current ones."""
         old = self._buffers.get("table_keys")
-        device = old.device if old is not None else None
-        keys, values = sorted_table(self.name, table.items() if table is not None else (), self._out_dtype(), device)
+        return sorted_table(self.name, table.items() if table is not None else (), dtype,
+                            old.device if old is not None else None)
+
+    def _store_table(self, table: Any, keys: Tensor, values: Tensor) -> None:
         self.register_buffer("table_keys", keys, persistent=False)
         self.register_buffer("table_values", values, persistent=False)
         self.__dict__["_table_snapshot"] = None if table is None else dict(table)
+
+    def _build_table(self) -> None:
+        """The buffers from the dict now (an unset table: empty ones), and the snapshot they came from."""
+        self._store_table(self.mapping_table, *self._table_tensors(self.mapping_table, self._out_dtype()))
 
     def _check_table(self, inputs: Tensor) -> None:
         """Eager tensor calls: the table is set, and the buffers are the dict's (rebuilt if it changed)."""
