@@ -77,8 +77,7 @@ CASES = [
     Case("PyTorchRNNWrapper/bilstm2", _bilstm.ours, lambda: padded([3, 3, 1], 3), _bilstm.theirs),
     Case("PyTorchRNNWrapper/gru", _gru.ours, lambda: padded([2, 5], 2), _gru.theirs),
     Case("PyTorchLSTM/bi_depth2", _pytorch_lstm.ours, lambda: padded([3, 3, 1], 3), _pytorch_lstm.theirs,
-         deploy=("export",),
-         notes="compile: Dynamo refuses nn.LSTM unless torch._dynamo.config.allow_rnn=True (the PyTorchRNNWrapper "
-               "rows' xfail); script: TorchScript types with_padded's forward as Tensor and rejects a Padded "
-               "argument (the with_array/ragged script xfail)"),
+         deploy=("export", "script"),
+         notes="compile: Dynamo refuses nn.LSTM unless torch._dynamo.config.allow_rnn=True (a torch limitation; "
+               "the PyTorchRNNWrapper rows' xfail)"),
 ]

@@ -57,9 +57,9 @@ CASES = [
          notes="spaCy's backprop takes (d_state_sums, ids): forward and conversions here, gradients in the next "
                "row; " + PA_NOTES),
     Case("spacy.PrecomputableAffine/grads_nP1", lambda: PrecomputableAffine(1, 4, 3, 1), lambda: floats(4, 4),
-         has_params=False, deploy=(), notes="the table's gradient through autograd; " + PA_NOTES),
-    Case("spacy.TransitionModel/upper", lambda: transition_model(3, 2, True), lambda: parser_input(3), deploy=(),
-         notes="input (token vectors, token ids): the scorer checks ids eagerly (not traceable)"),
-    Case("spacy.TransitionModel/no_upper_nP1", lambda: transition_model(8, 1, False), lambda: parser_input(8),
-         deploy=()),
+         has_params=False, notes="the table's gradient through autograd; " + PA_NOTES),
+    Case("spacy.TransitionModel/upper", lambda: transition_model(3, 2, True), lambda: parser_input(3),
+         notes="input (token vectors, token ids); the ids' range check raises eagerly and under TorchScript, "
+               "and is an assert op of a traced graph"),
+    Case("spacy.TransitionModel/no_upper_nP1", lambda: transition_model(8, 1, False), lambda: parser_input(8)),
 ]

@@ -30,7 +30,8 @@ from . import Case
 from .samples import batch_dim, floats, padded, ragged, seqs
 
 NO_PARAMS = dict(has_params=False, matmul=False)
-EAGER_ONLY = "preprocessing on Python values (dict lookups / string hashing): eager only, deploy does not apply"
+STRINGS = ("Python strings are not tensors: compile, export and script take tensors, so the string path is "
+           "eager only")
 TABLE = {"a": 1, "b": 2, "hello": 7}
 INT_TABLE = {3: 10, 5: 11, 7: 12}
 
@@ -65,12 +66,15 @@ CASES = [
     Case("list2padded/single", lambda: list2padded(), lambda: seqs([3], 2), lambda: ta.list2padded(), **NO_PARAMS),
     Case("padded2list", lambda: padded2list(), lambda: padded([2, 3, 1, 3], 4), lambda: ta.padded2list(), **NO_PARAMS),
     Case("remap_ids", lambda: remap_ids(dict(TABLE), default=-1), lambda: ["a", "zz", "hello", "b", "a"],
-         lambda: ta.remap_ids(dict(TABLE), default=-1), differentiable=False, deploy=(), notes=EAGER_ONLY, **NO_PARAMS),
+         lambda: ta.remap_ids(dict(TABLE), default=-1), differentiable=False, deploy=(),
+         notes=STRINGS + " (integer tensor ids deploy: remap_ids/int_ids)", **NO_PARAMS),
+    Case("remap_ids/int_ids", lambda: remap_ids(dict(INT_TABLE), default=-1), lambda: torch.randint(2, 9, (7,)),
+         lambda: ta.remap_ids(dict(INT_TABLE), default=-1), differentiable=False, dynamic=batch_dim, **NO_PARAMS),
     Case("remap_ids_v2/column", lambda: remap_ids_v2(dict(INT_TABLE), default=0, column=1),
          lambda: torch.randint(2, 9, (6, 2)), lambda: ta.remap_ids_v2(dict(INT_TABLE), default=0, column=1),
-         differentiable=False, deploy=(), notes=EAGER_ONLY, **NO_PARAMS),
+         differentiable=False, dynamic=batch_dim, **NO_PARAMS),
     Case("strings2arrays", lambda: strings2arrays(), lambda: [["hello", "world", ""], [], ["naïve", "日本", "a"]],
-         lambda: ta.strings2arrays(), differentiable=False, deploy=(), notes=EAGER_ONLY, **NO_PARAMS),
+         lambda: ta.strings2arrays(), differentiable=False, deploy=(), notes=STRINGS, **NO_PARAMS),
     # ---------------------------------------------------------------- with_array / with_array2d
     Case("with_array/tensor", lambda: with_array(tl.Linear(5, 3)), lambda: floats(4, 3),
          lambda: ta.with_array(ta.Linear(5, 3)), dynamic=batch_dim),
@@ -129,7 +133,10 @@ CASES = [
          lambda: ta.with_reshape(ta.Linear(5, 3)), dynamic=batch_dim),
     Case("with_debug/Linear", lambda: with_debug(tl.Linear(5, 3)), lambda: floats(4, 3),
          lambda: ta.with_debug(ta.Linear(5, 3)), deploy=(),
-         notes="debug callbacks are arbitrary Python: eager only"),
+         notes="debug callbacks are arbitrary Python: a fullgraph compile refuses the usual ones (print; "
+               "on_backprop's autograd.Function writing outside its scope, Dynamo's 'unsafe side effect'), and "
+               "an exported or scripted program cannot call Python (export would run them once, at trace time); "
+               "the do-nothing defaults trace, but deploy none of the layer's purpose"),
 ]
 
 

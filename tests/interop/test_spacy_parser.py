@@ -333,3 +333,28 @@ def test_changed_parser_model_goes_back_into_spacy():
     ours = greedy_parse(nlp.get_pipe("ner"), result.module, [nlp.make_doc(t) for t in texts], result.featurizer)
     assert after == [annotations("ner", doc) for doc in ours]
     assert after != before
+
+
+def test_scripted_scorer_masks_unseen_classes_and_checks_ids():
+    """deploy.script of the parser model: the unseen classes come along as a TorchScript constant (as
+    scripted; TorchScript has no sets), and out-of-range state features raise the eager error."""
+    from torchlayers import Linear, chain, list2array, noop
+    from torchlayers.architectures.parser_model import resize_output
+    from torchlayers.deploy import script
+    from torchlayers.modules.precomputable_affine import PrecomputableAffine
+
+    gen = torch.Generator().manual_seed(3)
+    docs = [torch.randn(3, 4, generator=gen), torch.randn(4, 4, generator=gen)]
+    ids = torch.randint(-1, 7, (5, 3), generator=gen)
+    model = TransitionModel(chain(noop(), list2array(), Linear(6, 4)), PrecomputableAffine(6, 6, 3, 2),
+                            Linear(5, 6), resize_output, unseen_classes={1, 4})
+    model.initialize(X=(docs, ids))
+    model.eval()
+    scripted = script(model, (docs, ids))
+    with torch.no_grad():
+        expected = model((docs, ids))
+        got = scripted((docs, ids))
+    assert torch.equal(got, expected)
+    assert torch.equal(got[:, [1, 4]], torch.full((5, 2), float(expected.min())))
+    with pytest.raises(torch.jit.Error, match=r"precomputable_affine: token ids must lie in \[-1, 6\]"):
+        scripted((docs, torch.full((1, 3), 7)))

@@ -127,3 +127,14 @@ def test_bad_inputs_are_named():
     _, bp = ours(_X(), is_train=True)
     with pytest.raises(ValueError, match=r"backprop expected dY of the table's shape \[7, 4, 3, 2\]"):
         bp(numpy.zeros((N, nF, nO, nP), "f"))
+
+
+def test_state_sums_scripts_with_the_eager_range_check():
+    """TorchScript takes the eager check (a clear ValueError); traced graphs take an assert op instead."""
+    ours, _ = _pair()
+    table = ours(torch.zeros(N, nI)).detach()
+    scripted = torch.jit.script(state_sums)
+    ids = torch.tensor([[0, -1, 5, 2], [-1, -1, -1, -1]])
+    assert torch.equal(scripted(table, ids), state_sums(table, ids))
+    with pytest.raises(torch.jit.Error, match=r"precomputable_affine: token ids must lie in \[-1, 5\]"):
+        scripted(table, torch.full((1, nF), N, dtype=torch.long))

@@ -73,3 +73,84 @@ def test_bad_inputs_are_named():
         remap_ids({"a": 1})("a")
     with pytest.raises(TypeError, match="unsupported dtype"):
         remap_ids({}, dtype="complex")
+
+
+# ------------------------------------------------------------------------------ the tensor path
+def test_tensor_ids_find_what_a_python_dict_finds():
+    """An integer tensor is looked up in the table's integer-equivalent entries (3, True, 3.0, numpy
+    ints: what dict.get finds for the id), string keys and fractional ones never match: Thinc's values."""
+    table = {"a": 4, 3: 1, True: 2, 7.0: 3, 2.5: 9, numpy.int64(-8): 5, 2**70: 6}
+    ids = torch.tensor([3, 1, 7, 2, -8, 0, 5, 2**62])
+    for v1 in (True, False):
+        ours = remap_ids(table, default=-1) if v1 else remap_ids_v2(table, default=-1)
+        theirs = ta.remap_ids(table, default=-1) if v1 else ta.remap_ids_v2(table, default=-1)
+        Y = ours(ids)
+        assert Y.dtype == torch.int32 and Y.shape == (8, 1)
+        assert Y.flatten().tolist() == [1, 2, 3, -1, 5, -1, -1, -1]
+        assert numpy.array_equal(to_numpy(Y), theirs(ids.numpy(), is_train=False)[0])
+    assert remap_ids({3: 1})(torch.tensor([True, False])).flatten().tolist() == [0, 0]
+    assert remap_ids({1: 4})(torch.tensor([True, False])).flatten().tolist() == [4, 0]
+
+
+def test_tensor_path_follows_the_live_dict_and_the_attrs():
+    table = {3: 1}
+    model = remap_ids_v2(table, column=0)
+    X = torch.tensor([[3, 0], [5, 0]])
+    assert model(X).flatten().tolist() == [1, 0]
+    table[5] = 2  # changed in place: the next eager call rebuilds the tensors
+    table[3] = 7
+    assert model(X).flatten().tolist() == [7, 2]
+    assert model.table_keys.tolist() == [3, 5] and model.table_values.tolist() == [7, 2]
+    model.attrs["mapping_table"] = {5: 9}  # set: rebuilt at once
+    assert model.table_keys.tolist() == [5] and model(X).flatten().tolist() == [0, 9]
+    v1 = remap_ids({3: 1, 5: 2})
+    v1.attrs["dtype"] = "int64"
+    assert v1.table_values.dtype == torch.int64 and v1(torch.tensor([5, 3])).dtype == torch.int64
+    assert dict(model.state_dict()) == {}  # derived from the attr, not saved with the state
+
+
+def test_tensor_path_deploys_and_keeps_the_table():
+    """compile (fullgraph, dynamic), export with a dynamic batch, and script equal eager; an export
+    refuses a table changed in place since its tensors were built (it cannot rebuild them)."""
+    import warnings
+
+    table = {3: 10, 5: 11, -2: 12}
+    model = remap_ids(table, default=-1, dtype="int64").eval()
+    X, X2 = torch.tensor([3, 4, -2, 5, 5]), torch.tensor([5, 0, 3])
+    ref, ref2 = model(X), model(X2)
+    compiled = torch.compile(model, fullgraph=True, dynamic=True, backend="eager")
+    assert torch.equal(compiled(X), ref) and torch.equal(compiled(X2), ref2)
+    program = torch.export.export(model, (X,), dynamic_shapes=({0: torch.export.Dim("N", min=2)},)).module()
+    assert torch.equal(program(X), ref) and torch.equal(program(X2), ref2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scripted = torch.jit.script(model)
+    assert torch.equal(scripted(X), ref) and torch.equal(scripted(X2), ref2)
+    model.attrs["mapping_table"][4] = 1  # (torch.export restores a module's dict attrs as equal copies)
+    with pytest.raises(ValueError, match=r"remap_ids: mapping_table changed in place since its tensors were built"):
+        torch.export.export(model, (X,))
+    assert model(X).flatten().tolist() == [10, 1, 12, 11, 11]
+    assert torch.export.export(model, (X,)).module()(X).flatten().tolist() == [10, 1, 12, 11, 11]
+
+
+def test_tensor_path_bad_inputs_are_named():
+    with pytest.raises(ValueError, match=r"remap_ids: expected ids of shape \(N,\), got shape \[2, 2\]; pick one column"):
+        remap_ids({1: 2})(torch.ones(2, 2, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"remap_ids: 'mapping_table' is not set"):
+        remap_ids_v2()(torch.tensor([1]))
+
+
+def test_a_table_value_that_is_no_int_raises_when_the_table_is_set():
+    """COMPATIBILITY.md: Thinc raises only when such a key is looked up; ours holds the integer entries
+    as tensors, so it raises when the table is given (string-keyed entries are not converted)."""
+    theirs = ta.remap_ids_v2({1: "x"})
+    assert theirs.predict(numpy.array([2])).tolist() == [[0]]
+    with pytest.raises(ValueError):
+        theirs.predict(numpy.array([1]))
+    with pytest.raises(ValueError, match=r"remap_ids: mapping_table's values must be ints that fit torch.int32"):
+        remap_ids_v2({1: "x"})
+    model = remap_ids({"a": 1})
+    with pytest.raises(ValueError, match=r"remap_ids: mapping_table's values must be ints that fit torch.int32"):
+        model.attrs["mapping_table"] = {3: None}
+    assert model.attrs["mapping_table"] == {"a": 1}  # left as it was
+    assert remap_ids({"a": "not an id"})(["b"]).tolist() == [[0]]

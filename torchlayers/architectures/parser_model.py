@@ -8,13 +8,14 @@ the state has none; spaCy's ``set_context_tokens`` plus the doc's offset in the 
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Optional, Sequence, Set, Tuple, cast
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Optional, Sequence, Set, Tuple, cast
 
 import torch
 from torch import Tensor
 
 from ..combinators.chain import chain
 from ..combinators.noop import noop
+from ..functional.checks import check_param
 from ..initializers import zero_init
 from ..model import Model
 from ..modules.linear import Linear
@@ -42,6 +43,13 @@ class TransitionModel(Model):
     ``score(table, token_ids)`` the scores of any states over it: ``sum_f table[ids + 1, f] + b``, max
     over the nP pieces (one piece: the sum itself, as spaCy's greedy parse), then ``upper`` if present.
     """
+
+    __jit_unused_properties__ = [*Model.__jit_unused_properties__, "n_features"]  # noqa: RUF012
+
+    if TYPE_CHECKING:  # for type checkers only: TorchScript reads class annotations
+        has_upper: bool
+        unseen_classes: Set[int]
+        script_unseen: Tuple[int, ...]  # set by deploy.script on its copy (script_constants)
 
     def __init__(self, tok2vec: Model, lower: Model, upper: Optional[Model], resize_output: Callable[..., Any],
                  dropout: float = 0.2, unseen_classes: Iterable[int] = ()) -> None:
@@ -87,33 +95,44 @@ class TransitionModel(Model):
 
     def precompute(self, docs: Sequence[Any]) -> Tensor:
         """B docs -> the lower layer's (N + 1, nF, nO, nP) table (row 0 the padding)."""
-        tokvecs = self.get_ref("tok2vec")(docs)
-        return self.get_ref("lower")(tokvecs)
+        return self.layers[1](self.layers[0](docs))
 
     def score(self, table: Tensor, token_ids: Tensor) -> Tensor:
-        """(N + 1, nF, nO, nP) table, (S, nF) token ids -> (S, nA) scores (spaCy's ``predict_states``)."""
-        lower = cast(PrecomputableAffine, self.get_ref("lower"))
-        b = lower.bias
-        if b is None:
-            raise ValueError("parser_model: the lower layer's b is not allocated; initialize the model first")
-        if not isinstance(token_ids, Tensor):
-            token_ids = torch.as_tensor(token_ids)
+        """(N + 1, nF, nO, nP) table, (S, nF) token ids -> (S, nA) scores (spaCy's ``predict_states``).
+
+        Reads the layers as ``self.layers`` (tok2vec, lower, upper: the refs) and the unseen classes
+        as ``script_unseen`` under TorchScript (``script_constants``), so it scripts; the ids' range
+        check is a graph op when traced (``state_sums``)."""
+        b = check_param("parser_model", self.layers[1].bias, "b of the lower layer")  # type: ignore[arg-type]
+        if not torch.jit.is_scripting():
+            if not isinstance(token_ids, Tensor):
+                token_ids = torch.as_tensor(token_ids)
         summed = state_sums(table, token_ids.to(table.device)) + b
         hidden = summed.max(dim=-1)[0] if summed.shape[-1] >= 2 else summed[..., 0]
-        scores = self.get_ref("upper")(hidden) if self.attrs["has_upper"] else hidden
-        unseen = sorted(self.attrs["unseen_classes"])
-        if unseen and scores.numel():
+        scores = self.layers[2](hidden) if self.has_upper else hidden
+        if torch.jit.is_scripting():
+            unseen = self.script_unseen
+        else:
+            unseen = tuple(sorted(self.unseen_classes))
+        if len(unseen) > 0 and scores.numel() > 0:
             mask = torch.zeros(scores.shape[1], dtype=torch.bool, device=scores.device)
-            mask[torch.as_tensor(unseen, device=scores.device)] = True
+            for i in unseen:
+                mask[i] = True
             scores = torch.where(mask, scores.min(), scores)
         return scores
 
+    def script_constants(self, arg_type: Any) -> Dict[str, Tuple[int, ...]]:
+        """``deploy.script``'s per-instance constants: the unseen classes as a tuple (TorchScript has
+        no sets; the scripted program keeps the classes unseen when it was scripted)."""
+        return {"script_unseen": tuple(sorted(int(i) for i in self.unseen_classes))}
+
     def forward(self, X: Tuple[Sequence[Any], Tensor]) -> Tensor:
-        if not isinstance(X, (tuple, list)) or len(X) != 2:
-            raise TypeError(f"parser_model: expected (docs, token_ids), got {type(X).__name__}; give the docs and "
-                            f"the (states, nF) token ids of the states to score")
-        docs, token_ids = X
-        return self.score(self.precompute(docs), token_ids)
+        if not torch.jit.is_scripting():
+            if not isinstance(X, (tuple, list)) or len(X) != 2:
+                raise TypeError(f"parser_model: expected (docs, token_ids), got {type(X).__name__}; give the docs "
+                                f"and the (states, nF) token ids of the states to score")
+        docs, token_ids = X[0], X[1]
+        return self.score(self.layers[1](self.layers[0](docs)), token_ids)
 
     def _initialize(self, X: Any, Y: Any) -> None:
         """spaCy's init: tok2vec on the docs, lower on its own, upper on two zero state vectors."""

@@ -30,14 +30,22 @@ def state_sums(Yf: Tensor, ids: Tensor) -> Tensor:
         raise ValueError(f"precomputable_affine: expected token ids of shape (states, nF={nF}), got "
                          f"{list(ids.shape)}; give one id per state feature (-1 where the state has no token)")
     rows = ids.long() + 1
-    if not values_readable(rows):  # traced: the check is an op of the graph (no host read, no guard)
+    if torch.jit.is_scripting():
+        _check_rows(rows, Yf.shape[0])
+    elif not values_readable(rows):  # traced: the check is an op of the graph (no host read, no guard)
         torch._assert_async(((rows >= 0) & (rows < Yf.shape[0])).all(),
                             "precomputable_affine: token ids must lie in [-1, tokens of the batch - 1]")
-    elif rows.numel() and (int(rows.min()) < 0 or int(rows.max()) >= Yf.shape[0]):
-        raise ValueError(f"precomputable_affine: token ids must lie in [-1, {Yf.shape[0] - 2}] (the "
-                         f"{Yf.shape[0] - 1} tokens of the batch), got {int(ids.min())}..{int(ids.max())}")
+    else:
+        _check_rows(rows, Yf.shape[0])
     features = torch.arange(nF, device=Yf.device).expand_as(rows)
     return Yf[rows, features].sum(dim=1)
+
+
+def _check_rows(rows: Tensor, n_rows: int) -> None:
+    """Eager and TorchScript: the table rows ``ids + 1`` lie in [0, n_rows) (a clear error naming the range)."""
+    if rows.numel() > 0 and (int(rows.min()) < 0 or int(rows.max()) >= n_rows):
+        raise ValueError(f"precomputable_affine: token ids must lie in [-1, {n_rows - 2}] (the "
+                         f"{n_rows - 1} tokens of the batch), got {int(rows.min()) - 1}..{int(rows.max()) - 1}")
 
 
 @registry.layers("spacy.PrecomputableAffine.v1")

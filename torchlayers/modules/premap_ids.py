@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from ..functional.checks import check_ids
+from ..functional.id_table import lookup
 from ..model import Model
 from ..registry import registry
 
@@ -16,10 +17,11 @@ from ..registry import registry
 class premap_ids(Model[Tensor, Tensor]):
     """``Y[i] = mapping_table.get(X[i], default)`` as an (N, 1) int32 tensor; ``column`` picks ``X[:, column]``.
 
-    Unlike ``remap_ids`` this is a tensor op: the table is held as sorted key/value buffers
-    (``keys``, ``values``, int64) and looked up with ``searchsorted``, so it runs on any device
-    and compiles, exports and scripts. ``attrs["mapping_table"]`` is the dict it was built from
-    (changing it later does not change the buffers; build a new layer instead).
+    A tensor op only: the table is held as sorted key/value buffers (``keys``, ``values``, int64,
+    saved with the state) and looked up with ``functional.id_table.lookup`` (``searchsorted``), so
+    it runs on any device and compiles, exports and scripts. ``attrs["mapping_table"]`` is the dict
+    it was built from (as Thinc's PreshMap, changing the dict later does not change the buffers;
+    build a new layer instead). ``remap_ids`` takes the same path for tensors over a live dict.
 
     Shape:
         - Input: (N,) integer ids, or (N, C) with ``column`` set
@@ -71,9 +73,4 @@ class premap_ids(Model[Tensor, Tensor]):
                 f"{list(inputs.shape)}; pass column= to read one column"
             )
         ids = inputs.to(torch.int64).contiguous()
-        if self.keys.shape[0] == 0:
-            return torch.full((ids.shape[0], 1), self.default, dtype=torch.int32, device=ids.device)
-        pos = torch.searchsorted(self.keys, ids).clamp(max=self.keys.shape[0] - 1)
-        found = self.keys.index_select(0, pos) == ids
-        out = torch.where(found, self.values.index_select(0, pos), torch.full_like(ids, self.default))
-        return out.to(torch.int32).reshape(-1, 1)
+        return lookup(self.keys, self.values, ids, self.default).to(torch.int32).reshape(-1, 1)
