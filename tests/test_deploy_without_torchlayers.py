@@ -76,10 +76,10 @@ def _spec(case: Any, X: Any) -> Optional[Any]:
     return spec[0]
 
 
-def _second_batch(case: Any, spec: Any) -> Any:
-    """A new sample (``case.sample()`` again: new values, the same sizes) with every dynamic dim doubled:
-    each tensor repeated along dim 0 where its spec names dim 0 (a Ragged's data and lengths, a
-    (keys, values, lengths) triple stay consistent)."""
+def _second_batch(case: Any, X: Any, spec: Any) -> Any:
+    """A new sample (``case.sample()`` again: new values, but the rows' samples keep their sizes) with every
+    dynamic dim doubled: each tensor repeated along dim 0 where its spec names dim 0 (a Ragged's data and
+    lengths, a (keys, values, lengths) triple stay consistent); asserted to differ from ``X``'s sizes."""
     leaves, structure = tree_flatten(case.sample())
     dims = flat_dynamic_shapes(spec, len(leaves), WHERE)
     out = []
@@ -87,7 +87,7 @@ def _second_batch(case: Any, spec: Any) -> Any:
         named = sorted(d) if d else []
         assert named in ([], [0]), f"{case.id}: dynamic dims {named}; only a dynamic dim 0 is doubled here"
         out.append(torch.cat([leaf, leaf]) if named else leaf)
-    assert [x.shape for x in out] != [x.shape for x in leaves], f"{case.id}: the spec names no dynamic dim"
+    assert [x.shape for x in out] != [x.shape for x in _leaves(X)], f"{case.id}: the second batch has X's sizes"
     return tree_unflatten(out, structure)
 
 
@@ -118,7 +118,7 @@ def without_torchlayers(request, tmp_path_factory):
         except Exception as e:
             failed[case.id] = f"export: {type(e).__name__}: {str(e).splitlines()[0][:300]}"
             continue
-        X2 = _second_batch(case, spec) if spec is not None else None
+        X2 = _second_batch(case, X, spec) if spec is not None else None
         with torch.no_grad():
             Y, Y2 = _leaves(model(X)), None if X2 is None else _leaves(model(X2))
         torch.export.save(program, folder / f"{n}.pt2")
