@@ -452,11 +452,32 @@ def test_decompose_leaves_aten_only_and_refuses_what_it_cannot():
         for i in (0, 1):
             assert_tree_equal(flat.module()(*_tensors(ids_ragged(i))), tuple(_tensors(model(ids_ragged(i)))),
                               "decomposed vs eager")
-    left = r"\['torchlayers.uniqued_gather.default', 'torchlayers.uniqued_keys.default'\]"
+    # uniqued: its custom ops decompose through their torch bodies (torch.unique: U is an unbacked size)
+    uniq = tl.uniqued(tl.Linear(3, 4))
+    pool = torch.randn(3, 4)
+    rows = pool[torch.tensor([0, 1, 0, 2, 1, 0])]
+    uniq.initialize(X=rows)
+    assert {"torchlayers.uniqued_keys.default", "torchlayers.uniqued_gather.default"} <= set(
+        custom_ops_in(export(uniq, rows)))
+    flat = export(uniq, rows, decompose=True)
+    assert custom_ops_in(flat) == []
+    with torch.no_grad():  # another batch size and another count of unique keys
+        for X in (rows, torch.randn(5, 4)[torch.tensor([4, 4, 1, 0, 1, 3, 4, 0, 2])]):
+            assert_tree_equal(flat.module()(X), (uniq(X),), "uniqued decomposed vs eager")
+    # an op with no decomposition (here one the test registers) is refused, named
+    if not hasattr(torch.ops.tl_refusal_test, "opaque"):
+        @torch.library.custom_op("tl_refusal_test::opaque", mutates_args=())
+        def opaque(x: torch.Tensor) -> torch.Tensor:
+            return x * 2
+
+        opaque.register_fake(lambda x: torch.empty_like(x))
+
+    class Opaque(torch.nn.Module):
+        def forward(self, x):
+            return torch.ops.tl_refusal_test.opaque(x)
+
+    left = r"\['tl_refusal_test.opaque.default'\] \(they have no ATen decomposition"
     with pytest.raises(ValueError, match=r"deploy.export: the decomposed program still holds " + left):
-        uniq = tl.uniqued(tl.Linear(3, 4))
-        rows = torch.randn(3, 4)[torch.tensor([0, 1, 0, 2, 1, 0])]
-        uniq.initialize(X=rows)
-        export(uniq, rows, decompose=True)
+        export(Opaque(), torch.randn(3, 2), decompose=True)
     with pytest.raises(TypeError, match=r"deploy.export: decompose=True takes an example made of tensors only"):
         export(tl.noop(), (torch.zeros(2, 2), 3), decompose=True)

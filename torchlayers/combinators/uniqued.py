@@ -11,18 +11,33 @@ from ..registry import registry
 from .add import _check_models
 
 
-@torch.library.custom_op("torchlayers::uniqued_keys", mutates_args=())
-def uniqued_keys(keys: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+def uniqued_keys_reference(keys: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
     """keys (N,) -> (first (U,), inverse (N,), counts (U,)) int64, unique keys in sorted order.
 
-    ``first[u]`` is the row where key u first occurs (numpy.unique's ``return_index``). A custom
-    op because U depends on the data: compile/export see one op with an unbacked size.
+    ``first[u]`` is the row where key u first occurs (numpy.unique's ``return_index``): the smallest
+    row of each key, by ``scatter_reduce(amin)``. The body of ``torchlayers::uniqued_keys`` and its
+    ATen decomposition (``deploy/decompose.py``): traced, ``torch.unique`` gives U as an unbacked size.
     """
     uniq, inverse, counts = torch.unique(keys, sorted=True, return_inverse=True, return_counts=True)
     N = keys.shape[0]
     first = torch.full((uniq.shape[0],), N, dtype=torch.int64, device=keys.device)
-    first.scatter_reduce_(0, inverse, torch.arange(N, device=keys.device), reduce="amin")
+    first = first.scatter_reduce(0, inverse, torch.arange(N, device=keys.device), reduce="amin")
     return first, inverse, counts.to(torch.int64)
+
+
+def uniqued_gather_reference(X: Tensor, first: Tensor, inverse: Tensor, counts: Tensor) -> Tensor:
+    """(N, *F) X, (U,) first -> (U, *F) ``X[first]``: the body of ``torchlayers::uniqued_gather`` and its
+    ATen decomposition (``inverse`` and ``counts`` serve its gradient only)."""
+    return X.index_select(0, first)
+
+
+@torch.library.custom_op("torchlayers::uniqued_keys", mutates_args=())
+def uniqued_keys(keys: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+    """keys (N,) -> (first (U,), inverse (N,), counts (U,)) int64: ``uniqued_keys_reference``.
+
+    A custom op because U depends on the data: compile/export see one op with an unbacked size.
+    """
+    return uniqued_keys_reference(keys)
 
 
 @uniqued_keys.register_fake
@@ -34,8 +49,9 @@ def _(keys: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
 
 @torch.library.custom_op("torchlayers::uniqued_gather", mutates_args=())
 def uniqued_gather(X: Tensor, first: Tensor, inverse: Tensor, counts: Tensor) -> Tensor:
-    """``X[first]``; its gradient gives every row the mean of its key's gradient (Thinc's)."""
-    return X.index_select(0, first)
+    """``X[first]`` (``uniqued_gather_reference``); its gradient gives every row the mean of its key's
+    gradient (Thinc's)."""
+    return uniqued_gather_reference(X, first, inverse, counts)
 
 
 @uniqued_gather.register_fake

@@ -3,10 +3,9 @@
 Shapes: ``FlatForm(module, example)`` takes the example's tensor leaves in ``tree_flatten`` order
 (a ``Ragged(data, lengths)`` gives ``(data (N, *F), lengths (B,))``, a ``Padded`` its 4 fields, a
 tuple its items) and returns the output's tensor leaves as a tuple (a Ragged output: ``(data,
-lengths)``). ``decompose_program(ep)``: an ``ExportedProgram`` -> one with the same signature whose
-graph holds ATen ops only. It is an inference program: run it under ``torch.no_grad()`` /
-``torch.inference_mode()`` (the traced reductions use ``aten._embedding_bag_forward_only``, which
-autograd refuses: "Autograd not support dtype: Long").
+lengths)``). ``export_decomposed(module, example, dynamic_shapes)``: ``FlatForm`` exported over those
+leaves, then ``decompose_program(ep)``: an ``ExportedProgram`` -> one with the same signature whose
+graph holds ATen ops only (an inference program: the model in eval mode).
 
 Why both: a saved program holding ``torch.ops.torchlayers.*`` nodes loads only where those ops are
 registered (``import torchlayers``): without it, ``torch.export.load`` raises a generic
@@ -23,12 +22,21 @@ backward ops) are ``torch.library.triton_op``s (``kernels/triton_support.py::ker
 ``ExportedProgram.run_decompositions(table, decompose_custom_triton_ops=True)`` traces each op's own
 body, which on a CPU tensor runs the op's checks (traced: ``aten._assert_async`` on the lengths) and
 its torch reference (``kernels/hash_embed.py::hash_embed_reference``, ``sparse_linear_reference``,
-``ragged_*_reference``); ``table`` is torch's core-ATen table. On CUDA tensors the bodies launch
-Triton kernels, which trace as ``triton_kernel_wrapper_functional`` (not ATen): decompose a CPU
-copy of the model. ``torchlayers::fused_lstm`` never reaches an exported graph (export calls
-``torch._VF.lstm``). ``torchlayers::uniqued_keys`` / ``uniqued_gather`` (``uniqued``) are plain
-``custom_op``s with no decomposition: a program holding them is refused with a ``ValueError``
-naming them.
+``ragged_*_reference``). On CUDA tensors the bodies launch Triton kernels, which trace as
+``triton_kernel_wrapper_functional`` (not ATen): decompose a CPU copy of the model.
+``torchlayers::uniqued_keys`` / ``uniqued_gather`` (``uniqued``) are plain ``custom_op``s (under
+``torch.compile`` they stay one op with an unbacked size); ``table`` maps them to their bodies,
+``combinators/uniqued.py::uniqued_keys_reference`` (``torch.unique``: U traces as an unbacked size)
+and ``uniqued_gather_reference``. ``torchlayers::fused_lstm`` never reaches an exported graph (export
+calls ``torch._VF.lstm``). An op with no decomposition (another library's ``custom_op``) is refused
+with a ``ValueError`` naming it.
+
+ATen ops stay as exported (``table`` holds the torchlayers ops only; no lowering to core ATen): core
+ATen re-expresses ``aten.silu`` (``x * sigmoid(x)``), ``aten.mish`` and ``aten.lstm`` (unrolled gate
+matmuls) with other float rounding (up to ~1e-6 on the case table's Swish, Mish and LSTM rows), while
+this program computes eager's ops, so it is bitwise equal to eager
+(``tests/test_deploy_without_torchlayers.py``). A consumer that needs core ATen (ExecuTorch) calls
+``run_decompositions()`` on it.
 
 Stop-gap (``_constant_free_seeds``): ``murmur3_x86_32_keys(keys, (0, 1))`` (SparseLinear's slots) builds
 its seeds with ``torch.tensor(seeds)``, a constant created while the op body is traced, which
@@ -41,13 +49,13 @@ s) for s in seeds], 1)``).
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator, List, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor, nn
 from torch.utils._pytree import tree_flatten, tree_unflatten
 
-__all__ = ["FlatForm", "decompose_program", "custom_ops_in", "flat_dynamic_shapes"]
+__all__ = ["FlatForm", "export_decomposed", "decompose_program", "custom_ops_in", "flat_dynamic_shapes"]
 
 
 class FlatForm(nn.Module):
@@ -114,16 +122,40 @@ def _constant_free_seeds() -> Iterator[None]:
         sparse_linear.murmur3_x86_32_keys = previous  # type: ignore[assignment]
 
 
+def _custom_op_table() -> Dict[Any, Callable[..., Any]]:
+    """{torchlayers ``custom_op`` overload: its torch body} for ``run_decompositions`` (the Triton ops
+    need no entry: ``decompose_custom_triton_ops`` traces their bodies)."""
+    from ..combinators.uniqued import uniqued_gather_reference, uniqued_keys_reference
+
+    ops = torch.ops.torchlayers
+    return {ops.uniqued_keys.default: uniqued_keys_reference, ops.uniqued_gather.default: uniqued_gather_reference}
+
+
 def decompose_program(ep: torch.export.ExportedProgram, where: str = "torchlayers.deploy.decompose_program"
                       ) -> torch.export.ExportedProgram:
-    """``ep`` with every torchlayers op traced through its torch reference, then lowered to core ATen; a
+    """``ep`` with every torchlayers op traced through its torch reference, its ATen ops kept; a
     ``ValueError`` naming what is left when an op has no decomposition (see the module docstring)."""
     with _constant_free_seeds():
-        out = ep.run_decompositions(decompose_custom_triton_ops=True)
+        out = ep.run_decompositions(_custom_op_table(), decompose_custom_triton_ops=True)
     left = custom_ops_in(out)
     if left:
         hint = (" (the Triton kernels of a CUDA model: decompose a CPU copy, model.to('cpu'))"
                 if any("triton" in n for n in left) else
-                " (they have no ATen decomposition: load the program with torchlayers imported instead)")
+                " (they have no ATen decomposition: load the program where they are registered instead, "
+                "e.g. with torchlayers imported for torch.ops.torchlayers)")
         raise ValueError(f"{where}: the decomposed program still holds {left}{hint}")
     return out
+
+
+def export_decomposed(module: nn.Module, example: Any, dynamic_shapes: Any = None, *, strict: bool = False,
+                      where: str = "torchlayers.deploy.export_decomposed") -> torch.export.ExportedProgram:
+    """``module`` (in eval mode) as it is on ``example``, over the example's tensor leaves: ``FlatForm`` ->
+    ``torch.export`` -> ``decompose_program``. ``dynamic_shapes``: a spec in the example's structure
+    (``{dim: Dim}`` or None per tensor), None: every dim static."""
+    flat = FlatForm(module.eval(), example, where)
+    leaves = tuple(tree_flatten(example)[0])
+    dims = None
+    if dynamic_shapes is not None and leaves:  # no leaves: a program without inputs, nothing dynamic
+        dims = (flat_dynamic_shapes(dynamic_shapes, len(leaves), where),)  # the one *leaves argument
+    ep = torch.export.export(flat, leaves, dynamic_shapes=dims, strict=strict)
+    return decompose_program(ep, where)
