@@ -30,12 +30,16 @@ _CELL = {"passed": "ok", "xfailed": "xf", "skipped": "sk", "failed": "F", "xpass
 # (column, row) -> outcome; rows are case ids, or "e2e:<model>"
 OUTCOMES: Dict[Tuple[str, str], str] = {}
 RECORDED: Dict[Tuple[str, str], str] = {}
+NOTES: Dict[Tuple[str, str], str] = {}  # why a cell is what it is (printed under the table)
 
 
-def record(column: str, row: str, outcome: str) -> None:
+def record(column: str, row: str, outcome: str, note: str = "") -> None:
     """Record an outcome a test measured (the fresh-process batch run reports every row; the dynamic compile
-    the form it passed in). It stands for a test that passed; a failed test shows F."""
+    the form it passed in). It stands for a test that passed; a failed test shows F. ``note``: why, printed
+    under the table."""
     assert column in COLUMNS and outcome in _CELL, (column, outcome)
+    if note:
+        NOTES[(column, row)] = note
     RECORDED[(column, row)] = outcome
     OUTCOMES.setdefault((column, row), outcome)
 
@@ -93,3 +97,6 @@ def pytest_terminal_summary(terminalreporter):
     for row in rows:
         cells = [_CELL.get(OUTCOMES.get((c, row), ""), "-") for c in COLUMNS]
         write(f"{row:{width}s}  " + " ".join(f"{x:>11s}" for x in cells))
+    for (column, row), note in sorted(NOTES.items()):
+        if (column, row) in OUTCOMES:
+            write(f"{row} [{column} {_CELL[OUTCOMES[(column, row)]]}]: {note}")

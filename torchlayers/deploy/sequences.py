@@ -39,7 +39,9 @@ docs, nested again by the counts; any other layer is a TypeError.
 ``row + p * (rank + 1)`` (rank: non-empty sequences before this one, by ``cumsum``; sequence ids by
 ``repeat_interleave(output_size=N)``), then one ``index_select`` back. ``padded_to_packed`` reads N
 and ``packed_to_padded`` reads T from the lengths with ``.item()``: unbacked sizes in a traced graph
-(no recompile when they change), as ``ragged2list``'s split sizes are.
+(no recompile when they change), as ``ragged2list``'s split sizes are. A layer that branches on an
+unbacked T (an LSTM unbinding the time steps) cannot be traced over it, a torch limitation:
+``with_padded``'s rule then raises a TypeError saying so (under ``torch.export``; eagerly T is an int).
 
 Shapes: input as ``takes`` says; output the model's output, a list being returned packed. N and B
 are sizes of tensors the graph holds (or unbacked sizes read from them): no ``.tolist()``, no Python
