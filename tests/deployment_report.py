@@ -6,7 +6,7 @@ It reads the outcomes of tests that already ran, so nothing is computed twice:
 | column | what | from |
 |---|---|---|
 | compile | ``torch.compile(fullgraph=True)`` (aot_eager) == eager | ``test_case_table.py::test_matrix[compile-*]`` |
-| compile_dyn | ``fullgraph=True, dynamic=True``, two batch sizes == eager; ``RC``: the second size recompiled | ``test_deployment_matrix.py`` |
+| compile_dyn | ``fullgraph=True, dynamic=True``, two batch sizes == eager, no recompile (asserted); ``rf``: through ``ragged_form`` (lists packed, B and lengths varied); ``okB``: a list input of fixed length B (no Ragged form) | ``test_deployment_matrix.py`` |
 | export | ``torch.export`` (the row's dynamic dims) == eager | ``test_case_table.py::test_matrix[export-*]`` |
 | save_load | ``torch.export.save`` / ``load`` (in process; e2e: a fresh process) == eager | ``test_deployment_matrix.py`` |
 | fresh | the saved program loaded and run in a fresh process with torchlayers | ``test_deployment_matrix.py`` |
@@ -14,7 +14,7 @@ It reads the outcomes of tests that already ran, so nothing is computed twice:
 | onnx | onnxruntime == eager within 1e-5, dynamic axes | ``test_deploy_onnx.py``, ``test_deployment_matrix.py`` (e2e) |
 | script | TorchScript == eager | ``test_case_table.py::test_matrix[script-*]``, ``test_deployment_matrix.py`` (e2e) |
 
-Cells: ``ok`` passed, ``RC`` passed but recompiled at the second batch size, ``xf`` strict xfail
+Cells: ``ok`` passed, ``rf`` passed through the Ragged form, ``okB`` passed with a list's length fixed, ``xf`` strict xfail
 (``tests/xfail_table.py``) or a marked outcome, ``sk`` skipped
 (the reason is in pytest's report), ``F`` failed, ``-`` not applicable or not run in this session.
 """
@@ -24,17 +24,22 @@ import collections
 from typing import Dict, Tuple
 
 COLUMNS = ("compile", "compile_dyn", "export", "save_load", "fresh", "no_tl", "onnx", "script")
-_CELL = {"passed": "ok", "xfailed": "xf", "skipped": "sk", "failed": "F", "xpassed": "XP", "recompiled": "RC"}
+_CELL = {"passed": "ok", "xfailed": "xf", "skipped": "sk", "failed": "F", "xpassed": "XP", "ragged_form": "rf",
+         "fixed_B": "okB"}
 
 # (column, row) -> outcome; rows are case ids, or "e2e:<model>"
 OUTCOMES: Dict[Tuple[str, str], str] = {}
 RECORDED: Dict[Tuple[str, str], str] = {}
+NOTES: Dict[Tuple[str, str], str] = {}  # why a cell is what it is (printed under the table)
 
 
-def record(column: str, row: str, outcome: str) -> None:
+def record(column: str, row: str, outcome: str, note: str = "") -> None:
     """Record an outcome a test measured (the fresh-process batch run reports every row; the dynamic compile
-    a recompile). It stands for a test that passed; a failed test shows F."""
+    the form it passed in). It stands for a test that passed; a failed test shows F. ``note``: why, printed
+    under the table."""
     assert column in COLUMNS and outcome in _CELL, (column, outcome)
+    if note:
+        NOTES[(column, row)] = note
     RECORDED[(column, row)] = outcome
     OUTCOMES.setdefault((column, row), outcome)
 
@@ -92,3 +97,6 @@ def pytest_terminal_summary(terminalreporter):
     for row in rows:
         cells = [_CELL.get(OUTCOMES.get((c, row), ""), "-") for c in COLUMNS]
         write(f"{row:{width}s}  " + " ".join(f"{x:>11s}" for x in cells))
+    for (column, row), note in sorted(NOTES.items()):
+        if (column, row) in OUTCOMES:
+            write(f"{row} [{column} {_CELL[OUTCOMES[(column, row)]]}]: {note}")

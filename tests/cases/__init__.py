@@ -31,6 +31,8 @@ class Case:
     deploy: which of compile/export/script apply (missing ones are documented in the row).
     dynamic: torch.export dynamic_shapes spec builder (None: static shapes).
     thinc_input: converts the torch sample into thinc's input (default: to_numpy).
+    scale: ``scale(X, k)``, the row's sample at k times its batch size, for a structure the generic
+        ``tests/test_deployment_matrix.py::scaled`` does not read (None: that one).
     """
 
     id: str
@@ -46,8 +48,26 @@ class Case:
     dynamic: Optional[Callable[[Any], Any]] = None
     thinc_input: Optional[Callable[[Any], Any]] = None
     thinc_param_grads: bool = True
+    scale: Optional[Callable[[Any, int], Any]] = None
     notes: str = ""
     extra: Dict[str, Any] = field(default_factory=dict)
+
+
+def scale_items(X: Tuple[Any, ...], k: int) -> Tuple[Any, ...]:
+    """``Case.scale`` for a tuple of per-item batches (each item its own (n_i, ...) rows): each item's rows k times."""
+    import torch
+
+    return tuple(torch.cat([x] * k) for x in X)
+
+
+def scale_empty_list(X: List[Any], k: int) -> List[Any]:
+    """``Case.scale`` for an empty list, whose k-times batch is still empty: k docs of 2 ... k + 1 rows, 4 wide,
+    the two batch sizes the compiled boundary form runs at before it is run on the empty batch itself."""
+    import torch
+
+    if X:
+        raise ValueError(f"scale_empty_list: expected the empty list, got {len(X)} items")
+    return [torch.randn(n, 4) for n in range(2, k + 2)]
 
 
 def collect() -> List[Case]:

@@ -22,7 +22,7 @@ from torchlayers.combinators.siamese import siamese
 from torchlayers.combinators.uniqued import uniqued
 from torchlayers.modules.expand_window import expand_window
 
-from . import Case
+from . import Case, scale_items
 from .samples import batch_dim, floats, padded, ragged, seqs
 
 
@@ -104,5 +104,6 @@ CauchySimilarity = _optional("torchlayers.modules.cauchy_similarity", "CauchySim
 if CauchySimilarity is not None:
     CASES.append(
         Case("siamese/linear_cauchy", lambda: siamese(tl.Linear(4, 3), CauchySimilarity(4)),
-             lambda: (floats(5, 3), floats(5, 3)), lambda: ta.siamese(ta.Linear(4, 3), ta.CauchySimilarity(4)))
+             lambda: (floats(5, 3), floats(5, 3)), lambda: ta.siamese(ta.Linear(4, 3), ta.CauchySimilarity(4)),
+             scale=scale_items)
     )

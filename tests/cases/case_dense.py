@@ -18,7 +18,7 @@ from torchlayers.modules.logistic import Logistic
 from torchlayers.modules.multi_softmax import MultiSoftmax
 from torchlayers.modules.parametric_attention import ParametricAttention
 
-from . import Case
+from . import Case, scale_items
 from .samples import batch_dim, floats, ids, ragged
 
 
@@ -69,9 +69,9 @@ CASES = [
          has_params=False),
     # CauchySimilarity
     Case("CauchySimilarity", lambda: CauchySimilarity(4), lambda: pair(5, 4), lambda: ta.CauchySimilarity(4),
-         dynamic=pair_batch_dim),
+         dynamic=pair_batch_dim, scale=scale_items),
     Case("CauchySimilarity/inferred_batch1", lambda: CauchySimilarity(), lambda: pair(1, 6),
-         lambda: ta.CauchySimilarity()),
+         lambda: ta.CauchySimilarity(), scale=scale_items),
     # MultiSoftmax (Thinc returns logits: parity is in the xfail table and pinned in its test file)
     Case("MultiSoftmax", lambda: MultiSoftmax((2, 3), 4), lambda: floats(5, 4), lambda: ta.MultiSoftmax((2, 3), 4),
          convention=True, dynamic=batch_dim),

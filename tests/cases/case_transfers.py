@@ -26,7 +26,7 @@ from torchlayers.modules.ragged2list import ragged2list
 from torchlayers.modules.remap_ids import remap_ids, remap_ids_v2
 from torchlayers.modules.strings2arrays import strings2arrays
 
-from . import Case
+from . import Case, scale_empty_list, scale_items
 from .samples import batch_dim, floats, padded, ragged, seqs
 
 NO_PARAMS = dict(has_params=False, matmul=False)
@@ -38,6 +38,14 @@ INT_TABLE = {3: 10, 5: 11, 7: 12}
 
 def _tuple4(lengths, width):
     return tuple(padded(lengths, width))
+
+
+def _scale_tuple4(X, k):
+    """``Case.scale`` of a (data, size_at_t, lengths, indices) tuple: its Padded's sequences k times."""
+    from torchlayers.functional.sequences import list2padded as pad
+    from torchlayers.functional.sequences import padded2list as unpad
+
+    return tuple(pad(unpad(tl.Padded(*X)) * k))
 
 
 def _ragged_tuple(lengths, width):
@@ -56,10 +64,11 @@ def _nested_seqs(groups, width):
 CASES = [
     # ---------------------------------------------------------------- transfers
     Case("list2array", lambda: list2array(), lambda: seqs([2, 0, 3], 4), lambda: ta.list2array(), **NO_PARAMS),
-    Case("list2array/empty", lambda: list2array(), lambda: [], lambda: ta.list2array(), differentiable=False, **NO_PARAMS,
+    Case("list2array/empty", lambda: list2array(), lambda: [], lambda: ta.list2array(), differentiable=False, **NO_PARAMS, scale=scale_empty_list,
          notes="[] gives zeros (0, 0) float32; nothing to differentiate"),
     Case("list2ragged", lambda: list2ragged(), lambda: seqs([3, 1, 0, 2], 4), lambda: ta.list2ragged(), **NO_PARAMS),
-    Case("list2ragged/empty", lambda: list2ragged(), lambda: [], lambda: ta.list2ragged(), differentiable=False, **NO_PARAMS),
+    Case("list2ragged/empty", lambda: list2ragged(), lambda: [], lambda: ta.list2ragged(), differentiable=False, **NO_PARAMS,
+         scale=scale_empty_list),
     Case("ragged2list", lambda: ragged2list(), lambda: ragged([2, 0, 3], 4), lambda: ta.ragged2list(), **NO_PARAMS),
     Case("ragged2list/zero-length", lambda: ragged2list(), lambda: ragged([0, 0], 3), lambda: ta.ragged2list(), **NO_PARAMS),
     Case("list2padded", lambda: list2padded(), lambda: seqs([2, 3, 3, 1], 4), lambda: ta.list2padded(), **NO_PARAMS),
@@ -109,7 +118,7 @@ CASES = [
     Case("with_padded/tensor3d", lambda: with_padded(with_array2d(tl.Linear(5, 3))), lambda: floats(4, 2, 3),
          lambda: ta.with_padded(ta.with_array2d(ta.Linear(5, 3)))),
     Case("with_padded/tuple4", lambda: with_padded(with_array2d(tl.Linear(5, 3))), lambda: _tuple4([3, 1], 3),
-         lambda: ta.with_padded(ta.with_array2d(ta.Linear(5, 3)))),
+         lambda: ta.with_padded(ta.with_array2d(ta.Linear(5, 3))), scale=_scale_tuple4),
     # ---------------------------------------------------------------- with_ragged
     Case("with_ragged/list", lambda: with_ragged(with_array(tl.Linear(5, 3))), lambda: seqs([2, 0, 3], 3),
          lambda: ta.with_ragged(ta.with_array(ta.Linear(5, 3)))),
@@ -128,7 +137,7 @@ CASES = [
          lambda: ta.with_list(ta.with_array(ta.Linear(5, 3)))),
     # ---------------------------------------------------------------- with_getitem / with_reshape / with_debug
     Case("with_getitem", lambda: with_getitem(1, tl.Linear(5, 3)), lambda: (floats(2, 4), floats(4, 3), floats(1, 2)),
-         lambda: ta.with_getitem(1, ta.Linear(5, 3))),
+         lambda: ta.with_getitem(1, ta.Linear(5, 3)), scale=scale_items),
     Case("with_reshape", lambda: with_reshape(tl.Linear(5, 3)), lambda: floats(2, 4, 3),
          lambda: ta.with_reshape(ta.Linear(5, 3)), dynamic=batch_dim),
     Case("with_debug/Linear", lambda: with_debug(tl.Linear(5, 3)), lambda: floats(4, 3),

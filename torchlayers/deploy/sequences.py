@@ -3,26 +3,53 @@
 A model such as spaCy's ``list2ragged >> with_array(embed) >> ragged2list >>
 with_array(residual(expand_window >> Maxout), pad=4)`` passes Python lists between layers; a
 list of B tensors has B fixed in a traced graph, and ``ragged2list`` reads the lengths on the
-host. ``ragged_form(model)`` returns a module computing the same thing on the packed form of
-every list, ``Ragged(data, lengths)``:
+host. ``ragged_form(model, takes="list")`` returns a module computing the same thing on the packed
+form of every list: a list of docs is ``Ragged(data, int32 lengths)`` (what ``list2ragged`` gives), a
+list of lists of docs ``(Ragged(rows, item lengths), (B,) int32 items per list)``. ``takes`` is what
+the model's input is: ``"list"`` (docs, given packed), ``"lists"`` (lists of docs, given packed) or
+``"value"`` (a Ragged, Padded or tensor, given as it is; only the lists inside the model and a
+returned list are packed). The rules, by what flows into the layer:
 
-| layer, on a list (packed) | Ragged form |
-|---|---|
-| ``list2ragged`` | identity (the packed list is the Ragged) |
-| ``ragged2list`` (on a Ragged) | identity (the Ragged is the packed list) |
-| ``with_array(layer, pad=p)`` | Thinc's list layout ``[p zeros, x0, p zeros, x1, ..., p zeros]`` built by
-  one ``index_copy`` at positions ``row + p * (rank + 1)`` (rank: non-empty sequences before this one, by
-  ``cumsum``; sequence ids by ``repeat_interleave(output_size=N)``), then one ``index_select`` back |
-| ``chain`` | its layers, each rewritten |
-| any other layer (on a Ragged / tensor) | itself |
+| layer | on a packed list | on a value (Ragged / Padded / tensor) |
+|---|---|---|
+| ``chain`` | its layers, each rewritten | its layers, each rewritten |
+| ``list2ragged`` | identity (the packed list is the Ragged) | TypeError (it takes a list) |
+| ``list2array`` | the data (empty docs add no rows either way) | itself |
+| ``list2padded`` | ``packed_to_padded`` (T = max(lengths)) | itself |
+| ``ragged2list`` | TypeError (it takes a Ragged) | the Ragged, int32 lengths: the packed list |
+| ``padded2list`` | TypeError (it takes a Padded) | ``padded_to_packed`` (N = sum(lengths)) |
+| ``with_array(layer, pad=p)`` | Thinc's list layout (below) around the layer | itself |
+| ``residual(layer)`` | the layer's form, plus the input's data | itself |
+| ``with_list(layer)`` | the layer's form (a list passes through) | Ragged: the layer's form, the input's lengths; |
+| | | Padded: ``padded_to_packed``, the layer's form, ``packed_to_padded`` |
+| ``with_padded(layer)`` | ``packed_to_padded``, layer, ``padded_to_packed`` | Ragged: the same, the input's lengths |
+| ``with_ragged(layer)`` | the layer on it, the input's lengths | Padded: ``padded_to_packed``, layer, back |
+| ``with_flatten(layer)`` | TypeError (it takes lists of docs) | itself |
+| ``map_list(layer)`` | TypeError: B calls of the layer, one per doc | itself |
+| any other layer | TypeError (no rule) | itself |
 
-Shapes: input Ragged (N, *F) data with (B,) lengths (the list it packs); output the model's
-output, a list being returned packed as a Ragged. N and B are sizes of tensors the graph holds:
-no ``.tolist()``, no data-dependent shape, so ``torch.compile(fullgraph=True, dynamic=True)``
-and ``torch.export`` with dynamic N and B work on it. Difference from the list form: the padded
-buffer of ``with_array(pad=p)`` holds ``p * (B - K)`` trailing zero rows when K < B sequences
-are non-empty (its size must not depend on data); only layers that mix rows farther apart than
-``p`` (none of Thinc's sequence layers) could see them.
+(A value of another type than the one a rule names goes to the layer itself.)
+
+On packed lists of docs (``takes="lists"``) the rules are ``chain`` and ``with_flatten(layer)`` /
+``with_flatten_v2(layer)``: the layer's form on the packed items (a list of docs); ``with_flatten``'s
+gives one row per item, packed by the counts into a list of docs; ``with_flatten_v2``'s a list of
+docs, nested again by the counts; any other layer is a TypeError.
+
+``with_array(pad=p)`` on a packed list builds the layout by one ``index_copy`` at positions
+``row + p * (rank + 1)`` (rank: non-empty sequences before this one, by ``cumsum``; sequence ids by
+``repeat_interleave(output_size=N)``), then one ``index_select`` back. ``padded_to_packed`` reads N
+and ``packed_to_padded`` reads T from the lengths with ``.item()``: unbacked sizes in a traced graph
+(no recompile when they change), as ``ragged2list``'s split sizes are. A layer that branches on an
+unbacked T (an LSTM unbinding the time steps) cannot be traced over it, a torch limitation:
+``with_padded``'s rule then raises a TypeError saying so (under ``torch.export``; eagerly T is an int).
+
+Shapes: input as ``takes`` says; output the model's output, a list being returned packed. N and B
+are sizes of tensors the graph holds (or unbacked sizes read from them): no ``.tolist()``, no Python
+list whose length is B, so ``torch.compile(fullgraph=True, dynamic=True)`` and ``torch.export`` with
+dynamic N and B work on it. Difference from the list form: the padded buffer of ``with_array(pad=p)``
+holds ``p * (B - K)`` trailing zero rows when K < B sequences are non-empty (its size must not depend
+on data); only layers that mix rows farther apart than ``p`` (none of Thinc's sequence layers) could
+see them.
 
 ``export(model, example)`` converts a list example to the Ragged once at the boundary and
 exports the Ragged form with dynamic N and B: the program takes ``Ragged(data, lengths)``. Other
@@ -31,18 +58,19 @@ program of ATen ops over plain tensors that loads without torchlayers (``deploy/
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, List, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple, cast
 
 import torch
 from torch import Tensor, nn
+from torch.fx.experimental.symbolic_shapes import GuardOnDataDependentSymNode
 from torch.utils._pytree import tree_flatten, tree_map
 
-from ..types import Ragged
+from ..types import Padded, Ragged
 
 if TYPE_CHECKING:
     from ..combinators.with_array import with_array
 
-__all__ = ["ragged_form", "export", "packed_list_layout", "RaggedForm"]
+__all__ = ["ragged_form", "export", "pack", "packed_list_layout", "packed_to_padded", "padded_to_packed", "RaggedForm"]
 
 
 def packed_list_layout(lengths: Tensor, n_rows: int, pad: int) -> Tuple[Tensor, int]:
@@ -76,6 +104,8 @@ class PackedWithArray(nn.Module):
         pad = int(self.wrapper.pad)
         data = X.data
         N = data.shape[0]
+        if X.lengths.shape[0] == 0:  # with_array gives [] for [] without calling the layer
+            return X
         if pad == 0:
             return Ragged(self.wrapper._rows(layer(data), N), X.lengths)
         pos, total = packed_list_layout(X.lengths, N, pad)
@@ -90,59 +120,338 @@ class PackedWithArray(nn.Module):
         return Ragged(Y.index_select(0, pos), X.lengths)
 
 
-class RaggedForm(nn.Module):
-    """The rewritten steps of a model (see the module docstring): Ragged -> the model's output."""
+def as_packed(X: Ragged) -> Ragged:
+    """A Ragged read as the list of docs it splits into, packed as ``list2ragged`` packs it (int32 lengths)."""
+    return Ragged(X.data, X.lengths.to(torch.int32))
 
-    def __init__(self, steps: List[nn.Module], source: nn.Module) -> None:
+
+def padded_to_packed(Xp: Padded) -> Ragged:
+    """Padded data (T, B, *F) -> the packed list ``padded2list`` returns: Ragged (N, *F), (B,) int32 lengths
+    in the original order. N = sum(lengths) is read with ``.item()`` (an unbacked size when traced); rows
+    are gathered by one advanced index at (t, column) from ``repeat_interleave(output_size=N)``."""
+    data = Xp.data
+    B = data.shape[1] if data.dim() >= 2 else 0
+    if B == 0:  # padded2list gives [], packed as list2ragged([]) packs it
+        return Ragged(torch.zeros((0, 0), device=data.device), torch.zeros((0,), dtype=torch.int32, device=data.device))
+    inverse = torch.argsort(Xp.indices.to(torch.int64))
+    lens = Xp.lengths.to(torch.int64).index_select(0, inverse)
+    N = cast(int, lens.sum().item())  # a SymInt when traced: no int(), which would specialize it
+    torch._check(N >= 0)
+    item = torch.repeat_interleave(torch.arange(B, device=data.device), lens, output_size=N)
+    starts = torch.cumsum(lens, 0) - lens
+    t = torch.arange(N, device=data.device) - starts.index_select(0, item)
+    return Ragged(data[t, inverse.index_select(0, item)], lens.to(torch.int32))
+
+
+def packed_to_padded(X: Ragged) -> Padded:
+    """A packed list Ragged (N, *F) with (B,) lengths -> the Padded ``list2padded`` returns for that list:
+    data (T, B, *F) with T = max(lengths) read with ``.item()`` (an unbacked size when traced), columns by
+    (length, index) descending, int32 fields (the arithmetic of ``modules/list2padded.list2padded_traced``)."""
+    data = X.data
+    dev = data.device
+    lens = X.lengths.to(torch.int64)
+    B = lens.shape[0]
+    if B == 0:  # list2padded([])
+        z = torch.zeros((0,), dtype=torch.int32, device=dev)
+        return Padded(torch.zeros((0, 0, 0), device=dev), z, z.clone(), z.clone())
+    N = data.shape[0]
+    T = cast(int, lens.max().item())
+    torch._check(T >= 0)
+    torch._check(T <= N)
+    item = torch.repeat_interleave(torch.arange(B, device=dev), lens, output_size=N)
+    starts = torch.cumsum(lens, 0) - lens
+    t = torch.arange(N, device=dev) - starts.index_select(0, item)
+    batch_major = data.new_zeros((B, T, *data.shape[1:])).index_put([item, t], data)
+    order = torch.argsort(lens * B + torch.arange(B, device=dev), descending=True)
+    padded = batch_major.index_select(0, order).transpose(0, 1).contiguous()
+    sorted_lens = lens.index_select(0, order)
+    size_at_t = (sorted_lens.unsqueeze(0) > torch.arange(T, device=dev).unsqueeze(1)).sum(1).to(torch.int32)
+    return Padded(padded, size_at_t, sorted_lens.to(torch.int32), order.to(torch.int32))
+
+
+def _same_rows(where: str, what: str, expected: Any, got: Any) -> None:
+    """The packed form of an eager check that a wrapped layer kept its rows / items."""
+    if expected != got:
+        raise ValueError(f"{where}: the wrapped layer must keep {what} ({expected}), got {got}")
+
+
+class _Rule(nn.Module):
+    """A rule's step: the original layer (``wrapper``, its live attrs and children) and, for a wrapper of a
+    list layer, that layer's Ragged form (``inner``)."""
+
+    if TYPE_CHECKING:  # for type checkers only
+        wrapper: Any
+        inner: Any
+
+    def __init__(self, wrapper: nn.Module, inner: Optional[nn.Module] = None) -> None:
         super().__init__()
-        self.steps = nn.ModuleList(steps)
-        self.source_name = getattr(source, "name", type(source).__name__)
+        self.wrapper = wrapper
+        self.inner = inner if inner is not None else nn.Identity()
+
+
+class ListData(_Rule):
+    """``list2array`` on a packed list: its data."""
+
+    def forward(self, X: Ragged) -> Tensor:
+        return X.data
+
+
+class RaggedAsList(_Rule):
+    """``ragged2list`` on a Ragged: the Ragged is the packed list."""
+
+    def forward(self, X: Ragged) -> Ragged:
+        return as_packed(X)
+
+
+class PaddedAsList(_Rule):
+    """``padded2list`` on a Padded: ``padded_to_packed``."""
+
+    def forward(self, X: Padded) -> Ragged:
+        return padded_to_packed(X)
+
+
+class ListAsPadded(_Rule):
+    """``list2padded`` on a packed list: ``packed_to_padded``."""
+
+    def forward(self, X: Ragged) -> Padded:
+        return packed_to_padded(X)
+
+
+class PackedResidual(_Rule):
+    """``residual(layer)`` on a packed list: the layer's form, plus the input (item by item = row by row)."""
+
+    def forward(self, X: Ragged) -> Ragged:
+        from ..combinators.add import add_ragged
+
+        return add_ragged(self.wrapper.name, X, self.inner(X), "the input", "the layer's output")
+
+
+class ValueWithList(_Rule):
+    """``with_list(layer)`` on a value: a Ragged or Padded goes through the layer's form on its packed list."""
+
+    def forward(self, X: Any) -> Any:
+        if isinstance(X, Padded):
+            return packed_to_padded(self.inner(padded_to_packed(X)))
+        if isinstance(X, Ragged):
+            Y = self.inner(as_packed(X))
+            _same_rows(self.wrapper.name, "each item's rows, total", X.data.shape[0], Y.data.shape[0])
+            return Ragged(Y.data, X.lengths)
+        return self.wrapper(X)
+
+
+class WithPadded(_Rule):
+    """``with_padded(layer)`` on a packed list (the packed output list) or a Ragged (the input's lengths)."""
+
+    def __init__(self, wrapper: nn.Module, on_value: bool) -> None:
+        super().__init__(wrapper)
+        self.on_value = on_value
 
     def forward(self, X: Any) -> Any:
         if not isinstance(X, Ragged):
+            return self.wrapper(X)
+        P = packed_to_padded(X)
+        try:
+            Yp = self.wrapper._call(P)
+        except GuardOnDataDependentSymNode as e:  # torch.export (non-strict) runs the layer in Python
+            raise TypeError(_unbacked_t(self.wrapper.name, self.on_value, e)) from e
+        Y = padded_to_packed(Yp)
+        return Ragged(Y.data, X.lengths) if self.on_value else Y
+
+
+def _unbacked_t(name: str, on_value: bool, e: Exception) -> str:
+    what = "a Ragged" if on_value else "a list"
+    return (f"ragged_form: {name} takes {what}, whose Padded here has T = max(lengths), a size read from the "
+            f"data (unbacked), and its layer branches on T, which torch cannot trace for an unbacked size "
+            f"({str(e).splitlines()[0]}); call the model eagerly, or give the layer a Padded input")
+
+
+class WithRagged(_Rule):
+    """``with_ragged(layer)`` on a packed list (the layer on it; the input's lengths) or a Padded."""
+
+    def __init__(self, wrapper: nn.Module, on_list: bool) -> None:
+        super().__init__(wrapper)
+        self.on_list = on_list
+
+    def forward(self, X: Any) -> Any:
+        if isinstance(X, Padded):
+            return packed_to_padded(self.wrapper._call(padded_to_packed(X)))
+        if isinstance(X, Ragged) and self.on_list:
+            Y = self.wrapper._call(as_packed(X))
+            _same_rows(self.wrapper.name, "the rows, total", X.data.shape[0], Y.data.shape[0])
+            return Ragged(Y.data, X.lengths)
+        return self.wrapper(X)
+
+
+class WithFlatten(_Rule):
+    """``with_flatten(layer)`` / ``with_flatten_v2(layer)`` on packed lists ``(items, counts)``: the layer's form
+    on the packed items; v1: one row per item, packed by the counts; v2: a packed list, nested by the counts."""
+
+    def __init__(self, wrapper: nn.Module, inner: nn.Module, nested: bool) -> None:
+        super().__init__(wrapper, inner)
+        self.nested = nested
+
+    def forward(self, X: Tuple[Ragged, Tensor]) -> Any:
+        items, counts = X
+        Y = self.inner(items)
+        if self.nested:
+            _same_rows(self.wrapper.name, "one item per flattened item", items.lengths.shape[0], Y.lengths.shape[0])
+            return (Y, counts.to(torch.int32))
+        _same_rows(self.wrapper.name, "one row per flattened item", items.lengths.shape[0], Y.shape[0])
+        return Ragged(Y, counts.to(torch.int32))
+
+
+_TAKES = {"list": "list", "lists": "lists", "value": "value"}
+
+
+class RaggedForm(nn.Module):
+    """The rewritten steps of a model (see the module docstring): its input packed as ``takes`` says ->
+    the model's output, a returned list packed. ``rules``: the rules applied, by layer name."""
+
+    def __init__(self, steps: List[nn.Module], source: nn.Module, takes: str = "list",
+                 rules: Optional[List[str]] = None) -> None:
+        super().__init__()
+        self.steps = nn.ModuleList(steps)
+        self.source_name = getattr(source, "name", type(source).__name__)
+        self.takes = takes
+        self.rules = list(rules or [])
+
+    def forward(self, X: Any) -> Any:
+        if self.takes == "list" and not isinstance(X, Ragged):
             raise TypeError(
                 f"ragged_form({self.source_name}): expected a Ragged(data, lengths) (the packed list of docs), "
                 f"got {type(X).__name__}; convert a list once with torchlayers.list2ragged()(docs)"
+            )
+        if self.takes == "lists" and not (isinstance(X, tuple) and len(X) == 2 and isinstance(X[0], Ragged)):
+            raise TypeError(
+                f"ragged_form({self.source_name}): expected (Ragged(rows, item lengths), items per list) (the "
+                f"packed lists of docs), got {type(X).__name__}; convert lists once with "
+                f"torchlayers.deploy.sequences.pack(lists)"
             )
         for step in self.steps:
             X = step(X)
         return X
 
 
-def _rewrite(model: nn.Module, kind: str, steps: List[nn.Module]) -> str:
-    """Append ``model``'s Ragged-form steps; ``kind`` is what flows in ('list' packed, or 'value')."""
-    from ..combinators.chain import chain
-    from ..combinators.with_array import with_array
+def pack(X: Any) -> Any:
+    """The packed form of a list of docs (``list2ragged``), of a list of lists of docs (``(Ragged(rows, item
+    lengths), (B,) int32 items per list)``); anything else as it is."""
     from ..modules.list2ragged import list2ragged
+
+    if isinstance(X, list) and X and all(isinstance(x, (list, tuple)) for x in X):
+        items = [item for group in X for item in group]
+        counts = torch.tensor([len(group) for group in X], dtype=torch.int32)
+        return (list2ragged()(items), counts.to(items[0].device) if items else counts)
+    if isinstance(X, list):
+        return list2ragged()(X)
+    return X
+
+
+def _sub_form(layer: nn.Module, kind: str, expect: str, where: str, rules: List[str]) -> nn.Module:
+    """The Ragged form of a wrapped layer (its steps as one module), checked to return ``expect``."""
+    steps: List[nn.Module] = []
+    out = _rewrite(layer, kind, steps, rules)
+    if out != expect:
+        raise TypeError(f"ragged_form: {where} needs its layer to return a {_KIND[expect]}, "
+                        f"but {getattr(layer, 'name', type(layer).__name__)} returns a {_KIND[out]}")
+    return nn.Sequential(*steps)
+
+
+_KIND = {"list": "list", "lists": "list of lists", "value": "Ragged, Padded or tensor"}
+
+
+def _rewrite(model: nn.Module, kind: str, steps: List[nn.Module], rules: Optional[List[str]] = None) -> str:
+    """Append ``model``'s Ragged-form steps; ``kind`` is what flows in: 'list' (a packed list of docs),
+    'lists' (packed lists of docs) or 'value'; returns what flows out. ``rules``: gets the name of each
+    layer a rule rewrote. (``interop/spacy/export.py`` builds its packed form on these rules.)"""
+    if rules is None:
+        rules = []
+    from ..combinators.chain import chain
+    from ..combinators.map_list import map_list
+    from ..combinators.residual import residual
+    from ..combinators.with_array import with_array
+    from ..combinators.with_flatten import with_flatten, with_flatten_v2
+    from ..combinators.with_list import with_list
+    from ..combinators.with_padded import with_padded
+    from ..combinators.with_ragged import with_ragged
+    from ..modules.list2array import list2array
+    from ..modules.list2padded import list2padded
+    from ..modules.list2ragged import list2ragged
+    from ..modules.padded2list import padded2list
     from ..modules.ragged2list import ragged2list
 
+    name = getattr(model, "name", type(model).__name__)
     if isinstance(model, chain):
         for layer in model.layers:
-            kind = _rewrite(layer, kind, steps)
+            kind = _rewrite(layer, kind, steps, rules)
         return kind
-    if isinstance(model, list2ragged):
-        if kind != "list":
-            raise TypeError(f"ragged_form: {model.name} expects a list, but it follows a layer that returns a {kind}")
-        return "value"
-    if isinstance(model, ragged2list):
-        return "list"
-    if isinstance(model, with_array) and kind == "list":
-        steps.append(PackedWithArray(model))
-        return "list"
+
+    def rule(step: Optional[nn.Module], out: str) -> str:
+        rules.append(name)
+        if step is not None:
+            steps.append(step)
+        return out
+
+    if kind == "lists":
+        if isinstance(model, with_flatten):
+            nested = isinstance(model, with_flatten_v2)
+            inner = _sub_form(model.layers[0], "list", "list" if nested else "value", name, rules)
+            return rule(WithFlatten(model, inner, nested), "lists" if nested else "list")
+        raise TypeError(f"ragged_form: {name} takes lists of lists, which the Ragged form has no rule for "
+                        "(rules: with_flatten, with_flatten_v2, chain); call the model eagerly on the lists instead")
     if kind == "list":
+        if isinstance(model, list2ragged):
+            return rule(None, "value")
+        if isinstance(model, list2array):
+            return rule(ListData(model), "value")
+        if isinstance(model, list2padded):
+            return rule(ListAsPadded(model), "value")
+        if isinstance(model, with_array):
+            return rule(PackedWithArray(model), "list")
+        if isinstance(model, residual):
+            return rule(PackedResidual(model, _sub_form(model.layers[0], "list", "list", name, rules)), "list")
+        if isinstance(model, with_list):
+            return rule(_sub_form(model.layers[0], "list", "list", name, rules), "list")
+        if isinstance(model, with_padded):
+            return rule(WithPadded(model, on_value=False), "list")
+        if isinstance(model, with_ragged):
+            return rule(WithRagged(model, on_list=True), "list")
+        if isinstance(model, map_list):
+            raise TypeError(f"ragged_form: {name} calls its layer once per doc: B calls, which a graph with a "
+                            "symbolic B cannot hold; for a row-wise layer use with_array(layer) instead")
+        if isinstance(model, (ragged2list, padded2list)):
+            raise TypeError(f"ragged_form: {name} expects a {'Ragged' if isinstance(model, ragged2list) else 'Padded'}"
+                            ", but it follows a layer that returns a list")
         raise TypeError(
-            f"ragged_form: {model.name} takes a list, which the Ragged form has no rule for "
-            "(rules: list2ragged, ragged2list, with_array, chain); call the model eagerly on the list instead"
+            f"ragged_form: {name} takes a list, which the Ragged form has no rule for (rules: list2ragged, "
+            "list2array, list2padded, with_array, residual, with_list, with_padded, with_ragged, chain); "
+            "call the model eagerly on the list instead"
         )
+    if isinstance(model, list2ragged):
+        raise TypeError(f"ragged_form: {name} expects a list, but it follows a layer that returns a {kind}")
+    if isinstance(model, ragged2list):
+        return rule(RaggedAsList(model), "list")
+    if isinstance(model, padded2list):
+        return rule(PaddedAsList(model), "list")
+    if isinstance(model, with_list):
+        return rule(ValueWithList(model, _sub_form(model.layers[0], "list", "list", name, rules)), "value")
+    if isinstance(model, with_padded):
+        return rule(WithPadded(model, on_value=True), "value")
+    if isinstance(model, with_ragged):
+        return rule(WithRagged(model, on_list=False), "value")
     steps.append(model)
     return "value"
 
 
-def ragged_form(model: nn.Module) -> RaggedForm:
-    """A module equal to ``model`` on lists of docs, taking and returning their packed Ragged form."""
+def ragged_form(model: nn.Module, takes: str = "list") -> RaggedForm:
+    """A module equal to ``model`` with every list packed (the module docstring's rules): ``takes`` is the
+    model's input, ``"list"`` (docs: give ``list2ragged()(docs)``), ``"lists"`` (lists of docs: give
+    ``pack(lists)``) or ``"value"`` (a Ragged, Padded or tensor, as it is); a returned list comes back packed."""
+    if takes not in _TAKES:
+        raise ValueError(f"ragged_form: takes must be one of {sorted(_TAKES)}, got {takes!r}")
     steps: List[nn.Module] = []
-    _rewrite(model, "list", steps)
-    return RaggedForm(steps, model)
+    rules: List[str] = []
+    _rewrite(model, _TAKES[takes], steps, rules)
+    return RaggedForm(steps, model, takes, rules)
 
 
 def _takes_lists(model: nn.Module) -> bool:
