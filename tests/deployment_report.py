@@ -10,7 +10,7 @@ It reads the outcomes of tests that already ran, so nothing is computed twice:
 | export | ``torch.export`` (the row's dynamic dims) == eager | ``test_case_table.py::test_matrix[export-*]`` |
 | save_load | ``torch.export.save`` / ``load`` (in process; e2e: a fresh process) == eager | ``test_deployment_matrix.py`` |
 | fresh | the saved program loaded and run in a fresh process with torchlayers | ``test_deployment_matrix.py`` |
-| no_tl | ``export(decompose=True)`` loaded and run in a fresh process without torchlayers (e2e) | ``test_deployment_matrix.py`` |
+| no_tl | ``export(decompose=True)`` loaded and run in a fresh process without torchlayers (every exporting row, and the e2e models) | ``test_deploy_without_torchlayers.py``, ``test_deployment_matrix.py`` |
 | onnx | onnxruntime == eager within 1e-5, dynamic axes | ``test_deploy_onnx.py``, ``test_deployment_matrix.py`` (e2e) |
 | script | TorchScript == eager | ``test_case_table.py::test_matrix[script-*]``, ``test_deployment_matrix.py`` (e2e) |
 

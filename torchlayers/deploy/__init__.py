@@ -11,12 +11,12 @@
 """
 from __future__ import annotations
 
-from .decompose import custom_ops_in, decompose_program
+from .decompose import custom_ops_in, decompose_program, export_decomposed
 from .onnx import custom_translation_table, onnx_export
 from .script import script
-from .sequences import RaggedForm, export, packed_list_layout, ragged_form
+from .sequences import RaggedForm, export, pack, packed_list_layout, packed_to_padded, padded_to_packed, ragged_form
 
 __all__ = [
     "custom_translation_table", "onnx_export", "ragged_form", "export", "RaggedForm", "packed_list_layout", "script",
-    "custom_ops_in", "decompose_program",
+    "custom_ops_in", "decompose_program", "export_decomposed", "pack", "packed_to_padded", "padded_to_packed",
 ]

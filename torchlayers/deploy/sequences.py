@@ -63,7 +63,7 @@ from typing import TYPE_CHECKING, Any, List, Optional, Tuple, cast
 import torch
 from torch import Tensor, nn
 from torch.fx.experimental.symbolic_shapes import GuardOnDataDependentSymNode
-from torch.utils._pytree import tree_flatten, tree_map
+from torch.utils._pytree import tree_map
 
 from ..types import Padded, Ragged
 
@@ -519,16 +519,11 @@ def export(model: nn.Module, example: Any, *, dynamic_shapes: Any = None, decomp
     torch raises ``RuntimeError: We ran into an error when deserializing the saved file`` (its log names the
     unresolved ``torch.ops.torchlayers`` op) or ``ModuleNotFoundError: No module named 'torchlayers'``.
     Export with ``decompose=True`` for a consumer without torchlayers (another process, AOTInductor)."""
-    from .decompose import FlatForm, decompose_program, flat_dynamic_shapes
+    from .decompose import export_decomposed
 
     module, X = _program_input(model, example)
     spec = _default_dims(X) if dynamic_shapes is None else dynamic_shapes
     module = module.eval()
     if not decompose:
         return torch.export.export(module, (X,), dynamic_shapes=(spec,), strict=strict)
-    where = "torchlayers.deploy.export"
-    flat = FlatForm(module, X, where)
-    leaves = tree_flatten(X)[0]
-    leaf_dims = flat_dynamic_shapes(spec, len(leaves), where)
-    ep = torch.export.export(flat, tuple(leaves), dynamic_shapes=(leaf_dims,), strict=strict)  # (the *leaves)
-    return decompose_program(ep, where)
+    return export_decomposed(module, X, spec, strict=strict, where="torchlayers.deploy.export")
