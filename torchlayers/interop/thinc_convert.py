@@ -20,338 +20,60 @@ read from the node by name (``arguments``): a dim, an attr, a Thinc naming conve
 ``with_signpost_interval``: the same layer, its forward swapped for a closure) convert to ours
 around the converted layer, their arguments read from the closures, and back. Thinc is
 imported lazily: only these functions need it.
+
+This module walks the trees (``from_thinc``, ``to_thinc``, ``copy_thinc_state``); the rest is in
+``thinc_kinds`` (the table, derived), ``thinc_arguments`` (arguments read by name, the values both
+libraries share), ``thinc_callbacks`` (the callback wrappers) and ``thinc_bytes`` (Thinc's bytes),
+and every name is importable from here as before.
 """
 from __future__ import annotations
 
-import copy
-import functools
 import importlib
-import importlib.util
 import inspect
-import os
-import sys
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 
 import numpy
 
-from ..errors import ModelFileError
 from ..model import Model
 from ..registry import registry
+from .thinc_arguments import _CONVENTIONS as _CONVENTIONS
+from .thinc_arguments import _EMPTY as _EMPTY
+from .thinc_arguments import _plain, _same_value, _tree_options, arguments
+from .thinc_arguments import _shim_model as _shim_model
+from .thinc_arguments import _takes_model as _takes_model
+from .thinc_arguments import same_named as same_named
+from .thinc_bytes import _load_pytorch_shim as _load_pytorch_shim
+from .thinc_bytes import _name_of as _name_of
+from .thinc_bytes import _node_difference as _node_difference
+from .thinc_bytes import _short as _short
+from .thinc_bytes import _thinc_message as _thinc_message
+from .thinc_bytes import load_thinc_bytes as load_thinc_bytes
+from .thinc_bytes import load_thinc_disk as load_thinc_disk
+from .thinc_bytes import node_paths as node_paths
+from .thinc_callbacks import _callback_wrappers, _marks, _rewrap, _unwrap_callbacks
+from .thinc_callbacks import _closure_cells as _closure_cells
+from .thinc_kinds import _forwards as _forwards
+from .thinc_kinds import _is_forward as _is_forward
+from .thinc_kinds import _key, _node_kinds, _thinc_names_of, thinc_table
+from .thinc_kinds import _spacy_kinds as _spacy_kinds
+from .thinc_kinds import _thinc_api as _thinc_api
+from .thinc_kinds import _thinc_layer_modules as _thinc_layer_modules
+from .thinc_kinds import _unregistered_kinds as _unregistered_kinds
+from .thinc_kinds import same_thinc_kind as same_thinc_kind
 
-__all__ = ["from_thinc", "to_thinc", "load_thinc_bytes", "load_thinc_disk", "arguments", "thinc_table", "same_named"]
-
-_EMPTY = inspect.Parameter.empty
-
-
-def _thinc_api() -> Any:
-    try:
-        import thinc.api as thinc_api
-    except ImportError as e:  # pragma: no cover - thinc is a test dependency
-        raise ImportError("to_thinc/from_thinc need thinc: pip install thinc==8.3.14") from e
-    return thinc_api
-
-
-# ------------------------------------------------------------------------------ reading arguments
-def _shim_model(node: Any) -> Any:
-    shims = list(getattr(node, "shims", []) or [])
-    if len(shims) != 1:
-        raise ValueError(f"{node.name}: expected one shim holding the wrapped model, got {len(shims)}")
-    return copy.deepcopy(shims[0]._model)
-
-
-#: Constructor arguments Thinc stores on the node under another name (same in both libraries).
-_CONVENTIONS: Dict[str, Callable[[Any], Any]] = {
-    "dropout": lambda n: n.attrs["dropout_rate"] if "dropout_rate" in n.attrs else None,
-    "rate": lambda n: n.attrs["dropout_rate"],
-    "normalize_outputs": lambda n: n.attrs["softmax_normalize"],
-    "temperature": lambda n: n.attrs["softmax_temperature"],
-    "bi": lambda n: n.get_dim("dirs") == 2,
-    "name": lambda n: n.name,
-    "pytorch_model": _shim_model,
-    "tensorflow_model": _shim_model,
-    "mxnet_model": _shim_model,
-}
+__all__ = [
+    "from_thinc", "to_thinc", "load_thinc_bytes", "load_thinc_disk", "arguments", "thinc_table", "same_named",
+    "same_thinc_kind", "node_paths",
+]
 
 
-def _takes_model(param: inspect.Parameter) -> bool:
-    return "Model" in str(param.annotation)
-
-
-def arguments(
-    fn: Callable[..., Any], node: Any, children: Sequence[Any], skip: Sequence[str] = ()
-) -> Tuple[list, dict]:
-    """``(args, kwargs)`` for ``fn`` read from ``node`` (either library's): each parameter is the
-    node's dim of that name, else its attr (callables excepted: converters belong to their
-    library), else a ``_CONVENTIONS`` entry, else the next child (parameters typed Model; ``*layers``
-    takes the rest), else its default. ``skip`` parameters keep their defaults."""
-    args: list = []
-    kwargs: dict = {}
-    rest = list(children)
-    for param in inspect.signature(fn).parameters.values():
-        if param.kind is param.VAR_POSITIONAL:
-            args.extend(rest)
-            rest = []
-            continue
-        if param.kind is param.VAR_KEYWORD or param.name in skip:
-            continue
-        name = param.name
-        if name in node.dim_names:
-            value = node.get_dim(name) if node.has_dim(name) else None
-        elif name in node.attrs and not callable(node.attrs[name]):
-            value = node.attrs[name]
-        elif name in _CONVENTIONS:
-            value = _CONVENTIONS[name](node)
-        elif _takes_model(param) and rest:
-            value = rest.pop(0)
-        elif param.default is not _EMPTY:
-            continue
-        else:
-            raise ValueError(
-                f"{node.name}: cannot read argument {name!r} of {getattr(fn, '__qualname__', fn)} from the node "
-                f"(no dim, attr or child of that name); give the class a from_thinc_node/thinc_arguments hook"
-            )
-        if param.kind is param.KEYWORD_ONLY:
-            kwargs[name] = value
-        else:
-            if kwargs:  # an earlier positional parameter was left to its default
-                kwargs[name] = value
-            else:
-                args.append(value)
-    if rest:
-        raise ValueError(
-            f"{node.name}: {len(rest)} child layer(s) left over after filling {getattr(fn, '__qualname__', fn)}"
-        )
-    return args, kwargs
-
-
-def same_named(fn: Any, source: str, target: str, where: str) -> Any:
-    """The function of module ``target`` named like ``fn``, a function of module ``source``
-    (Thinc's ``resize_linear_weighted`` <-> ours); a ``functools.partial`` keeps its arguments."""
-    if isinstance(fn, functools.partial):
-        return functools.partial(same_named(fn.func, source, target, where), *fn.args, **fn.keywords)
-    name = getattr(fn, "__name__", None)
-    src, dst = importlib.import_module(source), importlib.import_module(target)
-    if name is None or getattr(src, name, None) is not fn or not callable(getattr(dst, name, None)):
-        raise ValueError(
-            f"{where}: {fn!r} is no function of {source} with a counterpart in {target}, so it cannot be converted "
-            f"(it works on the other library's layers); rebuild the layer with a function of {target}"
-        )
-    return getattr(dst, name)
-
-
-# ------------------------------------------------------------------------------ the table, derived
-def _thinc_layer_modules() -> List[Any]:
-    """The modules of ``thinc.layers`` that define its public layer functions."""
-    thinc_layers = importlib.import_module("thinc.layers")
-    names = {getattr(getattr(thinc_layers, n), "__module__", None) for n in thinc_layers.__all__}
-    return [sys.modules[n] for n in sorted(n for n in names if n and n.startswith("thinc.layers."))]
-
-
-def _unregistered_kinds() -> List[Tuple[type, Callable[..., Any]]]:
-    """Thinc's node-building functions outside its registry (``map_list``, ``array_getitem``,
-    ``ints_getitem``...): every public function of a ``thinc.layers`` module that is not registered
-    and has a torchlayers node class of the same name (``torchlayers.map_list``)."""
-    import torchlayers
-
-    registered = {id(fn) for fn in _thinc_api().registry.layers.get_all().values()}
-    kinds = []
-    for module in _thinc_layer_modules():
-        for name, fn in vars(module).items():
-            if name.startswith("_") or id(fn) in registered or isinstance(fn, type) or not callable(fn):
-                continue
-            ours = getattr(torchlayers, name, None)
-            same_module = getattr(fn, "__module__", None) == module.__name__
-            if same_module and isinstance(ours, type) and issubclass(ours, Model):
-                kinds.append((ours, fn))
-    return kinds
-
-
-def _spacy_kinds(load: bool = False) -> List[Tuple[type, Callable[..., Any]]]:
-    """(our node class, spaCy's function building that node kind or its forward): the rows of
-    ``torchlayers/interop/spacy/kinds.py``, consulted only when spaCy is imported (a spaCy node
-    exists only then) or, with ``load``, installed (to_thinc of a spaCy node kind)."""
-    if "spacy" not in sys.modules and not (load and importlib.util.find_spec("spacy") is not None):
-        return []
-    from .spacy.kinds import spacy_kinds
-
-    return [(cls, fn) for fn, cls in spacy_kinds()]
-
-
-def _node_kinds(load_spacy: bool = False) -> List[Tuple[type, Callable[..., Any]]]:
-    """(our node class, Thinc's function building that node kind): the registered names in
-    registry order, then Thinc's unregistered layer functions (``_unregistered_kinds``), then
-    spaCy's node kinds (``_spacy_kinds``) when spaCy is imported."""
-    ta = _thinc_api()
-    kinds = []
-    for name, cls in registry.layers.node_classes().items():
-        if name in ta.registry.layers:
-            kinds.append((cls, ta.registry.layers.get(name)))
-    return kinds + _unregistered_kinds() + _spacy_kinds(load_spacy)
-
-
-def _key(forward: Any) -> Any:
-    """A forward function's identity: its code object (closures share it), else the function."""
-    return getattr(forward, "__code__", None) or forward
-
-
-def _is_forward(obj: Any) -> bool:
-    """Whether ``obj`` is a Thinc forward function: ``(model, X, is_train)`` (init takes ``Y``)."""
-    if not callable(obj) or isinstance(obj, type):
-        return False
-    try:
-        return "is_train" in inspect.signature(obj).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def _forwards(fn: Callable[..., Any]) -> List[Any]:
-    """Keys of the forward functions a Thinc creation function builds its node with: the module
-    functions its code names that are named for a forward and take ``is_train``
-    (``Model("maxout", forward, ...)``, ``Model(..., tuplify_forward, ...)``; converters such as
-    ``convert_pytorch_default_inputs`` take ``is_train`` too), else its module's ``forward``
-    (cython layers, chain.v1's untyped wrapper). A forward itself (a spaCy row may name one) is
-    its own key."""
-    if _is_forward(fn):
-        return [_key(fn)]
-    module = sys.modules.get(getattr(fn, "__module__", "") or "")
-    if module is None:
-        return []
-    code = getattr(fn, "__code__", None)
-    names = code.co_names if code is not None else ()
-    found = [module.__dict__[n] for n in names if "forward" in n and _is_forward(module.__dict__.get(n))]
-    if not found and callable(getattr(module, "forward", None)):
-        found = [module.forward]
-    return [_key(f) for f in found]
-
-
-def thinc_table() -> Dict[Any, List[type]]:
-    """Thinc forward (``_key``) -> our node classes that build that node kind (first match wins)."""
-    table: Dict[Any, List[type]] = {}
-    for cls, fn in _node_kinds():
-        for forward in _forwards(fn):
-            classes = table.setdefault(forward, [])
-            if cls not in classes:
-                classes.append(cls)
-    return table
-
-
-def same_thinc_kind(a: type, b: type) -> bool:
-    """Whether two of our node classes build the same Thinc node kind (Thinc's PyTorchWrapper
-    v1/v2/v3 nodes are indistinguishable: one forward, the same attrs and shim)."""
-    return any(a in classes and b in classes for classes in thinc_table().values())
-
-
-def _thinc_names_of(forward: Any) -> List[str]:
-    ta = _thinc_api()
-    return sorted(name for name, fn in ta.registry.layers.get_all().items() if _key(forward) in _forwards(fn))
-
-
-# ------------------------------------------------------------------------------ callback wrappers
-def _callback_wrappers() -> Dict[Any, str]:
-    """Thinc's functions that return the same layer with its forward and init swapped for closures
-    over the originals (``with_debug``, ``with_nvtx_range``, ``with_signpost_interval``: those
-    calling ``replace_callbacks``): the code of the forward closure each installs -> its name.
-    Our function of the same name marks our layer the same way."""
-    thinc_layers = importlib.import_module("thinc.layers")
-    wrappers = {}
-    for name in thinc_layers.__all__:
-        code = getattr(getattr(thinc_layers, name), "__code__", None)
-        if code is not None and "replace_callbacks" in code.co_names:
-            for const in code.co_consts:
-                if inspect.iscode(const) and const.co_name == "forward":
-                    wrappers[const] = name
-    return wrappers
-
-
-def _closure_cells(*fns: Any) -> Dict[str, Any]:
-    cells: Dict[str, Any] = {}
-    for fn in fns:
-        if fn is not None and getattr(fn, "__closure__", None):
-            cells.update(zip(fn.__code__.co_freevars, (cell.cell_contents for cell in fn.__closure__)))
-    return cells
-
-
-def _unwrap_callbacks(node: Any, wrappers: Dict[Any, str]) -> Tuple[Any, List[Tuple[str, Dict[str, Any]]]]:
-    """``(the layer's own forward, the callback wrappers around it, innermost first)``; each
-    wrapper is its Thinc name and the values its closures hold (``name``, ``forward_color``,
-    ``on_forward``, ``signposter``...); ``wrappers`` is ``_callback_wrappers()``."""
-    forward, init = getattr(node, "_func", None), getattr(node, "init", None)
-    found = []
-    while (code := getattr(forward, "__code__", None)) in wrappers:
-        cells = _closure_cells(forward, init)
-        found.append((wrappers[code], cells))
-        forward, init = cells["orig_forward"], cells.get("orig_init")
-    return forward, found[::-1]
-
-
-def _rewrap(layer: Model, name: str, cells: Dict[str, Any]) -> Model:
-    """Our ``name`` (``torchlayers.with_nvtx_range``...) around ``layer``, its arguments read by
-    name from a Thinc wrapper's closure cells."""
-    import torchlayers
-
-    fn = getattr(torchlayers, name, None)
-    if fn is None:
-        raise ValueError(f"from_thinc: {layer.name!r} is wrapped by thinc's {name}, which torchlayers lacks; "
-                         f"convert the layer before wrapping it")
-    params = list(inspect.signature(fn).parameters.values())[1:]
-    missing = [p.name for p in params if p.name not in cells and p.default is _EMPTY]
-    if missing:
-        raise ValueError(
-            f"from_thinc: {layer.name!r}: thinc's {name} closure holds no {missing}; rebuild it with torchlayers.{name}"
-        )
-    kwargs = {p.name: cells[p.name] for p in params if p.name in cells}
-    return fn(layer, **kwargs)
-
-
-def _marks(node: Model) -> Tuple[type, List[Tuple[str, Dict[str, Any]]]]:
-    """Our with_debug / with_nvtx_range / with_signpost_interval mark a layer by swapping its
-    class for a subclass: ``(the layer's own class, the marks as Thinc wrapper names and
-    arguments, innermost first)``."""
-    cls, marks = type(node), []
-    while "_debug_base" in vars(cls) or "_phase_base" in vars(cls):
-        if "_debug_base" in vars(cls):
-            marks += [("with_debug", hooks._asdict()) for hooks in vars(node)["_debug_hooks"]]  # latest first
-            cls = vars(cls)["_debug_base"]
-        else:
-            marks += [(phases.wrapper, dict(phases.options)) for phases in reversed(vars(node)["_phase_intervals"])]
-            cls = vars(cls)["_phase_base"]
-    return cls, marks[::-1]
-
-
-def _same_value(a: Any, b: Any) -> bool:
-    if callable(getattr(a, "items", None)) and callable(getattr(b, "items", None)):
-        return dict(a.items()) == dict(b.items())  # mappings (premap_ids' table is a PreshMap in Thinc)
-    if callable(a) and callable(b):
-        return getattr(a, "__name__", None) == getattr(b, "__name__", None)
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b))
-    try:
-        return bool(a == b)
-    except Exception:  # arrays and other values without a plain ==
-        return False
-
-
-def _plain(value: Any) -> bool:
-    """Attr values that mean the same in both libraries (not converters, arrays or models)."""
-    return isinstance(value, (int, float, str, bool, tuple, type(None)))
-
-
-def _tree_options(cls: type) -> Tuple[str, ...]:
-    """The options the facade function of ``cls`` applies around the node (HashEmbed's column):
-    copied with the node's state, never passed to a constructor."""
-    name = getattr(cls, "registry_name", None)
-    if not isinstance(name, str) or name not in registry.layers:
-        return ()
-    return tuple(getattr(registry.layers.get(name), "tree_options", ()))
-
-
+# ------------------------------------------------------------------------------ from_thinc
 def _disagreements(ours: Model, node: Any) -> List[str]:
     skip = _tree_options(type(ours))
     return [key for key in node.attrs
             if key in ours.attrs and key not in skip and not _same_value(ours.attrs[key], node.attrs[key])]
 
 
-# ------------------------------------------------------------------------------ from_thinc
 def _takes_name(cls: type) -> bool:
     try:
         return "name" in inspect.signature(cls).parameters
@@ -558,207 +280,3 @@ def to_thinc(model: Model) -> Any:
                 b.set_param(name, a.get_param_tensor(name).detach().cpu().numpy().copy())
     return theirs
 
-
-def node_paths(model: Model) -> Dict[int, str]:
-    """``id(node)`` -> where the node sits, e.g. ``"maxout>>layernorm>>dropout.layers[0].layers[1] (layernorm)"``
-    (first occurrence of a shared node)."""
-    paths: Dict[int, str] = {id(model): model.name}
-
-    def visit(node: Model, path: str) -> None:
-        for i, child in enumerate(cast(List[Model], list(node.layers))):
-            if id(child) not in paths:
-                paths[id(child)] = f"{path}.layers[{i}]"
-                visit(child, paths[id(child)])
-
-    visit(model, model.name)
-    return {key: (value if key == id(model) else f"{value} ({_name_of(model, key)})") for key, value in paths.items()}
-
-
-def _name_of(model: Model, node_id: int) -> str:
-    return next(n.name for n in model.walk() if id(n) == node_id)
-
-
-def _load_pytorch_shim(node: Any, where: str, shim_bytes: bytes) -> None:
-    """Thinc's PyTorchShim bytes (msgpack ``{"config", "state"}``; state: ``torch.save(state_dict)``
-    or the v3 wrapper's ``serialize_model`` output) into the wrapped module."""
-    import io
-
-    import srsly
-    import torch
-
-    state = srsly.msgpack_loads(shim_bytes)["state"]
-    deserialize = getattr(node, "deserialize_model", None)
-    if deserialize is not None:
-        module = deserialize(node.module, state, node.device)
-        if not isinstance(module, torch.nn.Module):
-            raise TypeError(f"{where}: deserialize_model must return a torch.nn.Module, got {type(module).__name__}")
-        node.module = module
-        return
-    weights = torch.load(io.BytesIO(state), map_location=node.device, weights_only=True)
-    try:
-        node.module.load_state_dict(weights)
-    except RuntimeError as e:
-        raise ValueError(
-            f"{where}: cannot load thinc bytes: the shim's weights do not fit the wrapped module: {e}"
-        ) from None
-
-
-def _thinc_message(model: Model, data: bytes) -> Dict[str, Any]:
-    """The msgpack message of thinc's ``Model.to_bytes``, its structure checked: a map with
-    ``nodes``/``attrs``/``params`` lists (``shims`` optional), each node a map with ``name`` and
-    ``dims``. Anything else raises ModelFileError naming the part of the file."""
-    import srsly
-
-    if isinstance(data, (str, os.PathLike)):
-        raise TypeError(f"{model.name}: load_thinc_bytes expects thinc's to_bytes() bytes, got a path "
-                        f"{os.fspath(data)!r}; use load_thinc_disk(model, {os.fspath(data)!r})")
-    try:
-        msg = srsly.msgpack_loads(data)
-    except Exception as error:  # msgpack raises several unrelated types for garbage
-        raise ModelFileError(model.name, "thinc msgpack", f"not a thinc Model.to_bytes() message "
-                             f"({type(error).__name__}: {error}); the bytes are truncated or not thinc's") from None
-    if not isinstance(msg, dict):
-        raise ModelFileError(model.name, "thinc msgpack", f"expected a map with 'nodes', 'attrs' and 'params', "
-                             f"got a {type(msg).__name__}")
-    for key in ("nodes", "attrs", "params", "shims"):
-        if key not in msg and key != "shims":
-            raise ModelFileError(model.name, "thinc msgpack", f"the message has no {key!r} list (keys: "
-                                 f"{sorted(map(str, msg))}); it was not written by thinc's Model.to_bytes")
-        if key in msg and not isinstance(msg[key], list):
-            raise ModelFileError(
-                model.name, f"thinc msgpack[{key!r}]", f"expected a list, got {type(msg[key]).__name__}"
-            )
-    for i, info in enumerate(msg["nodes"]):
-        if (
-            not isinstance(info, dict)
-            or not isinstance(info.get("name"), str)
-            or not isinstance(info.get("dims"), dict)
-        ):
-            raise ModelFileError(model.name, f"thinc msgpack['nodes'][{i}]", "expected a map with a 'name' string "
-                                 f"and a 'dims' map, got {info!r:.80}")
-    for key in ("attrs", "params"):
-        for i, entry in enumerate(msg[key]):
-            if not isinstance(entry, dict):
-                raise ModelFileError(model.name, f"thinc msgpack[{key!r}][{i}]", f"expected a map, got "
-                                     f"{type(entry).__name__}")
-    return msg
-
-
-def _short(name: str, width: int = 60) -> str:
-    return name if len(name) <= width else name[: width - 3] + "..."
-
-
-def _node_difference(model: Model, nodes: List[Model], names: List[str]) -> str:
-    """Which nodes (walk index and name) the file has that the model lacks and the reverse (the
-    file lists Thinc's walk, as the model's), e.g. ``the file has node(s) 1 'tok2vec-listener'
-    where this model has 1 'extract_features>>list2ragged>>...'``."""
-    import difflib
-
-    mine = [n.name for n in nodes]
-
-    def listed(seq: List[str], lo: int, hi: int) -> str:
-        shown = ", ".join(f"{i} {_short(seq[i])!r}" for i in range(lo, min(hi, lo + 3)))
-        return shown + (f" and {hi - lo - 3} more" if hi - lo > 3 else "")
-
-    parts = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=mine, b=names, autojunk=False).get_opcodes():
-        if op == "insert":
-            parts.append(f"the file has node(s) {listed(names, j1, j2)} that this model lacks")
-        elif op == "delete":
-            parts.append(f"this model has node(s) {listed(mine, i1, i2)} that the file lacks")
-        elif op == "replace":
-            parts.append(f"the file has node(s) {listed(names, j1, j2)} where this model has {listed(mine, i1, i2)}")
-        if len(parts) == 3:
-            break
-    return "; ".join(parts) or "the same names, in another count"
-
-
-def load_thinc_bytes(model: Model, data: bytes, *, strict: bool = True) -> Model:
-    """Load bytes written by thinc's ``Model.to_bytes`` into ``model`` (same node tree).
-
-    Strict (the default): the file has one entry per node of ``model.walk()`` in each of its
-    lists, a value for every param each node declares (a Thinc model saved before ``initialize``
-    has none), and each node's shims (a PyTorchWrapper's module weights); otherwise a ValueError
-    names the node path of the first mismatch. ``strict=False`` loads what the file has: params
-    it lacks keep their current values, shims it lacks are skipped.
-    """
-    import srsly
-
-    msg = _thinc_message(model, data)
-    nodes = model.walk()
-    if len(msg["nodes"]) != len(nodes):
-        raise ValueError(
-            f"{model.name}: cannot load thinc bytes: expected {len(nodes)} nodes (this model's walk()), "
-            f"got {len(msg['nodes'])}: {_node_difference(model, nodes, [info['name'] for info in msg['nodes']])}; "
-            "build the same architecture"
-        )
-    for key in ("attrs", "params", "shims"):
-        if len(msg.get(key, [])) != len(nodes) and (strict or key != "shims"):
-            raise ValueError(
-                f"{model.name}: cannot load thinc bytes: the file's {key!r} list has {len(msg.get(key, []))} entries "
-                f"for {len(nodes)} nodes; the file is truncated or was not written by thinc's Model.to_bytes"
-            )
-    paths = node_paths(model)
-    shims = msg.get("shims") or [[] for _ in nodes]
-    for node, info, attrs, params, node_shims in zip(nodes, msg["nodes"], msg["attrs"], msg["params"], shims):
-        where = paths[id(node)]
-        if info["name"] != node.name:
-            raise ValueError(
-                f"{where}: cannot load thinc bytes: node {info['index']} "
-                f"expected name {node.name!r}, got {info['name']!r}"
-            )
-        for dim, value in info["dims"].items():
-            if node.has_dim(dim) is False:
-                raise ValueError(
-                    f"{where}: cannot load thinc bytes: unknown dim {dim!r}; the layer has {list(node.dim_names)}"
-                )
-            if value is not None:
-                node.set_dim(dim, value)
-        for key, packed in attrs.items():
-            if key in node.attrs:
-                value = srsly.msgpack_loads(packed)
-                node.attrs[key] = tuple(value) if isinstance(node.attrs[key], tuple) else value
-        for name in params:
-            if node.has_param(name) is False:
-                raise ValueError(
-                    f"{where}: cannot load thinc bytes: unknown param {name!r}; the layer has {list(node.param_names)}"
-                )
-        if strict:
-            missing = [name for name in node.param_names if params.get(name) is None]
-            if missing:
-                raise ValueError(
-                    f"{where}: cannot load thinc bytes: no value for param {missing[0]!r} in the file (thinc saves "
-                    "None for params it has not allocated: initialize the thinc model before to_bytes); "
-                    f"load_thinc_bytes(..., strict=False) keeps the current values"
-                )
-        for name, value in params.items():
-            if value is not None:
-                node.set_param(name, numpy.ascontiguousarray(value))
-        ours = list(getattr(node, "shims", []) or [])
-        if strict and len(node_shims) != len(ours):
-            raise ValueError(
-                f"{where}: cannot load thinc bytes: the file has {len(node_shims)} "
-                f"shim(s) for this node, the layer has {len(ours)}"
-            )
-        for shim_bytes in node_shims[: len(ours)]:
-            from .pytorch_wrapper import PyTorchWrapper
-
-            if not isinstance(node, PyTorchWrapper):
-                if strict:
-                    raise ValueError(
-                        f"{where}: cannot load thinc bytes: thinc's {type(node).__name__} shim format is not "
-                        "supported; load the weights into the framework "
-                        "model and wrap it, or pass strict=False to skip it"
-                    )
-                continue
-            _load_pytorch_shim(node, where, shim_bytes)
-    return model
-
-
-def load_thinc_disk(model: Model, path: Any) -> Model:
-    """``load_thinc_bytes`` of the file at ``path`` (written by Thinc's ``Model.to_disk``); strict, returns
-    ``model``.
-    """
-    from pathlib import Path
-
-    return load_thinc_bytes(model, Path(path).read_bytes())
