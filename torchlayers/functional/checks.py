@@ -151,7 +151,10 @@ def check_call_input(model: Any, X: Any) -> None:
         X, field = getattr(X, "data", None), f"{type(X).__name__} data"
     if not isinstance(X, Tensor) or not X.is_floating_point():
         return
-    for p in model.parameters():
-        if p.is_floating_point():
-            check_dtype(model.name, field, X, p.dtype)
-        return
+    # the first parameter, as model.parameters() orders them (its own first): the own dict is read
+    # directly, since building the recursive parameters() generator is most of a small layer's call cost
+    p = next((q for q in model._parameters.values() if q is not None), None)
+    if p is None:
+        p = next(iter(model.parameters()), None)
+    if p is not None and p.is_floating_point():
+        check_dtype(model.name, field, X, p.dtype)

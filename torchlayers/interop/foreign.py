@@ -60,7 +60,7 @@ def wrapper_class(cls: type, model_class: Any) -> type:
         return cls
     if isinstance(model_class, type) and issubclass(model_class, cls):
         return model_class
-    layers = [k for k in model_class.__mro__[:-1] if k is not Model and k.__module__.startswith("torchlayers.")
+    layers = [k for k in model_class.__mro__[:-1] if k not in Model.__mro__ and k.__module__.startswith("torchlayers.")
               ] if isinstance(model_class, type) and issubclass(model_class, Model) else []
     if not isinstance(model_class, type) or not issubclass(model_class, Model) or layers:
         raise TypeError(
