@@ -224,3 +224,16 @@ def test_ragged_native_tok2vec_compiles_and_exports_directly():
             torch.testing.assert_close(ep.module()(X).data, ref, atol=1e-6, rtol=1e-6)
             torch.testing.assert_close(native(X).data, ref, atol=1e-6, rtol=1e-6)
     assert counter.frame_count == 1
+
+
+def test_deploy_export_keeps_the_users_attribute_objects():
+    """torch.export restores module attributes from copies; deploy.export puts the originals back, so a
+    table the user still holds stays the one the layer reads."""
+    table = {3: 10, 5: 11}
+    model = tl.remap_ids_v2(table, default=0)
+    X = torch.tensor([3, 5, 4])
+    model.initialize(X=X)
+    export(model, X)
+    assert model.attrs["mapping_table"] is table
+    table[4] = 12
+    assert model(X).flatten().tolist() == [10, 11, 12]

@@ -524,6 +524,19 @@ def export(model: nn.Module, example: Any, *, dynamic_shapes: Any = None, decomp
     module, X = _program_input(model, example)
     spec = _default_dims(X) if dynamic_shapes is None else dynamic_shapes
     module = module.eval()
-    if not decompose:
-        return torch.export.export(module, (X,), dynamic_shapes=(spec,), strict=strict)
-    return export_decomposed(module, X, spec, strict=strict, where="torchlayers.deploy.export")
+    kept = _container_attributes(model)
+    try:
+        if not decompose:
+            return torch.export.export(module, (X,), dynamic_shapes=(spec,), strict=strict)
+        return export_decomposed(module, X, spec, strict=strict, where="torchlayers.deploy.export")
+    finally:
+        for node, attributes in kept:
+            node.__dict__.update(attributes)
+
+
+def _container_attributes(model: nn.Module) -> List[Tuple[nn.Module, dict]]:
+    """Every node's dict / list / tuple attributes (attrs such as remap_ids' table), to put back after an
+    export: torch.export restores module attributes from a pytree copy, so without this a user's own
+    ``mapping_table`` dict would be replaced by an equal copy and their later edits to it not seen."""
+    return [(node, {k: v for k, v in vars(node).items() if type(v) in (dict, list, tuple)})
+            for node in model.modules()]
