@@ -25,7 +25,7 @@ torch.compile does not use it (``modules/lstm.py`` routes compiled code to ``tor
 """
 from __future__ import annotations
 
-from typing import List
+from typing import Any, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -39,31 +39,41 @@ _SCHEMA = ("lstm(Tensor input, Tensor h0, Tensor c0, Tensor[] params, bool has_b
            "bool bidirectional, bool train) -> Tensor")
 
 
-def _one_direction(X: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None,
-                   b_hh: Tensor | None) -> Tensor:
+def _cond(t: Tensor, out: Tensor, h: Tensor, c: Tensor, pre: Tensor, *weights: Tensor) -> Tensor:
+    return t < pre.shape[0]
+
+
+def _step(t: Tensor, out: Tensor, h: Tensor, c: Tensor, pre: Tensor, w_hh: Tensor, *b_hh: Tensor):
+    """One time step t (a 0-d int64 tensor: an index, no host read, no unbacked size); the
+    equations of torch's ``lstm_cell``: ``gates = W_hh h + b_hh + (W_ih x_t + b_ih)``, (i, f, g, o)."""
+    step = t.reshape(1)
+    gates = F.linear(h, w_hh, b_hh[0] if b_hh else None) + pre.index_select(0, step).squeeze(0)
+    i, f, g, o = gates.chunk(4, 1)
+    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    h = o.sigmoid() * c.tanh()
+    return t + 1, out.index_copy(0, step, h.unsqueeze(0)), h, c
+
+
+def _one_direction(X: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Optional[Tensor],
+                   b_hh: Optional[Tensor]) -> Tensor:
     """(T, B, nI), (B, nH), (B, nH) -> (T, B, nH): the input projection for all steps at once, then
-    one ``while_loop`` step per time step (``gates = W_hh h + b_hh + (W_ih x + b_ih)``)."""
-    from torch._higher_order_ops.while_loop import while_loop
+    a ``while_loop`` over time.
+
+    The HOP is called directly, its tensors passed as inputs: ``torch.while_loop`` would trace the
+    loop through a Dynamo frame that it caches across calls, and a cached frame's size guards,
+    evaluated on a later trace's symbolic T, specialize that T (an export after one with a static
+    T of the same value fails with "Guard failed: ... size()[0] == 4")."""
+    from torch._higher_order_ops.while_loop import while_loop_op
 
     pre = F.linear(X, w_ih, b_ih)
-    # the weights are views of one tensor; while_loop refuses aliased closure inputs
-    w_hh = w_hh.clone()
-    b_hh = None if b_hh is None else b_hh.clone()
-
-    def cond(t: Tensor, out: Tensor, h: Tensor, c: Tensor) -> Tensor:
-        return t < pre.shape[0]
-
-    def body(t: Tensor, out: Tensor, h: Tensor, c: Tensor):
-        step = t.reshape(1)  # an index tensor: no host read of t, no unbacked size
-        gates = F.linear(h, w_hh, b_hh) + pre.index_select(0, step).squeeze(0)
-        i, f, g, o = gates.chunk(4, 1)
-        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-        h = o.sigmoid() * c.tanh()
-        return t + 1, out.index_copy(0, step, h.unsqueeze(0)), h, c
-
+    # the weights are views of one tensor; while_loop refuses aliased inputs
+    weights = (w_hh.clone(),) if b_hh is None else (w_hh.clone(), b_hh.clone())
     t0 = torch.zeros((), dtype=torch.int64, device=X.device)
     out0 = X.new_zeros((X.shape[0], X.shape[1], h0.shape[1]))
-    return while_loop(cond, body, (t0, out0, h0, c0))[1]
+    # carried inputs must have the body outputs' strides (an expanded B=1 state has stride 0)
+    h0, c0 = (s.clone(memory_format=torch.contiguous_format) for s in (h0, c0))
+    carried: Tuple[Any, ...] = (t0, out0, h0, c0)  # (the HOP's annotation reads a 1-tuple)
+    return while_loop_op(_cond, _step, carried, (pre, *weights))[1]
 
 
 def lstm_while_loop(X: Tensor, h0: Tensor, c0: Tensor, params: List[Tensor], has_biases: bool, num_layers: int,

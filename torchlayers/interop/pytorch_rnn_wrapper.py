@@ -107,7 +107,7 @@ def _exportable_lstm(module: Any) -> bool:
             and (module.dropout == 0.0 or not module.training))
 
 
-def _lstm_for_export(module: nn.LSTM, X: Tensor) -> Tensor:
+def _lstm_for_export(module: Any, X: Tensor) -> Tensor:
     """``module(X, None)[0]`` through ``torchlayers::lstm`` (the same ``torch._VF.lstm`` call at run
     time, a loop over time while traced): torch.export keeps T dynamic (``functional/lstm_loop.py``)."""
     from ..functional import lstm_loop  # noqa: F401  (registers torch.ops.torchlayers.lstm)
