@@ -207,20 +207,26 @@ def test_onnx_reduce_max_with_argmax_nan_ties_and_empty(tmp_path):
 
 @pytest.mark.parametrize("bi,depth", [(False, 1), (True, 2)])
 def test_onnx_lstm_over_padded_matches_eager(bi, depth, tmp_path):
-    """LSTM takes a Padded (4 tensors): ONNX gets one input per field. T and B are static
-    (torch specializes the sequence length when it traces aten.lstm)."""
+    """LSTM takes a Padded (4 tensors): ONNX gets one input per field, T and B dynamic axes
+    (``torchlayers::lstm`` decomposes into an ONNX ``Loop`` over time); onnxruntime at three T."""
+    import onnx
+
     from torchlayers import LSTM
     from torchlayers.functional.sequences import list2padded
 
     gen = torch.Generator().manual_seed(0)
 
-    def sample():
-        return list2padded([torch.randn(n, 5, generator=gen) for n in (4, 2, 3)])
+    def sample(lengths):
+        return list2padded([torch.randn(n, 5, generator=gen) for n in lengths])
 
-    X = sample()
+    X = sample((4, 2, 3))
     assert isinstance(X, Padded)
     model = LSTM(6, 5, bi=bi, depth=depth).eval()
-    session = _export(model, X, tmp_path / "lstm.onnx", None)
-    for Xs in (X, sample()):
+    session = _export(model, X, tmp_path / "lstm.onnx", _auto_dims(X))
+    T, B = session.get_inputs()[0].shape[:2]
+    assert isinstance(T, str) and isinstance(B, str), f"data axes {session.get_inputs()[0].shape}: T and B not dynamic"
+    assert "Loop" in {n.op_type for n in onnx.load(str(tmp_path / "lstm.onnx")).graph.node}
+    for lengths in ((4, 2, 3), (7, 3, 3, 1), (1,)):
+        Xs = sample(lengths)
         out = _run(session, Xs)[0]
         torch.testing.assert_close(out, model(Xs).data, **ONNX_TOL)

@@ -63,6 +63,8 @@ class PyTorchRNNWrapper(PyTorchWrapper):
         - Output: Padded with data (T, B, nO) = ``module(Xp.data, None)[0]``, same size_at_t,
           lengths and indices. Like Thinc, the RNN runs over the padding (no packing).
     Node ``"pytorch"``; dims ``nI``/``nO`` (unset unless the caller sets them).
+    torch.export of an ``nn.LSTM`` keeps T dynamic (``torchlayers::lstm``, outputs bitwise the
+    module's); GRU and RNN export with T static (torch's decomposition loops over time).
     """
 
     _default_io = (convert_rnn_inputs, convert_rnn_outputs)
@@ -77,6 +79,8 @@ class PyTorchRNNWrapper(PyTorchWrapper):
                 return self._call_any(Xp)
             Xp = _as_padded(self.name, Xp)
             self._check_width(Xp.data)
+            if torch.compiler.is_exporting() and _exportable_lstm(self.module):
+                return Padded(_lstm_for_export(self.module, Xp.data), Xp.size_at_t, Xp.lengths, Xp.indices)
         Y = self.module(Xp.data, None)[0]
         return Padded(Y, Xp.size_at_t, Xp.lengths, Xp.indices)
 
@@ -94,6 +98,26 @@ class PyTorchRNNWrapper(PyTorchWrapper):
             )
         if not data.is_floating_point():
             raise TypeError(f"{self.name}: expected floating point Padded data, got dtype {data.dtype}")
+
+
+def _exportable_lstm(module: Any) -> bool:
+    """An ``nn.LSTM`` that ``torchlayers::lstm`` computes exactly: time-major, no projections, no
+    dropout between layers in training (anything else exports through ``module(X)``, T static)."""
+    return (type(module) is nn.LSTM and not module.batch_first and module.proj_size == 0
+            and (module.dropout == 0.0 or not module.training))
+
+
+def _lstm_for_export(module: Any, X: Tensor) -> Tensor:
+    """``module(X, None)[0]`` through ``torchlayers::lstm`` (the same ``torch._VF.lstm`` call at run
+    time, a loop over time while traced): torch.export keeps T dynamic (``functional/lstm_loop.py``)."""
+    from ..functional import lstm_loop  # noqa: F401  (registers torch.ops.torchlayers.lstm)
+
+    dirs = 2 if module.bidirectional else 1
+    shape = (module.num_layers * dirs, X.shape[1], module.hidden_size)
+    h0 = X.new_zeros(shape)
+    weights = [w for w in module._flat_weights if w is not None]
+    return torch.ops.torchlayers.lstm(X, h0, h0.clone(), weights, module.bias, module.num_layers,
+                                      module.bidirectional, module.training)
 
 
 @registry.layers("PyTorchLSTM.v1")

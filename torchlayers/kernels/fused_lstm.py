@@ -1,13 +1,15 @@
-"""``torchlayers::fused_lstm``: torch's fused LSTM as an opaque op, for training under torch.compile.
+"""``torchlayers::fused_lstm``: torch's fused LSTM as an opaque op, for torch.compile.
 
 Shapes: X (T, B, nI) time-major, h0/c0 (depth, B, nH), weights torch's flat list (w_ih, w_hh,
 b_ih, b_hh per layer) -> Y (T, B, nH), unidirectional, no dropout.
 
 Why: AOTAutograd saves ``None`` among ``aten.lstm``'s backward tensors and then refuses the
 graph ("expected all tensors_saved_with_vc_check to be Tensors"), so a compiled LSTM cannot
-train. Behind this op the compiler sees one node; its backward op recomputes the forward under
-autograd and differentiates it (one extra forward per step: the price of compiling). Eager
-code and torch.export call ``torch._VF.lstm`` directly.
+train; and the decomposition loops over time outside oneDNN's float32 CPU inference, which makes
+T a static size (one recompile per sequence length). Behind this op the compiler sees one node
+with a symbolic T; its backward op recomputes the forward under autograd and differentiates it
+(one extra forward per step: the price of compiling). Eager code calls ``torch._VF.lstm``
+directly, torch.export ``torchlayers::lstm`` (``functional/lstm_loop.py``).
 """
 from __future__ import annotations
 

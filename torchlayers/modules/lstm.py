@@ -7,9 +7,10 @@ views in Thinc's layout. Each call gathers the flat vector once into torch's ord
 (``torch._VF.lstm``, no Python loop over time) on one of two paths with the same result:
 
 - padded (``lstm_padded``): the whole (T, B, nI) batch, each sequence reversed within its length
-  for the backward direction, padding rows zeroed. Static shapes, so it is the path under
-  torch.compile and torch.export; on CPU it is also the eager/TorchScript path (oneDNN's LSTM)
-  unless the batch is mostly padding (``PADDED_MIN_FILL``).
+  for the backward direction, padding rows zeroed. No data-dependent shape, so it is the path under
+  torch.compile and torch.export (T, B dynamic: ``_lstm_run`` routes traced calls through ops
+  whose fake kernels keep T symbolic); on CPU it is also the eager/TorchScript path (oneDNN's
+  LSTM) unless the batch is mostly padding (``PADDED_MIN_FILL``).
 - packed (``lstm_packed``): packed sequences (one call for all layers and directions); used on
   CUDA (cuDNN) and for batches that are mostly padding.
 
@@ -25,6 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import DimError
+from ..functional import lstm_loop  # noqa: F401  (registers torch.ops.torchlayers.lstm)
 from ..functional.checks import check_param
 from ..initializers import glorot_uniform_init, zero_init
 from ..kernels.fused_lstm import lstm_reference  # also registers torch.ops.torchlayers.fused_lstm
@@ -127,11 +129,15 @@ def lstm_packed(X: Tensor, size_at_t: Tensor, weights: List[Tensor], HC0: Tensor
 
 
 def _lstm_run(X: Tensor, h0: Tensor, c0: Tensor, weights: List[Tensor], depth: int, train: bool) -> Tensor:
-    """Unidirectional fused LSTM over a padded batch. Training under torch.compile goes through
-    ``torchlayers::fused_lstm`` (AOTAutograd cannot differentiate ``aten.lstm``); eager code,
-    TorchScript, torch.export and inference call torch's kernel directly."""
+    """Unidirectional fused LSTM over a padded batch, one kernel call. Eager code and TorchScript
+    call torch's kernel directly; torch.export goes through ``torchlayers::lstm`` (the same kernel
+    at run time; a loop over time while traced, so T stays symbolic); torch.compile through the
+    opaque ``torchlayers::fused_lstm`` (AOTAutograd cannot differentiate ``aten.lstm``, and its
+    decomposition unrolls over time outside oneDNN's float32 CPU inference path)."""
     if not torch.jit.is_scripting():
-        if torch.compiler.is_compiling() and not torch.compiler.is_exporting() and torch.is_grad_enabled():
+        if torch.compiler.is_exporting():
+            return torch.ops.torchlayers.lstm(X, h0, c0, weights, True, depth, False, train)
+        if torch.compiler.is_compiling():
             return torch.ops.torchlayers.fused_lstm(X, h0, c0, weights, depth)
     return lstm_reference(X, h0, c0, weights, depth, train)
 
@@ -207,10 +213,11 @@ class LSTM(Model[Padded, Padded]):
     ``HC0`` gets its (true) gradient; freeze it with ``model.initial_state.requires_grad_(False)``.
     Dims ``nO``, ``nI`` (inferred from X and Y), ``depth``, ``dirs``.
 
-    Deployment: torch.compile(fullgraph=True) in inference, torch.export (T static: torch's
-    fake kernel for ``aten.lstm`` unrolls over time) and TorchScript work. Training under
-    torch.compile fails inside torch (AOTAutograd saves ``None`` for ``aten.lstm``'s backward;
-    pytorch/pytorch#185163); train eager.
+    Deployment: torch.compile (fullgraph, dynamic: no recompile when T or B changes; training
+    too, through ``torchlayers::fused_lstm``), torch.export with dynamic T and B (the program holds
+    ``torchlayers::lstm``, which runs the eager kernel: outputs bitwise the eager model's; load it
+    with torchlayers imported; ``run_decompositions`` and ONNX turn it into a ``while_loop`` over
+    time, see ``functional/lstm_loop.py``) and TorchScript.
 
     Example::
 
