@@ -321,8 +321,8 @@ def _bow(i: int):
 
 
 def _padded(i: int):
-    gen = _gen(i)  # the same longest length: aten.lstm's trace fixes T (B stays dynamic)
-    return list2padded([torch.randn(n, 6, generator=gen) for n in [(4, 2, 1), (4, 3, 3, 2)][i]])
+    gen = _gen(i)  # two longest lengths: T and B are both dynamic
+    return list2padded([torch.randn(n, 6, generator=gen) for n in [(4, 2, 1), (7, 3, 3, 2)][i]])
 
 
 E2E_MODELS: Dict[str, E2E] = {
@@ -330,7 +330,7 @@ E2E_MODELS: Dict[str, E2E] = {
     "spacy_list": E2E(_spacy_list, _docs, "list2ragged >> with_array(embed) >> ragged2list >> with_array(..., pad=4)"),
     "textcat_bow": E2E(lambda: tl.SparseLinear(5, length=2**10), _bow, "SparseLinear over (keys, values, lengths)"),
     "textcat_cnn": E2E(_cnn_textcat, ids_ragged, "HashEmbed >> expand_window >> Maxout >> reduce_mean >> Softmax"),
-    "bilstm_tagger": E2E(_bilstm_tagger, _padded, "LSTM(bi=True) over Padded; T is fixed by the trace"),
+    "bilstm_tagger": E2E(_bilstm_tagger, _padded, "LSTM(bi=True) over Padded; T and B dynamic"),
 }
 
 

@@ -443,8 +443,8 @@ def test_with_padded_over_lists_matches_thinc():
 
 
 def test_export_with_dynamic_batch_and_script_on_both_paths():
-    """The harness exports with static shapes; here B is dynamic (T stays static: torch's fake
-    kernel for aten.lstm unrolls over time and specializes T). Fields in, data out, because
+    """The harness exports with static shapes; here B is dynamic (T's dynamism is pinned in
+    tests/modules/test_lstm_export.py). Fields in, data out, because
     torch.export rebuilds a Padded dynamic_shapes spec with None leaves, which Padded rejects."""
 
     class Fields(torch.nn.Module):

@@ -27,8 +27,9 @@ its torch reference (``kernels/hash_embed.py::hash_embed_reference``, ``sparse_l
 ``torchlayers::uniqued_keys`` / ``uniqued_gather`` (``uniqued``) are plain ``custom_op``s (under
 ``torch.compile`` they stay one op with an unbacked size); ``table`` maps them to their bodies,
 ``combinators/uniqued.py::uniqued_keys_reference`` (``torch.unique``: U traces as an unbacked size)
-and ``uniqued_gather_reference``. ``torchlayers::fused_lstm`` never reaches an exported graph (export
-calls ``torch._VF.lstm``). An op with no decomposition (another library's ``custom_op``) is refused
+and ``uniqued_gather_reference``. ``torchlayers::fused_lstm`` never reaches an exported graph: export holds
+``torchlayers::lstm`` (``functional/lstm_loop.py``), which traces into a ``while_loop`` over time of ATen
+cell equations (torch's control flow; ``custom_ops_in`` searches its body). An op with no decomposition (another library's ``custom_op``) is refused
 with a ``ValueError`` naming it.
 
 ATen ops stay as exported (``table`` holds the torchlayers ops only; no lowering to core ATen): core
@@ -87,20 +88,32 @@ def flat_dynamic_shapes(spec: Any, n_leaves: int, where: str) -> Tuple[Any, ...]
     return tuple(flat)
 
 
+# torch's own control-flow operators: their bodies are ATen subgraphs (searched too), and they load anywhere
+CONTROL_FLOW = frozenset({"while_loop", "cond", "scan", "map_impl"})
+
+
 def custom_ops_in(ep: torch.export.ExportedProgram) -> List[str]:
     """Sorted names of the graph's call targets that are not ATen / Python operators: the torchlayers ops
-    and any higher-order operator (e.g. a traced Triton kernel)."""
-    names = set()
-    for node in ep.graph.nodes:
+    and any higher-order operator (e.g. a traced Triton kernel) but torch's control flow (``CONTROL_FLOW``,
+    whose body graphs are searched with the same rules)."""
+    names: set = set()
+    _collect_custom_ops(ep.graph_module, names)
+    return sorted(names)
+
+
+def _collect_custom_ops(gm: torch.fx.GraphModule, names: set) -> None:
+    for node in gm.graph.nodes:
         if node.op != "call_function":
             continue
         target = node.target
         if isinstance(target, torch._ops.OpOverload):
             if target.namespace not in ("aten", "prims"):
                 names.add(str(target))
-        elif isinstance(target, torch._ops.HigherOrderOperator):
+        elif isinstance(target, torch._ops.HigherOrderOperator) and target.name() not in CONTROL_FLOW:
             names.add(target.name())
-    return sorted(names)
+    for child in gm.children():
+        if isinstance(child, torch.fx.GraphModule):
+            _collect_custom_ops(child, names)
 
 
 @contextlib.contextmanager

@@ -257,7 +257,7 @@ class LSTM(Model[Padded, Padded]):
             shape=_flat_shape,
             infer=_infer_from_flat,
             text="(flat 1-D vector: nO={nO}, nI={nI}, depth={depth}, dirs={dirs})",
-            on_store=_store_torch_order,  # type: ignore[arg-type]  # model.py types on_store for any Model
+            on_store=_store_torch_order,  # type: ignore[arg-type]  # model/params.py types on_store for any Model
         )
         self.declare_param("HC0", "initial_state", (2, "depth", "dirs", "nO"), zero_init, shape=_hc0_shape,
                            infer=_infer_from_hc0, text="(2, depth={depth}, dirs={dirs}, nH=nO/dirs={nO}/{dirs})")
