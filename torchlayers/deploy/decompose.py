@@ -139,9 +139,11 @@ def _custom_op_table() -> Dict[Any, Callable[..., Any]]:
     """{torchlayers ``custom_op`` overload: its torch body} for ``run_decompositions`` (the Triton ops
     need no entry: ``decompose_custom_triton_ops`` traces their bodies)."""
     from ..combinators.uniqued import uniqued_gather_reference, uniqued_keys_reference
+    from ..functional.lstm_loop import lstm_kernel
 
     ops = torch.ops.torchlayers
-    return {ops.uniqued_keys.default: uniqued_keys_reference, ops.uniqued_gather.default: uniqued_gather_reference}
+    return {ops.uniqued_keys.default: uniqued_keys_reference, ops.uniqued_gather.default: uniqued_gather_reference,
+            ops.lstm.default: lstm_kernel}  # traced: the while_loop over time
 
 
 def decompose_program(ep: torch.export.ExportedProgram, where: str = "torchlayers.deploy.decompose_program"
