@@ -168,15 +168,45 @@ def test_a_wrapped_layer_that_changes_the_rows_is_refused_as_eagerly():
         form(X)
 
 
-def test_with_padded_over_a_layer_that_branches_on_T_names_the_torch_limitation():
-    """An LSTM over the Padded of a packed list: T = max(lengths) is unbacked, and the LSTM unbinds T."""
-    model = with_padded(tl.LSTM(3, 3))
+def _dynamic_export(form, docs):
+    spec = (Ragged({0: torch.export.Dim("N", min=2)}, {0: torch.export.Dim("B", min=2)}),)  # type: ignore[arg-type]
+    return torch.export.export(form, (pack(docs),), dynamic_shapes=spec)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "PyTorchLSTM (bi)", "with_padded(PyTorchLSTM) (spaCy's BiLSTM)"])
+def test_with_padded_over_an_lstm_exports_with_dynamic_N_B_and_T(kind):
+    """T = max(lengths) is unbacked; the LSTM loops over it in the graph (torchlayers::lstm's while_loop):
+    one program for every B, N and T, bitwise the eager model."""
+    model = {"LSTM": lambda: with_padded(tl.LSTM(3, 3)), "PyTorchLSTM (bi)": lambda: tl.PyTorchLSTM(4, 3, bi=True),
+             "with_padded(PyTorchLSTM) (spaCy's BiLSTM)": lambda: with_padded(tl.PyTorchLSTM(4, 3, bi=True))}[kind]()
     docs = _docs((3, 2, 4))
     model.initialize(X=docs)
     form = ragged_form(model.eval())
-    with pytest.raises(TypeError, match=r"ragged_form: with_padded\(lstm\) takes a list, whose Padded here has T "
-                                        r"= max\(lengths\), a size read from the data \(unbacked\)"):
-        torch.export.export(form, (pack(docs),), dynamic_shapes=(Ragged({0: torch.export.Dim("N", min=2)},
-                                                                         {0: torch.export.Dim("B", min=2)}),))
+    program = _dynamic_export(form, docs).module()
+    with torch.no_grad():
+        for i, L in enumerate([*BATCHES, (9, 1)]):  # T from 2 to 9 (the example's is 4)
+            X = _docs(L, seed=i)
+            assert_tree_equal(program(pack(X)), pack(model(X)), f"{kind}: exported form vs eager, batch {i}")
+
+
+class _UnbindT(tl.Model):
+    """Padded -> Padded, the time steps unbound in Python (a loop whose trip count is T)."""
+
+    def __init__(self):
+        super().__init__("unbind_t")
+
+    def forward(self, Xp):
+        steps = [x * 2 for x in Xp.data.unbind(0)]
+        return Padded(torch.stack(steps) if steps else Xp.data, Xp.size_at_t, Xp.lengths, Xp.indices)
+
+
+def test_with_padded_over_a_layer_that_branches_on_T_names_the_torch_limitation():
+    model = with_padded(_UnbindT())
+    docs = _docs((3, 2, 4))
+    form = ragged_form(model.eval())
+    with pytest.raises(TypeError, match=r"ragged_form: with_padded\(unbind_t\) takes a list, whose Padded here has "
+                                        r"T = max\(lengths\), a size read from the data \(unbacked\), and its layer "
+                                        r"branches on T in Python.*GuardOnDataDependentSymNode"):
+        _dynamic_export(form, docs)
     with torch.no_grad():  # eagerly T is an int: the form equals the model
-        assert_tree_equal(form(pack(docs)), pack(model(docs)), "with_padded(LSTM): form vs eager")
+        assert_tree_equal(form(pack(docs)), pack(model(docs)), "with_padded(unbind_t): form vs eager")

@@ -39,9 +39,12 @@ docs, nested again by the counts; any other layer is a TypeError.
 ``row + p * (rank + 1)`` (rank: non-empty sequences before this one, by ``cumsum``; sequence ids by
 ``repeat_interleave(output_size=N)``), then one ``index_select`` back. ``padded_to_packed`` reads N
 and ``packed_to_padded`` reads T from the lengths with ``.item()``: unbacked sizes in a traced graph
-(no recompile when they change), as ``ragged2list``'s split sizes are. A layer that branches on an
-unbacked T (an LSTM unbinding the time steps) cannot be traced over it, a torch limitation:
-``with_padded``'s rule then raises a TypeError saying so (under ``torch.export``; eagerly T is an int).
+(no recompile when they change), as ``ragged2list``'s split sizes are. Layers over the Padded keep T
+symbolic where they loop over time in the graph: ``LSTM`` and ``PyTorchLSTM`` (``nn.LSTM``) export
+through ``torchlayers::lstm``, a ``while_loop`` over T (``functional/lstm_loop.py``). A layer that
+branches on T in Python (unbinding the time steps, as torch's own RNN decompositions do) cannot be traced
+over an unbacked T, a torch limitation (``GuardOnDataDependentSymNode``): ``with_padded``'s rule then
+raises a TypeError saying so (under ``torch.export``; eagerly T is an int).
 
 Shapes: input as ``takes`` says; output the model's output, a list being returned packed. N and B
 are sizes of tensors the graph holds (or unbacked sizes read from them): no ``.tolist()``, no Python
@@ -261,8 +264,9 @@ class WithPadded(_Rule):
 def _unbacked_t(name: str, on_value: bool, e: Exception) -> str:
     what = "a Ragged" if on_value else "a list"
     return (f"ragged_form: {name} takes {what}, whose Padded here has T = max(lengths), a size read from the "
-            f"data (unbacked), and its layer branches on T, which torch cannot trace for an unbacked size "
-            f"({str(e).splitlines()[0]}); call the model eagerly, or give the layer a Padded input")
+            f"data (unbacked), and its layer branches on T in Python, which torch cannot trace for an unbacked "
+            f"size (GuardOnDataDependentSymNode: {str(e).splitlines()[0]}); loop over T in the graph (as LSTM and "
+            f"PyTorchLSTM do: torchlayers::lstm), call the model eagerly, or give the layer a Padded input")
 
 
 class WithRagged(_Rule):

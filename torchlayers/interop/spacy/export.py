@@ -117,14 +117,16 @@ class _Concatenate(nn.Module):
 
     def __init__(self, node: Any, branches: Sequence[nn.Module]) -> None:
         super().__init__()
-        self.node = node  # the concatenate
+        # the concatenate, held outside the module tree: its layers are the branches' already, and a module
+        # reached twice makes torch.export proxy every submodule (``type(m) is nn.LSTM`` then fails)
+        self.node = (node,)
         self.branches = nn.ModuleList(branches)
 
     def forward(self, X: Any) -> Any:
         outs = [branch(X) for branch in self.branches]
         if isinstance(outs[0], Tensor):
-            return self.node._cat_tensors(outs)
-        return self.node._cat_any(outs)
+            return self.node[0]._cat_tensors(outs)
+        return self.node[0]._cat_any(outs)
 
 
 class _WithCPU(nn.Module):
