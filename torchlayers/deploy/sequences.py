@@ -149,27 +149,18 @@ def padded_to_packed(Xp: Padded) -> Ragged:
 def packed_to_padded(X: Ragged) -> Padded:
     """A packed list Ragged (N, *F) with (B,) lengths -> the Padded ``list2padded`` returns for that list:
     data (T, B, *F) with T = max(lengths) read with ``.item()`` (an unbacked size when traced), columns by
-    (length, index) descending, int32 fields (the arithmetic of ``modules/list2padded.list2padded_traced``)."""
+    (length, index) descending, int32 fields (``modules/list2padded.pad_rows``, as ``list2padded_traced``)."""
+    from ..modules.list2padded import pad_rows
+
     data = X.data
-    dev = data.device
     lens = X.lengths.to(torch.int64)
-    B = lens.shape[0]
-    if B == 0:  # list2padded([])
-        z = torch.zeros((0,), dtype=torch.int32, device=dev)
-        return Padded(torch.zeros((0, 0, 0), device=dev), z, z.clone(), z.clone())
-    N = data.shape[0]
+    if lens.shape[0] == 0:  # list2padded([])
+        z = torch.zeros((0,), dtype=torch.int32, device=data.device)
+        return Padded(torch.zeros((0, 0, 0), device=data.device), z, z.clone(), z.clone())
     T = cast(int, lens.max().item())
     torch._check(T >= 0)
-    torch._check(T <= N)
-    item = torch.repeat_interleave(torch.arange(B, device=dev), lens, output_size=N)
-    starts = torch.cumsum(lens, 0) - lens
-    t = torch.arange(N, device=dev) - starts.index_select(0, item)
-    batch_major = data.new_zeros((B, T, *data.shape[1:])).index_put([item, t], data)
-    order = torch.argsort(lens * B + torch.arange(B, device=dev), descending=True)
-    padded = batch_major.index_select(0, order).transpose(0, 1).contiguous()
-    sorted_lens = lens.index_select(0, order)
-    size_at_t = (sorted_lens.unsqueeze(0) > torch.arange(T, device=dev).unsqueeze(1)).sum(1).to(torch.int32)
-    return Padded(padded, size_at_t, sorted_lens.to(torch.int32), order.to(torch.int32))
+    torch._check(T <= data.shape[0])
+    return pad_rows(data, lens, T)
 
 
 def _same_rows(where: str, what: str, expected: Any, got: Any) -> None:
