@@ -83,6 +83,11 @@ def _models():
         "ragged2list >> with_array(pad=2) >> list2ragged": (
             tl.chain(tl.ragged2list(), tl.with_array(lin(), pad=2), tl.list2ragged()), "value"),
         "with_list(with_padded(with_array2d)) on Padded": (with_list(with_padded(tl.with_array2d(lin()))), "value"),
+        "concatenate(with_array, with_array(pad=1)) over a list": (
+            tl.concatenate(tl.with_array(lin()), tl.with_array(tl.expand_window(1), pad=1)), "list"),
+        "concatenate(list2array >> Linear, list2array) over a list": (
+            tl.concatenate(tl.chain(tl.list2array(), lin()), tl.list2array()), "list"),
+        "with_cpu(with_array) over a list": (tl.with_cpu(tl.with_array(lin()), "cpu"), "list"),
     }
 
 
@@ -210,3 +215,34 @@ def test_with_padded_over_a_layer_that_branches_on_T_names_the_torch_limitation(
         _dynamic_export(form, docs)
     with torch.no_grad():  # eagerly T is an int: the form equals the model
         assert_tree_equal(form(pack(docs)), pack(model(docs)), "with_padded(unbind_t): form vs eager")
+
+
+def test_registered_rules_are_tried_before_the_table_and_named_in_refusals():
+    """A package's rule (``register_rules``) rewrites its node, recursing through the same Rewriter."""
+    from torchlayers.deploy import sequences
+
+    class _Twice(torch.nn.Module):
+        def forward(self, X):
+            return Ragged(X.data * 2, X.lengths)
+
+    def rule(model, kind, rw, steps):
+        if model.name == "noop" and kind == "list":
+            steps.append(_Twice())
+            return "list"
+        return None
+
+    sequences.register_rules("test", rule, "noop (test)")
+    try:
+        model = tl.chain(tl.noop(), tl.with_array(tl.Linear(4, 3)))
+        docs = _docs((3, 2))
+        model.initialize(X=docs)
+        form = ragged_form(model)
+        assert form.rules == ["noop", "with_array(linear)"]
+        with torch.no_grad():
+            expected = pack(model([2 * d for d in docs]))
+            assert_tree_equal(form(pack(docs)), expected, "registered rule: form vs eager on twice the docs")
+        with pytest.raises(TypeError, match=r"ragged_form: linear takes a list, .*no rule for \(rules: .*with_cpu, "
+                                            r"noop \(test\), chain\)"):
+            ragged_form(tl.chain(tl.noop(), tl.Linear(4, 3)))
+    finally:
+        del sequences._REGISTERED["test"]

@@ -25,10 +25,18 @@ returned list are packed). The rules, by what flows into the layer:
 | ``with_padded(layer)`` | ``packed_to_padded``, layer, ``padded_to_packed`` | Ragged: the same, the input's lengths |
 | ``with_ragged(layer)`` | the layer on it, the input's lengths | Padded: ``padded_to_packed``, layer, back |
 | ``with_flatten(layer)`` | TypeError (it takes lists of docs) | itself |
+| ``concatenate(layers)`` | each layer's form, the outputs joined by the concatenate | itself |
+| ``with_cpu(layer)`` | the layer's form on the inputs moved to the CPU, back | itself |
 | ``map_list(layer)`` | TypeError: B calls of the layer, one per doc | itself |
 | any other layer | TypeError (no rule) | itself |
 
 (A value of another type than the one a rule names goes to the layer itself.)
+
+Other packages add rules with ``register_rules(key, rule, names)``; they are tried after ``chain`` and
+before this table, and recurse through the same ``Rewriter`` (``interop/spacy/export.py`` registers
+spaCy's Doc-reading nodes). Such a rule may take kind ``"tuple"``, a tuple of inputs whose slots' kinds
+the ``Rewriter`` holds: ``chain``, ``concatenate`` and ``with_cpu`` pass it on; any other layer without
+a registered rule for it is a TypeError.
 
 On packed lists of docs (``takes="lists"``) the rules are ``chain`` and ``with_flatten(layer)`` /
 ``with_flatten_v2(layer)``: the layer's form on the packed items (a list of docs); ``with_flatten``'s
@@ -61,7 +69,7 @@ program of ATen ops over plain tensors that loads without torchlayers (``deploy/
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, List, Optional, Tuple, cast
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 
 import torch
 from torch import Tensor, nn
@@ -73,7 +81,8 @@ from ..types import Padded, Ragged
 if TYPE_CHECKING:
     from ..combinators.with_array import with_array
 
-__all__ = ["ragged_form", "export", "pack", "packed_list_layout", "packed_to_padded", "padded_to_packed", "RaggedForm"]
+__all__ = ["ragged_form", "export", "pack", "packed_list_layout", "packed_to_padded", "padded_to_packed", "RaggedForm",
+           "Rewriter", "register_rules"]
 
 
 def packed_list_layout(lengths: Tensor, n_rows: int, pad: int) -> Tuple[Tensor, int]:
@@ -295,9 +304,6 @@ class WithFlatten(_Rule):
         return Ragged(Y, counts.to(torch.int32))
 
 
-_TAKES = {"list": "list", "lists": "lists", "value": "value"}
-
-
 class RaggedForm(nn.Module):
     """The rewritten steps of a model (see the module docstring): its input packed as ``takes`` says ->
     the model's output, a returned list packed. ``rules``: the rules applied, by layer name."""
@@ -341,29 +347,106 @@ def pack(X: Any) -> Any:
     return X
 
 
-def _sub_form(layer: nn.Module, kind: str, expect: str, where: str, rules: List[str]) -> nn.Module:
-    """The Ragged form of a wrapped layer (its steps as one module), checked to return ``expect``."""
-    steps: List[nn.Module] = []
-    out = _rewrite(layer, kind, steps, rules)
-    if out != expect:
-        raise TypeError(f"ragged_form: {where} needs its layer to return a {_KIND[expect]}, "
-                        f"but {getattr(layer, 'name', type(layer).__name__)} returns a {_KIND[out]}")
-    return nn.Sequential(*steps)
+class Branches(nn.Module):
+    """``concatenate``'s layers, each rewritten (one module a layer), on the same input; the concatenate's
+    own join of their outputs (tensors by columns, Ragged / Padded data by columns)."""
+
+    def __init__(self, node: Any, branches: List[nn.Module]) -> None:
+        super().__init__()
+        # the concatenate, held outside the module tree: its layers are the branches' already, and a module
+        # reached twice makes torch.export proxy every submodule (``type(m) is nn.LSTM`` then sees the proxy)
+        self.node: Tuple[Any] = (node,)
+        self.branches = nn.ModuleList(branches)
+
+    def forward(self, X: Any) -> Any:
+        outs = [branch(X) for branch in self.branches]
+        if isinstance(outs[0], Tensor):
+            return self.node[0]._cat_tensors(outs)
+        return self.node[0]._cat_any(outs)
 
 
-_KIND = {"list": "list", "lists": "list of lists", "value": "Ragged, Padded or tensor"}
+class OnCPU(_Rule):
+    """``with_cpu(layer)``: its layer's form (``inner``) on the inputs moved to the CPU, the output moved back."""
+
+    def forward(self, X: Any) -> Any:
+        return _moved(self.inner(_moved(X, torch.device("cpu"))), torch.device(self.wrapper.output_device))
 
 
-def _rewrite(model: nn.Module, kind: str, steps: List[nn.Module], rules: Optional[List[str]] = None) -> str:
-    """Append ``model``'s Ragged-form steps; ``kind`` is what flows in: 'list' (a packed list of docs),
-    'lists' (packed lists of docs) or 'value'; returns what flows out. ``rules``: gets the name of each
-    layer a rule rewrote. (``interop/spacy/export.py`` builds its packed form on these rules.)"""
-    if rules is None:
-        rules = []
+def _moved(X: Any, device: torch.device) -> Any:
+    """Tensors, Ragged, Padded and tuples of them on ``device`` (a new Ragged / Padded built field by field:
+    Dynamo cannot rebuild a NamedTuple that ``tree_map`` made)."""
+    if isinstance(X, Tensor):
+        return X.to(device)
+    if isinstance(X, Ragged):
+        return Ragged(X.data.to(device), X.lengths.to(device))
+    if isinstance(X, Padded):
+        return Padded(X.data.to(device), X.size_at_t.to(device), X.lengths.to(device), X.indices.to(device))
+    if isinstance(X, tuple):
+        return tuple(_moved(x, device) for x in X)
+    return X
+
+
+_TAKES = {"list": "list", "lists": "lists", "value": "value"}
+_KIND = {"list": "list", "lists": "list of lists", "value": "Ragged, Padded or tensor", "tuple": "tuple of inputs"}
+
+#: a registered rule: (model, kind, rewriter, steps) -> what flows out, having appended model's steps; or None
+RuleFn = Callable[[nn.Module, str, "Rewriter", List[nn.Module]], Optional[str]]
+
+#: rules other packages add (``register_rules``): key -> (rule, the layers it rewrites, named for errors)
+_REGISTERED: Dict[str, Tuple[RuleFn, str]] = {}
+
+
+def register_rules(key: str, rule: RuleFn, names: str) -> None:
+    """Add rules to the Ragged form's table (``interop/spacy/export.py`` adds spaCy's Doc-reading nodes):
+    ``rule(model, kind, rewriter, steps)`` appends ``model``'s steps to ``steps`` and returns what flows out
+    (``"list"``, ``"lists"``, ``"value"`` or a slot's kind), or returns None where it has no rule for
+    (model, kind). ``rewriter.rewrite`` / ``rewriter.form`` rewrite its children with every rule. Registered
+    rules are tried after ``chain`` and before the table's; ``names`` lists the layers in the refusals' rule
+    lists. Registering a key again replaces its rule."""
+    _REGISTERED[key] = (rule, names)
+
+
+class Rewriter:
+    """One rewrite of a model (the module docstring's rules plus the registered ones). ``applied``: the name
+    of each layer a rule rewrote; ``slots``: for kind ``"tuple"`` (a tuple of inputs, only registered rules
+    read one: spaCy's ``FeatureInput``), each slot's kind."""
+
+    def __init__(self, slots: Sequence[str] = ()) -> None:
+        self.applied: List[str] = []
+        self.slots = tuple(slots)
+
+    def rewrite(self, model: nn.Module, kind: str, steps: List[nn.Module]) -> str:
+        """Append ``model``'s Ragged-form steps; ``kind`` is what flows in: 'list' (a packed list of docs),
+        'lists' (packed lists of docs), 'value' or 'tuple'; returns what flows out."""
+        return _rewrite(model, kind, steps, self)
+
+    def form(self, layer: nn.Module, kind: str) -> Tuple[nn.Module, str]:
+        """(``layer``'s steps as one module, what flows out of it)."""
+        steps: List[nn.Module] = []
+        out = self.rewrite(layer, kind, steps)
+        return nn.Sequential(*steps), out
+
+    def sub_form(self, layer: nn.Module, kind: str, expect: str, where: str) -> nn.Module:
+        """The Ragged form of a wrapped layer (its steps as one module), checked to return ``expect``."""
+        module, out = self.form(layer, kind)
+        if out != expect:
+            raise TypeError(f"ragged_form: {where} needs its layer to return a {_KIND[expect]}, "
+                            f"but {getattr(layer, 'name', type(layer).__name__)} returns a {_KIND.get(out, out)}")
+        return module
+
+
+def _rule_names(table: str) -> str:
+    return ", ".join([table, *(names for _, names in _REGISTERED.values()), "chain"])
+
+
+def _rewrite(model: nn.Module, kind: str, steps: List[nn.Module], rw: Rewriter) -> str:
+    """``Rewriter.rewrite``: chain, the registered rules, then the table's by what flows in."""
     from ..combinators.chain import chain
+    from ..combinators.concatenate import concatenate
     from ..combinators.map_list import map_list
     from ..combinators.residual import residual
     from ..combinators.with_array import with_array
+    from ..combinators.with_cpu import with_cpu
     from ..combinators.with_flatten import with_flatten, with_flatten_v2
     from ..combinators.with_list import with_list
     from ..combinators.with_padded import with_padded
@@ -377,22 +460,41 @@ def _rewrite(model: nn.Module, kind: str, steps: List[nn.Module], rules: Optiona
     name = getattr(model, "name", type(model).__name__)
     if isinstance(model, chain):
         for layer in model.layers:
-            kind = _rewrite(layer, kind, steps, rules)
+            kind = rw.rewrite(layer, kind, steps)
         return kind
+    for registered, _ in list(_REGISTERED.values()):
+        out = registered(model, kind, rw, steps)
+        if out is not None:
+            rw.applied.append(name)
+            return out
 
     def rule(step: Optional[nn.Module], out: str) -> str:
-        rules.append(name)
+        rw.applied.append(name)
         if step is not None:
             steps.append(step)
         return out
 
+    if kind in ("list", "tuple"):
+        if isinstance(model, concatenate):
+            branches, kinds = zip(*(rw.form(layer, kind) for layer in model.layers))
+            if len(set(kinds)) != 1:
+                raise TypeError(f"ragged_form: {name}: its layers give {list(kinds)}; concatenate joins outputs of "
+                                "one kind")
+            return rule(Branches(model, list(branches)), kinds[0])
+        if isinstance(model, with_cpu):
+            inner, out = rw.form(model.layers[0], kind)
+            return rule(OnCPU(model, inner), out)
+    if kind == "tuple":
+        raise TypeError(f"ragged_form: {name} takes a tuple of inputs, which the Ragged form has no rule for "
+                        f"(rules: {_rule_names('concatenate, with_cpu')})")
     if kind == "lists":
         if isinstance(model, with_flatten):
             nested = isinstance(model, with_flatten_v2)
-            inner = _sub_form(model.layers[0], "list", "list" if nested else "value", name, rules)
+            inner = rw.sub_form(model.layers[0], "list", "list" if nested else "value", name)
             return rule(WithFlatten(model, inner, nested), "lists" if nested else "list")
         raise TypeError(f"ragged_form: {name} takes lists of lists, which the Ragged form has no rule for "
-                        "(rules: with_flatten, with_flatten_v2, chain); call the model eagerly on the lists instead")
+                        f"(rules: {_rule_names('with_flatten, with_flatten_v2')}); call the model eagerly on the "
+                        "lists instead")
     if kind == "list":
         if isinstance(model, list2ragged):
             return rule(None, "value")
@@ -403,9 +505,9 @@ def _rewrite(model: nn.Module, kind: str, steps: List[nn.Module], rules: Optiona
         if isinstance(model, with_array):
             return rule(PackedWithArray(model), "list")
         if isinstance(model, residual):
-            return rule(PackedResidual(model, _sub_form(model.layers[0], "list", "list", name, rules)), "list")
+            return rule(PackedResidual(model, rw.sub_form(model.layers[0], "list", "list", name)), "list")
         if isinstance(model, with_list):
-            return rule(_sub_form(model.layers[0], "list", "list", name, rules), "list")
+            return rule(rw.sub_form(model.layers[0], "list", "list", name), "list")
         if isinstance(model, with_padded):
             return rule(WithPadded(model, on_value=False), "list")
         if isinstance(model, with_ragged):
@@ -416,11 +518,10 @@ def _rewrite(model: nn.Module, kind: str, steps: List[nn.Module], rules: Optiona
         if isinstance(model, (ragged2list, padded2list)):
             raise TypeError(f"ragged_form: {name} expects a {'Ragged' if isinstance(model, ragged2list) else 'Padded'}"
                             ", but it follows a layer that returns a list")
-        raise TypeError(
-            f"ragged_form: {name} takes a list, which the Ragged form has no rule for (rules: list2ragged, "
-            "list2array, list2padded, with_array, residual, with_list, with_padded, with_ragged, chain); "
-            "call the model eagerly on the list instead"
-        )
+        table = ("list2ragged, list2array, list2padded, with_array, residual, with_list, with_padded, with_ragged, "
+                 "concatenate, with_cpu")
+        raise TypeError(f"ragged_form: {name} takes a list, which the Ragged form has no rule for (rules: "
+                        f"{_rule_names(table)}); call the model eagerly on the list instead")
     if isinstance(model, list2ragged):
         raise TypeError(f"ragged_form: {name} expects a list, but it follows a layer that returns a {kind}")
     if isinstance(model, ragged2list):
@@ -428,7 +529,7 @@ def _rewrite(model: nn.Module, kind: str, steps: List[nn.Module], rules: Optiona
     if isinstance(model, padded2list):
         return rule(PaddedAsList(model), "list")
     if isinstance(model, with_list):
-        return rule(ValueWithList(model, _sub_form(model.layers[0], "list", "list", name, rules)), "value")
+        return rule(ValueWithList(model, rw.sub_form(model.layers[0], "list", "list", name)), "value")
     if isinstance(model, with_padded):
         return rule(WithPadded(model, on_value=True), "value")
     if isinstance(model, with_ragged):
@@ -444,9 +545,9 @@ def ragged_form(model: nn.Module, takes: str = "list") -> RaggedForm:
     if takes not in _TAKES:
         raise ValueError(f"ragged_form: takes must be one of {sorted(_TAKES)}, got {takes!r}")
     steps: List[nn.Module] = []
-    rules: List[str] = []
-    _rewrite(model, _TAKES[takes], steps, rules)
-    return RaggedForm(steps, model, takes, rules)
+    rw = Rewriter()
+    rw.rewrite(model, _TAKES[takes], steps)
+    return RaggedForm(steps, model, takes, rw.applied)
 
 
 def _takes_lists(model: nn.Module) -> bool:
