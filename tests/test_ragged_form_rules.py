@@ -178,19 +178,28 @@ def _dynamic_export(form, docs):
     return torch.export.export(form, (pack(docs),), dynamic_shapes=spec)
 
 
-@pytest.mark.parametrize("kind", ["LSTM", "PyTorchLSTM (bi)", "with_padded(PyTorchLSTM) (spaCy's BiLSTM)"])
+_LSTMS = {  # the model on docs 4 wide
+    "LSTM": lambda: with_padded(tl.LSTM(3, 4)),
+    "PyTorchLSTM (bi)": lambda: tl.PyTorchLSTM(6, 4, bi=True),
+    "with_padded(PyTorchLSTM) (spaCy's BiLSTM)": lambda: with_padded(tl.PyTorchLSTM(6, 4, bi=True)),
+    # residual: the output's rows are the input's N (the lengths pass through), and the form holds no module twice
+    "residual(PyTorchLSTM (bi))": lambda: tl.residual(tl.PyTorchLSTM(4, 4, bi=True)),
+    "residual(with_padded(LSTM))": lambda: tl.residual(with_padded(tl.LSTM(4, 4))),
+}
+
+
+@pytest.mark.parametrize("kind", list(_LSTMS))
 def test_with_padded_over_an_lstm_exports_with_dynamic_N_B_and_T(kind):
     """T = max(lengths) is unbacked; the LSTM loops over it in the graph (torchlayers::lstm's while_loop):
     one program for every B, N and T, bitwise the eager model."""
-    model = {"LSTM": lambda: with_padded(tl.LSTM(3, 3)), "PyTorchLSTM (bi)": lambda: tl.PyTorchLSTM(4, 3, bi=True),
-             "with_padded(PyTorchLSTM) (spaCy's BiLSTM)": lambda: with_padded(tl.PyTorchLSTM(4, 3, bi=True))}[kind]()
-    docs = _docs((3, 2, 4))
+    model = _LSTMS[kind]()
+    docs = _docs((3, 2, 4), width=4)
     model.initialize(X=docs)
     form = ragged_form(model.eval())
     program = _dynamic_export(form, docs).module()
     with torch.no_grad():
         for i, L in enumerate([*BATCHES, (9, 1)]):  # T from 2 to 9 (the example's is 4)
-            X = _docs(L, seed=i)
+            X = _docs(L, width=4, seed=i)
             assert_tree_equal(program(pack(X)), pack(model(X)), f"{kind}: exported form vs eager, batch {i}")
 
 

@@ -137,17 +137,18 @@ def as_packed(X: Ragged) -> Ragged:
     return Ragged(X.data, X.lengths.to(torch.int32))
 
 
-def padded_to_packed(Xp: Padded) -> Ragged:
+def padded_to_packed(Xp: Padded, n_rows: Optional[int] = None) -> Ragged:
     """Padded data (T, B, *F) -> the packed list ``padded2list`` returns: Ragged (N, *F), (B,) int32 lengths
-    in the original order. N = sum(lengths) is read with ``.item()`` (an unbacked size when traced); rows
-    are gathered by one advanced index at (t, column) from ``repeat_interleave(output_size=N)``."""
+    in the original order. N = sum(lengths): ``n_rows`` where the caller knows it (the lengths are those of a
+    list of ``n_rows`` rows), else read with ``.item()`` (an unbacked size when traced); rows are gathered by
+    one advanced index at (t, column) from ``repeat_interleave(output_size=N)``."""
     data = Xp.data
     B = data.shape[1] if data.dim() >= 2 else 0
     if B == 0:  # padded2list gives [], packed as list2ragged([]) packs it
         return Ragged(torch.zeros((0, 0), device=data.device), torch.zeros((0,), dtype=torch.int32, device=data.device))
     inverse = torch.argsort(Xp.indices.to(torch.int64))
     lens = Xp.lengths.to(torch.int64).index_select(0, inverse)
-    N = cast(int, lens.sum().item())  # a SymInt when traced: no int(), which would specialize it
+    N = cast(int, lens.sum().item()) if n_rows is None else n_rows  # traced: a SymInt, no int() (specializes)
     torch._check(N >= 0)
     item = torch.repeat_interleave(torch.arange(B, device=data.device), lens, output_size=N)
     starts = torch.cumsum(lens, 0) - lens
@@ -180,16 +181,28 @@ def _same_rows(where: str, what: str, expected: Any, got: Any) -> None:
 
 class _Rule(nn.Module):
     """A rule's step: the original layer (``wrapper``, its live attrs and children) and, for a wrapper of a
-    list layer, that layer's Ragged form (``inner``)."""
+    list layer, that layer's Ragged form (``inner``). With an ``inner`` the wrapper is held outside the module
+    tree (its layers are the inner form's already; a combinator of those has no parameters of its own): a
+    module reached twice makes torch.export proxy every submodule, and type checks such as
+    ``type(m) is nn.LSTM`` (``PyTorchRNNWrapper``'s export path) then see the proxy's class."""
 
     if TYPE_CHECKING:  # for type checkers only
-        wrapper: Any
         inner: Any
+
+    #: keep the wrapper in the module tree even with an inner form (it has state of its own that ``.to()`` moves)
+    wrapper_in_tree = False
 
     def __init__(self, wrapper: nn.Module, inner: Optional[nn.Module] = None) -> None:
         super().__init__()
-        self.wrapper = wrapper
+        if inner is None or self.wrapper_in_tree:
+            self.layer = wrapper
+        else:
+            self.outside: Tuple[Any] = (wrapper,)
         self.inner = inner if inner is not None else nn.Identity()
+
+    @property
+    def wrapper(self) -> Any:
+        return self.outside[0] if "layer" not in self._modules else self._modules["layer"]
 
 
 class ListData(_Rule):
@@ -257,7 +270,8 @@ class WithPadded(_Rule):
             Yp = self.wrapper._call(P)
         except GuardOnDataDependentSymNode as e:  # torch.export (non-strict) runs the layer in Python
             raise TypeError(_unbacked_t(self.wrapper.name, self.on_value, e)) from e
-        Y = padded_to_packed(Yp)
+        # lengths passed through (the LSTMs'): the output has the input's N rows, a size the graph already has
+        Y = padded_to_packed(Yp, X.data.shape[0] if Yp.lengths is P.lengths else None)
         return Ragged(Y.data, X.lengths) if self.on_value else Y
 
 
@@ -367,6 +381,8 @@ class Branches(nn.Module):
 
 class OnCPU(_Rule):
     """``with_cpu(layer)``: its layer's form (``inner``) on the inputs moved to the CPU, the output moved back."""
+
+    wrapper_in_tree = True  # ``.to(device)`` of the form sets the with_cpu's output device
 
     def forward(self, X: Any) -> Any:
         return _moved(self.inner(_moved(X, torch.device("cpu"))), torch.device(self.wrapper.output_device))
