@@ -83,6 +83,11 @@ def _models():
         "ragged2list >> with_array(pad=2) >> list2ragged": (
             tl.chain(tl.ragged2list(), tl.with_array(lin(), pad=2), tl.list2ragged()), "value"),
         "with_list(with_padded(with_array2d)) on Padded": (with_list(with_padded(tl.with_array2d(lin()))), "value"),
+        "concatenate(with_array, with_array(pad=1)) over a list": (
+            tl.concatenate(tl.with_array(lin()), tl.with_array(tl.expand_window(1), pad=1)), "list"),
+        "concatenate(list2array >> Linear, list2array) over a list": (
+            tl.concatenate(tl.chain(tl.list2array(), lin()), tl.list2array()), "list"),
+        "with_cpu(with_array) over a list": (tl.with_cpu(tl.with_array(lin()), "cpu"), "list"),
     }
 
 
@@ -168,15 +173,85 @@ def test_a_wrapped_layer_that_changes_the_rows_is_refused_as_eagerly():
         form(X)
 
 
-def test_with_padded_over_a_layer_that_branches_on_T_names_the_torch_limitation():
-    """An LSTM over the Padded of a packed list: T = max(lengths) is unbacked, and the LSTM unbinds T."""
-    model = with_padded(tl.LSTM(3, 3))
-    docs = _docs((3, 2, 4))
+def _dynamic_export(form, docs):
+    spec = (Ragged({0: torch.export.Dim("N", min=2)}, {0: torch.export.Dim("B", min=2)}),)  # type: ignore[arg-type]
+    return torch.export.export(form, (pack(docs),), dynamic_shapes=spec)
+
+
+_LSTMS = {  # the model on docs 4 wide
+    "LSTM": lambda: with_padded(tl.LSTM(3, 4)),
+    "PyTorchLSTM (bi)": lambda: tl.PyTorchLSTM(6, 4, bi=True),
+    "with_padded(PyTorchLSTM) (spaCy's BiLSTM)": lambda: with_padded(tl.PyTorchLSTM(6, 4, bi=True)),
+    # residual: the output's rows are the input's N (the lengths pass through), and the form holds no module twice
+    "residual(PyTorchLSTM (bi))": lambda: tl.residual(tl.PyTorchLSTM(4, 4, bi=True)),
+    "residual(with_padded(LSTM))": lambda: tl.residual(with_padded(tl.LSTM(4, 4))),
+}
+
+
+@pytest.mark.parametrize("kind", list(_LSTMS))
+def test_with_padded_over_an_lstm_exports_with_dynamic_N_B_and_T(kind):
+    """T = max(lengths) is unbacked; the LSTM loops over it in the graph (torchlayers::lstm's while_loop):
+    one program for every B, N and T, bitwise the eager model."""
+    model = _LSTMS[kind]()
+    docs = _docs((3, 2, 4), width=4)
     model.initialize(X=docs)
     form = ragged_form(model.eval())
-    with pytest.raises(TypeError, match=r"ragged_form: with_padded\(lstm\) takes a list, whose Padded here has T "
-                                        r"= max\(lengths\), a size read from the data \(unbacked\)"):
-        torch.export.export(form, (pack(docs),), dynamic_shapes=(Ragged({0: torch.export.Dim("N", min=2)},
-                                                                         {0: torch.export.Dim("B", min=2)}),))
+    program = _dynamic_export(form, docs).module()
+    with torch.no_grad():
+        for i, L in enumerate([*BATCHES, (9, 1)]):  # T from 2 to 9 (the example's is 4)
+            X = _docs(L, width=4, seed=i)
+            assert_tree_equal(program(pack(X)), pack(model(X)), f"{kind}: exported form vs eager, batch {i}")
+
+
+class _UnbindT(tl.Model):
+    """Padded -> Padded, the time steps unbound in Python (a loop whose trip count is T)."""
+
+    def __init__(self):
+        super().__init__("unbind_t")
+
+    def forward(self, Xp):
+        steps = [x * 2 for x in Xp.data.unbind(0)]
+        return Padded(torch.stack(steps) if steps else Xp.data, Xp.size_at_t, Xp.lengths, Xp.indices)
+
+
+def test_with_padded_over_a_layer_that_branches_on_T_names_the_torch_limitation():
+    model = with_padded(_UnbindT())
+    docs = _docs((3, 2, 4))
+    form = ragged_form(model.eval())
+    with pytest.raises(TypeError, match=r"ragged_form: with_padded\(unbind_t\) takes a list, whose Padded here has "
+                                        r"T = max\(lengths\), a size read from the data \(unbacked\), and its layer "
+                                        r"branches on T in Python.*GuardOnDataDependentSymNode"):
+        _dynamic_export(form, docs)
     with torch.no_grad():  # eagerly T is an int: the form equals the model
-        assert_tree_equal(form(pack(docs)), pack(model(docs)), "with_padded(LSTM): form vs eager")
+        assert_tree_equal(form(pack(docs)), pack(model(docs)), "with_padded(unbind_t): form vs eager")
+
+
+def test_registered_rules_are_tried_before_the_table_and_named_in_refusals():
+    """A package's rule (``register_rules``) rewrites its node, recursing through the same Rewriter."""
+    from torchlayers.deploy import sequences
+
+    class _Twice(torch.nn.Module):
+        def forward(self, X):
+            return Ragged(X.data * 2, X.lengths)
+
+    def rule(model, kind, rw, steps):
+        if model.name == "noop" and kind == "list":
+            steps.append(_Twice())
+            return "list"
+        return None
+
+    sequences.register_rules("test", rule, "noop (test)")
+    try:
+        model = tl.chain(tl.noop(), tl.with_array(tl.Linear(4, 3)))
+        docs = _docs((3, 2))
+        model.initialize(X=docs)
+        form = ragged_form(model)
+        assert form.rules == ["noop", "with_array(linear)"]
+        with torch.no_grad():
+            expected = pack(model([2 * d for d in docs]))
+            assert_tree_equal(form(pack(docs)), expected, "registered rule: form vs eager on twice the docs")
+        with pytest.raises(TypeError, match=r"ragged_form: linear takes a list, .*no rule for \(rules: .*with_cpu, "
+                                            r"noop \(test\), chain\)"):
+            ragged_form(tl.chain(tl.noop(), tl.Linear(4, 3)))
+    finally:
+        del sequences._REGISTERED["test"]

@@ -24,10 +24,6 @@ VECTORS = {
                                         "dropout": 0.0},
 }
 
-# The BiLSTM runs on a Padded (with_padded) of T = the longest doc's length, data of the batch; torch's
-# LSTM op unrolls over T when traced, so no rule gives a program with T dynamic: the packed form has none
-# (the error names the node).
-NOT_EXPORTED = "- (with_padded: no packed rule)"
 
 
 def _vectors(n_words=800, width=20):
@@ -67,34 +63,31 @@ def test_tok2vec_and_tagger_agree(pipeline, spacy_comparison):  # noqa: F811
     tags = [tagger.labels[i] for i in torch.cat(scores).argmax(1).tolist()]
     expected = [t.tag_ for d in docs for t in d]
     agreement = sum(a == b for a, b in zip(tags, expected)) / len(expected)
-    exported = {}
-    if kind == "characters":  # two feature inputs, one program: the tuple of their Ragged forms, N and B dynamic
-        assert isinstance(tagger.ragged_features(docs[:2]), tuple)
-        with torch.no_grad():
-            V = t2v.export(docs[:4]).module()(t2v.ragged_features(docs)).data
-            Y = tagger.export(docs[:4]).module()(tagger.ragged_features(docs)).data
-        exported["tok2vec"] = f"max abs diff {float((V - torch.cat(vectors)).abs().max()):.1e} (vectors)"
-        got = [tagger.labels[i] for i in Y.argmax(1).tolist()]
-        exported["tagger"] = sum(a == b for a, b in zip(got, expected)) / len(expected)
-        assert torch.equal(V, torch.cat(vectors)) and torch.equal(Y, torch.cat(scores))
-    else:
-        with pytest.raises(TypeError, match=r"ragged_form: with_padded\(with_padded\(pytorch\)\) takes a list"):
-            tagger.export(docs[:4])
+    assert isinstance(tagger.ragged_features(docs[:2]), tuple)  # two feature inputs: the tuple of their Ragged forms
+    # one program each, exported on 4 docs and run on all of them: N, B and (the BiLSTM's Padded) T dynamic
+    with torch.no_grad():
+        V = t2v.export(docs[:4]).module()(t2v.ragged_features(docs)).data
+        Y = tagger.export(docs[:4]).module()(tagger.ragged_features(docs)).data
+    exported = {"tok2vec": f"max abs diff {float((V - torch.cat(vectors)).abs().max()):.1e} (vectors)"}
+    got = [tagger.labels[i] for i in Y.argmax(1).tolist()]
+    exported["tagger"] = sum(a == b for a, b in zip(got, expected)) / len(expected)
+    assert torch.equal(V, torch.cat(vectors)) and torch.equal(Y, torch.cat(scores))
+    assert max(len(d) for d in docs) > max(len(d) for d in docs[:4])  # the program ran past the example's T
     config = nlp.get_pipe_config("tok2vec")["model"]
     arch = f"{config['embed']['@architectures']} + {config['encode']['@architectures']}"
     if kind == "vectors":
         arch += f" (static vectors {nlp.vocab.vectors.shape})"
     spacy_comparison.add("tok2vec", arch, converted=True, max_abs_diff=vec_diff, agreement=None,
-                         n_tokens=len(expected), exported=exported.get("tok2vec", NOT_EXPORTED), what="(vectors)")
+                         n_tokens=len(expected), exported=exported["tok2vec"], what="(vectors)")
     spacy_comparison.add("tagger", f"spacy.Tagger.v2 on {arch}", converted=True, max_abs_diff=diff,
-                         agreement=agreement, n_tokens=len(expected), exported=exported.get("tagger", NOT_EXPORTED),
+                         agreement=agreement, n_tokens=len(expected), exported=exported["tagger"],
                          what="tags")
     readers = {"characters": CharacterEmbed, "vectors": SpacyStaticVectors}[kind]
     assert any(isinstance(n, readers) for n in tagger.module.walk())
     assert isinstance(tagger.featurizer(docs[:2]), tuple)  # two Doc-reading nodes: a tuple of feature lists
     assert vec_diff < 1e-4 and diff < 1e-4
     assert agreement == 1.0
-    assert exported.get("tagger", 1.0) == 1.0
+    assert exported["tagger"] == 1.0
 
 
 def test_static_vectors_hold_the_pipeline_table_and_zero_missing_words(vectors_pipeline):
@@ -111,8 +104,8 @@ def test_static_vectors_hold_the_pipeline_table_and_zero_missing_words(vectors_p
 
 
 def test_static_vectors_embedding_exports_with_two_feature_inputs(vectors_pipeline):
-    """The embedding half of the vectors tok2vec (hash embeddings | static vectors, Maxout; the BiLSTM
-    after it has no packed rule): one program on the tuple of both inputs' Ragged forms, N and B dynamic."""
+    """The embedding half of the vectors tok2vec (hash embeddings | static vectors, Maxout): one program
+    on the tuple of both inputs' Ragged forms, N and B dynamic."""
     from torchlayers.interop.spacy.export import export_packed
 
     nlp = vectors_pipeline

@@ -25,10 +25,18 @@ returned list are packed). The rules, by what flows into the layer:
 | ``with_padded(layer)`` | ``packed_to_padded``, layer, ``padded_to_packed`` | Ragged: the same, the input's lengths |
 | ``with_ragged(layer)`` | the layer on it, the input's lengths | Padded: ``padded_to_packed``, layer, back |
 | ``with_flatten(layer)`` | TypeError (it takes lists of docs) | itself |
+| ``concatenate(layers)`` | each layer's form, the outputs joined by the concatenate | itself |
+| ``with_cpu(layer)`` | the layer's form on the inputs moved to the CPU, back | itself |
 | ``map_list(layer)`` | TypeError: B calls of the layer, one per doc | itself |
 | any other layer | TypeError (no rule) | itself |
 
 (A value of another type than the one a rule names goes to the layer itself.)
+
+Other packages add rules with ``register_rules(key, rule, names)``; they are tried after ``chain`` and
+before this table, and recurse through the same ``Rewriter`` (``interop/spacy/export.py`` registers
+spaCy's Doc-reading nodes). Such a rule may take kind ``"tuple"``, a tuple of inputs whose slots' kinds
+the ``Rewriter`` holds: ``chain``, ``concatenate`` and ``with_cpu`` pass it on; any other layer without
+a registered rule for it is a TypeError.
 
 On packed lists of docs (``takes="lists"``) the rules are ``chain`` and ``with_flatten(layer)`` /
 ``with_flatten_v2(layer)``: the layer's form on the packed items (a list of docs); ``with_flatten``'s
@@ -39,9 +47,12 @@ docs, nested again by the counts; any other layer is a TypeError.
 ``row + p * (rank + 1)`` (rank: non-empty sequences before this one, by ``cumsum``; sequence ids by
 ``repeat_interleave(output_size=N)``), then one ``index_select`` back. ``padded_to_packed`` reads N
 and ``packed_to_padded`` reads T from the lengths with ``.item()``: unbacked sizes in a traced graph
-(no recompile when they change), as ``ragged2list``'s split sizes are. A layer that branches on an
-unbacked T (an LSTM unbinding the time steps) cannot be traced over it, a torch limitation:
-``with_padded``'s rule then raises a TypeError saying so (under ``torch.export``; eagerly T is an int).
+(no recompile when they change), as ``ragged2list``'s split sizes are. Layers over the Padded keep T
+symbolic where they loop over time in the graph: ``LSTM`` and ``PyTorchLSTM`` (``nn.LSTM``) export
+through ``torchlayers::lstm``, a ``while_loop`` over T (``functional/lstm_loop.py``). A layer that
+branches on T in Python (unbinding the time steps, as torch's own RNN decompositions do) cannot be traced
+over an unbacked T, a torch limitation (``GuardOnDataDependentSymNode``): ``with_padded``'s rule then
+raises a TypeError saying so (under ``torch.export``; eagerly T is an int).
 
 Shapes: input as ``takes`` says; output the model's output, a list being returned packed. N and B
 are sizes of tensors the graph holds (or unbacked sizes read from them): no ``.tolist()``, no Python
@@ -58,7 +69,7 @@ program of ATen ops over plain tensors that loads without torchlayers (``deploy/
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, List, Optional, Tuple, cast
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 
 import torch
 from torch import Tensor, nn
@@ -70,7 +81,8 @@ from ..types import Padded, Ragged
 if TYPE_CHECKING:
     from ..combinators.with_array import with_array
 
-__all__ = ["ragged_form", "export", "pack", "packed_list_layout", "packed_to_padded", "padded_to_packed", "RaggedForm"]
+__all__ = ["ragged_form", "export", "pack", "packed_list_layout", "packed_to_padded", "padded_to_packed", "RaggedForm",
+           "Rewriter", "register_rules"]
 
 
 def packed_list_layout(lengths: Tensor, n_rows: int, pad: int) -> Tuple[Tensor, int]:
@@ -125,17 +137,18 @@ def as_packed(X: Ragged) -> Ragged:
     return Ragged(X.data, X.lengths.to(torch.int32))
 
 
-def padded_to_packed(Xp: Padded) -> Ragged:
+def padded_to_packed(Xp: Padded, n_rows: Optional[int] = None) -> Ragged:
     """Padded data (T, B, *F) -> the packed list ``padded2list`` returns: Ragged (N, *F), (B,) int32 lengths
-    in the original order. N = sum(lengths) is read with ``.item()`` (an unbacked size when traced); rows
-    are gathered by one advanced index at (t, column) from ``repeat_interleave(output_size=N)``."""
+    in the original order. N = sum(lengths): ``n_rows`` where the caller knows it (the lengths are those of a
+    list of ``n_rows`` rows), else read with ``.item()`` (an unbacked size when traced); rows are gathered by
+    one advanced index at (t, column) from ``repeat_interleave(output_size=N)``."""
     data = Xp.data
     B = data.shape[1] if data.dim() >= 2 else 0
     if B == 0:  # padded2list gives [], packed as list2ragged([]) packs it
         return Ragged(torch.zeros((0, 0), device=data.device), torch.zeros((0,), dtype=torch.int32, device=data.device))
     inverse = torch.argsort(Xp.indices.to(torch.int64))
     lens = Xp.lengths.to(torch.int64).index_select(0, inverse)
-    N = cast(int, lens.sum().item())  # a SymInt when traced: no int(), which would specialize it
+    N = cast(int, lens.sum().item()) if n_rows is None else n_rows  # traced: a SymInt, no int() (specializes)
     torch._check(N >= 0)
     item = torch.repeat_interleave(torch.arange(B, device=data.device), lens, output_size=N)
     starts = torch.cumsum(lens, 0) - lens
@@ -146,27 +159,18 @@ def padded_to_packed(Xp: Padded) -> Ragged:
 def packed_to_padded(X: Ragged) -> Padded:
     """A packed list Ragged (N, *F) with (B,) lengths -> the Padded ``list2padded`` returns for that list:
     data (T, B, *F) with T = max(lengths) read with ``.item()`` (an unbacked size when traced), columns by
-    (length, index) descending, int32 fields (the arithmetic of ``modules/list2padded.list2padded_traced``)."""
+    (length, index) descending, int32 fields (``modules/list2padded.pad_rows``, as ``list2padded_traced``)."""
+    from ..modules.list2padded import pad_rows
+
     data = X.data
-    dev = data.device
     lens = X.lengths.to(torch.int64)
-    B = lens.shape[0]
-    if B == 0:  # list2padded([])
-        z = torch.zeros((0,), dtype=torch.int32, device=dev)
-        return Padded(torch.zeros((0, 0, 0), device=dev), z, z.clone(), z.clone())
-    N = data.shape[0]
+    if lens.shape[0] == 0:  # list2padded([])
+        z = torch.zeros((0,), dtype=torch.int32, device=data.device)
+        return Padded(torch.zeros((0, 0, 0), device=data.device), z, z.clone(), z.clone())
     T = cast(int, lens.max().item())
     torch._check(T >= 0)
-    torch._check(T <= N)
-    item = torch.repeat_interleave(torch.arange(B, device=dev), lens, output_size=N)
-    starts = torch.cumsum(lens, 0) - lens
-    t = torch.arange(N, device=dev) - starts.index_select(0, item)
-    batch_major = data.new_zeros((B, T, *data.shape[1:])).index_put([item, t], data)
-    order = torch.argsort(lens * B + torch.arange(B, device=dev), descending=True)
-    padded = batch_major.index_select(0, order).transpose(0, 1).contiguous()
-    sorted_lens = lens.index_select(0, order)
-    size_at_t = (sorted_lens.unsqueeze(0) > torch.arange(T, device=dev).unsqueeze(1)).sum(1).to(torch.int32)
-    return Padded(padded, size_at_t, sorted_lens.to(torch.int32), order.to(torch.int32))
+    torch._check(T <= data.shape[0])
+    return pad_rows(data, lens, T)
 
 
 def _same_rows(where: str, what: str, expected: Any, got: Any) -> None:
@@ -177,16 +181,28 @@ def _same_rows(where: str, what: str, expected: Any, got: Any) -> None:
 
 class _Rule(nn.Module):
     """A rule's step: the original layer (``wrapper``, its live attrs and children) and, for a wrapper of a
-    list layer, that layer's Ragged form (``inner``)."""
+    list layer, that layer's Ragged form (``inner``). With an ``inner`` the wrapper is held outside the module
+    tree (its layers are the inner form's already; a combinator of those has no parameters of its own): a
+    module reached twice makes torch.export proxy every submodule, and type checks such as
+    ``type(m) is nn.LSTM`` (``PyTorchRNNWrapper``'s export path) then see the proxy's class."""
 
     if TYPE_CHECKING:  # for type checkers only
-        wrapper: Any
         inner: Any
+
+    #: keep the wrapper in the module tree even with an inner form (it has state of its own that ``.to()`` moves)
+    wrapper_in_tree = False
 
     def __init__(self, wrapper: nn.Module, inner: Optional[nn.Module] = None) -> None:
         super().__init__()
-        self.wrapper = wrapper
+        if inner is None or self.wrapper_in_tree:
+            self.layer = wrapper
+        else:
+            self.outside: Tuple[Any] = (wrapper,)
         self.inner = inner if inner is not None else nn.Identity()
+
+    @property
+    def wrapper(self) -> Any:
+        return self.outside[0] if "layer" not in self._modules else self._modules["layer"]
 
 
 class ListData(_Rule):
@@ -254,15 +270,17 @@ class WithPadded(_Rule):
             Yp = self.wrapper._call(P)
         except GuardOnDataDependentSymNode as e:  # torch.export (non-strict) runs the layer in Python
             raise TypeError(_unbacked_t(self.wrapper.name, self.on_value, e)) from e
-        Y = padded_to_packed(Yp)
+        # lengths passed through (the LSTMs'): the output has the input's N rows, a size the graph already has
+        Y = padded_to_packed(Yp, X.data.shape[0] if Yp.lengths is P.lengths else None)
         return Ragged(Y.data, X.lengths) if self.on_value else Y
 
 
 def _unbacked_t(name: str, on_value: bool, e: Exception) -> str:
     what = "a Ragged" if on_value else "a list"
     return (f"ragged_form: {name} takes {what}, whose Padded here has T = max(lengths), a size read from the "
-            f"data (unbacked), and its layer branches on T, which torch cannot trace for an unbacked size "
-            f"({str(e).splitlines()[0]}); call the model eagerly, or give the layer a Padded input")
+            f"data (unbacked), and its layer branches on T in Python, which torch cannot trace for an unbacked "
+            f"size (GuardOnDataDependentSymNode: {str(e).splitlines()[0]}); loop over T in the graph (as LSTM and "
+            f"PyTorchLSTM do: torchlayers::lstm), call the model eagerly, or give the layer a Padded input")
 
 
 class WithRagged(_Rule):
@@ -298,9 +316,6 @@ class WithFlatten(_Rule):
             return (Y, counts.to(torch.int32))
         _same_rows(self.wrapper.name, "one row per flattened item", items.lengths.shape[0], Y.shape[0])
         return Ragged(Y, counts.to(torch.int32))
-
-
-_TAKES = {"list": "list", "lists": "lists", "value": "value"}
 
 
 class RaggedForm(nn.Module):
@@ -346,29 +361,108 @@ def pack(X: Any) -> Any:
     return X
 
 
-def _sub_form(layer: nn.Module, kind: str, expect: str, where: str, rules: List[str]) -> nn.Module:
-    """The Ragged form of a wrapped layer (its steps as one module), checked to return ``expect``."""
-    steps: List[nn.Module] = []
-    out = _rewrite(layer, kind, steps, rules)
-    if out != expect:
-        raise TypeError(f"ragged_form: {where} needs its layer to return a {_KIND[expect]}, "
-                        f"but {getattr(layer, 'name', type(layer).__name__)} returns a {_KIND[out]}")
-    return nn.Sequential(*steps)
+class Branches(nn.Module):
+    """``concatenate``'s layers, each rewritten (one module a layer), on the same input; the concatenate's
+    own join of their outputs (tensors by columns, Ragged / Padded data by columns)."""
+
+    def __init__(self, node: Any, branches: List[nn.Module]) -> None:
+        super().__init__()
+        # the concatenate, held outside the module tree: its layers are the branches' already, and a module
+        # reached twice makes torch.export proxy every submodule (``type(m) is nn.LSTM`` then sees the proxy)
+        self.node: Tuple[Any] = (node,)
+        self.branches = nn.ModuleList(branches)
+
+    def forward(self, X: Any) -> Any:
+        outs = [branch(X) for branch in self.branches]
+        if isinstance(outs[0], Tensor):
+            return self.node[0]._cat_tensors(outs)
+        return self.node[0]._cat_any(outs)
 
 
-_KIND = {"list": "list", "lists": "list of lists", "value": "Ragged, Padded or tensor"}
+class OnCPU(_Rule):
+    """``with_cpu(layer)``: its layer's form (``inner``) on the inputs moved to the CPU, the output moved back."""
+
+    wrapper_in_tree = True  # ``.to(device)`` of the form sets the with_cpu's output device
+
+    def forward(self, X: Any) -> Any:
+        return _moved(self.inner(_moved(X, torch.device("cpu"))), torch.device(self.wrapper.output_device))
 
 
-def _rewrite(model: nn.Module, kind: str, steps: List[nn.Module], rules: Optional[List[str]] = None) -> str:
-    """Append ``model``'s Ragged-form steps; ``kind`` is what flows in: 'list' (a packed list of docs),
-    'lists' (packed lists of docs) or 'value'; returns what flows out. ``rules``: gets the name of each
-    layer a rule rewrote. (``interop/spacy/export.py`` builds its packed form on these rules.)"""
-    if rules is None:
-        rules = []
+def _moved(X: Any, device: torch.device) -> Any:
+    """Tensors, Ragged, Padded and tuples of them on ``device`` (a new Ragged / Padded built field by field:
+    Dynamo cannot rebuild a NamedTuple that ``tree_map`` made)."""
+    if isinstance(X, Tensor):
+        return X.to(device)
+    if isinstance(X, Ragged):
+        return Ragged(X.data.to(device), X.lengths.to(device))
+    if isinstance(X, Padded):
+        return Padded(X.data.to(device), X.size_at_t.to(device), X.lengths.to(device), X.indices.to(device))
+    if isinstance(X, tuple):
+        return tuple(_moved(x, device) for x in X)
+    return X
+
+
+_TAKES = {"list": "list", "lists": "lists", "value": "value"}
+_KIND = {"list": "list", "lists": "list of lists", "value": "Ragged, Padded or tensor", "tuple": "tuple of inputs"}
+
+#: a registered rule: (model, kind, rewriter, steps) -> what flows out, having appended model's steps; or None
+RuleFn = Callable[[nn.Module, str, "Rewriter", List[nn.Module]], Optional[str]]
+
+#: rules other packages add (``register_rules``): key -> (rule, the layers it rewrites, named for errors)
+_REGISTERED: Dict[str, Tuple[RuleFn, str]] = {}
+
+
+def register_rules(key: str, rule: RuleFn, names: str) -> None:
+    """Add rules to the Ragged form's table (``interop/spacy/export.py`` adds spaCy's Doc-reading nodes):
+    ``rule(model, kind, rewriter, steps)`` appends ``model``'s steps to ``steps`` and returns what flows out
+    (``"list"``, ``"lists"``, ``"value"`` or a slot's kind), or returns None where it has no rule for
+    (model, kind). ``rewriter.rewrite`` / ``rewriter.form`` rewrite its children with every rule. Registered
+    rules are tried after ``chain`` and before the table's; ``names`` lists the layers in the refusals' rule
+    lists. Registering a key again replaces its rule."""
+    _REGISTERED[key] = (rule, names)
+
+
+class Rewriter:
+    """One rewrite of a model (the module docstring's rules plus the registered ones). ``applied``: the name
+    of each layer a rule rewrote; ``slots``: for kind ``"tuple"`` (a tuple of inputs, only registered rules
+    read one: spaCy's ``FeatureInput``), each slot's kind."""
+
+    def __init__(self, slots: Sequence[str] = ()) -> None:
+        self.applied: List[str] = []
+        self.slots = tuple(slots)
+
+    def rewrite(self, model: nn.Module, kind: str, steps: List[nn.Module]) -> str:
+        """Append ``model``'s Ragged-form steps; ``kind`` is what flows in: 'list' (a packed list of docs),
+        'lists' (packed lists of docs), 'value' or 'tuple'; returns what flows out."""
+        return _rewrite(model, kind, steps, self)
+
+    def form(self, layer: nn.Module, kind: str) -> Tuple[nn.Module, str]:
+        """(``layer``'s steps as one module, what flows out of it)."""
+        steps: List[nn.Module] = []
+        out = self.rewrite(layer, kind, steps)
+        return nn.Sequential(*steps), out
+
+    def sub_form(self, layer: nn.Module, kind: str, expect: str, where: str) -> nn.Module:
+        """The Ragged form of a wrapped layer (its steps as one module), checked to return ``expect``."""
+        module, out = self.form(layer, kind)
+        if out != expect:
+            raise TypeError(f"ragged_form: {where} needs its layer to return a {_KIND[expect]}, "
+                            f"but {getattr(layer, 'name', type(layer).__name__)} returns a {_KIND.get(out, out)}")
+        return module
+
+
+def _rule_names(table: str) -> str:
+    return ", ".join([table, *(names for _, names in _REGISTERED.values()), "chain"])
+
+
+def _rewrite(model: nn.Module, kind: str, steps: List[nn.Module], rw: Rewriter) -> str:
+    """``Rewriter.rewrite``: chain, the registered rules, then the table's by what flows in."""
     from ..combinators.chain import chain
+    from ..combinators.concatenate import concatenate
     from ..combinators.map_list import map_list
     from ..combinators.residual import residual
     from ..combinators.with_array import with_array
+    from ..combinators.with_cpu import with_cpu
     from ..combinators.with_flatten import with_flatten, with_flatten_v2
     from ..combinators.with_list import with_list
     from ..combinators.with_padded import with_padded
@@ -382,22 +476,41 @@ def _rewrite(model: nn.Module, kind: str, steps: List[nn.Module], rules: Optiona
     name = getattr(model, "name", type(model).__name__)
     if isinstance(model, chain):
         for layer in model.layers:
-            kind = _rewrite(layer, kind, steps, rules)
+            kind = rw.rewrite(layer, kind, steps)
         return kind
+    for registered, _ in list(_REGISTERED.values()):
+        out = registered(model, kind, rw, steps)
+        if out is not None:
+            rw.applied.append(name)
+            return out
 
     def rule(step: Optional[nn.Module], out: str) -> str:
-        rules.append(name)
+        rw.applied.append(name)
         if step is not None:
             steps.append(step)
         return out
 
+    if kind in ("list", "tuple"):
+        if isinstance(model, concatenate):
+            branches, kinds = zip(*(rw.form(layer, kind) for layer in model.layers))
+            if len(set(kinds)) != 1:
+                raise TypeError(f"ragged_form: {name}: its layers give {list(kinds)}; concatenate joins outputs of "
+                                "one kind")
+            return rule(Branches(model, list(branches)), kinds[0])
+        if isinstance(model, with_cpu):
+            inner, out = rw.form(model.layers[0], kind)
+            return rule(OnCPU(model, inner), out)
+    if kind == "tuple":
+        raise TypeError(f"ragged_form: {name} takes a tuple of inputs, which the Ragged form has no rule for "
+                        f"(rules: {_rule_names('concatenate, with_cpu')})")
     if kind == "lists":
         if isinstance(model, with_flatten):
             nested = isinstance(model, with_flatten_v2)
-            inner = _sub_form(model.layers[0], "list", "list" if nested else "value", name, rules)
+            inner = rw.sub_form(model.layers[0], "list", "list" if nested else "value", name)
             return rule(WithFlatten(model, inner, nested), "lists" if nested else "list")
         raise TypeError(f"ragged_form: {name} takes lists of lists, which the Ragged form has no rule for "
-                        "(rules: with_flatten, with_flatten_v2, chain); call the model eagerly on the lists instead")
+                        f"(rules: {_rule_names('with_flatten, with_flatten_v2')}); call the model eagerly on the "
+                        "lists instead")
     if kind == "list":
         if isinstance(model, list2ragged):
             return rule(None, "value")
@@ -408,9 +521,9 @@ def _rewrite(model: nn.Module, kind: str, steps: List[nn.Module], rules: Optiona
         if isinstance(model, with_array):
             return rule(PackedWithArray(model), "list")
         if isinstance(model, residual):
-            return rule(PackedResidual(model, _sub_form(model.layers[0], "list", "list", name, rules)), "list")
+            return rule(PackedResidual(model, rw.sub_form(model.layers[0], "list", "list", name)), "list")
         if isinstance(model, with_list):
-            return rule(_sub_form(model.layers[0], "list", "list", name, rules), "list")
+            return rule(rw.sub_form(model.layers[0], "list", "list", name), "list")
         if isinstance(model, with_padded):
             return rule(WithPadded(model, on_value=False), "list")
         if isinstance(model, with_ragged):
@@ -421,11 +534,10 @@ def _rewrite(model: nn.Module, kind: str, steps: List[nn.Module], rules: Optiona
         if isinstance(model, (ragged2list, padded2list)):
             raise TypeError(f"ragged_form: {name} expects a {'Ragged' if isinstance(model, ragged2list) else 'Padded'}"
                             ", but it follows a layer that returns a list")
-        raise TypeError(
-            f"ragged_form: {name} takes a list, which the Ragged form has no rule for (rules: list2ragged, "
-            "list2array, list2padded, with_array, residual, with_list, with_padded, with_ragged, chain); "
-            "call the model eagerly on the list instead"
-        )
+        table = ("list2ragged, list2array, list2padded, with_array, residual, with_list, with_padded, with_ragged, "
+                 "concatenate, with_cpu")
+        raise TypeError(f"ragged_form: {name} takes a list, which the Ragged form has no rule for (rules: "
+                        f"{_rule_names(table)}); call the model eagerly on the list instead")
     if isinstance(model, list2ragged):
         raise TypeError(f"ragged_form: {name} expects a list, but it follows a layer that returns a {kind}")
     if isinstance(model, ragged2list):
@@ -433,7 +545,7 @@ def _rewrite(model: nn.Module, kind: str, steps: List[nn.Module], rules: Optiona
     if isinstance(model, padded2list):
         return rule(PaddedAsList(model), "list")
     if isinstance(model, with_list):
-        return rule(ValueWithList(model, _sub_form(model.layers[0], "list", "list", name, rules)), "value")
+        return rule(ValueWithList(model, rw.sub_form(model.layers[0], "list", "list", name)), "value")
     if isinstance(model, with_padded):
         return rule(WithPadded(model, on_value=True), "value")
     if isinstance(model, with_ragged):
@@ -449,9 +561,9 @@ def ragged_form(model: nn.Module, takes: str = "list") -> RaggedForm:
     if takes not in _TAKES:
         raise ValueError(f"ragged_form: takes must be one of {sorted(_TAKES)}, got {takes!r}")
     steps: List[nn.Module] = []
-    rules: List[str] = []
-    _rewrite(model, _TAKES[takes], steps, rules)
-    return RaggedForm(steps, model, takes, rules)
+    rw = Rewriter()
+    rw.rewrite(model, _TAKES[takes], steps)
+    return RaggedForm(steps, model, takes, rw.applied)
 
 
 def _takes_lists(model: nn.Module) -> bool:

@@ -54,20 +54,27 @@ def pad_list(seqs: List[Tensor]) -> Padded:
 
 def list2padded_traced(seqs: List[Tensor]) -> Padded:
     """List of B (n_i, *F) -> Padded, equal to ``functional.sequences.list2padded`` (same order,
-    same int32 fields), with no Python sort over the lengths: T is ``sym_max`` of the item sizes,
-    the (length, index) descending order an ``argsort`` of ``length * B + index``, rows placed by one
-    ``index_put`` at (item, row - item start) from ``repeat_interleave(output_size=N)``. So a traced
+    same int32 fields), with no Python sort over the lengths: T is ``sym_max`` of the item sizes (an
+    ordinary symbol of the inputs' sizes, not a size read from data), the rest ``pad_rows``. So a traced
     graph keeps every n_i symbolic (no guard, no recompile when lengths or their order change)."""
-    B = len(seqs)
-    dev = seqs[0].device
-    lens = torch.tensor([s.shape[0] for s in seqs], dtype=torch.int64, device=dev)
+    lens = torch.tensor([s.shape[0] for s in seqs], dtype=torch.int64, device=seqs[0].device)
     T = seqs[0].shape[0]
     for s in seqs[1:]:
         if torch.jit.is_scripting():
             T = max(T, s.shape[0])
         else:
             T = torch.sym_max(T, s.shape[0])
-    rows = torch.cat(seqs, 0)
+    return pad_rows(torch.cat(seqs, 0), lens, T)
+
+
+def pad_rows(rows: Tensor, lens: Tensor, T: int) -> Padded:
+    """(N, *F) rows of B >= 1 sequences one after another, their (B,) int64 lengths, T = max(lengths) ->
+    the Padded ``list2padded`` gives for them: data (T, B, *F), columns by (length, index) descending (an
+    ``argsort`` of ``length * B + index``), int32 fields; rows placed by one ``index_put`` at (item, row -
+    item start) from ``repeat_interleave(output_size=N)``. No host read: T comes from the caller
+    (``list2padded_traced``: ``sym_max`` of the sizes; ``deploy.sequences.packed_to_padded``: ``.item()``)."""
+    B = lens.shape[0]
+    dev = rows.device
     N = rows.shape[0]
     item = torch.repeat_interleave(torch.arange(B, device=dev), lens, output_size=N)
     starts = torch.cumsum(lens, 0) - lens

@@ -10,16 +10,15 @@ tuple, or a tuple of those) in, every list packed as a ``Ragged``, N and B symbo
 | ``(keys, values, lengths)`` (``extract_ngrams``) | itself |
 | a tuple of those (several Doc-reading nodes) | the tuple of each packed |
 
-``packed_form(module, packed)`` rewrites the module with ``torchlayers.deploy.sequences``' rules
-(``list2ragged``, ``ragged2list``, ``with_array``, ``chain``) plus the rules of spaCy's models:
+``packed_form(module, packed)`` rewrites the module with ``torchlayers.deploy.sequences``' rewriter
+(its table: ``list2ragged``, ``ragged2list``, ``with_array``, ``with_padded``, ``concatenate``,
+``with_cpu``, ``list2array``, ``chain``, ...; the tuple of feature inputs is its kind ``"tuple"``)
+plus the rules of spaCy's models, which this module registers there (``register_rules``):
 
 | node, on what flows in | packed form |
 |---|---|
 | ``FeatureInput(slot)``, on the tuple | ``X[slot]`` (a packed list, or the n-gram tuple) |
 | ``CharacterEmbed`` / ``SpacyStaticVectors``, on the tuple or a packed list | its row-wise op on the Ragged's data |
-| ``concatenate`` of branches, on the tuple or a packed list | each branch rewritten, the outputs concatenated |
-| ``with_cpu(layer)``, on the tuple or a packed list | its layer rewritten, on the inputs moved to the CPU |
-| ``list2array``, on a packed list | the Ragged's data |
 | ``parser_model`` on ``(features, token_ids)`` | tok2vec and lower rewritten, then ``score`` |
 
 Every per-token input (a packed list) has the same row count N (one row a token), the n-gram
@@ -29,7 +28,7 @@ the program's symbolic dims (N and K bounded by 2**62 - 1, the bound torch's gua
 """
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence, Tuple, cast
+from typing import Any, List, Optional, Tuple, cast
 
 import torch
 from torch import Tensor, nn
@@ -112,78 +111,10 @@ class _RowWise(nn.Module):
         return Ragged(StaticVectors.forward(cast(StaticVectors, self.node), R.data.reshape(-1) + 1), R.lengths)
 
 
-class _Concatenate(nn.Module):
-    """``concatenate``'s branches, each rewritten, on the same input; its own concatenation of the outputs."""
-
-    def __init__(self, node: Any, branches: Sequence[nn.Module]) -> None:
-        super().__init__()
-        self.node = node  # the concatenate
-        self.branches = nn.ModuleList(branches)
-
-    def forward(self, X: Any) -> Any:
-        outs = [branch(X) for branch in self.branches]
-        if isinstance(outs[0], Tensor):
-            return self.node._cat_tensors(outs)
-        return self.node._cat_any(outs)
-
-
-class _WithCPU(nn.Module):
-    """``with_cpu(layer)``: its layer's packed steps on the inputs moved to the CPU, the output moved back."""
-
-    def __init__(self, node: Any, inner: nn.Module) -> None:
-        super().__init__()
-        self.node = node  # the with_cpu
-        self.inner = inner
-
-    def forward(self, X: Any) -> Any:
-        from torch.utils._pytree import tree_map
-
-        device = torch.device(self.node.output_device)
-        Y = self.inner(tree_map(lambda x: x.cpu() if isinstance(x, Tensor) else x, X))
-        return tree_map(lambda y: y.to(device) if isinstance(y, Tensor) else y, Y)
-
-
-class _Data(nn.Module):
-    """``list2array`` on a packed list: the Ragged's data."""
-
-    def forward(self, X: Ragged) -> Tensor:
-        return X.data
-
-
-class _Steps(nn.Module):
-    """A branch's packed steps, one after another."""
-
-    def __init__(self, steps: List[nn.Module]) -> None:
-        super().__init__()
-        self.steps = nn.ModuleList(steps)
-
-    def forward(self, X: Any) -> Any:
-        for step in self.steps:
-            X = step(X)
-        return X
-
-
-def _ours(model: nn.Module) -> bool:
-    """Whether ``model``'s subtree holds a node only these rules rewrite (else deploy's rules do)."""
-    from ...combinators.concatenate import concatenate
-    from ...combinators.with_cpu import with_cpu
+def _spacy_rules(model: nn.Module, kind: str, rw: Any, steps: List[nn.Module]) -> Optional[str]:
+    """spaCy's rules in ``deploy.sequences``' table (``register_rules``): FeatureInput on the tuple of
+    inputs, CharacterEmbed / SpacyStaticVectors on the tuple or a packed list; None for any other node."""
     from ...modules.character_embed import CharacterEmbed
-    from ...modules.list2array import list2array
-    from ...modules.spacy_static_vectors import SpacyStaticVectors
-    from .features import FeatureInput
-
-    kinds = (FeatureInput, CharacterEmbed, SpacyStaticVectors, concatenate, list2array, with_cpu)
-    return any(isinstance(node, kinds) for node in model.modules())
-
-
-def _rewrite(model: nn.Module, kind: str, slots: Sequence[str], steps: List[nn.Module]) -> str:
-    """Append ``model``'s packed steps; ``kind``: 'list' (packed), 'value' or 'tuple' (the inputs)."""
-    from ...combinators.chain import chain
-    from ...combinators.concatenate import concatenate
-    from ...combinators.with_cpu import with_cpu
-    from ...deploy.sequences import _rewrite as deploy_rewrite
-    from ...modules.character_embed import CharacterEmbed
-    from ...modules.list2array import list2array
     from ...modules.spacy_static_vectors import SpacyStaticVectors
     from .features import FeatureInput
 
@@ -193,40 +124,23 @@ def _rewrite(model: nn.Module, kind: str, slots: Sequence[str], steps: List[nn.M
             raise TypeError(f"packed_form: {name} (slot {model.slot}) reads the featurizer's tuple, but a {kind} "
                             "flows into it")
         steps.append(_Slot(model.slot))
-        return slots[model.slot]
+        return cast(str, rw.slots[model.slot])
     if isinstance(model, (CharacterEmbed, SpacyStaticVectors)) and kind in ("tuple", "list"):
         slot = model.slot if kind == "tuple" else None
-        if kind == "tuple" and (slot is None or slots[slot] != "list"):
+        if kind == "tuple" and (slot is None or rw.slots[slot] != "list"):
             raise TypeError(f"packed_form: {name} reads slot {slot} of the featurizer's tuple, which is no id list")
         steps.append(_RowWise(model, slot))
         return "list" if isinstance(model, CharacterEmbed) else "value"
-    if isinstance(model, concatenate) and kind in ("tuple", "list"):
-        branches, kinds = [], []
-        for layer in model.layers:
-            inner: List[nn.Module] = []
-            kinds.append(_rewrite(layer, kind, slots, inner))
-            branches.append(_Steps(inner))
-        if len(set(kinds)) != 1:
-            raise TypeError(f"packed_form: {name}: its layers give {kinds}; concatenate joins outputs of one kind")
-        steps.append(_Concatenate(model, branches))
-        return kinds[0]
-    if isinstance(model, with_cpu) and kind in ("tuple", "list"):
-        wrapped: List[nn.Module] = []
-        kind = _rewrite(model.layers[0], kind, slots, wrapped)
-        steps.append(_WithCPU(model, _Steps(wrapped)))
-        return kind
-    if isinstance(model, list2array) and kind == "list":
-        steps.append(_Data())
-        return "value"
-    if isinstance(model, chain) and _ours(model):
-        for layer in model.layers:
-            kind = _rewrite(layer, kind, slots, steps)
-        return kind
-    if kind == "tuple":
-        raise TypeError(f"packed_form: {name} takes the featurizer's tuple of feature inputs, which the packed form "
-                        "has no rule for (rules: FeatureInput, charembed, static_vectors, concatenate, with_cpu, "
-                        "chain)")
-    return deploy_rewrite(model, kind, steps)
+    return None
+
+
+def _register() -> None:
+    from ...deploy.sequences import register_rules
+
+    register_rules("spacy", _spacy_rules, "FeatureInput, charembed, static_vectors")
+
+
+_register()
 
 
 class PackedForm(nn.Module):
@@ -283,10 +197,11 @@ def packed_form(module: Model, packed: Any) -> nn.Module:
 
     if isinstance(module, TransitionModel):
         return PackedTransition(module, packed_form(module.get_ref("tok2vec"), packed))  # type: ignore[arg-type]
+    from ...deploy.sequences import Rewriter
+
     kind = _kind(packed)
-    slots = [_kind(x) for x in packed] if kind == "tuple" else []
     steps: List[nn.Module] = []
-    _rewrite(module, kind, slots, steps)
+    Rewriter([_kind(x) for x in packed] if kind == "tuple" else []).rewrite(module, kind, steps)
     return PackedForm(steps, module, _structure(packed))
 
 
