@@ -323,6 +323,25 @@ def test_onnx_reduce_max_with_argmax_nan_ties_and_empty(tmp_path):
         assert torch.equal(torch.from_numpy(which), refw)
 
 
+def test_onnx_export_pins_the_axes_export_specialized(tmp_path):
+    """``with_list`` over a Ragged splits it into a list, whose length B the export specializes (a runtime
+    assert torch.onnx drops): the ONNX program's lengths and width axes are static, so onnxruntime refuses
+    another B with a shape error instead of computing a wrong result; N stays dynamic."""
+    import torchlayers as tl
+
+    model = tl.with_list(tl.with_array(tl.Linear(4, 3)))
+    X = Ragged(torch.randn(5, 3), torch.tensor([2, 0, 3], dtype=torch.int32))
+    model.initialize(X=X)
+    session = _export(model.eval(), X, tmp_path / "pinned.onnx", _auto_dims(X))
+    (data, lengths) = session.get_inputs()
+    assert isinstance(data.shape[0], str) and data.shape[1:] == [3] and lengths.shape == [3], _input_axes(session)
+    with torch.no_grad():
+        X_longer = Ragged(torch.randn(9, 3), torch.tensor([4, 1, 4], dtype=torch.int32))  # same B, other N
+        _assert_matches(_run(session, X_longer), model(X_longer), "with_list over a Ragged, N varied")
+        with pytest.raises(Exception, match="(?i)dimension|shape"):
+            _run(session, Ragged(torch.randn(10, 3), torch.tensor([2, 0, 3, 2, 0, 3], dtype=torch.int32)))
+
+
 @pytest.mark.parametrize("bi,depth", [(False, 1), (True, 2)])
 def test_onnx_lstm_over_padded_matches_eager(bi, depth, tmp_path):
     """LSTM takes a Padded (4 tensors): ONNX gets one input per field, T and B dynamic axes
