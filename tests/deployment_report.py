@@ -11,7 +11,7 @@ It reads the outcomes of tests that already ran, so nothing is computed twice:
 | save_load | ``torch.export.save`` / ``load`` (in process; e2e: a fresh process) == eager | ``test_deployment_matrix.py`` |
 | fresh | the saved program loaded and run in a fresh process with torchlayers | ``test_deployment_matrix.py`` |
 | no_tl | ``export(decompose=True)`` loaded and run in a fresh process without torchlayers (every exporting row, and the e2e models) | ``test_deploy_without_torchlayers.py``, ``test_deployment_matrix.py`` |
-| onnx | onnxruntime == eager within 1e-5, dynamic axes | ``test_deploy_onnx.py``, ``test_deployment_matrix.py`` (e2e) |
+| onnx | onnxruntime == eager within 1e-5 at two batch sizes (dynamic axes); a tuple's items are the ONNX inputs; ``rf``: through ``ragged_form`` (the program takes the packed list, data and lengths, and returns outputs packed); ``okB``: a list input of fixed length B, one ONNX input per doc (no Ragged form); ``sk``: no ONNX program (eager-only or not exporting, the reason in the notes) | ``test_deploy_onnx.py``, ``test_deployment_matrix.py`` (e2e) |
 | script | TorchScript == eager | ``test_case_table.py::test_matrix[script-*]``, ``test_deployment_matrix.py`` (e2e) |
 
 Cells: ``ok`` passed, ``rf`` passed through the Ragged form, ``okB`` passed with a list's length fixed, ``xf`` strict xfail

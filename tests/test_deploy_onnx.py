@@ -1,33 +1,51 @@
 """Test-matrix #17: ONNX export (``torchlayers.deploy.onnx_export``: dynamo + the custom-op
-translations) and onnxruntime == eager, for every case-table row whose input is a tensor, a
-Ragged or a Padded, with dynamic axes; plus bit-exact hashing and SparseLinear (tuple input)."""
+translations) and onnxruntime == eager (1e-5), for every case-table row that exports (the matrix's
+``onnx`` column, ``tests/deployment_report.py``):
+
+- a Tensor, Ragged or Padded input: the model on it, every dim ``Dim.AUTO`` (or the row's dynamic dims),
+  at the sample and at the sample's batch twice over where the program's axes allow; a model that
+  returns a list, or holds one inside and is not dynamic in the batch, through its boundary form
+  ``ragged_form(model, "value")`` (cell ``rf``, below);
+- a tuple of tensors: its items flattened into the ONNX inputs, exported at twice the sample's batch
+  (torch specializes sizes 0 and 1), run there, at three times and at the sample; dynamic axes required;
+- a list of docs (or list of lists): the boundary form ``ragged_form(model, takes)``, whose program takes the
+  packed list (``deploy.sequences.pack``: data, lengths[, counts]) and returns packed outputs, compared with
+  the eager output packed at two batch sizes (B and lengths varied; cell ``rf``); dynamic axes required;
+- a list of docs with no Ragged form (``map_list``: its TypeError) or inside a tuple (spaCy's
+  TransitionModel): the list itself, one ONNX input per doc, B fixed by the graph (a torch limitation) and
+  the docs' lengths varied (cell ``okB``, the reason in the matrix notes).
+
+Plus bit-exact hashing and ragged_max's argmax."""
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy
 import pytest
 import torch
 from torch.utils._pytree import tree_flatten, tree_map
 
-from torchlayers import Padded
-from torchlayers.deploy import custom_translation_table, onnx_export
+from torchlayers import Padded, Ragged
+from torchlayers.deploy import custom_translation_table, onnx_export, ragged_form
+from torchlayers.deploy.sequences import _default_dims, pack
 
 from .cases import CASES
+from .deploy_forms import _boundary_form, _has_list, _takes
 from .harness import build, eval_output
+from .test_deployment_matrix import scaled
 from .xfail_table import XFAIL
 
 onnxruntime = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript")
+
+pytest_plugins = ["tests.deployment_report"]
 
 ONNX_TOL = dict(atol=1e-5, rtol=1e-5)
 
 
 def _input_kind(case) -> str:
     return type(case.sample()).__name__
-
-
-ONNX_CASES = [c for c in CASES if _input_kind(c) in ("Tensor", "Ragged", "Padded")]
 
 
 def _auto_dims(X):
@@ -43,8 +61,12 @@ def _export(model, X, path, dynamic):
     return onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
 
+def _leaves(X: Any) -> list:
+    return [t for t in tree_flatten(X)[0] if isinstance(t, torch.Tensor)]
+
+
 def _run(session, X):
-    leaves = [t for t in tree_flatten(X)[0] if isinstance(t, torch.Tensor)]
+    leaves = _leaves(X)
     names = [i.name for i in session.get_inputs()]
     assert len(names) == len(leaves), f"ONNX inputs {names} vs {len(leaves)} tensor leaves"
     return [torch.from_numpy(numpy.asarray(o)) for o in session.run(None, {n: t.numpy() for n, t in zip(names, leaves)})]
@@ -66,45 +88,156 @@ def _is_dynamic(session) -> bool:
     return any(isinstance(d, str) for i in session.get_inputs() for d in i.shape)
 
 
-def _same_shapes(a, b) -> bool:
-    la = [t.shape for t in tree_flatten(a)[0] if isinstance(t, torch.Tensor)]
-    lb = [t.shape for t in tree_flatten(b)[0] if isinstance(t, torch.Tensor)]
-    return la == lb
-
-
 def _fits(session, X) -> bool:
-    leaves = [t for t in tree_flatten(X)[0] if isinstance(t, torch.Tensor)]
+    leaves = _leaves(X)
     for i, t in zip(session.get_inputs(), leaves):
-        if any(isinstance(d, int) and d != n for d, n in zip(i.shape, t.shape)):
+        if len(i.shape) != t.dim() or any(isinstance(d, int) and d != n for d, n in zip(i.shape, t.shape)):
             return False
     return True
 
 
-@pytest.mark.parametrize("case", ONNX_CASES, ids=[c.id for c in ONNX_CASES])
+def _input_axes(session) -> str:
+    return ", ".join(f"{i.name}{list(i.shape)}" for i in session.get_inputs())
+
+
+def _assert_runs_at(session, X, what):
+    """The program's axes take ``X`` (dynamic where ``X`` differs from the export example)."""
+    shapes = [tuple(t.shape) for t in _leaves(X)]
+    assert _fits(session, X), f"{what}: the ONNX program's input axes ({_input_axes(session)}) do not take {shapes}"
+
+
+def _check_all(session, samples, reference, what):
+    """onnxruntime == ``reference(X)`` at each sample, each of which the program's axes must take."""
+    with torch.no_grad():
+        for n, X in enumerate(samples):
+            _assert_runs_at(session, X, f"{what} (sample {n})")
+            _assert_matches(_run(session, X), reference(X), f"{what} (sample {n})")
+
+
+# ------------------------------------------------------------------------------ the case table, by input
+def _runs_right(session, X, ref) -> bool:
+    """onnxruntime at ``X`` == ``ref``. (Input axes are no proof: torch.onnx exports with runtime asserts in
+    place of export's guards and drops the asserts, so an axis export specialized can be named dynamic.)"""
+    if not _fits(session, X):
+        return False
+    try:
+        _assert_matches(_run(session, X), ref, "")
+    except Exception:
+        return False
+    return True
+
+
+def _on_value(case, model, X, path):
+    """A Tensor, Ragged or Padded: the model itself, unless it returns a list, or holds one and its program
+    does not run at twice the batch (then its boundary form; as ``compile_dyn`` decides on a recompile)."""
+    dynamic = case.dynamic(X) if case.dynamic else _auto_dims(X)
+    X2 = (case.scale or scaled)(X, 2)
+    raw = {}
+
+    def raw_not_dynamic() -> bool:
+        raw["session"] = _export(model, X, path, dynamic)
+        return X2 is not None and not _runs_right(raw["session"], X2, eval_output(model, X2))
+
+    form, _ = _boundary_form(model, X, raw_not_dynamic)
+    if form is not None:
+        return _on_form(case, model, form, X, path, takes="value")
+    session = raw.get("session") or _export(model, X, path, dynamic)
+    assert X2 is not None, f"{case.id}: a {type(X).__name__} input with no generic second batch size: give the row " \
+                           "a Case.scale"
+    second = case.sample()  # a row that declares dynamic dims must run it; another one where its axes allow
+    samples = [X, X2] + ([second] if case.dynamic is not None or _fits(session, second) else [])
+    _check_all(session, samples, lambda Xs: eval_output(model, Xs), f"{case.id}: onnxruntime vs eager")
+    return "passed", ""
+
+
+def _on_tuple(case, model, X, path):
+    """A tuple of tensors: flattened into the ONNX inputs; exported at twice the batch, dynamic axes."""
+    scale = case.scale or scaled
+    X2, X3 = scale(X, 2), scale(X, 3)
+    assert X2 is not None, f"{case.id}: a tuple input with no generic second batch size: give the row a Case.scale"
+    session = _export(model, X2, path, case.dynamic(X2) if case.dynamic else _auto_dims(X2))
+    assert _is_dynamic(session), f"{case.id}: the ONNX program has no dynamic axis ({_input_axes(session)})"
+    samples = [X2, X3] + ([X] if _fits(session, X) else [])
+    _check_all(session, samples, lambda Xs: eval_output(model, Xs), f"{case.id}: onnxruntime vs eager")
+    return "passed", "" if len(samples) == 3 else f"the sample's sizes are not the program's ({_input_axes(session)})"
+
+
+def _on_form(case, model, form, X, path, takes):
+    """The boundary form: the program takes the packed input and returns packed outputs; two batch sizes
+    (B and the docs' lengths varied), compared with the eager output packed; dynamic axes required."""
+    scale = case.scale or scaled
+    X2, X3 = scale(X, 2), scale(X, 3)
+    assert X2 is not None, f"{case.id}: a {type(X).__name__} input has no generic second batch size: give the row " \
+                           "a Case.scale"
+    P2 = pack(X2)
+    session = _export(form.eval(), P2, path, (_default_dims(P2),))
+    assert _is_dynamic(session), f"{case.id}: the ONNX program has no dynamic axis ({_input_axes(session)})"
+    samples = [X2, X3] + ([X] if _fits(session, pack(X)) else [])
+    with torch.no_grad():
+        for n, Xs in enumerate(samples):
+            what = f"{case.id}: onnxruntime of ragged_form(model, {takes!r}) vs eager, packed (sample {n})"
+            _assert_runs_at(session, pack(Xs), what)
+            _assert_matches(_run(session, pack(Xs)), pack(eval_output(model, Xs)), what)
+    if len(samples) == 3:
+        return "ragged_form", ""
+    shapes = [tuple(t.shape) for t in _leaves(pack(X))]
+    return "ragged_form", f"the sample itself packs to {shapes}, which the program ({_input_axes(session)}) " \
+        "does not take (an empty batch has no feature axis); its two non-empty batches ran"
+
+
+def _on_fixed_list(case, model, X, path, why):
+    """A list of docs the graph takes as a list (one ONNX input per doc): B fixed, the docs' lengths varied."""
+    X2, X3 = scaled(X, 2, fixed_list=True), scaled(X, 3, fixed_list=True)
+    session = _export(model, X2, path, _auto_dims(X2))
+    assert _is_dynamic(session), f"{case.id}: the ONNX program has no dynamic axis ({_input_axes(session)})"
+    _check_all(session, [X2, X3], lambda Xs: eval_output(model, Xs), f"{case.id}: onnxruntime vs eager (B fixed)")
+    return "fixed_B", f"{why}: exported on the list itself, one ONNX input per doc ({_input_axes(session)}): " \
+        "B is fixed by the graph (a torch limitation), the docs' lengths vary"
+
+
+def _onnx_outcome(case, model, X, path):
+    if isinstance(X, (torch.Tensor, Ragged, Padded)):
+        return _on_value(case, model, X, path)
+    if isinstance(X, list):
+        takes = _takes(X)
+        try:
+            form = ragged_form(model, takes)
+        except TypeError as e:
+            return _on_fixed_list(case, model, X, path, f"no Ragged form ({e})")
+        return _on_form(case, model, form, X, path, takes)
+    if type(X) is tuple and _has_list(X):
+        return _on_fixed_list(case, model, X, path, f"the {type(model).__name__} input's list of docs is inside a "
+                              "tuple (no Ragged form)")
+    if type(X) is tuple:
+        return _on_tuple(case, model, X, path)
+    raise AssertionError(f"{case.id}: a {type(X).__name__} input: the ONNX check has no rule for it")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_onnx_matches_eager(case, tmp_path):
+    from . import deployment_report  # the plugin pytest loaded (pytest_plugins above)
+
     # ONNX export starts with torch.export: rows that do not export (eager-only rows, the export
     # xfails) have no ONNX program either
+    reason = None
     if "export" not in case.deploy:
-        pytest.skip(f"{case.id} is eager-only (deploy={case.deploy}): {case.notes}")
-    if ("export", case.id) in XFAIL:
-        pytest.skip(f"{case.id} does not torch.export: {XFAIL[('export', case.id)]}")
+        reason = f"eager-only (deploy={case.deploy}): {case.notes}"
+    elif ("export", case.id) in XFAIL:
+        reason = f"does not torch.export: {XFAIL[('export', case.id)]}"
+    if reason is not None:
+        deployment_report.record("onnx", case.id, "skipped", reason)
+        pytest.skip(f"{case.id} {reason}")
     X = case.sample()
     model = build(case, X).eval()
-    dynamic = case.dynamic(X) if case.dynamic else _auto_dims(X)
-    session = _export(model, X, tmp_path / "model.onnx", dynamic)
-    with torch.no_grad():
-        _assert_matches(_run(session, X), eval_output(model, X), f"{case.id}: onnxruntime vs eager")
-        X2 = case.sample()
-        if case.dynamic is not None:  # the row declares dynamic dims: the second sample must run
-            _assert_matches(_run(session, X2), eval_output(model, X2), f"{case.id}: onnxruntime vs eager (second sample)")
-        elif _fits(session, X2):
-            _assert_matches(_run(session, X2), eval_output(model, X2), f"{case.id}: onnxruntime vs eager (second sample)")
+    outcome, note = _onnx_outcome(case, model, X, tmp_path / "model.onnx")
+    deployment_report.record("onnx", case.id, outcome, note)
 
 
-def test_onnx_subset_covers_the_table():
-    kinds = {_input_kind(c) for c in ONNX_CASES}
-    assert kinds == {"Tensor", "Ragged", "Padded"}, kinds
-    assert len(ONNX_CASES) >= 150, len(ONNX_CASES)
+def test_onnx_covers_the_table():
+    """Every exporting row's input is one the ONNX check has a route for, and every route has rows."""
+    kinds = {_input_kind(c) for c in CASES if "export" in c.deploy}
+    assert kinds == {"Tensor", "Ragged", "Padded", "tuple", "list"}, kinds
+    assert len(CASES) >= 200, len(CASES)
 
 
 def test_translation_table_names_every_inference_op():
@@ -165,22 +298,7 @@ def test_hash_embed_onnx_rows_exact_on_huge_ids(tmp_path):
         assert torch.equal(out, model(X).detach())
 
 
-# ------------------------------------------------------------------------------ tuple inputs
-def test_onnx_sparse_linear_matches_eager(tmp_path):
-    from .cases.case_sparse_linear import CASES as SL_CASES
-
-    for case in SL_CASES:
-        X = case.sample()
-        if not isinstance(X, tuple) or len(X) != 3:
-            continue
-        model = build(case, X).eval()
-        dynamic = case.dynamic(X) if case.dynamic else None
-        session = _export(model, X, tmp_path / "sl.onnx", dynamic)
-        with torch.no_grad():
-            for sample in (X, case.sample()) if dynamic else (X,):
-                _assert_matches(_run(session, sample), eval_output(model, sample), f"{case.id}: onnxruntime vs eager")
-
-
+# ------------------------------------------------------------------------------ ragged_max
 def test_onnx_reduce_max_with_argmax_nan_ties_and_empty(tmp_path):
     """ragged_max's full output (with argmax): NaN propagates with its first row, ties go to the
     first row, empty sequences give 0 and -1."""
@@ -203,6 +321,25 @@ def test_onnx_reduce_max_with_argmax_nan_ties_and_empty(tmp_path):
         refY, refw = torch.ops.torchlayers.ragged_max(d, L, True)
         torch.testing.assert_close(torch.from_numpy(Y), refY, equal_nan=True, atol=0, rtol=0)
         assert torch.equal(torch.from_numpy(which), refw)
+
+
+def test_onnx_export_pins_the_axes_export_specialized(tmp_path):
+    """``with_list`` over a Ragged splits it into a list, whose length B the export specializes (a runtime
+    assert torch.onnx drops): the ONNX program's lengths and width axes are static, so onnxruntime refuses
+    another B with a shape error instead of computing a wrong result; N stays dynamic."""
+    import torchlayers as tl
+
+    model = tl.with_list(tl.with_array(tl.Linear(4, 3)))
+    X = Ragged(torch.randn(5, 3), torch.tensor([2, 0, 3], dtype=torch.int32))
+    model.initialize(X=X)
+    session = _export(model.eval(), X, tmp_path / "pinned.onnx", _auto_dims(X))
+    (data, lengths) = session.get_inputs()
+    assert isinstance(data.shape[0], str) and data.shape[1:] == [3] and lengths.shape == [3], _input_axes(session)
+    with torch.no_grad():
+        X_longer = Ragged(torch.randn(9, 3), torch.tensor([4, 1, 4], dtype=torch.int32))  # same B, other N
+        _assert_matches(_run(session, X_longer), model(X_longer), "with_list over a Ragged, N varied")
+        with pytest.raises(Exception, match="(?i)dimension|shape"):
+            _run(session, Ragged(torch.randn(10, 3), torch.tensor([2, 0, 3, 2, 0, 3], dtype=torch.int32)))
 
 
 @pytest.mark.parametrize("bi,depth", [(False, 1), (True, 2)])

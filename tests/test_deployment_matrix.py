@@ -38,6 +38,7 @@ from torchlayers.deploy.sequences import pack
 from torchlayers.functional.sequences import list2padded, padded2list
 
 from .cases import CASES
+from .deploy_forms import _boundary_form, _has_list
 from .harness import DEPLOY, assert_tree_equal, build, eval_output
 from .xfail_table import XFAIL
 
@@ -99,33 +100,6 @@ def _compiled_frames(module: Any, inputs: list, backend: str) -> list:
             if i == 0:
                 first = counter.frame_count  # 0 when the graph holds no op (Dynamo skips the frame)
     return [outs, counter.frame_count - first]
-
-
-def _takes(X: Any) -> str:
-    """``ragged_form``'s ``takes`` for an input: a list of docs, a list of lists of docs, or a value."""
-    if isinstance(X, list) and X and all(isinstance(x, list) for x in X):
-        return "lists"
-    return "list" if isinstance(X, list) else "value"
-
-
-def _has_list(Y: Any) -> bool:
-    return isinstance(Y, list) or (isinstance(Y, tuple) and any(_has_list(y) for y in Y))
-
-
-def _boundary_form(model: Any, X: Any, raw_recompiles: Callable[[], bool]):
-    """(``ragged_form(model)`` for the input's kind, or None where the model itself is compiled; the TypeError
-    of a list-taking model without a Ragged form, else None). A value input (Ragged, Padded, tensor) takes the
-    form when the model returns a list, or when it recompiles and the form applies a rule (a list inside)."""
-    takes = _takes(X)
-    try:
-        form = ragged_form(model, takes)
-    except TypeError as e:
-        if takes == "value":
-            raise
-        return None, str(e)
-    if takes == "value" and not (form.rules and (_has_list(eval_output(model, X)) or raw_recompiles())):
-        return None, None
-    return form, None
 
 
 COMPILE_ROWS = [c for c in CASES if "compile" in c.deploy and ("compile", c.id) not in XFAIL]

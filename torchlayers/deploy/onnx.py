@@ -3,7 +3,8 @@
 ``custom_translation_table()`` maps each inference op (``torch.ops.torchlayers.hash_embed``,
 ``sparse_linear``, ``ragged_sum`` / ``ragged_mean`` / ``ragged_max``) to an onnxscript function
 built from standard ONNX ops (opset 18); ``onnx_export(model, args, **kw)`` is
-``torch.onnx.export(model, args, dynamo=True, custom_translation_table=...)``.
+``torch.onnx.export(model, args, dynamo=True, custom_translation_table=...)``, its axes that the
+export specialized made static (``pin_specialized_axes``).
 
 Shapes are those of the ops (see ``torchlayers/kernels/*.py``):
     - hash_embed: (nV, nO) table, (N,) int ids -> (N, nO)
@@ -23,12 +24,13 @@ stay dynamic axes. The backward ops have no translation: ONNX export is for infe
 """
 from __future__ import annotations
 
+import io
 from typing import Any, Callable, Dict
 
 import numpy
 import torch
 
-__all__ = ["custom_translation_table", "onnx_export"]
+__all__ = ["custom_translation_table", "onnx_export", "pin_specialized_axes"]
 
 _UINT64 = 13  # onnx.TensorProto.UINT64
 _UINT32 = 12
@@ -307,8 +309,8 @@ def custom_translation_table() -> Dict[Callable, Callable]:
 
 def onnx_export(model: torch.nn.Module, args: tuple, f: Any = None, **kwargs: Any) -> Any:
     """``torch.onnx.export(model, args, f, dynamo=True, custom_translation_table=...)`` with the
-    torchlayers ops translated (a ``custom_translation_table`` in ``kwargs`` extends ours).
-    Returns the ``ONNXProgram``."""
+    torchlayers ops translated (a ``custom_translation_table`` in ``kwargs`` extends ours) and the axes the
+    export specialized static (``pin_specialized_axes``). Returns the ``ONNXProgram``."""
     table = custom_translation_table()
     table.update(kwargs.pop("custom_translation_table", None) or {})
     kwargs.setdefault("dynamo", True)
@@ -316,4 +318,37 @@ def onnx_export(model: torch.nn.Module, args: tuple, f: Any = None, **kwargs: An
         raise ValueError(
             "torchlayers.deploy.onnx_export: the custom-op translations need dynamo=True, got dynamo=False"
         )
-    return torch.onnx.export(model, args, f, custom_translation_table=table, **kwargs)
+    program = torch.onnx.export(model, args, None, custom_translation_table=table, **kwargs)
+    pin_specialized_axes(program)
+    if isinstance(f, io.BytesIO):  # saved here, after the pinning, as torch.onnx.export saves it
+        import onnx
+
+        onnx.save(program.model_proto, f)
+    elif f is not None:
+        program.save(f, include_initializers=kwargs.get("export_params", True),
+                     keep_initializers_as_inputs=kwargs.get("keep_initializers_as_inputs", False),
+                     external_data=kwargs.get("external_data", True))
+    return program
+
+
+def pin_specialized_axes(program: Any) -> None:
+    """Give every graph input and output axis whose symbol the export pinned to one value (range ``[k, k]``)
+    the static size k, in place. torch.onnx names each ``dynamic_shapes`` dim by its symbol even where the
+    export specialized it (``with_list`` over a Ragged: B is the length of the list inside, say 3, guarded by
+    a runtime assert that the ONNX graph drops), so onnxruntime would take another size and compute a wrong
+    result; pinned, it refuses that size with a shape error."""
+    import onnx_ir
+
+    ep = getattr(program, "exported_program", None)
+    if ep is None:
+        return
+    fixed = {str(sym): int(r.lower) for sym, r in ep.range_constraints.items()
+             if r.lower == r.upper and getattr(r.lower, "is_Integer", False)}
+    if not fixed:
+        return
+    for value in [*program.model.graph.inputs, *program.model.graph.outputs]:
+        if value.shape is None:
+            continue
+        dims = [fixed.get(str(d.value), d) if isinstance(d, onnx_ir.SymbolicDim) else d for d in value.shape]
+        if dims != list(value.shape):
+            value.shape = onnx_ir.Shape(dims)
