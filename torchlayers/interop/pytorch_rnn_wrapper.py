@@ -63,8 +63,12 @@ class PyTorchRNNWrapper(PyTorchWrapper):
         - Output: Padded with data (T, B, nO) = ``module(Xp.data, None)[0]``, same size_at_t,
           lengths and indices. Like Thinc, the RNN runs over the padding (no packing).
     Node ``"pytorch"``; dims ``nI``/``nO`` (unset unless the caller sets them).
-    torch.export of an ``nn.LSTM`` keeps T dynamic (``torchlayers::lstm``, outputs bitwise the
-    module's); GRU and RNN export with T static (torch's decomposition loops over time).
+    torch.export of an ``nn.LSTM``, ``nn.GRU`` or ``nn.RNN`` (tanh or relu; time-major or batch_first,
+    bidirectional, several layers, with or without biases) keeps the sequence length dynamic: the
+    program holds ``torchlayers::lstm`` / ``gru`` / ``rnn_tanh`` / ``rnn_relu`` (``functional/rnn_loop.py``),
+    which run the module's own ``torch._VF`` kernel (outputs bitwise the module's) and decompose into a
+    ``while_loop`` over time. Kept on ``module(X)`` (T static: torch's decomposition loops over time): a
+    subclass of those modules, an LSTM with ``proj_size``, dropout between layers in training mode.
     """
 
     _default_io = (convert_rnn_inputs, convert_rnn_outputs)
@@ -79,8 +83,8 @@ class PyTorchRNNWrapper(PyTorchWrapper):
                 return self._call_any(Xp)
             Xp = _as_padded(self.name, Xp)
             self._check_width(Xp.data)
-            if torch.compiler.is_exporting() and _exportable_lstm(self.module):
-                return Padded(_lstm_for_export(self.module, Xp.data), Xp.size_at_t, Xp.lengths, Xp.indices)
+            if torch.compiler.is_exporting() and _exportable_rnn(self.module):
+                return Padded(_rnn_for_export(self.module, Xp.data), Xp.size_at_t, Xp.lengths, Xp.indices)
         Y = self.module(Xp.data, None)[0]
         return Padded(Y, Xp.size_at_t, Xp.lengths, Xp.indices)
 
@@ -100,24 +104,35 @@ class PyTorchRNNWrapper(PyTorchWrapper):
             raise TypeError(f"{self.name}: expected floating point Padded data, got dtype {data.dtype}")
 
 
-def _exportable_lstm(module: Any) -> bool:
-    """An ``nn.LSTM`` that ``torchlayers::lstm`` computes exactly: time-major, no projections, no
-    dropout between layers in training (anything else exports through ``module(X)``, T static)."""
-    return (type(module) is nn.LSTM and not module.batch_first and module.proj_size == 0
-            and (module.dropout == 0.0 or not module.training))
+_OPS = {nn.LSTM: "lstm", nn.GRU: "gru", nn.RNN: None}  # nn.RNN: rnn_tanh or rnn_relu, by its mode
 
 
-def _lstm_for_export(module: Any, X: Tensor) -> Tensor:
-    """``module(X, None)[0]`` through ``torchlayers::lstm`` (the same ``torch._VF.lstm`` call at run
-    time, a loop over time while traced): torch.export keeps T dynamic (``functional/lstm_loop.py``)."""
-    from ..functional import lstm_loop  # noqa: F401  (registers torch.ops.torchlayers.lstm)
+def _exportable_rnn(module: Any) -> bool:
+    """An ``nn.LSTM``/``nn.GRU``/``nn.RNN`` that ``functional/rnn_loop.py``'s ops compute exactly: no LSTM
+    projections, no dropout between layers in training (anything else exports through ``module(X)``, T static)."""
+    return (type(module) in _OPS and getattr(module, "proj_size", 0) == 0
+            and (module.dropout == 0.0 or not module.training or module.num_layers == 1))
 
+
+def _rnn_for_export(module: Any, X: Tensor) -> Tensor:
+    """``module(X, None)[0]`` through ``torchlayers::<kind>`` (the same ``torch._VF`` call at run time, a
+    loop over time while traced): torch.export keeps T dynamic (``functional/rnn_loop.py``). The ops are
+    time-major; a batch_first module's (B, T, nI) input is transposed there and back, as torch does."""
+    from ..functional import rnn_loop  # noqa: F401  (registers torch.ops.torchlayers.lstm, .gru, ...)
+
+    kind = _OPS[type(module)] or module.mode.lower()  # "RNN_TANH" / "RNN_RELU"
+    if module.batch_first:
+        X = X.transpose(0, 1)
     dirs = 2 if module.bidirectional else 1
-    shape = (module.num_layers * dirs, X.shape[1], module.hidden_size)
-    h0 = X.new_zeros(shape)
-    weights = [w for w in module._flat_weights if w is not None]
-    return torch.ops.torchlayers.lstm(X, h0, h0.clone(), weights, module.bias, module.num_layers,
-                                      module.bidirectional, module.training)
+    h0 = X.new_zeros((module.num_layers * dirs, X.shape[1], module.hidden_size))
+    # by name: export swaps the parameters in `_parameters`, `_flat_weights` keeps the originals (constants)
+    weights = [getattr(module, name) for name in module._flat_weights_names]
+    args = (weights, module.bias, module.num_layers, module.bidirectional, module.training)
+    if kind == "lstm":
+        Y = torch.ops.torchlayers.lstm(X, h0, h0.clone(), *args)
+    else:
+        Y = getattr(torch.ops.torchlayers, kind)(X, h0, *args)
+    return Y.transpose(0, 1) if module.batch_first else Y
 
 
 @registry.layers("PyTorchLSTM.v1")

@@ -9,7 +9,7 @@ train; and the decomposition loops over time outside oneDNN's float32 CPU infere
 T a static size (one recompile per sequence length). Behind this op the compiler sees one node
 with a symbolic T; its backward op recomputes the forward under autograd and differentiates it
 (one extra forward per step: the price of compiling). Eager code calls ``torch._VF.lstm``
-directly, torch.export ``torchlayers::lstm`` (``functional/lstm_loop.py``).
+directly, torch.export ``torchlayers::lstm`` (``functional/rnn_loop.py``).
 """
 from __future__ import annotations
 
