@@ -39,7 +39,7 @@ from torch import Tensor
 
 from .._tracing import is_tracing
 
-__all__ = ["KINDS", "rnn_while_loop", "lstm_while_loop", "lstm_kernel", "rnn_kernel"]
+__all__ = ["KINDS", "rnn_while_loop", "lstm_while_loop", "lstm_kernel", "rnn_kernel", "decompositions"]
 
 Cell = Callable[..., Tuple[Tensor, ...]]
 
@@ -179,3 +179,10 @@ for _kind in ("gru", "rnn_tanh", "rnn_relu"):
     _LIB.define(f"{_kind}(Tensor input, Tensor h0, Tensor[] params, bool has_biases, int num_layers, "
                 "bool bidirectional, bool train) -> Tensor")
     _LIB.impl(_kind, rnn_kernel(_kind), "CompositeImplicitAutograd")
+
+
+def decompositions() -> Dict[Any, Callable[..., Tensor]]:
+    """{op overload: its kernel} for ``ExportedProgram.run_decompositions(table)`` with a table of its own
+    (a table that lacks a CompositeImplicitAutograd op keeps it; the default table holds torch's only)."""
+    ops = torch.ops.torchlayers
+    return {ops.lstm.default: lstm_kernel, **{getattr(ops, k).default: rnn_kernel(k) for k in ("gru", "rnn_tanh", "rnn_relu")}}
