@@ -152,26 +152,26 @@ def _rnn_spec(module: Any) -> Optional[_RNNSpec]:
 def _rnn_traced(spec: _RNNSpec, params: Dict[str, Tensor], X: Tensor, training: bool) -> Tensor:
     """``module(X, None)[0]`` while exporting or compiling: under torch.export ``torchlayers::<kind>`` (the
     same ``torch._VF`` call at run time, a loop over time while traced: T stays dynamic,
-    ``functional/rnn_loop.py``), under torch.compile the opaque ``torchlayers::fused_rnn``. Both are
-    time-major; a batch_first module's (B, T, nI) input is transposed there and back, as torch does."""
+    ``functional/rnn_loop.py``), under torch.compile the opaque ``torchlayers::fused_rnn`` (which takes
+    batch_first as the module does). The export ops are time-major: a batch_first module's (B, T, nI) input
+    is transposed there and back, as torch's kernel does."""
     from ..functional import rnn_loop  # noqa: F401  (registers torch.ops.torchlayers.lstm, .gru, ...)
     from ..kernels import fused_lstm  # noqa: F401  (registers torch.ops.torchlayers.fused_rnn)
 
-    if spec.batch_first:
-        X = X.transpose(0, 1)
     dirs = 2 if spec.bidirectional else 1
-    h0 = X.new_zeros((spec.num_layers * dirs, X.shape[1], spec.hidden_size))
+    h0 = X.new_zeros((spec.num_layers * dirs, X.shape[0 if spec.batch_first else 1], spec.hidden_size))
     hx = [h0, h0.clone()] if spec.kind == "lstm" else [h0]
     # by name, from the module's _parameters: export swaps the parameters there (its `_flat_weights` list
     # keeps the originals, which a program would hold as constants)
     weights = [params[name] for name in spec.names]
-    if torch.compiler.is_exporting():
-        op = getattr(torch.ops.torchlayers, spec.kind)
-        Y = op(X, *hx, weights, spec.bias, spec.num_layers, spec.bidirectional, training)
-    else:
-        Y = torch.ops.torchlayers.fused_rnn(spec.kind, X, hx, weights, spec.bias, spec.num_layers,
-                                            spec.bidirectional, training)
-    return Y.transpose(0, 1) if spec.batch_first else Y
+    if not torch.compiler.is_exporting():
+        return torch.ops.torchlayers.fused_rnn(spec.kind, X, hx, weights, spec.bias, spec.num_layers,
+                                               spec.bidirectional, training, spec.batch_first, torch.is_grad_enabled())
+    op = getattr(torch.ops.torchlayers, spec.kind)
+    if spec.batch_first:
+        return op(X.transpose(0, 1), *hx, weights, spec.bias, spec.num_layers, spec.bidirectional,
+                  training).transpose(0, 1)
+    return op(X, *hx, weights, spec.bias, spec.num_layers, spec.bidirectional, training)
 
 
 @registry.layers("PyTorchLSTM.v1")

@@ -3,9 +3,11 @@ ops, for torch.compile.
 
 Shapes: ``fused_lstm``: X (T, B, nI) time-major, h0/c0 (depth, B, nH), weights torch's flat list (w_ih,
 w_hh, b_ih, b_hh per layer) -> Y (T, B, nH), unidirectional, no dropout (``modules/lstm.py``).
-``fused_rnn(kind, X, hx, weights, has_biases, num_layers, bidirectional, train)``: kind ``lstm`` (hx
-``[h0, c0]``), ``gru``, ``rnn_tanh`` or ``rnn_relu`` (hx ``[h0]``), h0 (L*D, B, nH), with or without
-biases, one or two directions -> Y (T, B, D*nH), no dropout: ``torch._VF.<kind>(...)[0]``
+``fused_rnn(kind, X, hx, weights, has_biases, num_layers, bidirectional, train, batch_first, grad_mode)``: kind
+``lstm`` (hx ``[h0, c0]``), ``gru``, ``rnn_tanh`` or ``rnn_relu`` (hx ``[h0]``), h0 (L*D, B, nH), with or
+without biases, one or two directions, X (T, B, nI) -> Y (T, B, D*nH) or, batch_first, (B, T, nI) ->
+(B, T, D*nH), no dropout: ``torch._VF.<kind>(...)[0]`` run in grad mode ``grad_mode`` (the caller's:
+torch's float32 CPU kernels take oneDNN's path with grad mode off, 1 ulp off the other)
 (``interop/pytorch_rnn_wrapper.py``, whose nn.LSTM/GRU/RNN Dynamo would refuse to trace).
 
 Why: AOTAutograd saves ``None`` among ``aten.lstm``'s backward tensors and then refuses the
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-from typing import Any, Callable, List, Tuple
+from typing import Any, Callable, Iterator, List, Tuple
 
 import torch
 from torch import Tensor
@@ -108,59 +110,79 @@ fused_lstm.register_autograd(_backward, setup_context=_setup)
 
 # ------------------------------------------------------------------ fused_rnn: any kind, any direction
 def rnn_reference(kind: str, X: Tensor, hx: List[Tensor], weights: List[Tensor], has_biases: bool,
-                  num_layers: int, bidirectional: bool, train: bool) -> Tensor:
-    """``torch._VF.<kind>(X, hx, weights, has_biases, num_layers, 0.0, train, bidirectional, False)[0]``:
-    the call ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` make (time-major, no dropout)."""
+                  num_layers: int, bidirectional: bool, train: bool, batch_first: bool = False,
+                  grad_mode: bool = False) -> Tensor:
+    """``torch._VF.<kind>(X, hx, weights, has_biases, num_layers, 0.0, train, bidirectional, batch_first)[0]``:
+    the call ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` make (no dropout), bitwise: with ADInplaceOrView put back
+    into the dispatch where the caller excluded it (a compiled graph's runtime does), as torch's batch_first
+    path there takes another matmul route and ends 1 ulp off the eager module."""
     if kind not in RNN_KINDS:
         raise ValueError(f"torchlayers::fused_rnn: expected kind in {RNN_KINDS}, got {kind!r}")
     state: Any = list(hx) if kind == "lstm" else hx[0]
-    return getattr(torch._VF, kind)(X, state, weights, has_biases, num_layers, 0.0, train, bidirectional, False)[0]
+    fused = getattr(torch._VF, kind)
+    with _views_dispatched(), torch.set_grad_enabled(grad_mode):  # records nothing: autograd is below us
+        return fused(X, state, weights, has_biases, num_layers, 0.0, train, bidirectional, batch_first)[0]
+
+
+@contextlib.contextmanager
+def _views_dispatched() -> Iterator[None]:
+    """The thread's dispatch key sets less an ADInplaceOrView exclusion (eager's state below autograd)."""
+    key = torch._C.DispatchKey.ADInplaceOrView
+    exclude = torch._C._dispatch_tls_local_exclude_set()
+    if not exclude.has(key):
+        yield
+        return
+    with torch._C._ForceDispatchKeyGuard(torch._C._dispatch_tls_local_include_set(), exclude.remove(key)):
+        yield
 
 
 @torch.library.custom_op("torchlayers::fused_rnn", mutates_args=())
 def fused_rnn(kind: str, X: Tensor, hx: List[Tensor], weights: List[Tensor], has_biases: bool, num_layers: int,
-              bidirectional: bool, train: bool) -> Tensor:
-    """(T, B, nI) -> (T, B, D*nH): ``rnn_reference``."""
-    return rnn_reference(kind, X, hx, weights, has_biases, num_layers, bidirectional, train)
+              bidirectional: bool, train: bool, batch_first: bool, grad_mode: bool) -> Tensor:
+    """(T, B, nI) -> (T, B, D*nH) (batch_first: (B, T, ...)): ``rnn_reference``, contiguous (the fake's
+    strides; batch_first, torch's kernel returns a transposed view)."""
+    return rnn_reference(kind, X, hx, weights, has_biases, num_layers, bidirectional, train, batch_first,
+                         grad_mode).contiguous()
 
 
 @fused_rnn.register_fake
 def _fused_rnn_fake(kind: str, X: Tensor, hx: List[Tensor], weights: List[Tensor], has_biases: bool,
-                    num_layers: int, bidirectional: bool, train: bool) -> Tensor:
+                    num_layers: int, bidirectional: bool, train: bool, batch_first: bool, grad_mode: bool) -> Tensor:
     return X.new_empty((X.shape[0], X.shape[1], (2 if bidirectional else 1) * hx[0].shape[2]))
 
 
 @torch.library.custom_op("torchlayers::fused_rnn_backward", mutates_args=())
 def fused_rnn_backward(dY: Tensor, kind: str, X: Tensor, hx: List[Tensor], weights: List[Tensor], has_biases: bool,
-                       num_layers: int, bidirectional: bool) -> List[Tensor]:
-    """Gradients [dX, *dhx, *dweights] of ``fused_rnn`` given dY (T, B, D*nH) (``_recompute_grads``)."""
+                       num_layers: int, bidirectional: bool, batch_first: bool) -> List[Tensor]:
+    """Gradients [dX, *dhx, *dweights] of ``fused_rnn`` given dY (its output's shape; ``_recompute_grads``)."""
     n = len(hx)
 
     def forward(inputs: List[Tensor]) -> Tensor:
         return rnn_reference(kind, inputs[0], inputs[1:1 + n], inputs[1 + n:], has_biases, num_layers,
-                             bidirectional, True)
+                             bidirectional, True, batch_first, True)
 
     return _on_worker(forward, dY, [X, *hx, *weights])
 
 
 @fused_rnn_backward.register_fake
 def _fused_rnn_backward_fake(dY: Tensor, kind: str, X: Tensor, hx: List[Tensor], weights: List[Tensor],
-                             has_biases: bool, num_layers: int, bidirectional: bool) -> List[Tensor]:
+                             has_biases: bool, num_layers: int, bidirectional: bool, batch_first: bool
+                             ) -> List[Tensor]:
     return [torch.empty_like(t) for t in [X, *hx, *weights]]
 
 
 def _rnn_setup(ctx: Any, inputs: Tuple[Any, ...], output: Tensor) -> None:
-    kind, X, hx, weights, has_biases, num_layers, bidirectional, _train = inputs
+    kind, X, hx, weights, has_biases, num_layers, bidirectional, _train, batch_first, _grad_mode = inputs
     ctx.save_for_backward(X, *hx, *weights)
-    ctx.spec = (kind, len(hx), has_biases, num_layers, bidirectional)
+    ctx.spec = (kind, len(hx), has_biases, num_layers, bidirectional, batch_first)
 
 
 def _rnn_backward(ctx: Any, dY: Tensor) -> Tuple[Any, ...]:
-    kind, n, has_biases, num_layers, bidirectional = ctx.spec
+    kind, n, has_biases, num_layers, bidirectional, batch_first = ctx.spec
     X, *rest = ctx.saved_tensors
     grads = fused_rnn_backward(dY.contiguous(), kind, X, list(rest[:n]), list(rest[n:]), has_biases, num_layers,
-                               bidirectional)
-    return None, grads[0], list(grads[1:1 + n]), list(grads[1 + n:]), None, None, None, None
+                               bidirectional, batch_first)
+    return None, grads[0], list(grads[1:1 + n]), list(grads[1 + n:]), None, None, None, None, None, None
 
 
 fused_rnn.register_autograd(_rnn_backward, setup_context=_rnn_setup)
