@@ -26,7 +26,9 @@ length (torch 2.13). Each op here is a CompositeImplicitAutograd op of ours whos
 
 One loop for every kind (``_one_direction``); a kind is its cell function and its number of states.
 torch.export keeps an op as one node (a ``.pt2`` holding it loads with torchlayers imported);
-``ExportedProgram.run_decompositions()`` and ``torch.onnx.export(dynamo=True)`` replace it by the loop.
+``ExportedProgram.run_decompositions()`` and ``torch.onnx.export(dynamo=True)`` replace it by the loop, and
+so does ``run_decompositions(table)`` for a table holding ``decompositions()`` (a table of its own
+otherwise keeps our CompositeImplicitAutograd ops).
 torch.compile does not use these (compiled code goes through ``kernels/fused_lstm.py``'s opaque ops).
 """
 from __future__ import annotations
@@ -174,15 +176,16 @@ def rnn_kernel(kind: str) -> Callable[..., Tensor]:
 _LIB = torch.library.Library("torchlayers", "FRAGMENT")
 _LIB.define("lstm(Tensor input, Tensor h0, Tensor c0, Tensor[] params, bool has_biases, int num_layers, "
             "bool bidirectional, bool train) -> Tensor")
-_LIB.impl("lstm", lstm_kernel, "CompositeImplicitAutograd")
+_KERNELS: Dict[str, Callable[..., Tensor]] = {"lstm": lstm_kernel}
 for _kind in ("gru", "rnn_tanh", "rnn_relu"):
     _LIB.define(f"{_kind}(Tensor input, Tensor h0, Tensor[] params, bool has_biases, int num_layers, "
                 "bool bidirectional, bool train) -> Tensor")
-    _LIB.impl(_kind, rnn_kernel(_kind), "CompositeImplicitAutograd")
+    _KERNELS[_kind] = rnn_kernel(_kind)
+for _kind, _kernel in _KERNELS.items():
+    _LIB.impl(_kind, _kernel, "CompositeImplicitAutograd")
 
 
 def decompositions() -> Dict[Any, Callable[..., Tensor]]:
     """{op overload: its kernel} for ``ExportedProgram.run_decompositions(table)`` with a table of its own
     (a table that lacks a CompositeImplicitAutograd op keeps it; the default table holds torch's only)."""
-    ops = torch.ops.torchlayers
-    return {ops.lstm.default: lstm_kernel, **{getattr(ops, k).default: rnn_kernel(k) for k in ("gru", "rnn_tanh", "rnn_relu")}}
+    return {getattr(torch.ops.torchlayers, kind).default: kernel for kind, kernel in _KERNELS.items()}

@@ -1,7 +1,7 @@
 """PyTorchRNNWrapper (Thinc "PyTorchRNNWrapper.v1") and PyTorchLSTM (Thinc "PyTorchLSTM.v1")."""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple, cast
 
 import torch
 from torch import Tensor, nn
@@ -96,11 +96,11 @@ class PyTorchRNNWrapper(PyTorchWrapper):
             if self._uses_custom_io():
                 return self._call_any(Xp)
             Xp = _as_padded(self.name, Xp)
-            spec = self._rnn_spec
-            if spec is not None and torch.compiler.is_compiling():  # export too
+            spec, params = self._rnn_spec, cast(Optional[Dict[str, Tensor]], self._rnn_params)
+            if spec is not None and params is not None and torch.compiler.is_compiling():  # export too
                 _check_data(self.name, Xp.data, spec.input_size)
                 if spec.routable(self.training):
-                    Y = _rnn_traced(spec, self._rnn_params, Xp.data, self.training)
+                    Y = _rnn_traced(spec, params, Xp.data, self.training)
                     return Padded(Y, Xp.size_at_t, Xp.lengths, Xp.indices)
             _check_data(self.name, Xp.data, getattr(self.module, "input_size", None))
         Y = self.module(Xp.data, None)[0]
