@@ -67,17 +67,16 @@ class LSTMTwin:
 
 
 _pytorch_lstm = LSTMTwin(nO=4, nI=3, bi=True, depth=2)
+_RNN_NOTES = ("compile runs torchlayers::fused_rnn (Dynamo never touches the nn.LSTM/GRU, which it refuses without "
+              "allow_rnn); export holds torchlayers::lstm / gru with T dynamic: tests/interop/test_rnn_export.py")
 
 CASES = [
     Case("PyTorchWrapper/mlp", _v1.ours, lambda: floats(5, 4), _v1.theirs, dynamic=batch_dim),
     Case("PyTorchWrapper_v2/linear", _v2.ours, lambda: floats(3, 5), _v2.theirs, dynamic=batch_dim),
     Case("PyTorchWrapper_v3/gelu", _v3.ours, lambda: floats(4, 3), _v3.theirs, dynamic=batch_dim),
-    Case("PyTorchRNNWrapper/lstm", _lstm.ours, lambda: padded([4, 2, 1], 3), _lstm.theirs,
-         notes="Dynamo refuses nn.LSTM/GRU unless torch._dynamo.config.allow_rnn=True"),
-    Case("PyTorchRNNWrapper/bilstm2", _bilstm.ours, lambda: padded([3, 3, 1], 3), _bilstm.theirs),
-    Case("PyTorchRNNWrapper/gru", _gru.ours, lambda: padded([2, 5], 2), _gru.theirs),
+    Case("PyTorchRNNWrapper/lstm", _lstm.ours, lambda: padded([4, 2, 1], 3), _lstm.theirs, notes=_RNN_NOTES),
+    Case("PyTorchRNNWrapper/bilstm2", _bilstm.ours, lambda: padded([3, 3, 1], 3), _bilstm.theirs, notes=_RNN_NOTES),
+    Case("PyTorchRNNWrapper/gru", _gru.ours, lambda: padded([2, 5], 2), _gru.theirs, notes=_RNN_NOTES),
     Case("PyTorchLSTM/bi_depth2", _pytorch_lstm.ours, lambda: padded([3, 3, 1], 3), _pytorch_lstm.theirs,
-         deploy=("export", "script"),
-         notes="compile: Dynamo refuses nn.LSTM unless torch._dynamo.config.allow_rnn=True (a torch limitation; "
-               "the PyTorchRNNWrapper rows' xfail)"),
+         notes=_RNN_NOTES),
 ]

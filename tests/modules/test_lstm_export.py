@@ -13,15 +13,17 @@ import pytest
 import torch
 from torch import nn
 from torch._dynamo.testing import CompileCounterWithBackend
+from torch._higher_order_ops.while_loop import while_loop_op
 
 import torchlayers as tl
 from torchlayers.deploy import export
 from torchlayers.deploy.decompose import custom_ops_in
-from torchlayers.functional.lstm_loop import lstm_while_loop
+from torchlayers.functional.rnn_loop import lstm_while_loop
 from torchlayers.functional.sequences import list2padded
 from torchlayers.interop.pytorch_rnn_wrapper import PyTorchLSTM, PyTorchRNNWrapper
 
 MATMUL = dict(atol=1e-5, rtol=1e-4)
+WHILE_LOOPS = {"bilstm_depth2": 4, "bilstm_tagger": 2, "rnn_wrapper_bilstm2": 4}  # layers * directions
 W = 8
 LENGTHS = [(4, 2, 1), (7, 3, 3, 2), (1,)]  # the export example's T, a longer T, T = B = 1
 
@@ -44,10 +46,6 @@ MODELS = {
     "rnn_wrapper_nobias": lambda: PyTorchRNNWrapper(nn.LSTM(6, 3, 1, bias=False)),
     "pytorch_lstm": lambda: PyTorchLSTM(W, 6, bi=True, depth=2),
 }
-
-
-LOOPS = {"lstm": 1, "bilstm_depth2": 4, "lstm_depth3": 3, "bilstm_tagger": 2, "rnn_wrapper_bilstm2": 4,
-         "rnn_wrapper_nobias": 1, "pytorch_lstm": 4}
 
 
 def _built(name: str):
@@ -74,6 +72,7 @@ def test_export_save_load_runs_at_every_length_bitwise(name, tmp_path):
     data = next(n for n in ep.graph.nodes if n.op == "placeholder" and n.name.endswith("data"))
     assert isinstance(data.meta["val"].shape[0], torch.SymInt), f"{name}: T specialized: {data.meta['val'].shape}"
     assert "torchlayers.lstm.default" in custom_ops_in(ep)
+    assert not ep.graph_signature.lifted_tensor_constants, f"{name}: weights baked in as constants"
     torch.export.save(ep, tmp_path / "model.pt2")
     loaded = torch.export.load(tmp_path / "model.pt2")
     with torch.no_grad():
@@ -91,10 +90,9 @@ def test_decomposed_program_is_a_while_loop_over_time(name):
     traced kernel: ATen plus one while_loop per (layer, direction), at any T."""
     model = _built(name)
     decomposed = _exported(model).run_decompositions()
-    assert custom_ops_in(decomposed) == []  # torch's control flow is allowed (its bodies are searched)
-    loops = [n for n in decomposed.graph.nodes if n.op == "call_function"
-             and isinstance(n.target, torch._ops.HigherOrderOperator) and n.target.name() == "while_loop"]
-    assert len(loops) == LOOPS[name], loops  # one per (layer, direction)
+    assert custom_ops_in(decomposed) == []  # ATen and torch's control flow only
+    loops = [n for n in decomposed.graph.nodes if n.op == "call_function" and n.target is while_loop_op]
+    assert len(loops) == WHILE_LOOPS[name], f"{name}: {len(loops)} while_loops, expected one per (layer, direction)"
     with torch.no_grad():
         for lengths in LENGTHS:
             X = _sample(lengths, seed=len(lengths))

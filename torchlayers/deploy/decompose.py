@@ -28,7 +28,7 @@ its torch reference (``kernels/hash_embed.py::hash_embed_reference``, ``sparse_l
 ``torch.compile`` they stay one op with an unbacked size); ``table`` maps them to their bodies,
 ``combinators/uniqued.py::uniqued_keys_reference`` (``torch.unique``: U traces as an unbacked size)
 and ``uniqued_gather_reference``. ``torchlayers::fused_lstm`` never reaches an exported graph: export holds
-``torchlayers::lstm`` (``functional/lstm_loop.py``), which traces into a ``while_loop`` over time of ATen
+``torchlayers::lstm`` / ``gru`` / ``rnn_tanh`` / ``rnn_relu`` (``functional/rnn_loop.py``), which traces into a ``while_loop`` over time of ATen
 cell equations (torch's control flow; ``custom_ops_in`` searches its body). An op with no decomposition (another library's ``custom_op``) is refused
 with a ``ValueError`` naming it.
 
@@ -139,11 +139,11 @@ def _custom_op_table() -> Dict[Any, Callable[..., Any]]:
     """{torchlayers ``custom_op`` overload: its torch body} for ``run_decompositions`` (the Triton ops
     need no entry: ``decompose_custom_triton_ops`` traces their bodies)."""
     from ..combinators.uniqued import uniqued_gather_reference, uniqued_keys_reference
-    from ..functional.lstm_loop import lstm_kernel
+    from ..functional.rnn_loop import decompositions
 
     ops = torch.ops.torchlayers
     return {ops.uniqued_keys.default: uniqued_keys_reference, ops.uniqued_gather.default: uniqued_gather_reference,
-            ops.lstm.default: lstm_kernel}  # traced: the while_loop over time
+            **decompositions()}  # the RNN ops' kernels, traced: a while_loop over time
 
 
 def decompose_program(ep: torch.export.ExportedProgram, where: str = "torchlayers.deploy.decompose_program"

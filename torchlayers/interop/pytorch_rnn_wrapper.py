@@ -1,7 +1,7 @@
 """PyTorchRNNWrapper (Thinc "PyTorchRNNWrapper.v1") and PyTorchLSTM (Thinc "PyTorchLSTM.v1")."""
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple, cast
 
 import torch
 from torch import Tensor, nn
@@ -56,15 +56,28 @@ def convert_rnn_outputs(
 
 @registry.layers("PyTorchRNNWrapper.v1")
 class PyTorchRNNWrapper(PyTorchWrapper):
-    """Wrap a torch RNN (``nn.LSTM``, ``nn.GRU``, ``nn.RNN``, time-major): ``Padded -> Padded``.
+    """Wrap a torch RNN (``nn.LSTM``, ``nn.GRU``, ``nn.RNN``): ``Padded -> Padded``.
 
     Shape:
-        - Input: Padded with data (T, B, nI)
+        - Input: Padded with data (T, B, nI) (a batch_first module reads it as (B, T, nI))
         - Output: Padded with data (T, B, nO) = ``module(Xp.data, None)[0]``, same size_at_t,
           lengths and indices. Like Thinc, the RNN runs over the padding (no packing).
     Node ``"pytorch"``; dims ``nI``/``nO`` (unset unless the caller sets them).
-    torch.export of an ``nn.LSTM`` keeps T dynamic (``torchlayers::lstm``, outputs bitwise the
-    module's); GRU and RNN export with T static (torch's decomposition loops over time).
+
+    Deployment of an ``nn.LSTM``, ``nn.GRU`` or ``nn.RNN`` (tanh or relu; time-major or batch_first,
+    bidirectional, several layers, with or without biases):
+
+    - torch.export keeps the sequence length dynamic: the program holds ``torchlayers::lstm`` / ``gru`` /
+      ``rnn_tanh`` / ``rnn_relu`` (``functional/rnn_loop.py``), which run the module's own ``torch._VF``
+      kernel (outputs bitwise the module's) and decompose into a ``while_loop`` over time;
+    - torch.compile runs the same kernel as the opaque ``torchlayers::fused_rnn`` (``kernels/fused_lstm.py``;
+      symbolic T and B, trains), reading the weights through ``_rnn_params`` (the module's own
+      ``_parameters`` dict), so Dynamo never touches the module, which it refuses to trace unless
+      ``torch._dynamo.config.allow_rnn=True``.
+
+    Kept on ``module(X)`` (export: T static, torch's decomposition loops over time; compile: Dynamo's
+    refusal): a subclass of those modules, an LSTM with ``proj_size``, dropout between layers in training
+    mode (read from this wrapper's ``training``, which ``train()``/``eval()`` set on both).
     """
 
     _default_io = (convert_rnn_inputs, convert_rnn_outputs)
@@ -72,52 +85,93 @@ class PyTorchRNNWrapper(PyTorchWrapper):
     def __init__(self, pytorch_model: Any, convert_inputs: Optional[Callable] = None,
                  convert_outputs: Optional[Callable] = None) -> None:
         super().__init__(pytorch_model, convert_inputs, convert_outputs)
+        spec = _rnn_spec(pytorch_model)
+        self._rnn_spec: Optional[_RNNSpec] = spec
+        # not registered (no second name for the weights): the module's dict, which torch updates in place
+        # (.to(), load_state_dict(assign=True), setattr, export's swap); copies share it as the module does
+        self.__dict__["_rnn_params"] = pytorch_model._parameters if spec is not None else None
 
     def forward(self, Xp: Padded) -> Padded:
         if not torch.jit.is_scripting():
             if self._uses_custom_io():
                 return self._call_any(Xp)
             Xp = _as_padded(self.name, Xp)
-            self._check_width(Xp.data)
-            if torch.compiler.is_exporting() and _exportable_lstm(self.module):
-                return Padded(_lstm_for_export(self.module, Xp.data), Xp.size_at_t, Xp.lengths, Xp.indices)
+            spec, params = self._rnn_spec, cast(Optional[Dict[str, Tensor]], self._rnn_params)
+            if spec is not None and params is not None and torch.compiler.is_compiling():  # export too
+                _check_data(self.name, Xp.data, spec.input_size)
+                if spec.routable(self.training):
+                    Y = _rnn_traced(spec, params, Xp.data, self.training)
+                    return Padded(Y, Xp.size_at_t, Xp.lengths, Xp.indices)
+            _check_data(self.name, Xp.data, getattr(self.module, "input_size", None))
         Y = self.module(Xp.data, None)[0]
         return Padded(Y, Xp.size_at_t, Xp.lengths, Xp.indices)
 
-    @torch.jit.unused
-    def _check_width(self, data: Tensor) -> None:
-        if data.dim() != 3:
-            raise ValueError(
-                f"{self.name}: expected Padded data of shape (T, B, nI), got {data.dim()}-D {tuple(data.shape)}"
-            )
-        width = getattr(self.module, "input_size", None)
-        if width is not None and data.shape[2] != width:
-            raise ValueError(
-                f"{self.name}: expected Padded data width nI={width} "
-                f"(the RNN's input_size), got shape {tuple(data.shape)}"
-            )
-        if not data.is_floating_point():
-            raise TypeError(f"{self.name}: expected floating point Padded data, got dtype {data.dtype}")
+
+def _check_data(name: str, data: Tensor, width: Optional[int]) -> None:
+    if data.dim() != 3:
+        raise ValueError(f"{name}: expected Padded data of shape (T, B, nI), got {data.dim()}-D {tuple(data.shape)}")
+    if width is not None and data.shape[2] != width:
+        raise ValueError(
+            f"{name}: expected Padded data width nI={width} (the RNN's input_size), got shape {tuple(data.shape)}"
+        )
+    if not data.is_floating_point():
+        raise TypeError(f"{name}: expected floating point Padded data, got dtype {data.dtype}")
 
 
-def _exportable_lstm(module: Any) -> bool:
-    """An ``nn.LSTM`` that ``torchlayers::lstm`` computes exactly: time-major, no projections, no
-    dropout between layers in training (anything else exports through ``module(X)``, T static)."""
-    return (type(module) is nn.LSTM and not module.batch_first and module.proj_size == 0
-            and (module.dropout == 0.0 or not module.training))
+class _RNNSpec(NamedTuple):
+    """What ``_rnn_traced`` needs of an ``nn.LSTM``/``GRU``/``RNN`` (constructor constants)."""
+
+    kind: str  # lstm, gru, rnn_tanh, rnn_relu
+    names: Tuple[str, ...]  # the module's _flat_weights_names
+    input_size: int
+    hidden_size: int
+    num_layers: int
+    bias: bool
+    bidirectional: bool
+    batch_first: bool
+    dropout: float
+
+    def routable(self, training: bool) -> bool:
+        """No dropout between layers in this mode (the ops run none)."""
+        return self.dropout == 0.0 or not training or self.num_layers == 1
 
 
-def _lstm_for_export(module: Any, X: Tensor) -> Tensor:
-    """``module(X, None)[0]`` through ``torchlayers::lstm`` (the same ``torch._VF.lstm`` call at run
-    time, a loop over time while traced): torch.export keeps T dynamic (``functional/lstm_loop.py``)."""
-    from ..functional import lstm_loop  # noqa: F401  (registers torch.ops.torchlayers.lstm)
+_KINDS = {nn.LSTM: "lstm", nn.GRU: "gru", nn.RNN: None}  # nn.RNN: rnn_tanh or rnn_relu, by its mode
 
-    dirs = 2 if module.bidirectional else 1
-    shape = (module.num_layers * dirs, X.shape[1], module.hidden_size)
-    h0 = X.new_zeros(shape)
-    weights = [w for w in module._flat_weights if w is not None]
-    return torch.ops.torchlayers.lstm(X, h0, h0.clone(), weights, module.bias, module.num_layers,
-                                      module.bidirectional, module.training)
+
+def _rnn_spec(module: Any) -> Optional[_RNNSpec]:
+    """The spec of a module the traced paths compute exactly (``nn.LSTM``/``GRU``/``RNN`` themselves, no
+    LSTM projections), else None (``module(X)`` everywhere)."""
+    if type(module) not in _KINDS or getattr(module, "proj_size", 0) != 0:
+        return None
+    return _RNNSpec(_KINDS[type(module)] or module.mode.lower(), tuple(module._flat_weights_names), module.input_size,
+                    module.hidden_size, module.num_layers, module.bias, module.bidirectional, module.batch_first,
+                    float(module.dropout))
+
+
+def _rnn_traced(spec: _RNNSpec, params: Dict[str, Tensor], X: Tensor, training: bool) -> Tensor:
+    """``module(X, None)[0]`` while exporting or compiling: under torch.export ``torchlayers::<kind>`` (the
+    same ``torch._VF`` call at run time, a loop over time while traced: T stays dynamic,
+    ``functional/rnn_loop.py``), under torch.compile the opaque ``torchlayers::fused_rnn`` (which takes
+    batch_first as the module does). The export ops are time-major: a batch_first module's (B, T, nI) input
+    is transposed there and back, as torch's kernel does."""
+    from ..functional import rnn_loop  # noqa: F401  (registers torch.ops.torchlayers.lstm, .gru, ...)
+    from ..kernels import fused_lstm  # noqa: F401  (registers torch.ops.torchlayers.fused_rnn)
+
+    dirs = 2 if spec.bidirectional else 1
+    h0 = X.new_zeros((spec.num_layers * dirs, X.shape[0 if spec.batch_first else 1], spec.hidden_size))
+    hx = [h0, h0.clone()] if spec.kind == "lstm" else [h0]
+    # by name, from the module's _parameters: export swaps the parameters there (its `_flat_weights` list
+    # keeps the originals, which a program would hold as constants)
+    weights = [params[name] for name in spec.names]
+    if not torch.compiler.is_exporting():
+        return torch.ops.torchlayers.fused_rnn(spec.kind, X, hx, weights, spec.bias, spec.num_layers,
+                                               spec.bidirectional, training, spec.batch_first, torch.is_grad_enabled())
+    op = getattr(torch.ops.torchlayers, spec.kind)
+    if spec.batch_first:
+        return op(X.transpose(0, 1), *hx, weights, spec.bias, spec.num_layers, spec.bidirectional,
+                  training).transpose(0, 1)
+    return op(X, *hx, weights, spec.bias, spec.num_layers, spec.bidirectional, training)
 
 
 @registry.layers("PyTorchLSTM.v1")

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import DimError
-from ..functional import lstm_loop  # noqa: F401  (registers torch.ops.torchlayers.lstm)
+from ..functional import rnn_loop  # noqa: F401  (registers torch.ops.torchlayers.lstm)
 from ..functional.checks import check_param
 from ..initializers import glorot_uniform_init, zero_init
 from ..kernels.fused_lstm import lstm_reference  # also registers torch.ops.torchlayers.fused_lstm
@@ -217,7 +217,7 @@ class LSTM(Model[Padded, Padded]):
     too, through ``torchlayers::fused_lstm``), torch.export with dynamic T and B (the program holds
     ``torchlayers::lstm``, which runs the eager kernel: outputs bitwise the eager model's; load it
     with torchlayers imported; ``run_decompositions`` and ONNX turn it into a ``while_loop`` over
-    time, see ``functional/lstm_loop.py``) and TorchScript.
+    time, see ``functional/rnn_loop.py``) and TorchScript.
 
     Example::
 
