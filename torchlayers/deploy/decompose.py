@@ -27,9 +27,11 @@ its torch reference (``kernels/hash_embed.py::hash_embed_reference``, ``sparse_l
 ``torchlayers::uniqued_keys`` / ``uniqued_gather`` (``uniqued``) are plain ``custom_op``s (under
 ``torch.compile`` they stay one op with an unbacked size); ``table`` maps them to their bodies,
 ``combinators/uniqued.py::uniqued_keys_reference`` (``torch.unique``: U traces as an unbacked size)
-and ``uniqued_gather_reference``. ``torchlayers::fused_lstm`` never reaches an exported graph: export holds
-``torchlayers::lstm`` / ``gru`` / ``rnn_tanh`` / ``rnn_relu`` (``functional/rnn_loop.py``), which traces into a ``while_loop`` over time of ATen
-cell equations (torch's control flow; ``custom_ops_in`` searches its body). An op with no decomposition (another library's ``custom_op``) is refused
+and ``uniqued_gather_reference``. ``torchlayers::fused_lstm`` / ``fused_rnn`` never reach an exported
+graph: export holds ``torchlayers::lstm`` / ``gru`` / ``rnn_tanh`` / ``rnn_relu``
+(``functional/rnn_loop.py``), which ``table`` traces into a ``while_loop`` over time of ATen cell
+equations (torch's control flow; ``custom_ops_in`` searches its body). An op with no decomposition
+(another library's ``custom_op``) is refused
 with a ``ValueError`` naming it.
 
 ATen ops stay as exported (``table`` holds the torchlayers ops only; no lowering to core ATen): core

@@ -49,7 +49,7 @@ docs, nested again by the counts; any other layer is a TypeError.
 and ``packed_to_padded`` reads T from the lengths with ``.item()``: unbacked sizes in a traced graph
 (no recompile when they change), as ``ragged2list``'s split sizes are. Layers over the Padded keep T
 symbolic where they loop over time in the graph: ``LSTM`` and ``PyTorchLSTM`` (``nn.LSTM``) export
-through ``torchlayers::lstm``, a ``while_loop`` over T (``functional/lstm_loop.py``). A layer that
+through ``torchlayers::lstm``, a ``while_loop`` over T (``functional/rnn_loop.py``). A layer that
 branches on T in Python (unbinding the time steps, as torch's own RNN decompositions do) cannot be traced
 over an unbacked T, a torch limitation (``GuardOnDataDependentSymNode``): ``with_padded``'s rule then
 raises a TypeError saying so (under ``torch.export``; eagerly T is an int).
