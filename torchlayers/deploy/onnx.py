@@ -319,6 +319,8 @@ def onnx_export(model: torch.nn.Module, args: tuple, f: Any = None, **kwargs: An
             "torchlayers.deploy.onnx_export: the custom-op translations need dynamo=True, got dynamo=False"
         )
     program = torch.onnx.export(model, args, None, custom_translation_table=table, **kwargs)
+    if program is None:  # torch types the dynamo=False path's None; dynamo=True always returns the program
+        raise RuntimeError("torchlayers.deploy.onnx_export: torch.onnx.export(dynamo=True) returned no ONNXProgram")
     pin_specialized_axes(program)
     if isinstance(f, io.BytesIO):  # saved here, after the pinning, as torch.onnx.export saves it
         import onnx
