@@ -15,7 +15,7 @@ from typing import Any, Iterable, List, Optional, Tuple
 import torch
 from torch import Tensor
 
-__all__ = ["int_key", "lookup", "sorted_table"]
+__all__ = ["int_key", "lookup", "sorted_table", "id_column"]
 
 _INT64 = torch.iinfo(torch.int64)
 
@@ -68,3 +68,17 @@ def lookup(keys: Tensor, values: Tensor, ids: Tensor, default: int) -> Tensor:
     found = keys.index_select(0, pos) == ids
     picked = values.index_select(0, pos)
     return torch.where(found, picked, torch.full_like(picked, default))
+
+
+def id_column(layer: str, inputs: Tensor, column: Optional[int], hint: str) -> Tensor:
+    """(N,) ids, or column ``column`` of (N, C) ids; a clear error naming ``layer`` for another shape or
+    an out-of-range column (``hint``: how to pick a column in that layer)."""
+    if column is None:
+        if inputs.dim() != 1:
+            raise ValueError(f"{layer}: expected ids of shape (N,), got shape {list(inputs.shape)}; {hint}")
+        return inputs
+    if inputs.dim() != 2:
+        raise ValueError(f"{layer}: column={column} needs a 2-D (N, C) input, got shape {list(inputs.shape)}")
+    if not -inputs.shape[1] <= column < inputs.shape[1]:
+        raise IndexError(f"{layer}: column={column} is out of range for an input with {inputs.shape[1]} columns")
+    return inputs[:, column]

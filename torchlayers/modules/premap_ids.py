@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from ..functional.checks import check_ids
-from ..functional.id_table import lookup
+from ..functional.id_table import id_column, lookup
 from ..model import Model
 from ..registry import registry
 
@@ -57,20 +57,6 @@ class premap_ids(Model[Tensor, Tensor]):
                 raise TypeError(f"{self.name}: expected an integer tensor of ids, got {type(inputs).__name__}")
         check_ids(self.name, inputs)
         column = self.column
-        if column is not None:
-            if inputs.dim() != 2:
-                raise ValueError(
-                    f"{self.name}: column={column} needs a 2-D (N, C) input, got shape {list(inputs.shape)}"
-                )
-            if not -inputs.shape[1] <= column < inputs.shape[1]:
-                raise IndexError(
-                    f"{self.name}: column={column} is out of range for an input with {inputs.shape[1]} columns"
-                )
-            inputs = inputs[:, column]
-        elif inputs.dim() != 1:
-            raise ValueError(
-                f"{self.name}: expected ids of shape (N,), got shape "
-                f"{list(inputs.shape)}; pass column= to read one column"
-            )
+        inputs = id_column(self.name, inputs, column, "pass column= to read one column")
         ids = inputs.to(torch.int64).contiguous()
         return lookup(self.keys, self.values, ids, self.default).to(torch.int32).reshape(-1, 1)

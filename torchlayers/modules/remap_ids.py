@@ -15,7 +15,7 @@ from torch import Tensor
 
 from .._tracing import is_tracing
 from ..arrays import is_cupy_array, is_numpy_array
-from ..functional.id_table import lookup, sorted_table
+from ..functional.id_table import id_column, lookup, sorted_table
 from ..model import Model
 from ..ops import as_torch_dtype
 from ..registry import registry
@@ -136,21 +136,7 @@ class _TableLookup(_Preprocessing):
                 f"{self.name}: expected integer ids or strings, got a tensor of dtype {inputs.dtype}; "
                 "convert with .long()"
             )
-        if column is not None:
-            if inputs.dim() != 2:
-                raise ValueError(
-                    f"{self.name}: column={column} needs a 2-D (N, C) input, got shape {list(inputs.shape)}"
-                )
-            if not -inputs.shape[1] <= column < inputs.shape[1]:
-                raise IndexError(
-                    f"{self.name}: column={column} is out of range for an input with {inputs.shape[1]} columns"
-                )
-            inputs = inputs[:, column]
-        elif inputs.dim() != 1:
-            raise ValueError(
-                f"{self.name}: expected ids of shape (N,), got shape {list(inputs.shape)}; "
-                "pick one column (remap_ids.v2's column=)"
-            )
+        inputs = id_column(self.name, inputs, column, "pick one column (remap_ids.v2's column=)")
         ids = inputs.to(torch.int64).contiguous()
         return lookup(self.table_keys, self.table_values, ids, self.default).reshape(-1, 1)
 
