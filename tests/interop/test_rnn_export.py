@@ -19,18 +19,15 @@ from torch._dynamo.testing import CompileCounterWithBackend
 from torch._higher_order_ops.while_loop import while_loop_op
 
 import torchlayers as tl
-from torchlayers.deploy import export
 from torchlayers.deploy.decompose import FlatForm, custom_ops_in
 from torchlayers.functional import rnn_loop
 from torchlayers.functional.rnn_loop import rnn_while_loop
-from torchlayers.functional.sequences import list2padded
 from torchlayers.interop.pytorch_rnn_wrapper import PyTorchRNNWrapper
 
+from ..modules.test_lstm_export import LENGTHS, MATMUL, _exported, _perturbed, _sample
 from ..test_deployment_matrix import _python
 
-MATMUL = dict(atol=1e-5, rtol=1e-4)
-NI = 6
-LENGTHS = [(4, 2, 1), (7, 3, 3, 2), (1,)]  # the export example's T, a longer T, T = B = 1
+NI = 6  # the width of test_lstm_export's samples
 
 MODULES = {  # name: (module, torchlayers op, layers * directions)
     "gru": (lambda: nn.GRU(NI, 4), "gru", 1),
@@ -44,24 +41,9 @@ MODULES = {  # name: (module, torchlayers op, layers * directions)
 }
 
 
-def _sample(lengths, dtype=torch.float32, seed: int = 0):
-    gen = torch.Generator().manual_seed(seed)
-    return list2padded([torch.randn(n, NI, generator=gen, dtype=dtype) for n in lengths])
-
-
 def _built(name: str) -> PyTorchRNNWrapper:
     torch.manual_seed(0)
-    model = PyTorchRNNWrapper(MODULES[name][0]())
-    with torch.no_grad():  # non-zero biases, so a mix-up shows
-        for p in model.parameters():
-            p.add_(torch.randn(p.shape, generator=torch.Generator().manual_seed(p.numel())) * 0.1)
-    return model.eval()
-
-
-def _exported(model):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return export(model, _sample(LENGTHS[0]))
+    return _perturbed(PyTorchRNNWrapper(MODULES[name][0]()))
 
 
 def _while_loops(ep) -> int:

@@ -53,7 +53,13 @@ def _built(name: str):
     model = MODELS[name]()
     if isinstance(model, tl.Model) and not isinstance(model, PyTorchRNNWrapper):
         model.initialize(X=_sample(LENGTHS[0]))
-    with torch.no_grad():  # non-zero biases and initial state, so a mix-up shows
+    return _perturbed(model)
+
+
+def _perturbed(model):
+    """``model`` in eval mode with every parameter shifted by seeded noise: non-zero biases and initial state,
+    so a mix-up of weights shows."""
+    with torch.no_grad():
         for p in model.parameters():
             p.add_(torch.randn(p.shape, generator=torch.Generator().manual_seed(p.numel())) * 0.1)
     return model.eval()
